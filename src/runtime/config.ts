@@ -1,0 +1,302 @@
+/**
+ * The runtime configuration: what the construct writes as `config.json` into each function's asset,
+ * and what the handler loads at cold start. Pure data and validation, no driver imports, so the
+ * construct can run the same checks at synth time.
+ */
+import { coerceDefault } from './params';
+import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly } from './sql/named-parameters';
+
+export const CONFIG_VERSION = 1;
+
+export type EngineName = 'postgres' | 'mysql' | 'mariadb';
+export type AccessLevel = 'read' | 'write';
+export type ParameterType = 'string' | 'integer' | 'number' | 'boolean' | 'uuid' | 'date-time' | 'enum';
+export type ParameterSource = 'path' | 'query' | 'body';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ParameterConfig {
+  readonly name: string;
+  readonly type: ParameterType;
+  readonly in: ParameterSource;
+  /** Path parameters are always required. Default: true unless a default is given. */
+  readonly required?: boolean;
+  readonly default?: string | number | boolean;
+  /** string: length in characters (Unicode code points). */
+  readonly minLength?: number;
+  /** string: default {@link DEFAULT_MAX_STRING_LENGTH}. */
+  readonly maxLength?: number;
+  /** string: a regular expression the WHOLE value must match. */
+  readonly pattern?: string;
+  /** integer, number */
+  readonly minimum?: number;
+  readonly maximum?: number;
+  /** enum */
+  readonly values?: readonly string[];
+  /** Never logged or echoed. */
+  readonly sensitive?: boolean;
+  readonly description?: string;
+}
+
+export interface QueryConfig {
+  readonly name: string;
+  readonly method: HttpMethod;
+  /** API Gateway style path template, e.g. `/orders/{id}`. */
+  readonly path: string;
+  readonly sql: string;
+  readonly access: AccessLevel;
+  readonly parameters: readonly ParameterConfig[];
+  /** Most rows returned; more are cut off and `meta.truncated` is true. */
+  readonly rowLimit: number;
+  /** Statement timeout in milliseconds. */
+  readonly timeoutMs: number;
+  /** The result is one row: no row is a 404. */
+  readonly single?: boolean;
+}
+
+export type CredentialsConfig =
+  | { readonly type: 'iam'; readonly region: string }
+  | { readonly type: 'secret'; readonly secretArn: string }
+  /** For local development and tests only: never written by the construct. */
+  | { readonly type: 'static'; readonly password: string };
+
+export interface TlsConfig {
+  /** Verify the server certificate and host name. Default true; false only for local development. */
+  readonly enabled: boolean;
+  /** PEM file with extra trusted CAs (e.g. the RDS CA bundle for direct instance connections). */
+  readonly caFile?: string;
+  /** Host name to verify, when it differs from `host`. */
+  readonly servername?: string;
+}
+
+export interface ConnectionConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly credentials: CredentialsConfig;
+  readonly tls: TlsConfig;
+  /** Default 5000. */
+  readonly connectTimeoutMs?: number;
+}
+
+export interface RuntimeConfig {
+  readonly version: number;
+  readonly engine: EngineName;
+  readonly connection: ConnectionConfig;
+  readonly queries: readonly QueryConfig[];
+  /** Largest accepted request body in bytes. Default {@link DEFAULT_MAX_BODY_BYTES}. */
+  readonly maxBodyBytes?: number;
+}
+
+export const DEFAULT_MAX_STRING_LENGTH = 4096;
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const MAX_ROW_LIMIT = 10_000;
+export const MAX_TIMEOUT_MS = 29_000;
+
+/** A query ready to run: validated definition plus its compiled SQL. */
+export interface PreparedQuery extends QueryConfig {
+  readonly compiled: CompiledSql;
+  readonly pathPattern: RegExp;
+  readonly pathParameterNames: readonly string[];
+  readonly patterns: ReadonlyMap<string, RegExp>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid query configuration:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function dialectOf(engine: EngineName): SqlDialect {
+  return engine === 'postgres' ? 'postgres' : 'mysql';
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PATH_SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\})$/;
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const TYPES: readonly ParameterType[] = ['string', 'integer', 'number', 'boolean', 'uuid', 'date-time', 'enum'];
+const SOURCES: readonly ParameterSource[] = ['path', 'query', 'body'];
+
+/** Parses a path template into a matcher. Throws on malformed templates. */
+export function parsePathTemplate(path: string): { pattern: RegExp; names: string[] } {
+  if (!path.startsWith('/')) throw new Error(`path "${path}" must start with "/"`);
+  const segments = path === '/' ? [] : path.slice(1).split('/');
+  const names: string[] = [];
+  const parts = segments.map((seg) => {
+    if (!PATH_SEGMENT.test(seg)) throw new Error(`path "${path}" has an invalid segment "${seg}"`);
+    if (seg.startsWith('{')) {
+      const name = seg.slice(1, -1);
+      if (names.includes(name)) throw new Error(`path "${path}" repeats {${name}}`);
+      names.push(name);
+      return '([^/]+)';
+    }
+    return seg.replace(/[.~-]/g, (c) => `\\${c}`);
+  });
+  return { pattern: new RegExp(`^/${parts.join('/')}/?$`), names };
+}
+
+/** Statement keywords a read query must not contain (best effort; comments and literals are ignored). */
+const WRITE_KEYWORDS = /\b(insert|update|delete|merge|upsert|truncate|drop|alter|create|grant|revoke|call|copy|lock|vacuum|set|into)\b/i;
+
+/** Returns the write keyword found in a read query's code, if any. */
+export function findWriteKeyword(code: string): string | undefined {
+  const m = WRITE_KEYWORDS.exec(code);
+  return m ? m[1].toUpperCase() : undefined;
+}
+
+function checkParameter(q: string, p: ParameterConfig, problems: string[]): void {
+  const where = `query "${q}" parameter "${p.name}"`;
+  if (typeof p.name !== 'string' || !NAME.test(p.name)) problems.push(`${where}: name must match ${NAME}`);
+  if (!TYPES.includes(p.type)) problems.push(`${where}: type must be one of ${TYPES.join(', ')}`);
+  if (!SOURCES.includes(p.in)) problems.push(`${where}: "in" must be one of ${SOURCES.join(', ')}`);
+  if (p.in === 'path' && (p.required === false || p.default !== undefined)) {
+    problems.push(`${where}: path parameters are always required and cannot have a default`);
+  }
+  const nonNegInt = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
+  if (!nonNegInt(p.minLength) || !nonNegInt(p.maxLength)) problems.push(`${where}: minLength/maxLength must be whole numbers >= 0`);
+  if (p.minLength !== undefined && p.maxLength !== undefined && p.minLength > p.maxLength) {
+    problems.push(`${where}: minLength ${p.minLength} is greater than maxLength ${p.maxLength}`);
+  }
+  if ((p.minLength !== undefined || p.maxLength !== undefined || p.pattern !== undefined) && p.type !== 'string') {
+    problems.push(`${where}: minLength, maxLength and pattern apply to string parameters only`);
+  }
+  if ((p.minimum !== undefined || p.maximum !== undefined) && p.type !== 'integer' && p.type !== 'number') {
+    problems.push(`${where}: minimum and maximum apply to integer and number parameters only`);
+  }
+  for (const [k, v] of [['minimum', p.minimum], ['maximum', p.maximum]] as const) {
+    if (v !== undefined && !Number.isFinite(v)) problems.push(`${where}: ${k} must be a finite number`);
+  }
+  if (p.minimum !== undefined && p.maximum !== undefined && p.minimum > p.maximum) {
+    problems.push(`${where}: minimum ${p.minimum} is greater than maximum ${p.maximum}`);
+  }
+  if (p.pattern !== undefined) {
+    try {
+      new RegExp(p.pattern, 'u');
+    } catch (e) {
+      problems.push(`${where}: pattern is not a valid regular expression: ${(e as Error).message}`);
+    }
+  }
+  if (p.type === 'enum') {
+    if (!Array.isArray(p.values) || p.values.length === 0 || p.values.some((v) => typeof v !== 'string')) {
+      problems.push(`${where}: enum parameters need a non-empty list of string values`);
+    } else if (new Set(p.values).size !== p.values.length) {
+      problems.push(`${where}: enum values must be unique`);
+    }
+  } else if (p.values !== undefined) {
+    problems.push(`${where}: values apply to enum parameters only`);
+  }
+}
+
+/**
+ * Validates a configuration and compiles every query. All problems are reported at once.
+ * Defaults of parameters are validated by the caller (they need the coercion rules).
+ */
+export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
+  const problems: string[] = [];
+  if (config === null || typeof config !== 'object') throw new ConfigError(['configuration must be an object']);
+  if (config.version !== CONFIG_VERSION) problems.push(`version must be ${CONFIG_VERSION}, got ${String(config.version)}`);
+  if (!['postgres', 'mysql', 'mariadb'].includes(config.engine)) problems.push('engine must be one of postgres, mysql, mariadb');
+  if (config.maxBodyBytes !== undefined && !(Number.isSafeInteger(config.maxBodyBytes) && config.maxBodyBytes > 0)) {
+    problems.push('maxBodyBytes must be a positive whole number');
+  }
+  if (!Array.isArray(config.queries) || config.queries.length === 0) {
+    throw new ConfigError([...problems, 'queries must be a non-empty list']);
+  }
+  const dialect = dialectOf(config.engine);
+  const prepared: PreparedQuery[] = [];
+  const routes = new Map<string, string>();
+  const names = new Set<string>();
+
+  for (const q of config.queries) {
+    const label = `query "${q.name}"`;
+    const before = problems.length;
+    if (typeof q.name !== 'string' || !NAME.test(q.name)) problems.push(`${label}: name must match ${NAME}`);
+    if (names.has(q.name)) problems.push(`${label}: duplicate query name`);
+    names.add(q.name);
+    if (!METHODS.includes(q.method)) problems.push(`${label}: method must be one of ${METHODS.join(', ')}`);
+    if (q.access !== 'read' && q.access !== 'write') problems.push(`${label}: access must be read or write`);
+    if (!Number.isSafeInteger(q.rowLimit) || q.rowLimit < 1 || q.rowLimit > MAX_ROW_LIMIT) {
+      problems.push(`${label}: rowLimit must be a whole number from 1 to ${MAX_ROW_LIMIT}`);
+    }
+    if (!Number.isSafeInteger(q.timeoutMs) || q.timeoutMs < 1 || q.timeoutMs > MAX_TIMEOUT_MS) {
+      problems.push(`${label}: timeoutMs must be a whole number from 1 to ${MAX_TIMEOUT_MS} (API Gateway's integration limit)`);
+    }
+    let template: { pattern: RegExp; names: string[] } | undefined;
+    try {
+      template = parsePathTemplate(q.path);
+    } catch (e) {
+      problems.push(`${label}: ${(e as Error).message}`);
+    }
+    // Two templates that differ only in parameter names are the same route.
+    const routeKey = `${q.method} ${String(q.path).replace(/\{[^}]*\}/g, '{}').replace(/\/$/, '')}`;
+    if (routes.has(routeKey)) problems.push(`${label}: route ${q.method} ${q.path} is already used by query "${routes.get(routeKey)}"`);
+    routes.set(routeKey, q.name);
+
+    const params: readonly ParameterConfig[] = Array.isArray(q.parameters) ? q.parameters : [];
+    if (!Array.isArray(q.parameters)) problems.push(`${label}: parameters must be a list`);
+    const seen = new Set<string>();
+    for (const p of params) {
+      checkParameter(q.name, p, problems);
+      if (seen.has(p.name)) problems.push(`${label}: parameter "${p.name}" is defined twice`);
+      seen.add(p.name);
+    }
+    if (template) {
+      for (const pn of template.names) {
+        const def = params.find((p) => p.name === pn);
+        if (!def) problems.push(`${label}: path parameter {${pn}} has no definition`);
+        else if (def.in !== 'path') problems.push(`${label}: parameter "${pn}" is in the path but defined with in="${def.in}"`);
+      }
+      for (const p of params.filter((x) => x.in === 'path')) {
+        if (!template.names.includes(p.name)) problems.push(`${label}: path parameter "${p.name}" does not appear in path ${q.path}`);
+      }
+    }
+    if ((q.method === 'GET' || q.method === 'DELETE') && params.some((p) => p.in === 'body')) {
+      problems.push(`${label}: ${q.method} requests have no body; use in="query" or in="path"`);
+    }
+
+    let compiled: CompiledSql | undefined;
+    if (typeof q.sql !== 'string' || q.sql.trim() === '') {
+      problems.push(`${label}: sql must be a non-empty string`);
+    } else {
+      try {
+        compiled = compileNamedSql(q.sql, dialect);
+      } catch (e) {
+        if (!(e instanceof SqlCompileError)) throw e;
+        problems.push(`${label}: ${e.message}`);
+      }
+    }
+    if (compiled) {
+      for (const used of compiled.names) {
+        if (!seen.has(used)) problems.push(`${label}: SQL uses :${used} but no parameter "${used}" is defined`);
+      }
+      for (const p of params) {
+        if (!compiled.names.includes(p.name)) problems.push(`${label}: parameter "${p.name}" is defined but the SQL never uses :${p.name}`);
+      }
+      const code = sqlCodeOnly(q.sql, dialect);
+      if (/;\s*\S/.test(code.replace(/;\s*$/, ''))) {
+        problems.push(`${label}: sql must be a single statement`);
+      }
+      if (q.access === 'read') {
+        const kw = findWriteKeyword(code);
+        if (kw) problems.push(`${label}: read query contains ${kw}; declare access "write" for statements that change data`);
+      }
+    }
+    if (problems.length === before && template && compiled) {
+      const patterns = new Map<string, RegExp>();
+      for (const p of params) if (p.pattern !== undefined) patterns.set(p.name, new RegExp(`^(?:${p.pattern})$`, 'u'));
+      for (const p of params.filter((x) => x.default !== undefined)) {
+        try {
+          coerceDefault(p, patterns.get(p.name));
+        } catch (e) {
+          problems.push(`${label}: ${(e as Error).message}`);
+        }
+      }
+      prepared.push({ ...q, compiled, pathPattern: template.pattern, pathParameterNames: template.names, patterns });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return prepared;
+}
+

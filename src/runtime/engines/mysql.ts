@@ -1,0 +1,134 @@
+/**
+ * MySQL and MariaDB through mysql2. Statements go over the text protocol with mysql2's own
+ * placeholder binding: server-side prepared statements would pin RDS Proxy sessions. The timeout
+ * is per statement (`SET STATEMENT max_statement_time=… FOR` on MariaDB, the `MAX_EXECUTION_TIME`
+ * hint for MySQL SELECTs), rows beyond the limit are dropped as they stream in, and nothing
+ * session-level is ever SET.
+ */
+import { Connection, createConnection, FieldPacket, ResultSetHeader } from 'mysql2';
+import { withDeadline } from './deadline';
+import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafe, Statement, StatementResult } from './engine';
+
+export type MysqlFlavor = 'mysql' | 'mariadb';
+
+/** Adds the per-statement server-side timeout to SQL text (integer from configuration only). */
+export function withServerTimeout(flavor: MysqlFlavor, sql: string, timeoutMs: number, access: 'read' | 'write'): string {
+  const ms = Math.max(1, Math.trunc(timeoutMs));
+  if (flavor === 'mariadb') return `SET STATEMENT max_statement_time=${(ms / 1000).toFixed(3)} FOR ${sql}`;
+  // MySQL only bounds SELECT statements server-side; others rely on the client-side deadline.
+  const m = /^(\s*)(select)\b/i.exec(sql);
+  if (access === 'read' && m) return `${m[1]}${m[2]} /*+ MAX_EXECUTION_TIME(${ms}) */${sql.slice(m[0].length)}`;
+  return sql;
+}
+
+class MysqlConnection implements EngineConnection {
+  broken = false;
+
+  constructor(private readonly conn: Connection, private readonly flavor: MysqlFlavor) {
+    conn.on('error', () => {
+      this.broken = true;
+    });
+    conn.on('end', () => {
+      this.broken = true;
+    });
+  }
+
+  run(st: Statement): Promise<StatementResult> {
+    const sql = withServerTimeout(this.flavor, st.text, st.timeoutMs, st.access);
+    return withDeadline(st.timeoutMs, () => this.abandon(), () => new Promise<StatementResult>((resolve, reject) => {
+      const rows: Record<string, unknown>[] = [];
+      let seen = 0;
+      let affectedRows: number | undefined;
+      const q = this.conn.query({ sql, values: st.values as unknown[] });
+      q.on('error', (err: Error & { code?: string }) => {
+        // Queued behind a fatal error: the statement never reached the server.
+        if (err.code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR' || err.code === 'PROTOCOL_ENQUEUE_AFTER_QUIT') Object.assign(err, { statementNotSent: true });
+        reject(err);
+      });
+      q.on('fields', (_fields: FieldPacket[]) => undefined);
+      q.on('result', (row: unknown) => {
+        if ((row as { constructor?: { name?: string } })?.constructor?.name === 'ResultSetHeader') {
+          affectedRows = (affectedRows ?? 0) + (row as ResultSetHeader).affectedRows;
+          return;
+        }
+        seen++;
+        if (rows.length < st.rowLimit) rows.push(jsonSafe(row) as Record<string, unknown>);
+      });
+      q.on('end', () => resolve({ rows, truncated: seen > st.rowLimit, ...(st.access === 'write' ? { affectedRows: affectedRows ?? 0 } : {}) }));
+    }));
+  }
+
+  private abandon(): void {
+    this.broken = true;
+    this.conn.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.broken = true;
+    await new Promise<void>((resolve) => this.conn.end(() => resolve()));
+  }
+}
+
+const TIMEOUT_ERRNOS = new Set([1969, 3024, 1317]);
+const CONNECTION_ERRNOS = new Set([1040, 1053, 1077, 1129, 1152, 1153, 1159, 1161, 1184, 1927, 2002, 2003, 2006, 2013, 4031]);
+const CONNECTION_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'PROTOCOL_ENQUEUE_AFTER_QUIT', 'ER_CON_COUNT_ERROR', 'HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT']);
+const CONFLICT_ERRNOS = new Set([1062, 1451, 1452, 1586]);
+const DATA_ERRNOS = new Set([1048, 1264, 1265, 1292, 1366, 1406, 1411, 3819, 4025, 1690]);
+
+export function mysqlEngine(flavor: MysqlFlavor): DatabaseEngine {
+  return {
+    name: flavor,
+
+    connect(o: ConnectOptions): Promise<EngineConnection> {
+      const password = o.credentials.password;
+      return new Promise((resolve, reject) => {
+        const conn = createConnection({
+          host: o.host,
+          port: o.port,
+          database: o.database,
+          user: o.credentials.user,
+          password,
+          // mysql2 checks the host name only with verifyIdentity; it always verifies against `host`.
+          ssl: o.tls ? { rejectUnauthorized: true, verifyIdentity: true, ca: o.tls.ca } : undefined,
+          connectTimeout: o.connectTimeoutMs,
+          // Exact values: big integers and decimals as strings, DATE as written, DATETIME/TIMESTAMP as UTC.
+          supportBigNumbers: true,
+          bigNumberStrings: true,
+          dateStrings: ['DATE'],
+          timezone: 'Z',
+          charset: 'utf8mb4_unicode_ci',
+          multipleStatements: false,
+          // RDS IAM authentication asks for the cleartext plugin; it is only enabled for tokens, over TLS.
+          ...(o.iamAuth ? { authPlugins: { mysql_clear_password: () => () => Buffer.from(`${password}\0`) } } : {}),
+        });
+        const onError = (err: Error) => {
+          conn.destroy();
+          reject(err);
+        };
+        conn.once('error', onError);
+        conn.once('connect', () => {
+          conn.removeListener('error', onError);
+          resolve(new MysqlConnection(conn, flavor));
+        });
+      });
+    },
+
+    classify(error: unknown): DbErrorClass {
+      if (error instanceof ClientTimeoutError) return 'timeout';
+      const e = error as { errno?: unknown; code?: unknown; fatal?: unknown } | undefined;
+      const errno = typeof e?.errno === 'number' ? e.errno : undefined;
+      if (errno !== undefined) {
+        if (TIMEOUT_ERRNOS.has(errno)) return 'timeout';
+        if (errno === 1045 || errno === 1044 || errno === 1698) return 'auth';
+        if (CONNECTION_ERRNOS.has(errno)) return 'connection';
+        if (CONFLICT_ERRNOS.has(errno)) return 'conflict';
+        if (DATA_ERRNOS.has(errno)) return 'data';
+      }
+      if (typeof e?.code === 'string' && CONNECTION_CODES.has(e.code)) return 'connection';
+      if (isNetworkError(error)) return 'connection';
+      if (typeof e?.code === 'string' && /CERT|SELF_SIGNED|ERR_TLS|UNABLE_TO/.test(e.code)) return 'connection';
+      if (e?.fatal === true) return 'connection';
+      return 'internal';
+    },
+  };
+}

@@ -1,0 +1,278 @@
+/**
+ * The query handler: routes an API Gateway REST proxy event to a query definition, validates and
+ * binds its parameters, runs it on one reused connection, and answers JSON or problem+json.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
+import { CredentialsProvider } from './credentials';
+import { DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
+import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
+import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
+
+/** The subset of the Lambda context the handler reads. */
+export interface InvocationContext {
+  readonly awsRequestId?: string;
+}
+
+export interface HandlerStats {
+  /** Database connections opened since the handler was created. */
+  connectionsOpened: number;
+  /** Calls answered. */
+  calls: number;
+}
+
+/** Structured operational log line. Never receives parameter values or driver messages with data. */
+export type LogSink = (entry: Record<string, unknown>) => void;
+
+export interface QueryHandlerOptions {
+  readonly config: RuntimeConfig;
+  readonly engine: DatabaseEngine;
+  readonly credentials: CredentialsProvider;
+  /** PEM CA text for TLS verification (the file named by `connection.tls.caFile`). */
+  readonly tlsCa?: string;
+  readonly log?: LogSink;
+}
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 2;
+
+type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
+  readonly requestContext?: { readonly requestId?: string };
+};
+
+export class QueryHandler {
+  readonly stats: HandlerStats = { connectionsOpened: 0, calls: 0 };
+  private readonly queries: PreparedQuery[];
+  private readonly byResource = new Map<string, PreparedQuery>();
+  private readonly maxBodyBytes: number;
+  private readonly tls: TlsOptions | undefined;
+  private readonly log: LogSink;
+  private conn?: EngineConnection;
+  private connecting?: Promise<EngineConnection>;
+
+  constructor(private readonly options: QueryHandlerOptions) {
+    this.queries = prepareConfig(options.config);
+    for (const q of this.queries) this.byResource.set(`${q.method} ${q.path}`, q);
+    this.maxBodyBytes = options.config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const tls = options.config.connection.tls;
+    this.tls = tls.enabled ? { ca: options.tlsCa, servername: tls.servername } : undefined;
+    if (options.credentials.kind === 'iam' && !tls.enabled) {
+      throw new Error('IAM authentication tokens are only sent over TLS: set connection.tls.enabled');
+    }
+    this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
+  }
+
+  /** Handles one API Gateway REST proxy event. Never throws. */
+  async handle(event: PublicEvent, context: InvocationContext = {}): Promise<HttpResponse> {
+    const requestId = context.awsRequestId ?? event.requestContext?.requestId;
+    this.stats.calls++;
+    try {
+      const query = this.route(event);
+      const values = collectParameters(query, {
+        path: this.pathParameters(event, query),
+        query: queryParameters(event),
+        body: this.parseBody(event),
+      });
+      const result = await this.execute(query, values);
+      return success(query, result);
+    } catch (e) {
+      if (e instanceof Problem) return problemResponse(e, requestId);
+      this.log({ level: 'ERROR', message: 'unexpected handler error', requestId, errorName: (e as Error)?.name });
+      return problemResponse(new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.'), requestId);
+    }
+  }
+
+  /** Closes the database connection (tests, graceful shutdown). */
+  async close(): Promise<void> {
+    const c = this.conn;
+    this.conn = undefined;
+    await c?.close();
+  }
+
+  private route(event: PublicEvent): PreparedQuery {
+    const method = (event.httpMethod ?? '').toUpperCase();
+    const direct = event.resource ? this.byResource.get(`${method} ${event.resource}`) : undefined;
+    if (direct) return direct;
+    const path = event.path ?? '';
+    const matching = this.queries.filter((q) => q.pathPattern.test(path));
+    const hit = matching.find((q) => q.method === method);
+    if (hit) return hit;
+    if (matching.length > 0) {
+      throw new Problem('method-not-allowed', `${method || 'This method'} is not allowed on this route`, { allow: [...new Set(matching.map((q) => q.method))] });
+    }
+    throw new Problem('not-found', 'No query is published at this route');
+  }
+
+  private pathParameters(event: PublicEvent, query: PreparedQuery): Record<string, string | undefined> {
+    if (event.resource === query.path && event.pathParameters) return { ...event.pathParameters };
+    // Matched by path (local server, or a proxy resource): decode each segment ourselves.
+    const m = query.pathPattern.exec(event.path ?? '');
+    const out: Record<string, string | undefined> = {};
+    query.pathParameterNames.forEach((name, i) => {
+      const raw = m?.[i + 1];
+      if (raw === undefined) return;
+      try {
+        out[name] = decodeURIComponent(raw);
+      } catch {
+        throw new Problem('validation', 'The path is not valid percent-encoded UTF-8', { errors: [{ name, in: 'path', reason: 'is not valid percent-encoding' }] });
+      }
+    });
+    return out;
+  }
+
+  private parseBody(event: PublicEvent): Record<string, unknown> | undefined {
+    if (event.body === null || event.body === undefined || event.body === '') return undefined;
+    const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+    if (bytes.length > this.maxBodyBytes) {
+      throw new Problem('payload-too-large', `The request body is larger than ${this.maxBodyBytes} bytes`);
+    }
+    const contentType = header(event, 'content-type');
+    if (!contentType || !/^application\/json\s*(;\s*charset=(?:"?utf-8"?)\s*)?$/i.test(contentType.trim())) {
+      throw new Problem('unsupported-media-type', 'The request body must be application/json (UTF-8)');
+    }
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw bodyProblem('is not valid UTF-8');
+    }
+    // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it.
+    if (!event.isBase64Encoded && LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw bodyProblem('is not valid JSON');
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw bodyProblem('must be a JSON object');
+    return parsed as Record<string, unknown>;
+  }
+
+  private async execute(query: PreparedQuery, values: Record<string, BoundValue>): Promise<StatementResult> {
+    const statement: Statement = {
+      text: query.compiled.text,
+      values: query.compiled.valueOrder.map((name) => values[name] ?? null),
+      access: query.access,
+      rowLimit: query.rowLimit,
+      timeoutMs: query.timeoutMs,
+    };
+    for (let attempt = 0; ; attempt++) {
+      const conn = await this.connection(query);
+      try {
+        return await conn.run(statement);
+      } catch (e) {
+        const cls = this.options.engine.classify(e);
+        // Reads are safe to repeat; a write only when the driver never sent it.
+        const safeToRepeat = query.access === 'read' || (e as { statementNotSent?: boolean }).statementNotSent === true;
+        if (cls === 'connection' && attempt === 0 && safeToRepeat) {
+          this.discard(conn);
+          continue;
+        }
+        if (cls === 'connection' || cls === 'timeout') this.discard(conn);
+        throw this.problemFor(cls, e, query);
+      }
+    }
+  }
+
+  private discard(conn: EngineConnection): void {
+    if (this.conn === conn) this.conn = undefined;
+    conn.close().catch(() => undefined);
+  }
+
+  private async connection(query: PreparedQuery): Promise<EngineConnection> {
+    if (this.conn && !this.conn.broken) return this.conn;
+    if (this.conn) this.discard(this.conn);
+    this.connecting ??= this.open().finally(() => (this.connecting = undefined));
+    try {
+      this.conn = await this.connecting;
+      return this.conn;
+    } catch (e) {
+      const cls = this.options.engine.classify(e);
+      throw this.problemFor(cls === 'internal' || cls === 'auth' ? 'connection' : cls, e, query);
+    }
+  }
+
+  private async open(): Promise<EngineConnection> {
+    const c = this.options.config.connection;
+    for (let attempt = 0; ; attempt++) {
+      const credentials = await this.options.credentials.get();
+      try {
+        this.stats.connectionsOpened++;
+        return await this.options.engine.connect({
+          host: c.host,
+          port: c.port,
+          database: c.database,
+          credentials,
+          iamAuth: this.options.credentials.kind === 'iam',
+          tls: this.tls,
+          connectTimeoutMs: c.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        });
+      } catch (e) {
+        // A rotated secret or an expired token: read the credentials again, once.
+        if (attempt === 0 && this.options.engine.classify(e) === 'auth') {
+          this.options.credentials.invalidate();
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private problemFor(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
+    const e = error as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown } | undefined;
+    this.log({
+      level: cls === 'internal' ? 'ERROR' : 'WARN',
+      message: 'database call failed',
+      query: query.name,
+      errorClass: cls,
+      errorName: e?.name,
+      code: e?.code,
+      errno: e?.errno,
+      // Driver messages can quote data (constraint details); only internal errors log theirs.
+      ...(cls === 'internal' && typeof e?.message === 'string' ? { driverMessage: e.message } : {}),
+    });
+    switch (cls) {
+      case 'timeout':
+        return new Problem('timeout', `The query did not finish within ${query.timeoutMs} ms`);
+      case 'connection':
+      case 'auth':
+        return new Problem('unavailable', 'The database cannot be reached right now. Retry later.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
+      case 'conflict':
+        return new Problem('conflict', 'The change conflicts with existing data');
+      case 'data':
+        return new Problem('validation', 'The database rejected one of the values');
+      default:
+        return new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
+    }
+  }
+}
+
+function header(event: PublicEvent, name: string): string | undefined {
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name) return v ?? undefined;
+  return undefined;
+}
+
+function queryParameters(event: PublicEvent): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (event.multiValueQueryStringParameters) {
+    for (const [k, v] of Object.entries(event.multiValueQueryStringParameters)) if (v) out[k] = [...v];
+  } else if (event.queryStringParameters) {
+    for (const [k, v] of Object.entries(event.queryStringParameters)) if (v !== undefined) out[k] = [v];
+  }
+  return out;
+}
+
+function bodyProblem(reason: string): Problem {
+  return new Problem('validation', `The request body ${reason}`, { errors: [{ name: 'body', in: 'body', reason }] });
+}
+
+function success(query: PreparedQuery, result: StatementResult): HttpResponse {
+  const headers = { ...SECURITY_HEADERS, 'content-type': 'application/json' };
+  if (query.single) {
+    if (result.rows.length === 0) throw new Problem('not-found', 'No row matches the request');
+    return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows[0] }) };
+  }
+  const meta: Record<string, unknown> = { rowCount: result.rows.length, truncated: result.truncated };
+  if (result.affectedRows !== undefined) meta.affectedRows = result.affectedRows;
+  return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows, meta }) };
+}

@@ -1,0 +1,48 @@
+/**
+ * Lambda wiring shared by the per-engine entry points: reads `config.json` from the function's
+ * asset (not environment variables, which are limited to 4 KB), builds the credentials provider,
+ * and keeps one handler, with its one connection, across warm invocations.
+ */
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { EngineName, RuntimeConfig } from './config';
+import { CredentialsProvider, IamTokenCredentials, SecretCredentials, StaticCredentials } from './credentials';
+import { DatabaseEngine } from './engines/engine';
+import { QueryHandler } from './handler';
+import { HttpResponse } from './problem';
+
+/** Environment variable that may point at another config file (local runs). */
+export const CONFIG_PATH_ENV = 'SECURE_DB_API_CONFIG';
+
+export function credentialsFor(config: RuntimeConfig): CredentialsProvider {
+  const c = config.connection;
+  switch (c.credentials.type) {
+    case 'iam':
+      return new IamTokenCredentials({ hostname: c.host, port: c.port, user: c.user, region: c.credentials.region });
+    case 'secret':
+      return new SecretCredentials({ secretArn: c.credentials.secretArn });
+    case 'static':
+      return new StaticCredentials({ user: c.user, password: c.credentials.password });
+    default:
+      throw new Error(`unknown credentials type ${(c.credentials as { type?: unknown }).type as string}`);
+  }
+}
+
+/** Builds a handler from a config file path. */
+export function handlerFromFile(file: string, engineFor: (engine: EngineName) => DatabaseEngine): QueryHandler {
+  const config = JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;
+  const caFile = config.connection?.tls?.caFile;
+  const tlsCa = caFile ? readFileSync(path.resolve(path.dirname(file), caFile), 'utf8') : undefined;
+  return new QueryHandler({ config, engine: engineFor(config.engine), credentials: credentialsFor(config), tlsCa });
+}
+
+/** A Lambda handler that loads its configuration on the first invocation and keeps it warm. */
+export function lambdaHandler(engineFor: (engine: EngineName) => DatabaseEngine): (event: APIGatewayProxyEvent, context: Context) => Promise<HttpResponse> {
+  let handler: QueryHandler | undefined;
+  return async (event, context) => {
+    // A broken configuration throws here, on every call, with the full list of problems in the log.
+    handler ??= handlerFromFile(process.env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json'), engineFor);
+    return handler.handle(event, context);
+  };
+}

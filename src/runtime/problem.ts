@@ -1,0 +1,81 @@
+/**
+ * RFC 9457 problem details. Every error the handler returns is one of these; none carries a driver
+ * message, SQL text or stack.
+ */
+
+export interface FieldError {
+  /** Parameter name (or `body` for the body as a whole). */
+  readonly name: string;
+  /** Where the value came from. */
+  readonly in: 'path' | 'query' | 'body' | 'header';
+  readonly reason: string;
+}
+
+export type ProblemKind =
+  | 'validation'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'conflict'
+  | 'timeout'
+  | 'unavailable'
+  | 'internal';
+
+const STATUS: Record<ProblemKind, { status: number; title: string }> = {
+  'validation': { status: 400, title: 'Request validation failed' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'payload-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'conflict': { status: 409, title: 'Conflict with the current state of the data' },
+  'timeout': { status: 504, title: 'The query took too long' },
+  'unavailable': { status: 503, title: 'The database is unavailable' },
+  'internal': { status: 500, title: 'Internal error' },
+};
+
+/** Problem type URIs are stable identifiers clients can switch on. */
+export const PROBLEM_TYPE_BASE = 'tag:cdk-secure-db-api,2026:problem:';
+
+/** An error that becomes a problem response. `detail` must never contain data from the database driver. */
+export class Problem extends Error {
+  readonly status: number;
+  readonly title: string;
+  constructor(
+    readonly kind: ProblemKind,
+    readonly detail: string,
+    readonly extras: { readonly errors?: readonly FieldError[]; readonly retryAfterSeconds?: number; readonly allow?: readonly string[] } = {},
+  ) {
+    super(detail);
+    this.name = 'Problem';
+    this.status = STATUS[kind].status;
+    this.title = STATUS[kind].title;
+  }
+}
+
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+/** Serializes a problem. `instance` is the request id, so a caller can quote it to support. */
+export function problemResponse(p: Problem, requestId: string | undefined): HttpResponse {
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/problem+json' };
+  if (p.extras.retryAfterSeconds !== undefined) headers['retry-after'] = String(p.extras.retryAfterSeconds);
+  if (p.extras.allow) headers.allow = p.extras.allow.join(', ');
+  const body: Record<string, unknown> = {
+    type: `${PROBLEM_TYPE_BASE}${p.kind}`,
+    title: p.title,
+    status: p.status,
+    detail: p.detail,
+  };
+  if (requestId) body.instance = `urn:request:${requestId}`;
+  if (p.extras.errors) body.errors = p.extras.errors;
+  return { statusCode: p.status, headers, body: JSON.stringify(body) };
+}
