@@ -1,0 +1,150 @@
+/**
+ * The machine's real database servers (see README "Tests"): PostgreSQL on 127.0.0.1:5432 (trust auth,
+ * database test) and MariaDB on 127.0.0.1:3306 (root, empty password, database test).
+ */
+import { Client } from 'pg';
+import * as mysql from 'mysql2/promise';
+import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/runtime/config';
+import { DatabaseEngine } from '../../../src/runtime/engines/engine';
+import { mysqlEngine } from '../../../src/runtime/engines/mysql';
+import { postgresEngine } from '../../../src/runtime/engines/postgres';
+import { QueryHandler } from '../../../src/runtime/handler';
+import { StaticCredentials } from '../../../src/runtime/credentials';
+
+export const PG = { host: '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), database: 'test', user: 'postgres' };
+export const MARIADB = { host: '127.0.0.1', port: Number(process.env.MYSQL_PORT ?? 3306), database: 'test', user: 'root' };
+
+export interface TestDatabase {
+  readonly engine: EngineName;
+  readonly driver: DatabaseEngine;
+  readonly admin: { host: string; port: number; database: string; user: string };
+  /** Runs admin SQL (DDL, grants, checks) outside the handler. */
+  exec(sql: string, values?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** Column definitions per logical type. */
+  readonly types: Record<'serial' | 'text' | 'int' | 'float' | 'bool' | 'uuid' | 'timestamp', string>;
+  /** Kills every other session of `user`. */
+  killSessionsOf(user: string): Promise<number>;
+  sleepSql(seconds: string): string;
+  createReadOnlyUser(user: string, tables: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function postgres(): Promise<TestDatabase> {
+  const client = new Client(PG);
+  await client.connect();
+  return {
+    engine: 'postgres',
+    driver: postgresEngine,
+    admin: PG,
+    exec: async (sql, values) => (await client.query(sql, values)).rows,
+    types: { serial: 'SERIAL PRIMARY KEY', text: 'TEXT', int: 'BIGINT', float: 'DOUBLE PRECISION', bool: 'BOOLEAN', uuid: 'UUID', timestamp: 'TIMESTAMPTZ' },
+    killSessionsOf: async (user) => {
+      const rows = (await client.query('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [user])).rows;
+      return rows.length;
+    },
+    sleepSql: (s) => `SELECT pg_sleep(${s}) AS slept`,
+    createReadOnlyUser: async (user, tables) => {
+      await client.query(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${user}') THEN CREATE ROLE ${user} LOGIN; END IF; END $$`);
+      for (const t of tables) await client.query(`GRANT SELECT ON ${t} TO ${user}`);
+    },
+    close: () => client.end(),
+  };
+}
+
+export async function mariadb(): Promise<TestDatabase> {
+  const conn = await mysql.createConnection({ ...MARIADB, multipleStatements: false });
+  return {
+    engine: 'mariadb',
+    driver: mysqlEngine('mariadb'),
+    admin: MARIADB,
+    exec: async (sql, values) => {
+      const [rows] = await conn.query(sql, values);
+      return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+    },
+    types: { serial: 'INT AUTO_INCREMENT PRIMARY KEY', text: 'VARCHAR(2000) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', int: 'BIGINT', float: 'DOUBLE', bool: 'BOOLEAN', uuid: 'CHAR(36)', timestamp: 'DATETIME(3)' },
+    killSessionsOf: async (user) => {
+      const [rows] = await conn.query('SELECT id FROM information_schema.PROCESSLIST WHERE USER = ? AND id <> CONNECTION_ID()', [user]);
+      for (const r of rows as { id: number }[]) await conn.query(`KILL ${Number(r.id)}`);
+      return (rows as unknown[]).length;
+    },
+    sleepSql: (s) => `SELECT SLEEP(${s}) AS slept`,
+    createReadOnlyUser: async (user, tables) => {
+      await conn.query(`CREATE USER IF NOT EXISTS '${user}'@'%'`);
+      await conn.query(`CREATE USER IF NOT EXISTS '${user}'@'localhost'`);
+      for (const t of tables) {
+        await conn.query(`GRANT SELECT ON test.${t} TO '${user}'@'%'`);
+        await conn.query(`GRANT SELECT ON test.${t} TO '${user}'@'localhost'`);
+      }
+    },
+    close: () => conn.end(),
+  };
+}
+
+export const ENGINES: ReadonlyArray<[string, () => Promise<TestDatabase>]> = [
+  ['PostgreSQL', postgres],
+  ['MariaDB', mariadb],
+];
+
+/** A query definition with test defaults. */
+export function query(q: Partial<QueryConfig> & Pick<QueryConfig, 'name' | 'method' | 'path' | 'sql'>): QueryConfig {
+  return { access: 'read', parameters: [], rowLimit: 100, timeoutMs: 5000, ...q };
+}
+
+export function param(p: Partial<ParameterConfig> & Pick<ParameterConfig, 'name' | 'type'>): ParameterConfig {
+  return { in: 'body', ...p };
+}
+
+/** A handler on a real server, without TLS and with trust auth (local only). */
+export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: { user?: string; port?: number; extra?: Partial<RuntimeConfig> } = {}): QueryHandler {
+  const user = options.user ?? db.admin.user;
+  const config: RuntimeConfig = {
+    version: 1,
+    engine: db.engine,
+    connection: {
+      host: db.admin.host,
+      port: options.port ?? db.admin.port,
+      database: db.admin.database,
+      user,
+      credentials: { type: 'static', password: '' },
+      tls: { enabled: false },
+      connectTimeoutMs: 2000,
+    },
+    queries,
+    ...options.extra,
+  };
+  return new QueryHandler({ config, engine: db.driver, credentials: new StaticCredentials({ user, password: '' }), log: () => undefined });
+}
+
+export interface EventInput {
+  readonly resource?: string;
+  readonly pathParameters?: Record<string, string>;
+  readonly query?: Record<string, string | string[]>;
+  readonly body?: unknown;
+  readonly rawBody?: string;
+  readonly headers?: Record<string, string>;
+  readonly isBase64Encoded?: boolean;
+}
+
+/** An API Gateway REST proxy event as the gateway sends it. */
+export function apiEvent(method: string, path: string, input: EventInput = {}) {
+  const multi: Record<string, string[]> | null = input.query
+    ? Object.fromEntries(Object.entries(input.query).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))
+    : null;
+  const body = input.rawBody ?? (input.body === undefined ? null : JSON.stringify(input.body));
+  return {
+    httpMethod: method,
+    path,
+    resource: input.resource ?? path,
+    pathParameters: input.pathParameters ?? null,
+    queryStringParameters: multi ? Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v[v.length - 1]])) : null,
+    multiValueQueryStringParameters: multi,
+    headers: input.headers ?? (body !== null ? { 'Content-Type': 'application/json' } : {}),
+    body,
+    isBase64Encoded: input.isBase64Encoded ?? false,
+    requestContext: { requestId: 'req-test' },
+  };
+}
+
+export function json(res: { body: string }): any {
+  return JSON.parse(res.body);
+}
