@@ -87,6 +87,15 @@ project.addTask('examples', {
   ],
 });
 
+// Minify the Lambda bundles (projen's lambda options have no minify switch): smaller cold starts.
+for (const task of project.tasks.all.filter((t) => /^bundle:runtime\/[a-z-]+\.lambda$/.test(t.name))) {
+  const entry = task.name.slice('bundle:'.length);
+  task.reset(
+    `esbuild --bundle src/${entry}.ts --target=node24 --platform=node --outfile=assets/${entry}/index.js ` +
+      '--tsconfig=tsconfig.dev.json --external:pg-native --external:cloudflare:sockets --minify --sourcemap --legal-comments=external',
+  );
+}
+
 // Tests use the bundled assets (constructs) and the real database servers (runtime).
 project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 
