@@ -24,7 +24,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['examples/**/*.ts', 'bench/**/*.ts'],
+    include: ['examples/**/*.ts', 'bench/**/*.ts', '.projenrc.ts'],
+  },
+
+  // tsconfig.dev.json (top level) covers src, test, examples and bench for linting.
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench'],
+    projectService: false,
+    tsconfigPath: './tsconfig.dev.json',
   },
 
   // Lambda runtime code: every src/**/*.lambda.ts is bundled by esbuild into assets/.
@@ -60,10 +68,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
   ],
 
   jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       // Runtime tests share two real database servers; one worker keeps them deterministic.
       maxWorkers: 1,
       testTimeout: 60_000,
+      collectCoverageFrom: ['src/**/*.ts', '!src/**/*-function.ts'],
+      coverageReporters: ['text-summary', 'lcov', 'cobertura'],
     },
   },
 
@@ -85,6 +96,12 @@ project.addTask('examples', {
     { spawn: 'bundle' },
     { exec: 'ts-node --project tsconfig.dev.json examples/synth-all.ts' },
   ],
+});
+
+// The runtime module is bundled by esbuild: its drivers are build-time dependencies, never a consumer's.
+project.eslint?.addOverride({
+  files: ['src/runtime/**/*.ts'],
+  rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
 // Minify the Lambda bundles (projen's lambda options have no minify switch): smaller cold starts.

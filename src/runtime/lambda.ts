@@ -37,12 +37,24 @@ export function handlerFromFile(file: string, engineFor: (engine: EngineName) =>
   return new QueryHandler({ config, engine: engineFor(config.engine), credentials: credentialsFor(config), tlsCa });
 }
 
+export interface LambdaQueryHandler {
+  (event: APIGatewayProxyEvent, context: Context): Promise<HttpResponse>;
+  /** Closes the warm connection (graceful shutdown, tests). */
+  close(): Promise<void>;
+}
+
 /** A Lambda handler that loads its configuration on the first invocation and keeps it warm. */
-export function lambdaHandler(engineFor: (engine: EngineName) => DatabaseEngine): (event: APIGatewayProxyEvent, context: Context) => Promise<HttpResponse> {
+export function lambdaHandler(engineFor: (engine: EngineName) => DatabaseEngine): LambdaQueryHandler {
   let handler: QueryHandler | undefined;
-  return async (event, context) => {
+  const fn = async (event: APIGatewayProxyEvent, context: Context) => {
     // A broken configuration throws here, on every call, with the full list of problems in the log.
     handler ??= handlerFromFile(process.env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json'), engineFor);
     return handler.handle(event, context);
   };
+  return Object.assign(fn, {
+    close: async () => {
+      await handler?.close();
+      handler = undefined;
+    },
+  });
 }

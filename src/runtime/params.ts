@@ -117,9 +117,10 @@ export function collectParameters(query: PreparedQuery, input: ParameterInput): 
   }
   if (input.body !== undefined) {
     const knownBody = known('body');
-    if (knownBody.size === 0) errors.push({ name: 'body', in: 'body', reason: 'this route takes no request body' });
-    else for (const name of Object.keys(input.body)) {
-      if (!knownBody.has(name)) errors.push({ name, in: 'body', reason: 'is not a parameter of this route' });
+    if (knownBody.size === 0) {errors.push({ name: 'body', in: 'body', reason: 'this route takes no request body' });} else {
+      for (const name of Object.keys(input.body)) {
+        if (!knownBody.has(name)) errors.push({ name, in: 'body', reason: 'is not a parameter of this route' });
+      }
     }
   }
 

@@ -5,9 +5,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { apiEvent, json, MARIADB, PG, query } from './helpers/databases';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
-import { apiEvent, json, MARIADB, PG, query } from './helpers/databases';
 
 const ASSETS = path.join(__dirname, '..', '..', 'assets', 'runtime');
 
@@ -35,6 +35,7 @@ describe.each([
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { handler } = require(file);
       const res = await handler(apiEvent('GET', '/answer', { query: { n: '2' } }), { awsRequestId: 'r1' });
+      await handler.close();
       expect(res.statusCode).toBe(200);
       expect(Number(json(res).data[0].answer)).toBe(42);
     } finally {

@@ -8,12 +8,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { Signer } from '@aws-sdk/rds-signer';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
+import { apiEvent, json, query } from './helpers/databases';
+import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { CredentialsProvider, IAM_TOKEN_LIFETIME_MS, IamTokenCredentials, SecretCredentials, StaticCredentials, TokenSigner } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
 import { QueryHandler } from '../../src/runtime/handler';
-import { apiEvent, json, query } from './helpers/databases';
-import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
 
 class CountingSigner implements TokenSigner {
   calls = 0;

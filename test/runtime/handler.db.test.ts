@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { QueryHandler } from '../../src/runtime/handler';
 import { apiEvent, ENGINES, handlerFor, json, param, query, TestDatabase } from './helpers/databases';
+import { QueryHandler } from '../../src/runtime/handler';
 
 const SQLI_DIR = path.join(__dirname, '..', '..', '..', 'shared', 'sqli');
 
@@ -21,7 +21,7 @@ function sqliPayloads(): string[] {
     lines.push(...text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0));
   }
   // Always exercise these, whether or not shared/ is present.
-  lines.push("'; DROP TABLE rt_canary; --", "1' OR '1'='1", "\\'; DELETE FROM rt_items; #", "$$; DROP TABLE rt_canary; $$", ":id", '?', "' UNION SELECT secret FROM rt_canary --");
+  lines.push("'; DROP TABLE rt_canary; --", "1' OR '1'='1", "\\'; DELETE FROM rt_items; #", '$$; DROP TABLE rt_canary; $$', ':id', '?', "' UNION SELECT secret FROM rt_canary --");
   return [...new Set(lines)];
 }
 
@@ -33,7 +33,10 @@ describe.each(ENGINES)('query handler on %s', (_label, open) => {
 
   const queries = () => [
     query({
-      name: 'createItem', method: 'POST', path: '/items', access: 'write',
+      name: 'createItem',
+      method: 'POST',
+      path: '/items',
+      access: 'write',
       sql: 'INSERT INTO rt_items (s, i, f, b, u, ts, e) VALUES (:s, :i, :f, :b, :u, :ts, :e)',
       parameters: [
         param({ name: 's', type: 'string', maxLength: 2000 }),
@@ -46,28 +49,42 @@ describe.each(ENGINES)('query handler on %s', (_label, open) => {
       ],
     }),
     query({
-      name: 'findByS', method: 'GET', path: '/items/by-s',
+      name: 'findByS',
+      method: 'GET',
+      path: '/items/by-s',
       sql: 'SELECT s, i, f, b, u, ts, e FROM rt_items WHERE s = :s ORDER BY id',
       parameters: [param({ name: 's', type: 'string', in: 'query', maxLength: 2000 })],
     }),
     query({
-      name: 'getItem', method: 'GET', path: '/items/{id}', single: true,
+      name: 'getItem',
+      method: 'GET',
+      path: '/items/{id}',
+      single: true,
       sql: 'SELECT id, s, i FROM rt_items WHERE id = :id',
       parameters: [param({ name: 'id', type: 'integer', in: 'path' })],
     }),
     query({
-      name: 'listItems', method: 'GET', path: '/items', rowLimit: 3,
+      name: 'listItems',
+      method: 'GET',
+      path: '/items',
+      rowLimit: 3,
       sql: "SELECT id FROM rt_items WHERE s LIKE 'bulk%' ORDER BY id",
     }),
     query({
-      name: 'literals', method: 'GET', path: '/literals',
+      name: 'literals',
+      method: 'GET',
+      path: '/literals',
       sql: "SELECT ':not_a_param' AS a, /* :nor_this */ :x AS b -- :or_this\n",
       parameters: [param({ name: 'x', type: 'string', in: 'query' })],
     }),
     query({ name: 'slow', method: 'GET', path: '/slow', timeoutMs: 300, sql: db.sleepSql('5') }),
     query({
-      name: 'setUnique', method: 'PUT', path: '/unique', access: 'write',
-      sql: 'INSERT INTO rt_unique (k) VALUES (:k)', parameters: [param({ name: 'k', type: 'string', maxLength: 100 })],
+      name: 'setUnique',
+      method: 'PUT',
+      path: '/unique',
+      access: 'write',
+      sql: 'INSERT INTO rt_unique (k) VALUES (:k)',
+      parameters: [param({ name: 'k', type: 'string', maxLength: 100 })],
     }),
     query({ name: 'canary', method: 'GET', path: '/canary', sql: 'SELECT COUNT(*) AS n FROM rt_canary' }),
   ];
@@ -147,7 +164,7 @@ describe.each(ENGINES)('query handler on %s', (_label, open) => {
   });
 
   test('single-row queries answer 404 when nothing matches and 200 with one object otherwise', async () => {
-    const [{ id }] = await db.exec("SELECT MIN(id) AS id FROM rt_items");
+    const [{ id }] = await db.exec('SELECT MIN(id) AS id FROM rt_items');
     const hit = await handler.handle(apiEvent('GET', `/items/${id}`, { resource: '/items/{id}', pathParameters: { id: String(id) } }));
     const miss = await handler.handle(apiEvent('GET', '/items/999999', { resource: '/items/{id}', pathParameters: { id: '999999' } }));
     expect(hit.statusCode).toBe(200);
@@ -165,9 +182,9 @@ describe.each(ENGINES)('query handler on %s', (_label, open) => {
   });
 
   test('a read-only database user cannot write', async () => {
-    const before = await db.exec("SELECT COUNT(*) AS n FROM rt_items");
+    const before = await db.exec('SELECT COUNT(*) AS n FROM rt_items');
     const res = await reader.handle(apiEvent('POST', '/items', { body: { s: 'reader write' } }));
-    const after = await db.exec("SELECT COUNT(*) AS n FROM rt_items");
+    const after = await db.exec('SELECT COUNT(*) AS n FROM rt_items');
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toMatch(/denied|permission|INSERT|rt_items/i);
     expect(Number(after[0].n)).toBe(Number(before[0].n));

@@ -1,6 +1,6 @@
 /** Malformed requests: each is a 4xx problem+json, decided before any SQL runs. */
-import { QueryHandler } from '../../src/runtime/handler';
 import { apiEvent, handlerFor, json, param, postgres, query, TestDatabase } from './helpers/databases';
+import { QueryHandler } from '../../src/runtime/handler';
 
 let db: TestDatabase;
 let handler: QueryHandler;

@@ -2,14 +2,14 @@
  * The machine's real database servers (see README "Tests"): PostgreSQL on 127.0.0.1:5432 (trust auth,
  * database test) and MariaDB on 127.0.0.1:3306 (root, empty password, database test).
  */
-import { Client } from 'pg';
 import * as mysql from 'mysql2/promise';
+import { Client } from 'pg';
 import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/runtime/config';
+import { StaticCredentials } from '../../../src/runtime/credentials';
 import { DatabaseEngine } from '../../../src/runtime/engines/engine';
 import { mysqlEngine } from '../../../src/runtime/engines/mysql';
 import { postgresEngine } from '../../../src/runtime/engines/postgres';
 import { QueryHandler } from '../../../src/runtime/handler';
-import { StaticCredentials } from '../../../src/runtime/credentials';
 
 export const PG = { host: '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), database: 'test', user: 'postgres' };
 export const MARIADB = { host: '127.0.0.1', port: Number(process.env.MYSQL_PORT ?? 3306), database: 'test', user: 'root' };
@@ -18,10 +18,10 @@ export interface TestDatabase {
   readonly engine: EngineName;
   readonly driver: DatabaseEngine;
   readonly admin: { host: string; port: number; database: string; user: string };
-  /** Runs admin SQL (DDL, grants, checks) outside the handler. */
-  exec(sql: string, values?: unknown[]): Promise<Record<string, unknown>[]>;
   /** Column definitions per logical type. */
   readonly types: Record<'serial' | 'text' | 'int' | 'float' | 'bool' | 'uuid' | 'timestamp', string>;
+  /** Runs admin SQL (DDL, grants, checks) outside the handler. */
+  exec(sql: string, values?: unknown[]): Promise<Record<string, unknown>[]>;
   /** Kills every other session of `user`. */
   killSessionsOf(user: string): Promise<number>;
   sleepSql(seconds: string): string;
@@ -95,7 +95,13 @@ export function param(p: Partial<ParameterConfig> & Pick<ParameterConfig, 'name'
 }
 
 /** A handler on a real server, without TLS and with trust auth (local only). */
-export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: { user?: string; port?: number; extra?: Partial<RuntimeConfig> } = {}): QueryHandler {
+export interface HandlerForOptions {
+  readonly user?: string;
+  readonly port?: number;
+  readonly extra?: Partial<RuntimeConfig>;
+}
+
+export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: HandlerForOptions = {}): QueryHandler {
   const user = options.user ?? db.admin.user;
   const config: RuntimeConfig = {
     version: 1,
