@@ -1,5 +1,4 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export * from './secure-db-api';
+export * from './api/throttling';
+export * from './database/database-target';
+export * from './database/query';

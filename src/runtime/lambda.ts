@@ -29,9 +29,30 @@ export function credentialsFor(config: RuntimeConfig): CredentialsProvider {
   }
 }
 
+/**
+ * Replaces `${env:NAME}` string values with the environment variable: deploy-time values such as the
+ * proxy endpoint and the region, which a file written at synth time cannot hold.
+ */
+export function resolveEnvReferences<T>(value: T, env: NodeJS.ProcessEnv = process.env): T {
+  if (typeof value === 'string') {
+    const m = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(value);
+    if (!m) return value;
+    const resolved = env[m[1]];
+    if (resolved === undefined || resolved === '') throw new Error(`configuration needs environment variable ${m[1]}, which is not set`);
+    return resolved as unknown as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveEnvReferences(v, env)) as unknown as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnvReferences(v, env)])) as T;
+  }
+  return value;
+}
+
 /** Builds a handler from a config file path. */
 export function handlerFromFile(file: string, engineFor: (engine: EngineName) => DatabaseEngine): QueryHandler {
-  const config = JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;
+  // Only connection settings may name environment variables; SQL and parameters are taken as written.
+  const config: RuntimeConfig = { ...raw, connection: resolveEnvReferences(raw.connection) };
   const caFile = config.connection?.tls?.caFile;
   const tlsCa = caFile ? readFileSync(path.resolve(path.dirname(file), caFile), 'utf8') : undefined;
   return new QueryHandler({ config, engine: engineFor(config.engine), credentials: credentialsFor(config), tlsCa });

@@ -1,0 +1,60 @@
+/**
+ * Example 2: an existing RDS for MySQL instance in an existing VPC (both imported by ID), published
+ * as an inventory API. The construct adds the proxy, the API users' secrets and the functions.
+ */
+import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
+import { AccessLevel, DatabaseTarget, ParameterLocation, QueryParameter, SecureDbApi } from '../src';
+
+export class ExistingMysqlInventoryStack extends Stack {
+  public readonly inventoryApi: SecureDbApi;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+      vpcId: 'vpc-0a1b2c3d4e5f60718',
+      vpcCidrBlock: '10.30.0.0/16',
+      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+      privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
+    });
+    const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Inventory', {
+      instanceIdentifier: 'inventory-mysql',
+      instanceEndpointAddress: 'inventory-mysql.abcdefghijkl.eu-west-1.rds.amazonaws.com',
+      port: 3306,
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(this, 'InventorySg', 'sg-0123456789abcdef0')],
+      engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }),
+    });
+
+    this.inventoryApi = new SecureDbApi(this, 'InventoryApi', {
+      vpc,
+      database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }),
+      readerUser: 'inventory_reader',
+      writerUser: 'inventory_writer',
+      queries: [
+        {
+          route: 'GET /items',
+          sql: 'SELECT sku, name, quantity FROM items WHERE (:prefix IS NULL OR sku LIKE CONCAT(:prefix, \'%\')) ORDER BY sku',
+          parameters: [QueryParameter.string('prefix', { required: false, maxLength: 32, pattern: '[A-Z0-9-]+' })],
+          rowLimit: 200,
+        },
+        {
+          route: 'PATCH /items/{sku}',
+          access: AccessLevel.WRITE,
+          sql: 'UPDATE items SET quantity = quantity + :delta WHERE sku = :sku',
+          parameters: [
+            QueryParameter.string('sku', { maxLength: 32, pattern: '[A-Z0-9-]+' }),
+            QueryParameter.integer('delta', { minimum: -1000, maximum: 1000, location: ParameterLocation.BODY }),
+          ],
+          timeout: Duration.seconds(2),
+        },
+      ],
+    });
+  }
+}
+
+export function build(app: App): Stack[] {
+  return [new ExistingMysqlInventoryStack(app, 'SecureDbApiExistingMysql', { env: { account: '111111111111', region: 'eu-west-1' } })];
+}

@@ -1,0 +1,53 @@
+/**
+ * The main job: synthesizes every example app, checks each stack with the cdk-nag packs AwsSolutions,
+ * HIPAA Security, NIST 800-53 rev 5 and PCI DSS 3.2.1, and prints a summary. Exits non-zero on any
+ * unacknowledged finding.
+ */
+import { readdirSync } from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+
+export interface ExampleModule {
+  build(app: App): Stack[];
+}
+
+export interface Finding {
+  readonly pack: string;
+  readonly rule: string;
+  readonly path: string;
+}
+
+/** Synthesizes one example and returns its unacknowledged findings. */
+export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stack[]; findings: Finding[] } {
+  const app = new App({ outdir });
+  const stacks = mod.build(app);
+  app.synth();
+  const findings: Finding[] = [];
+  const packs: NagPack[] = [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
+  for (const stack of stacks) {
+    for (const pack of packs) {
+      const report = pack.validateScope(stack);
+      for (const v of report.violations) {
+        for (const r of v.violatingResources) findings.push({ pack: pack.readPackName, rule: v.ruleName, path: r.constructPath ?? '(unknown)' });
+      }
+    }
+  }
+  return { stacks, findings };
+}
+
+if (require.main === module) {
+  const examples = readdirSync(__dirname).filter((f) => f.endsWith('.ts') && f !== 'synth-all.ts');
+  let failed = 0;
+  for (const file of examples) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.join(__dirname, file)) as ExampleModule;
+    const { stacks, findings } = checkExample(mod, path.join(__dirname, `cdk.out.${path.basename(file, '.ts')}`));
+    const resources = stacks.reduce((n, s) => n + Object.keys((s as unknown as { _toCloudFormation(): { Resources?: object } })._toCloudFormation().Resources ?? {}).length, 0);
+    console.log(`${findings.length === 0 ? 'PASS' : 'FAIL'} ${file}: ${stacks.map((s) => s.stackName).join(', ')} (${resources} resources, ${findings.length} unacknowledged findings)`);
+    for (const f of findings) console.log(`  ${f.rule}  ${f.path}`);
+    if (findings.length > 0) failed++;
+  }
+  console.log(`\ncdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1): ${examples.length - failed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}

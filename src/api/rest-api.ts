@@ -1,0 +1,187 @@
+import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ThrottlingOptions } from './throttling';
+import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig, QueryConfig } from '../runtime/config';
+
+export interface QueryRestApiProps {
+  readonly stageName: string;
+  readonly throttling: ThrottlingOptions;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  /** Create the account-level role API Gateway needs to write execution logs. */
+  readonly configureAccountLogging: boolean;
+}
+
+const EXECUTION_LOGS_ARN = 'arn:*:logs:*:*:log-group:API-Gateway-Execution-Logs_*';
+
+/** JSON access log line with the caller's identity. */
+function accessLogFormat(): apigw.AccessLogFormat {
+  const F = apigw.AccessLogField;
+  return apigw.AccessLogFormat.custom(JSON.stringify({
+    requestId: F.contextRequestId(),
+    extendedRequestId: F.contextExtendedRequestId(),
+    requestTime: F.contextRequestTime(),
+    httpMethod: F.contextHttpMethod(),
+    resourcePath: F.contextResourcePath(),
+    status: F.contextStatus(),
+    responseLength: F.contextResponseLength(),
+    responseLatency: F.contextResponseLatency(),
+    integrationLatency: F.contextIntegrationLatency(),
+    integrationStatus: F.contextIntegrationStatus(),
+    errorMessage: F.contextErrorMessageString(),
+    validationError: F.contextErrorValidationErrorString(),
+    sourceIp: F.contextIdentitySourceIp(),
+    userAgent: F.contextIdentityUserAgent(),
+    caller: F.contextIdentityCaller(),
+    userArn: F.contextIdentityUserArn(),
+    cognitoIdentityId: F.contextIdentityCognitoIdentityId(),
+    principalId: F.contextAuthorizerPrincipalId(),
+    xrayTraceId: F.contextXrayTraceId(),
+  }));
+}
+
+/** JSON Schema (draft 4, as API Gateway models take) for one parameter. */
+function schemaOf(p: ParameterConfig): apigw.JsonSchema {
+  const T = apigw.JsonSchemaType;
+  const base = p.description ? { description: p.description } : {};
+  switch (p.type) {
+    case 'string':
+      return { ...base, type: T.STRING, maxLength: p.maxLength ?? DEFAULT_MAX_STRING_LENGTH, ...(p.minLength !== undefined ? { minLength: p.minLength } : {}), ...(p.pattern ? { pattern: `^(?:${p.pattern})$` } : {}) };
+    case 'integer':
+      return { ...base, type: T.INTEGER, ...(p.minimum !== undefined ? { minimum: p.minimum } : {}), ...(p.maximum !== undefined ? { maximum: p.maximum } : {}) };
+    case 'number':
+      return { ...base, type: T.NUMBER, ...(p.minimum !== undefined ? { minimum: p.minimum } : {}), ...(p.maximum !== undefined ? { maximum: p.maximum } : {}) };
+    case 'boolean':
+      return { ...base, type: T.BOOLEAN };
+    case 'uuid':
+      return { ...base, type: T.STRING, pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' };
+    case 'date-time':
+      return { ...base, type: T.STRING, format: 'date-time' };
+    case 'enum':
+      return { ...base, type: T.STRING, enum: [...(p.values ?? [])] };
+  }
+}
+
+/**
+ * The REST API: one resource and method per query, IAM authorization, request validation from the
+ * typed parameters, JSON access logs, execution logs without request data, X-Ray, stage throttling.
+ */
+export class QueryRestApi extends Construct {
+  public readonly api: apigw.RestApi;
+  public readonly accessLogGroup: logs.LogGroup;
+  private readonly validator: apigw.RequestValidator;
+
+  constructor(scope: Construct, id: string, props: QueryRestApiProps) {
+    super(scope, id);
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: props.removalPolicy,
+    });
+
+    let account: apigw.CfnAccount | undefined;
+    if (props.configureAccountLogging) account = this.accountLoggingRole();
+
+    this.api = new apigw.RestApi(this, 'Api', {
+      description: 'SecureDbApi: named database queries',
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      cloudWatchRole: false,
+      defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
+      deployOptions: {
+        stageName: props.stageName,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.INFO,
+        // Request and response bodies (query results!) never go to execution logs.
+        dataTraceEnabled: false,
+        throttlingRateLimit: props.throttling.rateLimit ?? 100,
+        throttlingBurstLimit: props.throttling.burstLimit ?? 200,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: accessLogFormat(),
+      },
+    });
+    if (account) this.api.deploymentStage.node.addDependency(account);
+    this.validator = this.api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
+    for (const [rule, reason] of [
+      ['AwsSolutions-APIG3', 'WAF is an account-level decision; associate a web ACL with the stage (SecureDbApi.api.deploymentStage) where required.'],
+      ['HIPAA.Security-APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'],
+      ['NIST.800.53.R5-APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'],
+      ['PCI.DSS.321-APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'],
+      ['HIPAA.Security-APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'],
+      ['NIST.800.53.R5-APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'],
+      ['PCI.DSS.321-APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'],
+      ['HIPAA.Security-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
+      ['NIST.800.53.R5-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
+      ['PCI.DSS.321-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
+    ]) {
+      Validations.of(this.api.deploymentStage).acknowledge({ id: rule, reason });
+    }
+  }
+
+  /** Adds one query's resource and method. */
+  public addQuery(query: QueryConfig, fn: lambda.IFunction): apigw.Method {
+    const resource = this.api.root.resourceForPath(query.path);
+    const requestParameters: Record<string, boolean> = {};
+    for (const p of query.parameters) {
+      if (p.in === 'path') requestParameters[`method.request.path.${p.name}`] = true;
+      if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
+    }
+    const bodyParams = query.parameters.filter((p) => p.in === 'body');
+    let requestModels: Record<string, apigw.IModel> | undefined;
+    if (bodyParams.length > 0) {
+      const model = this.api.addModel(`${query.name}Body`, {
+        contentType: 'application/json',
+        modelName: `${query.name}Body`,
+        schema: {
+          schema: apigw.JsonSchemaVersion.DRAFT4,
+          title: `${query.name} request body`,
+          type: apigw.JsonSchemaType.OBJECT,
+          additionalProperties: false,
+          properties: Object.fromEntries(bodyParams.map((p) => [p.name, schemaOf(p)])),
+          required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
+        },
+      });
+      requestModels = { 'application/json': model };
+    }
+    const method = resource.addMethod(query.method, new apigw.LambdaIntegration(fn, { proxy: true, allowTestInvoke: false, scopePermissionToMethod: false }), {
+      operationName: query.name,
+      requestValidator: this.validator,
+      requestParameters,
+      requestModels,
+    });
+    Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses AWS IAM (SigV4) authorization.' });
+    return method;
+  }
+
+  /** API Gateway's account-level CloudWatch role, with a customer-managed policy scoped to its log groups. */
+  private accountLoggingRole(): apigw.CfnAccount {
+    const role = new iam.Role(this, 'CloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'Lets API Gateway write execution logs for this account and region',
+    });
+    const policy = new iam.ManagedPolicy(this, 'CloudWatchPolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
+          // Only API Gateway's execution log groups. Partition, region and account are wildcards because an
+          // identity policy reaches no other account's logs anyway, and tokens there cannot be acknowledged.
+          resources: [EXECUTION_LOGS_ARN],
+        }),
+      ],
+    });
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${EXECUTION_LOGS_ARN}]`,
+      reason: 'API Gateway names its execution log groups API-Gateway-Execution-Logs_{api-id}/{stage}; the prefix is the narrowest scope.',
+    });
+    const account = new apigw.CfnAccount(this, 'Account', { cloudWatchRoleArn: role.roleArn });
+    account.node.addDependency(policy);
+    return account;
+  }
+}

@@ -1,0 +1,134 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+
+/** Database engines the construct serves. */
+export enum DatabaseEngineFamily {
+  /** PostgreSQL and Aurora PostgreSQL (driver: pg). */
+  POSTGRESQL = 'postgres',
+  /** MySQL and Aurora MySQL (driver: mysql2). */
+  MYSQL = 'mysql',
+  /** MariaDB (driver: mysql2). */
+  MARIADB = 'mariadb',
+}
+
+/** Options for a database target. */
+export interface DatabaseTargetOptions {
+  /** The database (schema) the queries run in. */
+  readonly databaseName: string;
+  /**
+   * The engine. Required for imported databases whose engine the construct cannot read; when given
+   * for a database that knows its engine, the two must agree.
+   * @default - read from the instance or cluster
+   */
+  readonly engine?: DatabaseEngineFamily;
+  /**
+   * The port the database listens on (the proxy itself always listens on the engine's default port).
+   * @default - the engine's default: 5432 for PostgreSQL, 3306 for MySQL and MariaDB
+   */
+  readonly port?: number;
+}
+
+/** What a target tells the construct. */
+export interface DatabaseTargetConfig {
+  readonly engine: DatabaseEngineFamily;
+  readonly databaseName: string;
+  /** The database's own port. */
+  readonly port: number;
+  readonly proxyTarget: rds.ProxyTarget;
+  /** The database's security groups, opened to the proxy and the rotation functions. */
+  readonly connections: ec2.Connections;
+  /** Where the app users' secrets are attached, so they carry host, port and engine. */
+  readonly secretAttachment: secretsmanager.ISecretAttachmentTarget;
+}
+
+function familyOf(engineType: string | undefined): DatabaseEngineFamily | undefined {
+  switch (engineType) {
+    case 'postgres':
+    case 'aurora-postgresql':
+      return DatabaseEngineFamily.POSTGRESQL;
+    case 'mysql':
+    case 'aurora-mysql':
+    case 'aurora':
+      return DatabaseEngineFamily.MYSQL;
+    case 'mariadb':
+      return DatabaseEngineFamily.MARIADB;
+    default:
+      return undefined;
+  }
+}
+
+function resolveEngine(what: string, engineType: string | undefined, options: DatabaseTargetOptions): DatabaseEngineFamily {
+  const detected = familyOf(engineType);
+  if (engineType !== undefined && detected === undefined) {
+    throw new Error(`${what} runs engine "${engineType}", which SecureDbApi does not support (PostgreSQL, MySQL, MariaDB)`);
+  }
+  if (detected && options.engine && detected !== options.engine) {
+    throw new Error(`${what} runs ${detected}, but the target options say ${options.engine}`);
+  }
+  const engine = options.engine ?? detected;
+  if (!engine) throw new Error(`${what} does not say which engine it runs: set DatabaseTargetOptions.engine`);
+  if (!/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(options.databaseName)) {
+    throw new Error(`databaseName "${options.databaseName}" is not a valid database name`);
+  }
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port > 0 && options.port < 65536)) {
+    throw new Error(`port ${options.port} is not a TCP port`);
+  }
+  return engine;
+}
+
+function defaultPort(engine: DatabaseEngineFamily, options: DatabaseTargetOptions): number {
+  return options.port ?? (engine === DatabaseEngineFamily.POSTGRESQL ? 5432 : 3306);
+}
+
+/** The database behind the API, reached through an RDS Proxy. */
+export abstract class DatabaseTarget {
+  /** An RDS DB instance (created here or imported with its engine). */
+  public static fromInstance(instance: rds.IDatabaseInstance, options: DatabaseTargetOptions): DatabaseTarget {
+    return new InstanceTarget(instance, options);
+  }
+
+  /** An Aurora DB cluster, including Aurora Serverless v2. */
+  public static fromCluster(cluster: rds.IDatabaseCluster, options: DatabaseTargetOptions): DatabaseTarget {
+    return new ClusterTarget(cluster, options);
+  }
+
+  /** Resolves the target. Called once by the construct. */
+  public abstract bind(): DatabaseTargetConfig;
+}
+
+class InstanceTarget extends DatabaseTarget {
+  constructor(private readonly instance: rds.IDatabaseInstance, private readonly options: DatabaseTargetOptions) {
+    super();
+  }
+
+  public bind(): DatabaseTargetConfig {
+    const engine = resolveEngine(`Instance ${this.instance.node.path}`, this.instance.engine?.engineType, this.options);
+    return {
+      engine,
+      databaseName: this.options.databaseName,
+      port: defaultPort(engine, this.options),
+      proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
+      connections: this.instance.connections,
+      secretAttachment: this.instance,
+    };
+  }
+}
+
+class ClusterTarget extends DatabaseTarget {
+  constructor(private readonly cluster: rds.IDatabaseCluster, private readonly options: DatabaseTargetOptions) {
+    super();
+  }
+
+  public bind(): DatabaseTargetConfig {
+    const engine = resolveEngine(`Cluster ${this.cluster.node.path}`, this.cluster.engine?.engineType, this.options);
+    return {
+      engine,
+      databaseName: this.options.databaseName,
+      port: defaultPort(engine, this.options),
+      proxyTarget: rds.ProxyTarget.fromCluster(this.cluster),
+      connections: this.cluster.connections,
+      secretAttachment: this.cluster,
+    };
+  }
+}

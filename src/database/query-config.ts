@@ -1,0 +1,41 @@
+import { Duration } from 'aws-cdk-lib';
+import { AccessLevel, QueryDefinition } from './query';
+import type { HttpMethod as RuntimeMethod, QueryConfig } from '../runtime/config';
+
+const ROUTE = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)$/;
+
+/** Splits `GET /orders/{id}`; throws a clear error on anything else. */
+export function parseRoute(route: string): { method: RuntimeMethod; path: string } {
+  const m = ROUTE.exec(route.trim());
+  if (!m) throw new Error(`Route "${route}" must be "METHOD /path" with METHOD one of GET, POST, PUT, PATCH, DELETE`);
+  return { method: m[1] as RuntimeMethod, path: m[2] };
+}
+
+function nameFromRoute(method: string, path: string): string {
+  const words = path.split('/').filter(Boolean).map((seg) => (seg.startsWith('{') ? `by_${seg.slice(1, -1)}` : seg));
+  const camel = [method.toLowerCase(), ...words]
+    .join('_')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w, i) => (i === 0 ? w : w[0].toUpperCase() + w.slice(1)))
+    .join('');
+  return /^[A-Za-z_]/.test(camel) ? camel : `q${camel}`;
+}
+
+/** Turns a definition into the runtime's query configuration. */
+export function toQueryConfig(def: QueryDefinition): QueryConfig {
+  const { method, path } = parseRoute(def.route);
+  const pathNames = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+  const timeout = def.timeout ?? Duration.seconds(5);
+  return {
+    name: def.name ?? nameFromRoute(method, path),
+    method,
+    path,
+    sql: def.sql,
+    access: (def.access ?? AccessLevel.READ) as QueryConfig['access'],
+    parameters: (def.parameters ?? []).map((p) => p._toConfig(method, pathNames)),
+    rowLimit: def.rowLimit ?? 100,
+    timeoutMs: timeout.toMilliseconds(),
+    ...(def.single ? { single: true } : {}),
+  };
+}

@@ -1,0 +1,153 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
+import { DatabaseEngineFamily } from './database-target';
+import type { QueryConfig, RuntimeConfig } from '../runtime/config';
+
+/** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
+export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';
+
+const BUNDLE: Record<DatabaseEngineFamily, string> = {
+  [DatabaseEngineFamily.POSTGRESQL]: 'postgres.lambda',
+  [DatabaseEngineFamily.MYSQL]: 'mysql.lambda',
+  [DatabaseEngineFamily.MARIADB]: 'mysql.lambda',
+};
+
+/** Bundles live in assets/runtime, built by esbuild at build time (both from src/ and from lib/). */
+export function bundleDir(engine: DatabaseEngineFamily): string {
+  return path.join(__dirname, '..', '..', 'assets', 'runtime', BUNDLE[engine]);
+}
+
+export interface QueryFunctionProps {
+  readonly access: 'read' | 'write';
+  readonly engine: DatabaseEngineFamily;
+  readonly databaseName: string;
+  readonly dbUser: string;
+  readonly port: number;
+  readonly queries: QueryConfig[];
+  readonly proxy: rds.DatabaseProxy;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly memorySize: number;
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * One query function: the engine's bundle plus a `config.json` with its routes, a role that can only
+ * `rds-db:connect` as its own database user through the proxy, in private subnets.
+ */
+export class QueryFunction extends Construct {
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: QueryFunctionProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+
+    const config: RuntimeConfig = {
+      version: 1,
+      engine: props.engine,
+      connection: {
+        host: `\${env:${DB_HOST_ENV}}`,
+        port: props.port,
+        database: props.databaseName,
+        user: props.dbUser,
+        credentials: { type: 'iam', region: '${env:AWS_REGION}' },
+        tls: { enabled: true },
+      },
+      queries: props.queries,
+    };
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${props.access} queries as database user ${props.dbUser}`,
+    });
+    // All permissions live in one customer-managed policy (no AWS managed policies, no inline policies).
+    const policy = new iam.ManagedPolicy(this, 'Policy', {
+      description: `Least privilege for the ${props.access} query function`,
+      roles: [this.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'ConnectAsOwnDbUserThroughProxy',
+          actions: ['rds-db:connect'],
+          resources: [proxyDbUserArn(props.proxy, props.dbUser)],
+        }),
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [this.logGroup.logGroupArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'XRayTraces',
+          actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'DescribeForVpcAccess',
+          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+          resources: ['*'],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ManageEnisInThisVpcOnly',
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: ['*'],
+          conditions: { ArnEqualsIfExists: { 'ec2:Vpc': stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: props.vpc.vpcId }) } },
+        }),
+      ],
+    });
+    const wildcards = 'X-Ray and the EC2 Describe calls Lambda makes for VPC access support no resource-level permissions; ENI management is limited to this VPC by condition.';
+    for (const id of ['AwsSolutions-IAM5[Resource::*]']) Validations.of(policy).acknowledge({ id, reason: wildcards });
+
+    const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));
+    copyFileSync(path.join(bundleDir(props.engine), 'index.js'), path.join(stage, 'index.js'));
+    writeFileSync(path.join(stage, 'config.json'), JSON.stringify(config));
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: `SecureDbApi ${props.access} queries (${props.queries.length} route${props.queries.length === 1 ? '' : 's'})`,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(stage),
+      // Deploy-time values only; the route table is config.json in the asset.
+      environment: { [DB_HOST_ENV]: props.proxy.endpoint },
+      role: this.role.withoutPolicyUpdates(),
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: [props.securityGroup],
+      allowPublicSubnet: false,
+      memorySize: props.memorySize,
+      timeout: Duration.millis(Math.min(29_000, Math.max(...props.queries.map((q) => q.timeoutMs)) + 3000)),
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    });
+    this.function.node.addDependency(policy);
+  }
+}
+
+/** `arn:aws:rds-db:REGION:ACCOUNT:dbuser:prx-ID/USER`, the only form RDS Proxy IAM auth accepts. */
+export function proxyDbUserArn(proxy: rds.IDatabaseProxy, dbUser: string): string {
+  // dbProxyArn is arn:aws:rds:REGION:ACCOUNT:db-proxy:prx-ID
+  const proxyId = Fn.select(6, Fn.split(':', proxy.dbProxyArn));
+  return Stack.of(proxy).formatArn({ service: 'rds-db', resource: 'dbuser', resourceName: `${proxyId}/${dbUser}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}

@@ -1,0 +1,215 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ParameterConfig, ParameterSource, ParameterType } from '../runtime/config';
+
+/** Who a query runs as: the read-only database user, or the writer. */
+export enum AccessLevel {
+  /** Runs as the read-only database user, in a read-only transaction. */
+  READ = 'read',
+  /** Runs as the writer database user. */
+  WRITE = 'write',
+}
+
+/** Where a parameter is read from in the HTTP request. */
+export enum ParameterLocation {
+  /** A `{name}` segment of the route path. */
+  PATH = 'path',
+  /** The query string. */
+  QUERY = 'query',
+  /** A property of the JSON request body. */
+  BODY = 'body',
+}
+
+/** Options every parameter type shares. */
+export interface ParameterOptions {
+  /**
+   * Where the value comes from.
+   * @default - PATH when the route has a `{name}` segment, QUERY for GET and DELETE routes, BODY otherwise
+   */
+  readonly location?: ParameterLocation;
+  /**
+   * Whether the request must carry the value. Optional parameters without a default bind SQL NULL.
+   * @default true
+   */
+  readonly required?: boolean;
+  /**
+   * Never written to logs or audit records.
+   * @default false
+   */
+  readonly sensitive?: boolean;
+  /**
+   * Shown in the API's request models.
+   * @default - no description
+   */
+  readonly description?: string;
+}
+
+/** Options of a string parameter. */
+export interface StringParameterOptions extends ParameterOptions {
+  /**
+   * Longest accepted value, in characters.
+   * @default 4096
+   */
+  readonly maxLength?: number;
+  /**
+   * Shortest accepted value, in characters.
+   * @default 0
+   */
+  readonly minLength?: number;
+  /**
+   * A regular expression the whole value must match.
+   * @default - any text
+   */
+  readonly pattern?: string;
+  /**
+   * Used when the request does not carry the value.
+   * @default - none
+   */
+  readonly defaultValue?: string;
+}
+
+/** Options of an integer or number parameter. */
+export interface NumericParameterOptions extends ParameterOptions {
+  /**
+   * Smallest accepted value.
+   * @default - no lower bound (integers: the safe integer range)
+   */
+  readonly minimum?: number;
+  /**
+   * Largest accepted value.
+   * @default - no upper bound (integers: the safe integer range)
+   */
+  readonly maximum?: number;
+  /**
+   * Used when the request does not carry the value.
+   * @default - none
+   */
+  readonly defaultValue?: number;
+}
+
+/** Options of a boolean parameter. */
+export interface BooleanParameterOptions extends ParameterOptions {
+  /**
+   * Used when the request does not carry the value.
+   * @default - none
+   */
+  readonly defaultValue?: boolean;
+}
+
+/** Options of an enumeration parameter. */
+export interface EnumParameterOptions extends ParameterOptions {
+  /**
+   * Used when the request does not carry the value; must be one of the values.
+   * @default - none
+   */
+  readonly defaultValue?: string;
+}
+
+/** A typed, validated parameter of a query, bound to the SQL's `:name`. */
+export class QueryParameter {
+  /** Text, limited in length (4096 characters unless set), optionally matched against a pattern. */
+  public static string(name: string, options: StringParameterOptions = {}): QueryParameter {
+    return new QueryParameter(name, 'string', options, {
+      maxLength: options.maxLength, minLength: options.minLength, pattern: options.pattern, default: options.defaultValue,
+    });
+  }
+
+  /** A whole number in JavaScript's safe integer range. */
+  public static integer(name: string, options: NumericParameterOptions = {}): QueryParameter {
+    return new QueryParameter(name, 'integer', options, { minimum: options.minimum, maximum: options.maximum, default: options.defaultValue });
+  }
+
+  /** A finite number. */
+  public static number(name: string, options: NumericParameterOptions = {}): QueryParameter {
+    return new QueryParameter(name, 'number', options, { minimum: options.minimum, maximum: options.maximum, default: options.defaultValue });
+  }
+
+  /** `true` or `false`. */
+  public static boolean(name: string, options: BooleanParameterOptions = {}): QueryParameter {
+    return new QueryParameter(name, 'boolean', options, { default: options.defaultValue });
+  }
+
+  /** A UUID in its canonical text form. */
+  public static uuid(name: string, options: ParameterOptions = {}): QueryParameter {
+    return new QueryParameter(name, 'uuid', options, {});
+  }
+
+  /** An RFC 3339 date-time with a time zone offset. */
+  public static dateTime(name: string, options: ParameterOptions = {}): QueryParameter {
+    return new QueryParameter(name, 'date-time', options, {});
+  }
+
+  /** One of a fixed list of strings. */
+  public static enumeration(name: string, values: string[], options: EnumParameterOptions = {}): QueryParameter {
+    return new QueryParameter(name, 'enum', options, { values: [...values], default: options.defaultValue });
+  }
+
+  private constructor(
+    /** The name used as `:name` in SQL. */
+    public readonly name: string,
+    private readonly type: ParameterType,
+    private readonly options: ParameterOptions,
+    private readonly specific: Partial<ParameterConfig>,
+  ) {}
+
+  /**
+   * The runtime definition of this parameter on a route.
+   * @internal
+   */
+  public _toConfig(method: string, pathNames: readonly string[]): ParameterConfig {
+    const location: ParameterSource = (this.options.location as ParameterSource | undefined)
+      ?? (pathNames.includes(this.name) ? 'path' : method === 'GET' || method === 'DELETE' ? 'query' : 'body');
+    const config: Record<string, unknown> = {
+      name: this.name,
+      type: this.type,
+      in: location,
+      ...(this.options.required !== undefined ? { required: this.options.required } : {}),
+      ...(this.options.sensitive ? { sensitive: true } : {}),
+      ...(this.options.description ? { description: this.options.description } : {}),
+    };
+    for (const [k, v] of Object.entries(this.specific)) if (v !== undefined) config[k] = v;
+    return config as unknown as ParameterConfig;
+  }
+}
+
+/** How a query is published and run. */
+export interface QueryOptions {
+  /** SQL with named parameters (`:id`). Values are always bound, never written into the SQL. */
+  readonly sql: string;
+  /**
+   * The typed parameters; every `:name` in the SQL needs one, and every one must be used.
+   * @default - no parameters
+   */
+  readonly parameters?: QueryParameter[];
+  /**
+   * Which database user runs the query.
+   * @default AccessLevel.READ
+   */
+  readonly access?: AccessLevel;
+  /**
+   * Most rows returned; further rows are cut off and the response says `truncated`.
+   * @default 100
+   */
+  readonly rowLimit?: number;
+  /**
+   * Statement timeout (the API answers 504 after it). At most 29 seconds.
+   * @default Duration.seconds(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * The result is a single object; no matching row is a 404.
+   * @default false
+   */
+  readonly single?: boolean;
+  /**
+   * Name in logs and metrics.
+   * @default - derived from the route, e.g. `getOrdersById`
+   */
+  readonly name?: string;
+}
+
+/** A query with its route, for `SecureDbApiProps.queries`. */
+export interface QueryDefinition extends QueryOptions {
+  /** Method and path template, e.g. `GET /orders/{id}`. */
+  readonly route: string;
+}
+
