@@ -63,6 +63,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'fast-check',
     // examples and checks
     'cdk-nag@^3.0.2',
+    '@cdklabs/cdk-validator-cfnguard',
     'ts-node',
     'esbuild',
   ],

@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { AccessLevel, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
+import { AccessLevel, DatabaseTarget, KeyPolicies, QueryParameter, SecureDbApi } from '../src';
 import { flowLogs, monitoringRole } from './shared';
 
 export class AuroraPostgresOrdersStack extends Stack {
@@ -34,9 +34,10 @@ export class AuroraPostgresOrdersStack extends Stack {
     vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, open: false, securityGroups: [endpointSg] });
 
     const key = new kms.Key(this, 'DatabaseKey', { enableKeyRotation: true, removalPolicy: RemovalPolicy.RETAIN });
+    KeyPolicies.restrictGrantsToAwsServices(key);
     const cluster = new rds.DatabaseCluster(this, 'Database', {
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
-      credentials: rds.Credentials.fromGeneratedSecret('postgres', { encryptionKey: key }),
+      credentials: rds.Credentials.fromGeneratedSecret('shop_admin', { encryptionKey: key }),
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       writer: rds.ClusterInstance.serverlessV2('writer'),

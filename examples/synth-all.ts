@@ -6,6 +6,7 @@
 import { readdirSync } from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 
 export interface ExampleModule {
@@ -22,8 +23,13 @@ export interface Finding {
 export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stack[]; findings: Finding[] } {
   const app = new App({ outdir });
   const stacks = mod.build(app);
-  app.synth();
+  const assembly = app.synth();
   const findings: Finding[] = [];
+  // cfn-guard with the bundled AWS Control Tower proactive controls, on the synthesized templates.
+  const guard = new CfnGuardValidator().validate({ templatePaths: assembly.stacks.map((s) => s.templateFullPath), appConstruct: app });
+  for (const v of guard.violations) {
+    for (const r of v.violatingResources) findings.push({ pack: 'cfn-guard', rule: v.ruleName, path: `${path.basename(r.templatePath)}#${r.resourceLogicalId}` });
+  }
   const packs: NagPack[] = [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
   for (const stack of stacks) {
     for (const pack of packs) {
@@ -48,6 +54,6 @@ if (require.main === module) {
     for (const f of findings) console.log(`  ${f.rule}  ${f.path}`);
     if (findings.length > 0) failed++;
   }
-  console.log(`\ncdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1): ${examples.length - failed} passed, ${failed} failed`);
+  console.log(`\ncdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1) and cfn-guard (Control Tower controls): ${examples.length - failed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 }

@@ -15,6 +15,7 @@ import { DatabaseEngineFamily, DatabaseTarget, DatabaseTargetConfig } from './da
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
 import { QueryFunction } from './database/query-function';
+import { KeyPolicies } from './security/key-policies';
 import { ConfigError, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
 
 /** Properties of {@link SecureDbApi}. */
@@ -143,6 +144,7 @@ export class SecureDbApi extends Construct {
       resources: ['*'],
       conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
     }));
+    KeyPolicies.restrictGrantsToAwsServices(key);
     this.encryptionKey = key;
 
     // The app users' secrets: the proxy logs in with them; rotation changes them directly on the database.
@@ -287,6 +289,7 @@ export class SecureDbApi extends Construct {
         }
         self.functions.push(fn.function);
         for (const q of queries) self.restApi.addQuery(q, fn.function);
+        self.restApi.restrictInvokePermission(fn.function);
       }
     };
     // A mutating aspect runs when the app is prepared for synthesis, before any read-only checks.

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -149,7 +149,7 @@ export class QueryRestApi extends Construct {
       });
       requestModels = { 'application/json': model };
     }
-    const method = resource.addMethod(query.method, new apigw.LambdaIntegration(fn, { proxy: true, allowTestInvoke: false, scopePermissionToMethod: false }), {
+    const method = resource.addMethod(query.method, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), {
       operationName: query.name,
       requestValidator: this.validator,
       requestParameters,
@@ -157,6 +157,19 @@ export class QueryRestApi extends Construct {
     });
     Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses AWS IAM (SigV4) authorization.' });
     return method;
+  }
+
+  /**
+   * The integration grants API Gateway one invoke permission per function, limited to this API by
+   * SourceArn; SourceAccount is added so the permission also names the account (CT.LAMBDA.PR.2).
+   */
+  public restrictInvokePermission(fn: lambda.IFunction): void {
+    const id = `ApiPermission.ApiScoped.${Names.nodeUniqueId(fn.node)}.${Names.nodeUniqueId(this.api.node)}`;
+    const permission = this.api.node.tryFindChild(id);
+    if (!(permission instanceof lambda.CfnPermission)) {
+      throw new Error(`SecureDbApi: expected the API Gateway invoke permission ${id} for ${fn.node.path}`);
+    }
+    permission.sourceAccount = Stack.of(this).account;
   }
 
   /** API Gateway's account-level CloudWatch role, with a customer-managed policy scoped to its log groups. */
