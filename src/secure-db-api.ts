@@ -116,6 +116,7 @@ export class SecureDbApi extends Construct {
   private readonly writerUser: string;
   private readonly vpcSubnets: ec2.SubnetSelection;
   private built = false;
+  private readonly stageName: string;
 
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
@@ -191,8 +192,9 @@ export class SecureDbApi extends Construct {
     this.securityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query functions: only the RDS Proxy' });
     this.proxy.connections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
 
+    this.stageName = props.stageName ?? 'v1';
     this.restApi = new QueryRestApi(this, 'Rest', {
-      stageName: props.stageName ?? 'v1',
+      stageName: this.stageName,
       throttling: props.throttling ?? {},
       encryptionKey: key,
       logRetention,
@@ -217,10 +219,10 @@ export class SecureDbApi extends Construct {
 
   /** Lets `grantee` call every route (IAM authorization), or only `route` when given. */
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
-    let resource = this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName);
+    let resource = this.api.arnForExecuteApi('*', '/*', this.stageName);
     if (route) {
       const { method, path } = parseRoute(route);
-      resource = this.api.arnForExecuteApi(method, path.replace(/\{[^}]+\}/g, '*'), this.api.deploymentStage.stageName);
+      resource = this.api.arnForExecuteApi(method, path.replace(/\{[^}]+\}/g, '*'), this.stageName);
     }
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [resource] });
   }
@@ -230,7 +232,7 @@ export class SecureDbApi extends Construct {
     return new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway',
       metricName,
-      dimensionsMap: { ApiName: this.api.restApiName, Stage: this.api.deploymentStage.stageName },
+      dimensionsMap: { ApiName: this.api.restApiName, Stage: this.stageName },
       period: Duration.minutes(1),
       ...props,
     });

@@ -1,0 +1,57 @@
+/**
+ * The example apps the README's main command synthesizes: zero unacknowledged cdk-nag findings in four
+ * packs and zero cfn-guard (Control Tower) findings, and a stable template (asset hashes stripped).
+ */
+import { mkdtempSync, readdirSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { checkExample, ExampleModule } from '../examples/synth-all';
+
+const EXAMPLES = path.join(__dirname, '..', 'examples');
+const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.ts') && f !== 'synth-all.ts');
+
+function stripHashes(template: unknown): unknown {
+  return JSON.parse(JSON.stringify(template).replace(/[0-9a-f]{64}(\.zip)?/g, '[ASSET HASH]'));
+}
+
+test('there are at least two example apps', () => {
+  expect(files).toEqual(expect.arrayContaining(['aurora-postgres-serverless.ts', 'existing-mysql-instance.ts']));
+});
+
+describe.each(files)('example %s', (file) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(path.join(EXAMPLES, file)) as ExampleModule;
+  const { stacks, findings } = checkExample(mod, mkdtempSync(path.join(os.tmpdir(), 'sdba-example-')));
+
+  test('has no unacknowledged cdk-nag or cfn-guard findings', () => {
+    expect(findings).toEqual([]);
+  });
+
+  test('matches its snapshot', () => {
+    for (const stack of stacks) expect(stripHashes(Template.fromStack(stack).toJSON())).toMatchSnapshot(stack.stackName);
+  });
+});
+
+test('the checks do report findings: an unrestricted key and an inline wildcard policy fail', () => {
+  const { findings } = checkExample({
+    build(app: App) {
+      const stack = new Stack(app, 'Bad', { env: { account: '123456789012', region: 'eu-west-1' } });
+      new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+      return [stack];
+    },
+  }, mkdtempSync(path.join(os.tmpdir(), 'sdba-bad-')));
+  const rules = findings.map((f) => `${f.pack}:${f.rule}`);
+  expect(rules).toEqual(expect.arrayContaining([
+    'cfn-guard:kms_create_grant_aws_service_check',
+    'AwsSolutions:AwsSolutions-IAM5[Resource::*]',
+    'HIPAA.Security:HIPAA.Security-IAMNoInlinePolicy',
+    'NIST.800.53.R5:NIST.800.53.R5-IAMNoInlinePolicy',
+    'PCI.DSS.321:PCI.DSS.321-IAMNoInlinePolicy',
+  ]));
+});

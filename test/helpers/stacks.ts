@@ -1,0 +1,50 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { AccessLevel } from '../../src/database/query';
+
+export const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+export interface TestStack {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly vpc: ec2.Vpc;
+  readonly cluster: rds.DatabaseCluster;
+}
+
+export function postgresStack(): TestStack {
+  // Asset metadata lets tests find each function's staged asset directory.
+  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'Test', { env: ENV });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const cluster = new rds.DatabaseCluster(stack, 'Db', {
+    engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    writer: rds.ClusterInstance.serverlessV2('writer'),
+  });
+  return { app, stack, vpc, cluster };
+}
+
+export const READ_AND_WRITE: QueryDefinition[] = [
+  { route: 'GET /orders/{id}', sql: 'SELECT * FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id')], single: true },
+  { route: 'GET /orders', sql: 'SELECT * FROM orders WHERE status = :status', parameters: [QueryParameter.enumeration('status', ['open', 'paid'], { defaultValue: 'open' })] },
+  {
+    route: 'POST /orders',
+    access: AccessLevel.WRITE,
+    sql: 'INSERT INTO orders (note) VALUES (:note) RETURNING id',
+    parameters: [QueryParameter.string('note', { maxLength: 200, pattern: '[a-z ]+' })],
+  },
+];
+
+export function postgresApi(props: Partial<SecureDbApiProps> = {}): TestStack & { api: SecureDbApi } {
+  const t = postgresStack();
+  const api = new SecureDbApi(t.stack, 'Api', {
+    vpc: t.vpc,
+    database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
+    queries: READ_AND_WRITE,
+    ...props,
+  });
+  return { ...t, api };
+}

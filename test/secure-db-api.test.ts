@@ -1,0 +1,284 @@
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { AccessLevel, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
+import { ENV, postgresApi, postgresStack } from './helpers/stacks';
+
+function template(stack: Stack): Template {
+  return Template.fromStack(stack);
+}
+
+/** Every policy document in the template: role inline policies, AWS::IAM::Policy and ManagedPolicy. */
+function policyStatements(t: Template): { resource: string; statement: any }[] {
+  const out: { resource: string; statement: any }[] = [];
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const [id, r] of Object.entries(t.findResources(type))) {
+      for (const s of (r as any).Properties.PolicyDocument.Statement) out.push({ resource: id, statement: s });
+    }
+  }
+  return out;
+}
+
+describe('SecureDbApi on Aurora PostgreSQL', () => {
+  const { stack, api } = postgresApi();
+  const t = template(stack);
+
+  test('the proxy requires IAM authentication and TLS for every user', () => {
+    t.hasResourceProperties('AWS::RDS::DBProxy', {
+      EngineFamily: 'POSTGRESQL',
+      RequireTLS: true,
+      DebugLogging: false,
+      Auth: [
+        Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' }),
+        Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' }),
+      ],
+    });
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { ConnectionBorrowTimeout: 10, MaxConnectionsPercent: 80 },
+    });
+  });
+
+  test.each([['Reader', 'api_reader'], ['Writer', 'api_writer']])('the %s role may rds-db:connect only as %s through the proxy', (label, user) => {
+    const proxyId = Object.keys(t.findResources('AWS::RDS::DBProxy'))[0];
+    const policies = t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp(label === 'Reader' ? 'read query' : 'write query') } });
+    expect(Object.keys(policies)).toHaveLength(1);
+    const statements = (Object.values(policies)[0] as any).Properties.PolicyDocument.Statement;
+    const connect = statements.filter((s: any) => [s.Action].flat().includes('rds-db:connect'));
+    expect(connect).toEqual([
+      {
+        Sid: 'ConnectAsOwnDbUserThroughProxy',
+        Effect: 'Allow',
+        Action: 'rds-db:connect',
+        Resource: {
+          'Fn::Join': ['', [
+            'arn:', { Ref: 'AWS::Partition' }, ':rds-db:eu-west-1:123456789012:dbuser:',
+            { 'Fn::Select': [6, { 'Fn::Split': [':', { 'Fn::GetAtt': [proxyId, 'DBProxyArn'] }] }] },
+            `/${user}`,
+          ]],
+        },
+      },
+    ]);
+  });
+
+  test('no wildcard actions, no AWS managed policies, and rds-db:connect only in the query policies', () => {
+    for (const { statement } of policyStatements(t)) {
+      for (const action of [statement.Action].flat()) expect(action).not.toMatch(/^\*$|:\*$/);
+    }
+    for (const r of Object.values(t.findResources('AWS::IAM::Role')) as any[]) {
+      expect(JSON.stringify(r.Properties.ManagedPolicyArns ?? [])).not.toMatch(/iam::aws:policy/);
+    }
+    const connects = policyStatements(t).filter(({ statement }) => [statement.Action].flat().includes('rds-db:connect'));
+    expect(connects).toHaveLength(2);
+  });
+
+  test('only the query functions reach the proxy, and they reach nothing else', () => {
+    const fnSg = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).find(([, r]) => (r as any).Properties.GroupDescription.startsWith('Query functions'))![0];
+    const proxySg = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).find(([, r]) => (r as any).Properties.GroupDescription.startsWith('RDS Proxy'))![0];
+    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).filter((r: any) => JSON.stringify(r.Properties.GroupId).includes(proxySg)) as any[];
+    expect(ingress.map((r) => r.Properties)).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: { 'Fn::GetAtt': [fnSg, 'GroupId'] } }),
+    ]);
+    const fnEgress = Object.values(t.findResources('AWS::EC2::SecurityGroupEgress')).filter((r: any) => JSON.stringify(r.Properties.GroupId).includes(fnSg)) as any[];
+    expect(fnEgress.map((r) => r.Properties)).toEqual([
+      expect.objectContaining({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, DestinationSecurityGroupId: { 'Fn::GetAtt': [proxySg, 'GroupId'] } }),
+    ]);
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('^Query functions'),
+      SecurityGroupEgress: Match.absent(),
+    });
+  });
+
+  test('the app users\' secrets are KMS-encrypted and rotate every 30 days with single-user hosted rotation', () => {
+    const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0];
+    t.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { KmsKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } }, 2);
+    t.resourcePropertiesCountIs('AWS::SecretsManager::RotationSchedule', {
+      HostedRotationLambda: Match.objectLike({ RotationType: 'PostgreSQLSingleUser', VpcSecurityGroupIds: Match.anyValue(), VpcSubnetIds: Match.anyValue() }),
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    }, 2);
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"api_reader"}' }) });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"api_writer"}' }) });
+  });
+
+  test('the key rotates and allows grants only for AWS services', () => {
+    t.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'kms:CreateGrant', Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } } })]) },
+    });
+  });
+
+  test('every log group is KMS-encrypted and kept one year', () => {
+    const groups = Object.values(t.findResources('AWS::Logs::LogGroup')) as any[];
+    expect(groups.length).toBe(3); // access logs, reader, writer
+    for (const g of groups) {
+      expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+      expect(g.Properties.RetentionInDays).toBe(365);
+    }
+  });
+
+  test('the stage logs JSON access records, never request data, traces with X-Ray and throttles', () => {
+    const stage = (Object.values(t.findResources('AWS::ApiGateway::Stage'))[0] as any).Properties;
+    expect(stage).toMatchObject({
+      StageName: 'v1',
+      TracingEnabled: true,
+      MethodSettings: [{ DataTraceEnabled: false, LoggingLevel: 'INFO', MetricsEnabled: true, HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }],
+    });
+    const format = JSON.parse(stage.AccessLogSetting.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', userArn: '$context.identity.userArn', status: '$context.status' });
+    t.hasResourceProperties('AWS::ApiGateway::Account', { CloudWatchRoleArn: Match.anyValue() });
+  });
+
+  test('every method uses IAM authorization and validates its request', () => {
+    const methods = Object.values(t.findResources('AWS::ApiGateway::Method')) as any[];
+    expect(methods).toHaveLength(3);
+    for (const m of methods) {
+      expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+      expect(m.Properties.RequestValidatorId).toBeDefined();
+      expect(m.Properties.Integration).toMatchObject({ Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' });
+    }
+    t.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
+    t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', RequestParameters: { 'method.request.path.id': true } });
+    t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', RequestParameters: { 'method.request.querystring.status': false } });
+    t.hasResourceProperties('AWS::ApiGateway::Model', {
+      Schema: {
+        $schema: 'http://json-schema.org/draft-04/schema#',
+        type: 'object',
+        additionalProperties: false,
+        required: ['note'],
+        properties: { note: { type: 'string', maxLength: 200, pattern: '^(?:[a-z ]+)$' } },
+        title: 'postOrders request body',
+      },
+    });
+  });
+
+  test('API Gateway may invoke the functions only from this API, in this account', () => {
+    const permissions = Object.values(t.findResources('AWS::Lambda::Permission')) as any[];
+    expect(permissions).toHaveLength(2);
+    for (const p of permissions) {
+      expect(p.Properties).toMatchObject({ Principal: 'apigateway.amazonaws.com', SourceAccount: '123456789012', Action: 'lambda:InvokeFunction' });
+      expect(JSON.stringify(p.Properties.SourceArn)).toContain('execute-api');
+    }
+  });
+
+  test('the functions run Node.js 24 in private subnets with tracing, and get only the proxy endpoint from the environment', () => {
+    const fns = Object.values(t.findResources('AWS::Lambda::Function')) as any[];
+    expect(fns).toHaveLength(2);
+    for (const f of fns) {
+      expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler', TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' } });
+      expect(Object.keys(f.Properties.Environment.Variables)).toEqual(['SECURE_DB_API_DB_HOST']);
+      expect(f.Properties.VpcConfig.SubnetIds.length).toBe(2);
+    }
+  });
+
+  test('each function\'s asset holds its route table as config.json, and only its own access level', () => {
+    const assembly = stack.node.root as App;
+    const outdir = assembly.synth().directory;
+    const fns = Object.values(t.findResources('AWS::Lambda::Function')) as any[];
+    const configs = fns.map((f) => JSON.parse(readFileSync(path.join(outdir, f.Metadata['aws:asset:path'], 'config.json'), 'utf8')));
+    const reader = configs.find((c) => c.connection.user === 'api_reader');
+    const writer = configs.find((c) => c.connection.user === 'api_writer');
+    expect(reader.queries.map((q: any) => `${q.method} ${q.path}`)).toEqual(['GET /orders/{id}', 'GET /orders']);
+    expect(writer.queries.map((q: any) => `${q.method} ${q.path}`)).toEqual(['POST /orders']);
+    expect(reader.connection).toEqual({
+      host: '${env:SECURE_DB_API_DB_HOST}', port: 5432, database: 'shop', user: 'api_reader',
+      credentials: { type: 'iam', region: '${env:AWS_REGION}' }, tls: { enabled: true },
+    });
+    expect(readFileSync(path.join(outdir, fns[0].Metadata['aws:asset:path'], 'index.js'), 'utf8')).not.toContain('mysql_native_password');
+  });
+
+  test('grantInvoke allows execute-api:Invoke on one route', () => {
+    const { stack, api } = postgresApi();
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    api.grantInvoke(role, 'GET /orders/{id}');
+    const policy = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as any) }] } });
+    const resource = JSON.stringify((Object.values(policy)[0] as any).Properties.PolicyDocument.Statement[0]);
+    expect(resource).toContain('execute-api:Invoke');
+    expect(resource).toContain('/GET/orders/*');
+  });
+
+  test('metric helpers name the API and stage', () => {
+    expect(api.metricServerErrors().metricName).toBe('5XXError');
+    expect(api.metricLatency().statistic).toBe('p99');
+    expect(api.metricClientErrors().dimensions).toMatchObject({ Stage: 'v1' });
+    expect(stack.resolve(api.metricClientErrors().dimensions?.ApiName)).toEqual(api.api.restApiName);
+  });
+});
+
+describe('SecureDbApi shape', () => {
+  test('without write queries there is only a reader function', () => {
+    const { stack } = postgresApi({ queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
+  });
+
+  test('addQuery after construction is published', () => {
+    const { stack, api } = postgresApi({ queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    api.addQuery('DELETE /orders/{id}', { access: AccessLevel.WRITE, sql: 'DELETE FROM orders WHERE id = :id', parameters: [QueryParameter.uuid('id')] });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::Lambda::Function', 2);
+    t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'DELETE', RequestParameters: { 'method.request.path.id': true } });
+  });
+
+  test('MySQL instances get MySQL rotation and port 3306', () => {
+    const app = new App();
+    const stack = new Stack(app, 'My', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const instance = new rds.DatabaseInstance(stack, 'Db', { engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'app' }), queries: [{ route: 'GET /items', sql: 'SELECT sku FROM items' }] });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'MYSQL', RequireTLS: true });
+    t.resourcePropertiesCountIs('AWS::SecretsManager::RotationSchedule', { HostedRotationLambda: Match.objectLike({ RotationType: 'MySQLSingleUser' }) }, 2);
+    t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 3306, ToPort: 3306 });
+  });
+});
+
+describe('SecureDbApi validation', () => {
+  const build = (props: Record<string, unknown>, mutate?: (api: SecureDbApi) => void) => () => {
+    const t = postgresStack();
+    const api = new SecureDbApi(t.stack, 'Api', { vpc: t.vpc, database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }), ...props });
+    mutate?.(api);
+    t.app.synth();
+  };
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['duplicate routes', { queries: [{ route: 'GET /a/{x}', sql: 'SELECT :x', parameters: [QueryParameter.integer('x')] }, { route: 'GET /a/{y}', sql: 'SELECT :y', parameters: [QueryParameter.integer('y')] }] }, /route GET \/a\/\{y\} is already used/],
+    ['SQL parameter without definition', { queries: [{ route: 'GET /a', sql: 'SELECT :missing' }] }, /SQL uses :missing but no parameter "missing" is defined/],
+    ['definition never used', { queries: [{ route: 'GET /a', sql: 'SELECT 1', parameters: [QueryParameter.string('x')] }] }, /parameter "x" is defined but the SQL never uses :x/],
+    ['write statement on a read query', { queries: [{ route: 'GET /a', sql: 'UPDATE t SET a = 1' }] }, /read query contains UPDATE/],
+    ['malformed route', { queries: [{ route: 'FETCH /a', sql: 'SELECT 1' }] }, /must be "METHOD \/path"/],
+    ['no queries', { queries: [] }, /needs at least one query/],
+    ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
+    ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
+    ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: require('aws-cdk-lib').Duration.seconds(40) }] }, /timeoutMs must be a whole number from 1 to 29000/],
+  ])('%s is refused at synth time', (_what, props, message) => {
+    expect(build(props)).toThrow(message);
+  });
+
+  test('addQuery checks the new query immediately', () => {
+    expect(build({ queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, (api) => api.addQuery('GET /b', { sql: 'SELECT :nope' }))).toThrow(/SQL uses :nope/);
+  });
+
+  test('an engine mismatch is refused', () => {
+    const t = postgresStack();
+    expect(() => new SecureDbApi(t.stack, 'Api', { vpc: t.vpc, database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop', engine: DatabaseEngineFamily.MYSQL }), queries: [] }))
+      .toThrow(/runs postgres, but the target options say mysql/);
+  });
+
+  test('an imported database without engine is refused', () => {
+    const t = postgresStack();
+    const imported = rds.DatabaseInstance.fromDatabaseInstanceAttributes(t.stack, 'Imp', { instanceIdentifier: 'x', instanceEndpointAddress: 'x.example.com', port: 5432, securityGroups: [] });
+    expect(() => new SecureDbApi(t.stack, 'Api', { vpc: t.vpc, database: DatabaseTarget.fromInstance(imported, { databaseName: 'shop' }), queries: [] }))
+      .toThrow(/does not say which engine it runs: set DatabaseTargetOptions.engine/);
+  });
+
+  test('a VPC without private subnets is refused', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'pub', subnetType: ec2.SubnetType.PUBLIC }] });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC }, writer: rds.ClusterInstance.serverlessV2('w') });
+    expect(() => new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), queries: [] }))
+      .toThrow(/no private or isolated subnets/);
+  });
+});
