@@ -79,7 +79,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/cdk.out/', '/examples/cdk.out*/', '/.tmp/'],
+  gitignore: ['/cdk.out/', '/examples/cdk.out*/', '/.tmp/', '/test/.readme-*/'],
   githubOptions: { mergify: false },
   releaseToNpm: false,
 });
@@ -88,6 +88,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 project.npmignore?.addPatterns(
   '/examples/', '/bench/', '/.ci/', '/scripts/', '/tsconfig.dev.json',
   '/lib/runtime/**/*.lambda.js', '/lib/runtime/**/*.lambda.d.ts',
+  // Only the driver-free configuration checks in lib/runtime are used by the construct.
+  '/lib/runtime/engines/', '/lib/runtime/credentials.*', '/lib/runtime/handler.*', '/lib/runtime/lambda.*',
+  '/assets/**/*.map',
 );
 
 // Main job: synthesize every app in examples/ with cdk-nag and cfn-guard and print a summary.

@@ -5,8 +5,9 @@
  */
 import { readdirSync } from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 
 export interface ExampleModule {
@@ -49,7 +50,7 @@ if (require.main === module) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(__dirname, file)) as ExampleModule;
     const { stacks, findings } = checkExample(mod, path.join(__dirname, `cdk.out.${path.basename(file, '.ts')}`));
-    const resources = stacks.reduce((n, s) => n + Object.keys((s as unknown as { _toCloudFormation(): { Resources?: object } })._toCloudFormation().Resources ?? {}).length, 0);
+    const resources = stacks.reduce((n, s) => n + Object.keys(Template.fromStack(s).toJSON().Resources ?? {}).length, 0);
     console.log(`${findings.length === 0 ? 'PASS' : 'FAIL'} ${file}: ${stacks.map((s) => s.stackName).join(', ')} (${resources} resources, ${findings.length} unacknowledged findings)`);
     for (const f of findings) console.log(`  ${f.rule}  ${f.path}`);
     if (findings.length > 0) failed++;

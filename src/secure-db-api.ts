@@ -15,8 +15,8 @@ import { DatabaseEngineFamily, DatabaseTarget, DatabaseTargetConfig } from './da
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
 import { QueryFunction } from './database/query-function';
-import { KeyPolicies } from './security/key-policies';
 import { ConfigError, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
+import { KeyPolicies } from './security/key-policies';
 
 /** Properties of {@link SecureDbApi}. */
 export interface SecureDbApiProps {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -183,17 +183,21 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
     expect(reader.queries.map((q: any) => `${q.method} ${q.path}`)).toEqual(['GET /orders/{id}', 'GET /orders']);
     expect(writer.queries.map((q: any) => `${q.method} ${q.path}`)).toEqual(['POST /orders']);
     expect(reader.connection).toEqual({
-      host: '${env:SECURE_DB_API_DB_HOST}', port: 5432, database: 'shop', user: 'api_reader',
-      credentials: { type: 'iam', region: '${env:AWS_REGION}' }, tls: { enabled: true },
+      host: '${env:SECURE_DB_API_DB_HOST}',
+      port: 5432,
+      database: 'shop',
+      user: 'api_reader',
+      credentials: { type: 'iam', region: '${env:AWS_REGION}' },
+      tls: { enabled: true },
     });
     expect(readFileSync(path.join(outdir, fns[0].Metadata['aws:asset:path'], 'index.js'), 'utf8')).not.toContain('mysql_native_password');
   });
 
   test('grantInvoke allows execute-api:Invoke on one route', () => {
-    const { stack, api } = postgresApi();
-    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
-    api.grantInvoke(role, 'GET /orders/{id}');
-    const policy = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as any) }] } });
+    const { stack: s, api: a } = postgresApi();
+    const role = new iam.Role(s, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    a.grantInvoke(role, 'GET /orders/{id}');
+    const policy = Template.fromStack(s).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: s.getLogicalId(role.node.defaultChild as any) }] } });
     const resource = JSON.stringify((Object.values(policy)[0] as any).Properties.PolicyDocument.Statement[0]);
     expect(resource).toContain('execute-api:Invoke');
     expect(resource).toContain('/GET/orders/*');
@@ -251,7 +255,7 @@ describe('SecureDbApi validation', () => {
     ['no queries', { queries: [] }, /needs at least one query/],
     ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
     ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
-    ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: require('aws-cdk-lib').Duration.seconds(40) }] }, /timeoutMs must be a whole number from 1 to 29000/],
+    ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /timeoutMs must be a whole number from 1 to 29000/],
   ])('%s is refused at synth time', (_what, props, message) => {
     expect(build(props)).toThrow(message);
   });

@@ -52,11 +52,21 @@ function schemaOf(p: ParameterConfig): apigw.JsonSchema {
   const base = p.description ? { description: p.description } : {};
   switch (p.type) {
     case 'string':
-      return { ...base, type: T.STRING, maxLength: p.maxLength ?? DEFAULT_MAX_STRING_LENGTH, ...(p.minLength !== undefined ? { minLength: p.minLength } : {}), ...(p.pattern ? { pattern: `^(?:${p.pattern})$` } : {}) };
+      return {
+        ...base,
+        type: T.STRING,
+        maxLength: p.maxLength ?? DEFAULT_MAX_STRING_LENGTH,
+        ...(p.minLength !== undefined ? { minLength: p.minLength } : {}),
+        ...(p.pattern ? { pattern: `^(?:${p.pattern})$` } : {}),
+      };
     case 'integer':
-      return { ...base, type: T.INTEGER, ...(p.minimum !== undefined ? { minimum: p.minimum } : {}), ...(p.maximum !== undefined ? { maximum: p.maximum } : {}) };
     case 'number':
-      return { ...base, type: T.NUMBER, ...(p.minimum !== undefined ? { minimum: p.minimum } : {}), ...(p.maximum !== undefined ? { maximum: p.maximum } : {}) };
+      return {
+        ...base,
+        type: p.type === 'integer' ? T.INTEGER : T.NUMBER,
+        ...(p.minimum !== undefined ? { minimum: p.minimum } : {}),
+        ...(p.maximum !== undefined ? { maximum: p.maximum } : {}),
+      };
     case 'boolean':
       return { ...base, type: T.BOOLEAN };
     case 'uuid':

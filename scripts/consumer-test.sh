@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Consumer test: packs the library as npm would publish it, installs the tarball into a fresh CDK app in a
+# temporary directory, and synthesizes it there. Fails if anything a consumer needs is missing from the
+# package (compiled lib/, the runtime bundles in assets/) or the app does not synthesize.
+# Run after `npx projen compile` (CI runs it after `npx projen build`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+[ -f lib/index.js ] || { echo "lib/ is not built: run npx projen compile first" >&2; exit 1; }
+[ -f assets/runtime/postgres.lambda/index.js ] || { echo "assets/ is not built: run npx projen bundle first" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tarball=$(npm pack --silent --pack-destination "$work" | tail -1)
+echo "packed $tarball"
+listing=$(tar tzf "$work/$tarball")
+if grep -q '^package/\(src\|test\)/\|\.map$\|^package/lib/runtime/engines/' <<<"$listing"; then echo "the package ships sources, tests, source maps or drivers" >&2; exit 1; fi
+grep -q '^package/assets/runtime/postgres.lambda/index.js$' <<<"$listing" || { echo "the package lacks the PostgreSQL bundle" >&2; exit 1; }
+grep -q '^package/assets/runtime/mysql.lambda/index.js$' <<<"$listing" || { echo "the package lacks the MySQL bundle" >&2; exit 1; }
+
+cdk_version=$(node -p "require('$root/node_modules/aws-cdk-lib/package.json').version")
+constructs_version=$(node -p "require('$root/node_modules/constructs/package.json').version")
+mkdir -p "$work/app"
+cd "$work/app"
+cat > package.json <<JSON
+{ "name": "consumer-app", "private": true, "version": "0.0.0" }
+JSON
+npm install --no-audit --no-fund --silent "aws-cdk-lib@$cdk_version" "constructs@$constructs_version" "$work/$tarball"
+
+cat > app.js <<'JS'
+const assert = require('assert');
+const fs = require('fs');
+const path = require('path');
+const { App, Stack } = require('aws-cdk-lib');
+const ec2 = require('aws-cdk-lib/aws-ec2');
+const rds = require('aws-cdk-lib/aws-rds');
+const { AccessLevel, DatabaseTarget, QueryParameter, SecureDbApi } = require('cdk-secure-db-api');
+
+const app = new App({ outdir: 'cdk.out', context: { 'aws:cdk:enable-asset-metadata': true } });
+const stack = new Stack(app, 'Consumer', { env: { account: '111111111111', region: 'eu-west-1' } });
+const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+const instance = new rds.DatabaseInstance(stack, 'Db', {
+  engine: rds.DatabaseInstanceEngine.mariaDb({ version: rds.MariaDbEngineVersion.VER_10_11 }),
+  vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, iamAuthentication: true,
+});
+const api = new SecureDbApi(stack, 'Api', {
+  vpc,
+  database: DatabaseTarget.fromInstance(instance, { databaseName: 'app' }),
+  queries: [{ route: 'GET /items/{sku}', sql: 'SELECT sku, name FROM items WHERE sku = :sku', parameters: [QueryParameter.string('sku', { maxLength: 32 })], single: true }],
+});
+api.addQuery('POST /items', { access: AccessLevel.WRITE, sql: 'INSERT INTO items (sku, name) VALUES (:sku, :name)', parameters: [QueryParameter.string('sku'), QueryParameter.string('name')] });
+
+const assembly = app.synth();
+const template = assembly.getStackByName('Consumer').template;
+const resources = Object.values(template.Resources);
+const proxy = resources.find((r) => r.Type === 'AWS::RDS::DBProxy');
+assert.strictEqual(proxy.Properties.RequireTLS, true);
+assert.strictEqual(proxy.Properties.EngineFamily, 'MYSQL');
+const fns = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
+assert.strictEqual(fns.length, 2);
+for (const fn of fns) {
+  const dir = path.join('cdk.out', fn.Metadata['aws:asset:path']);
+  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  assert.strictEqual(config.engine, 'mariadb');
+  assert.ok(fs.statSync(path.join(dir, 'index.js')).size > 10000, 'bundle present');
+}
+console.log(`consumer app synthesized: ${resources.length} resources, ${fns.length} functions`);
+JS
+node app.js
