@@ -82,6 +82,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/cdk.out/', '/examples/cdk.out*/', '/.tmp/', '/test/.readme-*/'],
   githubOptions: { mergify: false },
   releaseToNpm: false,
+  publishToPypi: { distName: 'cdk-secure-db-api', module: 'cdk_secure_db_api' },
 });
 
 // The runtime module is bundled into assets/; its compiled .js in lib/runtime is not what Lambda runs.
