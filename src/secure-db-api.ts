@@ -18,6 +18,17 @@ import { QueryFunction } from './database/query-function';
 import { ConfigError, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
 import { KeyPolicies } from './security/key-policies';
 
+/** A proxy created elsewhere, for `SecureDbApiProps.existingProxy`. */
+export interface ExistingProxyOptions {
+  /**
+   * The proxy. It must require IAM authentication and TLS, and hold the secrets of the reader and
+   * writer users; the construct then creates neither the proxy nor those secrets.
+   */
+  readonly proxy: rds.IDatabaseProxy;
+  /** The proxy's security group; the construct lets the query functions in. */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
 /** Properties of {@link SecureDbApi}. */
 export interface SecureDbApiProps {
   /** The VPC of the database; the proxy and the query functions run in its private subnets. */
@@ -34,6 +45,11 @@ export interface SecureDbApiProps {
    * @default - none
    */
   readonly queries?: QueryDefinition[];
+  /**
+   * Use a proxy you already run instead of creating one (with its user secrets and their rotation).
+   * @default - a new proxy, secrets and rotation
+   */
+  readonly existingProxy?: ExistingProxyOptions;
   /**
    * Database user for read queries.
    * @default 'api_reader'
@@ -98,10 +114,10 @@ export class SecureDbApi extends Construct {
   /** The REST API. */
   public readonly api: apigw.RestApi;
   /** The RDS Proxy every query goes through. */
-  public readonly proxy: rds.DatabaseProxy;
+  public readonly proxy: rds.IDatabaseProxy;
   /** The query functions: the reader first, then the writer when there are write queries. */
   public readonly functions: lambda.IFunction[] = [];
-  /** The reader's and the writer's database secrets (rotated, KMS-encrypted). */
+  /** The reader's and the writer's database secrets (rotated, KMS-encrypted); empty with an existing proxy. */
   public readonly secrets: secretsmanager.ISecret[];
   /** The query functions' security group: the only one the proxy accepts connections from. */
   public readonly securityGroup: ec2.ISecurityGroup;
@@ -148,49 +164,21 @@ export class SecureDbApi extends Construct {
     KeyPolicies.restrictGrantsToAwsServices(key);
     this.encryptionKey = key;
 
-    // The app users' secrets: the proxy logs in with them; rotation changes them directly on the database.
-    const rotationSg = new ec2.SecurityGroup(this, 'RotationSecurityGroup', { vpc: props.vpc, allowAllOutbound: true, description: 'Secret rotation functions: database and Secrets Manager' });
-    const dbPort = ec2.Port.tcp(this.target.port);
-    this.target.connections.allowFrom(rotationSg, dbPort, 'Secret rotation');
-    const secrets = [this.readerUser, this.writerUser].map((username, i) => {
-      const label = i === 0 ? 'Reader' : 'Writer';
-      const secret = new rds.DatabaseSecret(this, `${label}Secret`, { username, encryptionKey: key, excludeCharacters: '"@/\\\'%`:;,{}[]()#?&+=<>| ' });
-      secret.applyRemovalPolicy(removalPolicy);
-      const attached = secret.attach(this.target.secretAttachment);
-      attached.addRotationSchedule('Rotation', {
-        automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
-        hostedRotation: this.hostedRotation({ vpc: props.vpc, vpcSubnets: this.vpcSubnets, securityGroups: [rotationSg] }),
-      });
-      return attached;
-    });
-    this.secrets = secrets;
-
     const port = this.target.engine === DatabaseEngineFamily.POSTGRESQL ? 5432 : 3306;
-    const proxySg = new ec2.SecurityGroup(this, 'ProxySecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'RDS Proxy: only the query functions may connect' });
-    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
-      proxyTarget: this.target.proxyTarget,
-      secrets,
-      vpc: props.vpc,
-      vpcSubnets: this.vpcSubnets,
-      securityGroups: [proxySg],
-      iamAuth: true,
-      requireTLS: true,
-      borrowTimeout: Duration.seconds(10),
-      idleClientTimeout: Duration.minutes(15),
-      maxConnectionsPercent: 80,
-      debugLogging: false,
-    });
-    // aws-cdk-lib's ProxyTarget already opened the database's port to the proxy security group.
-    this.acknowledgeProxyIngress(proxySg);
-    Validations.of(this.proxy.node.findChild('IAMRole')).acknowledge(
-      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].map((pack) => ({
-        id: `${pack}-IAMNoInlinePolicy`,
-        reason: 'The proxy role is created by aws-cdk-lib DatabaseProxy; its only policy reads the two API users\' secrets and decrypts them with this construct\'s key.',
-      })),
-    );
-
     this.securityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query functions: only the RDS Proxy' });
-    this.proxy.connections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
+    let proxyConnections: ec2.Connections;
+    if (props.existingProxy) {
+      // The proxy's owner manages its secrets, rotation and settings; the construct only connects to it.
+      this.proxy = props.existingProxy.proxy;
+      this.secrets = [];
+      proxyConnections = new ec2.Connections({ securityGroups: [props.existingProxy.securityGroup] });
+    } else {
+      this.secrets = this.createUserSecrets(props, key, removalPolicy);
+      const proxy = this.createProxy(props);
+      this.proxy = proxy;
+      proxyConnections = proxy.connections;
+    }
+    proxyConnections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
 
     this.stageName = props.stageName ?? 'v1';
     this.restApi = new QueryRestApi(this, 'Rest', {
@@ -326,6 +314,50 @@ export class SecureDbApi extends Construct {
    * CloudFormation reference (the cluster's or instance's endpoint port): the port checks cannot
    * evaluate it. Acknowledged on exactly those rules.
    */
+  /** The app users' secrets: the proxy logs in with them; rotation changes them directly on the database. */
+  private createUserSecrets(props: SecureDbApiProps, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.ISecret[] {
+    const rotationSg = new ec2.SecurityGroup(this, 'RotationSecurityGroup', { vpc: props.vpc, allowAllOutbound: true, description: 'Secret rotation functions: database and Secrets Manager' });
+    this.target.connections.allowFrom(rotationSg, ec2.Port.tcp(this.target.port), 'Secret rotation');
+    return [this.readerUser, this.writerUser].map((username, i) => {
+      const label = i === 0 ? 'Reader' : 'Writer';
+      const secret = new rds.DatabaseSecret(this, `${label}Secret`, { username, encryptionKey: key, excludeCharacters: '"@/\\\'%`:;,{}[]()#?&+=<>| ' });
+      secret.applyRemovalPolicy(removalPolicy);
+      const attached = secret.attach(this.target.secretAttachment);
+      attached.addRotationSchedule('Rotation', {
+        automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
+        hostedRotation: this.hostedRotation({ vpc: props.vpc, vpcSubnets: this.vpcSubnets, securityGroups: [rotationSg] }),
+      });
+      return attached;
+    });
+  }
+
+  /** The proxy: IAM authentication and TLS required, reachable only from the query functions. */
+  private createProxy(props: SecureDbApiProps): rds.DatabaseProxy {
+    const proxySg = new ec2.SecurityGroup(this, 'ProxySecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'RDS Proxy: only the query functions may connect' });
+    const proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      proxyTarget: this.target.proxyTarget,
+      secrets: this.secrets,
+      vpc: props.vpc,
+      vpcSubnets: this.vpcSubnets,
+      securityGroups: [proxySg],
+      iamAuth: true,
+      requireTLS: true,
+      borrowTimeout: Duration.seconds(10),
+      idleClientTimeout: Duration.minutes(15),
+      maxConnectionsPercent: 80,
+      debugLogging: false,
+    });
+    // aws-cdk-lib's ProxyTarget already opened the database's port to the proxy security group.
+    this.acknowledgeProxyIngress(proxySg);
+    Validations.of(proxy.node.findChild('IAMRole')).acknowledge(
+      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].map((pack) => ({
+        id: `${pack}-IAMNoInlinePolicy`,
+        reason: 'The proxy role is created by aws-cdk-lib DatabaseProxy; its only policy reads the two API users\' secrets and decrypts them with this construct\'s key.',
+      })),
+    );
+    return proxy;
+  }
+
   private acknowledgeProxyIngress(proxySg: ec2.SecurityGroup): void {
     const marker = `from ${Names.nodeUniqueId(proxySg.node)}:`;
     for (const sg of this.target.connections.securityGroups) {

@@ -225,6 +225,40 @@ describe('SecureDbApi shape', () => {
     t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'DELETE', RequestParameters: { 'method.request.path.id': true } });
   });
 
+  test('an existing proxy is used as it is: no proxy, secrets or rotation are created, and the functions get in', () => {
+    const t = postgresStack();
+    const proxySg = new ec2.SecurityGroup(t.stack, 'ExistingProxySg', { vpc: t.vpc });
+    const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(t.stack, 'Existing', {
+      dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
+      dbProxyName: 'shared-proxy',
+      endpoint: 'shared-proxy.proxy-abc.eu-west-1.rds.amazonaws.com',
+      securityGroups: [proxySg],
+    });
+    new SecureDbApi(t.stack, 'Api', {
+      vpc: t.vpc,
+      database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
+      existingProxy: { proxy, securityGroup: proxySg },
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+    });
+    const tpl = Template.fromStack(t.stack);
+    tpl.resourceCountIs('AWS::RDS::DBProxy', 0);
+    tpl.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    tpl.resourceCountIs('AWS::SecretsManager::Secret', 1); // the cluster's own master secret only
+    tpl.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [t.stack.getLogicalId(proxySg.node.defaultChild as ec2.CfnSecurityGroup), 'GroupId'] },
+      FromPort: 5432,
+    });
+    tpl.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: 'rds-db:connect',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':rds-db:eu-west-1:123456789012:dbuser:prx-0123456789abcdef0/api_reader']] },
+        })]),
+      },
+    });
+    tpl.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SECURE_DB_API_DB_HOST: 'shared-proxy.proxy-abc.eu-west-1.rds.amazonaws.com' } } });
+  });
+
   test('MySQL instances get MySQL rotation and port 3306', () => {
     const app = new App();
     const stack = new Stack(app, 'My', { env: ENV });

@@ -33,7 +33,7 @@ export interface QueryFunctionProps {
   readonly dbUser: string;
   readonly port: number;
   readonly queries: QueryConfig[];
-  readonly proxy: rds.DatabaseProxy;
+  readonly proxy: rds.IDatabaseProxy;
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;

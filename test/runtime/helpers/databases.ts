@@ -5,7 +5,7 @@
 import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/runtime/config';
-import { StaticCredentials } from '../../../src/runtime/credentials';
+import { CredentialsProvider, StaticCredentials } from '../../../src/runtime/credentials';
 import { DatabaseEngine } from '../../../src/runtime/engines/engine';
 import { mysqlEngine } from '../../../src/runtime/engines/mysql';
 import { postgresEngine } from '../../../src/runtime/engines/postgres';
@@ -99,6 +99,8 @@ export interface HandlerForOptions {
   readonly user?: string;
   readonly port?: number;
   readonly extra?: Partial<RuntimeConfig>;
+  /** Defaults to static credentials with an empty password (trust auth). */
+  readonly credentials?: CredentialsProvider;
 }
 
 export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: HandlerForOptions = {}): QueryHandler {
@@ -118,7 +120,8 @@ export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: Ha
     queries,
     ...options.extra,
   };
-  return new QueryHandler({ config, engine: db.driver, credentials: new StaticCredentials({ user, password: '' }), log: () => undefined });
+  const credentials = options.credentials ?? new StaticCredentials({ user, password: '' });
+  return new QueryHandler({ config, engine: db.driver, credentials, log: () => undefined });
 }
 
 export interface EventInput {

@@ -1,0 +1,131 @@
+/**
+ * Benchmark: the query handler against a hand-written raw-driver handler doing the same 1-row and
+ * 100-row SELECT, on the real PostgreSQL and MariaDB, interleaved in one process. Prints median and p99
+ * per variant and their ratio (target <= 1.05), plus connections opened and tokens signed over 1,000
+ * warm calls (target 1 and 1) and the size of each engine's bundle (target <= 500 KB minified).
+ *
+ * Run: npm run bench (needs the servers: scripts/ensure-databases.sh, and the bundles: npx projen bundle).
+ */
+import { statSync } from 'fs';
+import * as path from 'path';
+import * as mysql from 'mysql2/promise';
+import { Client } from 'pg';
+import { IamTokenCredentials, TokenSigner } from '../src/runtime/credentials';
+import { apiEvent, ENGINES, handlerFor, query, TestDatabase } from '../test/runtime/helpers/databases';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
+
+/** A benchmark of failing calls measures nothing: stop at the first one. */
+function expectOk(res: { statusCode: number; body: string }): void {
+  if (res.statusCode !== 200) throw new Error(`benchmark call failed with ${res.statusCode}: ${res.body}`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+type Call = () => Promise<unknown>;
+
+/** Alternates the two variants call by call so drift affects both alike. */
+async function interleaved(a: Call, b: Call, rounds: number): Promise<[number[], number[]]> {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    await a();
+    await b();
+  }
+  for (let i = 0; i < rounds; i++) {
+    const first = i % 2 === 0 ? a : b;
+    const second = first === a ? b : a;
+    let t0 = process.hrtime.bigint();
+    await first();
+    const d1 = Number(process.hrtime.bigint() - t0) / 1e6;
+    t0 = process.hrtime.bigint();
+    await second();
+    const d2 = Number(process.hrtime.bigint() - t0) / 1e6;
+    (first === a ? ta : tb).push(d1);
+    (first === a ? tb : ta).push(d2);
+  }
+  return [ta.sort((x, y) => x - y), tb.sort((x, y) => x - y)];
+}
+
+async function rawCaller(db: TestDatabase, sql: string): Promise<{ call: (n: number) => Promise<unknown>; close(): Promise<void> }> {
+  if (db.engine === 'postgres') {
+    const c = new Client({ host: db.admin.host, port: db.admin.port, database: db.admin.database, user: db.admin.user });
+    await c.connect();
+    return {
+      call: async (n) => JSON.stringify({ data: (await c.query(sql.replace(':n', '$1'), [n])).rows }),
+      close: () => c.end(),
+    };
+  }
+  const c = await mysql.createConnection({ host: db.admin.host, port: db.admin.port, database: db.admin.database, user: db.admin.user });
+  return {
+    call: async (n) => JSON.stringify({ data: (await c.query(sql.replace(':n', '?'), [n]))[0] }),
+    close: () => c.end(),
+  };
+}
+
+async function main() {
+  const rows: string[][] = [['engine', 'query', 'handler p50 ms', 'raw p50 ms', 'p50 ratio', 'handler p99 ms', 'raw p99 ms', 'p99 ratio']];
+  const counts: string[][] = [['engine', 'warm calls', 'connections opened', 'tokens signed']];
+  for (const [label, open] of ENGINES) {
+    const db = await open();
+    await db.exec('DROP TABLE IF EXISTS bench_rows');
+    await db.exec(`CREATE TABLE bench_rows (id ${db.types.serial}, label VARCHAR(40), amount ${db.types.int})`);
+    for (let i = 0; i < 100; i++) await db.exec(`INSERT INTO bench_rows (label, amount) VALUES ('row ${i}', ${i})`);
+    const sqls = {
+      '1 row': 'SELECT id, label, amount FROM bench_rows WHERE id = :n',
+      '100 rows': 'SELECT id, label, amount FROM bench_rows WHERE id > :n ORDER BY id',
+    };
+    for (const [name, sql] of Object.entries(sqls)) {
+      const handler = handlerFor(db, [query({ name: 'q', method: 'GET', path: '/q', sql, rowLimit: 100, parameters: [{ name: 'n', type: 'integer', in: 'query' }] })]);
+      const raw = await rawCaller(db, sql);
+      const n = name === '1 row' ? '1' : '0';
+      const [h, r] = await interleaved(
+        async () => expectOk(await handler.handle(apiEvent('GET', '/q', { query: { n } }))),
+        () => raw.call(Number(n)),
+        ROUNDS,
+      );
+      const fmt = (x: number) => x.toFixed(3);
+      rows.push([label, name, fmt(percentile(h, 0.5)), fmt(percentile(r, 0.5)), (percentile(h, 0.5) / percentile(r, 0.5)).toFixed(2),
+        fmt(percentile(h, 0.99)), fmt(percentile(r, 0.99)), (percentile(h, 0.99) / percentile(r, 0.99)).toFixed(2)]);
+      await handler.close();
+      await raw.close();
+    }
+
+    // Warm calls: one connection, one token. The local servers take no password and no TLS, so the token is
+    // signed and counted but an empty password is sent, and the provider reports itself as static (IAM needs TLS).
+    let signed = 0;
+    const signer: TokenSigner = { getAuthToken: async () => (signed++, 'token') };
+    const iam = new IamTokenCredentials({ hostname: db.admin.host, port: db.admin.port, user: db.admin.user, region: 'eu-west-1', signer });
+    const warm = handlerFor(db, [query({ name: 'q', method: 'GET', path: '/q', sql: sqls['1 row'], parameters: [{ name: 'n', type: 'integer', in: 'query' }] })], {
+      credentials: { kind: 'static', get: async () => ({ ...(await iam.get()), password: '' }), invalidate: () => iam.invalidate() },
+    });
+    for (let i = 0; i < 1000; i++) expectOk(await warm.handle(apiEvent('GET', '/q', { query: { n: '1' } })));
+    counts.push([label, '1000', String(warm.stats.connectionsOpened), String(signed)]);
+    await warm.close();
+    await db.exec('DROP TABLE bench_rows');
+    await db.close();
+  }
+
+  const sizes: string[][] = [['bundle', 'minified size KB', 'target KB']];
+  for (const bundle of ['postgres.lambda', 'mysql.lambda']) {
+    const size = statSync(path.join(__dirname, '..', 'assets', 'runtime', bundle, 'index.js')).size;
+    sizes.push([bundle, (size / 1024).toFixed(0), '500']);
+  }
+  for (const table of [rows, counts, sizes]) printTable(table);
+}
+
+function printTable(table: string[][]) {
+  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(table[0]));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const r of table.slice(1)) console.log(line(r));
+  console.log('');
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
