@@ -115,7 +115,10 @@ export class SecureDbApi extends Construct {
   public readonly api: apigw.RestApi;
   /** The RDS Proxy every query goes through. */
   public readonly proxy: rds.IDatabaseProxy;
-  /** The query functions: the reader first, then the writer when there are write queries. */
+  /**
+   * The query functions: the reader, then the writer when there are write queries. They are created when
+   * the app is synthesized, once every `addQuery` call is in, since each function's asset holds its routes.
+   */
   public readonly functions: lambda.IFunction[] = [];
   /** The reader's and the writer's database secrets (rotated, KMS-encrypted); empty with an existing proxy. */
   public readonly secrets: secretsmanager.ISecret[];

@@ -259,6 +259,11 @@ describe('SecureDbApi shape', () => {
     tpl.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { SECURE_DB_API_DB_HOST: 'shared-proxy.proxy-abc.eu-west-1.rds.amazonaws.com' } } });
   });
 
+  test('model names are alphanumeric even when query names are not', () => {
+    const { stack } = postgresApi({ queries: [{ route: 'POST /notes', name: 'add_note', access: AccessLevel.WRITE, sql: 'INSERT INTO notes (t) VALUES (:t)', parameters: [QueryParameter.string('t')] }] });
+    Template.fromStack(stack).hasResourceProperties('AWS::ApiGateway::Model', { Name: 'addnoteBody' });
+  });
+
   test('MySQL instances get MySQL rotation and port 3306', () => {
     const app = new App();
     const stack = new Stack(app, 'My', { env: ENV });

@@ -145,9 +145,11 @@ export class QueryRestApi extends Construct {
     const bodyParams = query.parameters.filter((p) => p.in === 'body');
     let requestModels: Record<string, apigw.IModel> | undefined;
     if (bodyParams.length > 0) {
-      const model = this.api.addModel(`${query.name}Body`, {
+      // API Gateway model names are alphanumeric only.
+      const modelName = `${query.name.replace(/[^A-Za-z0-9]/g, '')}Body`;
+      const model = this.api.addModel(modelName, {
         contentType: 'application/json',
-        modelName: `${query.name}Body`,
+        modelName,
         schema: {
           schema: apigw.JsonSchemaVersion.DRAFT4,
           title: `${query.name} request body`,
