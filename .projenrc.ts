@@ -57,6 +57,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'mysql2',
     '@aws-sdk/rds-signer',
     '@aws-sdk/client-secrets-manager',
+    '@aws-lambda-powertools/logger',
+    '@aws-lambda-powertools/metrics',
     '@types/aws-lambda',
     // tests
     'aws-sdk-client-mock',

@@ -7,6 +7,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prep
 import { CredentialsProvider } from './credentials';
 import { DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
+import { AuditRecord, Observer, PowertoolsObserver, principalOf, sqlComment } from './observability';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 
 /** The subset of the Lambda context the handler reads. */
@@ -31,14 +32,23 @@ export interface QueryHandlerOptions {
   /** PEM CA text for TLS verification (the file named by `connection.tls.caFile`). */
   readonly tlsCa?: string;
   readonly log?: LogSink;
+  /** Audit records and metrics. Default: Powertools Logger and Metrics on stdout. */
+  readonly observer?: Observer;
 }
 
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 2;
 
 type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
-  readonly requestContext?: { readonly requestId?: string };
+  readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown };
 };
+
+/** What one call learned, for its audit record. */
+interface CallState {
+  query?: PreparedQuery;
+  values?: Record<string, BoundValue>;
+  result?: StatementResult;
+}
 
 export class QueryHandler {
   readonly stats: HandlerStats = { connectionsOpened: 0, calls: 0 };
@@ -47,6 +57,7 @@ export class QueryHandler {
   private readonly maxBodyBytes: number;
   private readonly tls: TlsOptions | undefined;
   private readonly log: LogSink;
+  private readonly observer: Observer;
   private conn?: EngineConnection;
   private connecting?: Promise<EngineConnection>;
 
@@ -60,25 +71,60 @@ export class QueryHandler {
       throw new Error('IAM authentication tokens are only sent over TLS: set connection.tls.enabled');
     }
     this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
+    this.observer = options.observer ?? new PowertoolsObserver();
   }
 
-  /** Handles one API Gateway REST proxy event. Never throws. */
+  /** Handles one API Gateway REST proxy event. Never throws; writes one audit record. */
   async handle(event: PublicEvent, context: InvocationContext = {}): Promise<HttpResponse> {
+    const started = process.hrtime.bigint();
     const requestId = context.awsRequestId ?? event.requestContext?.requestId;
+    const principal = principalOf(event.requestContext);
+    const call: CallState = {};
     this.stats.calls++;
+    let response: HttpResponse;
+    let outcome = 'success';
     try {
-      const query = this.route(event);
-      const values = collectParameters(query, {
-        path: this.pathParameters(event, query),
+      call.query = this.route(event);
+      call.values = collectParameters(call.query, {
+        path: this.pathParameters(event, call.query),
         query: queryParameters(event),
         body: this.parseBody(event),
       });
-      const result = await this.execute(query, values);
-      return success(query, result);
+      const comment = sqlComment({ route: routeOf(call.query), request_id: requestId, principal });
+      call.result = await this.execute(call.query, call.values, comment);
+      response = success(call.query, call.result);
     } catch (e) {
-      if (e instanceof Problem) return problemResponse(e, requestId);
-      this.log({ level: 'ERROR', message: 'unexpected handler error', requestId, errorName: (e as Error)?.name });
-      return problemResponse(new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.'), requestId);
+      const problem = e instanceof Problem ? e : new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
+      if (!(e instanceof Problem)) this.log({ level: 'ERROR', message: 'unexpected handler error', requestId, errorName: (e as Error)?.name });
+      outcome = problem.kind;
+      response = problemResponse(problem, requestId);
+    }
+    this.audit({ requestId, apiRequestId: event.requestContext?.requestId, principal, event, call, status: response.statusCode, outcome, started });
+    return response;
+  }
+
+  private audit(a: { requestId?: string; apiRequestId?: string; principal: string; event: PublicEvent; call: CallState; status: number; outcome: string; started: bigint }): void {
+    const q = a.call.query;
+    const parameters: Record<string, BoundValue> = {};
+    if (q && a.call.values) for (const p of q.parameters) if (!p.sensitive) parameters[p.name] = a.call.values[p.name];
+    const record: AuditRecord = {
+      requestId: a.requestId,
+      apiRequestId: a.apiRequestId,
+      principal: a.principal,
+      route: q ? routeOf(q) : `${a.event.httpMethod ?? ''} ${a.event.path ?? ''}`.slice(0, 200),
+      query: q?.name,
+      access: q?.access,
+      durationMs: Number(process.hrtime.bigint() - a.started) / 1e6,
+      ...(a.call.result ? { rowCount: a.call.result.rows.length } : {}),
+      ...(a.call.result?.affectedRows !== undefined ? { affectedRows: a.call.result.affectedRows } : {}),
+      status: a.status,
+      outcome: a.outcome,
+      ...(a.call.values ? { parameters } : {}),
+    };
+    try {
+      this.observer.record(record);
+    } catch {
+      this.log({ level: 'ERROR', message: 'audit record could not be written', requestId: a.requestId });
     }
   }
 
@@ -148,9 +194,10 @@ export class QueryHandler {
     return parsed as Record<string, unknown>;
   }
 
-  private async execute(query: PreparedQuery, values: Record<string, BoundValue>): Promise<StatementResult> {
+  private async execute(query: PreparedQuery, values: Record<string, BoundValue>, comment: string): Promise<StatementResult> {
     const statement: Statement = {
-      text: query.compiled.text,
+      // A newline first, so a trailing line comment in the SQL cannot swallow it.
+      text: comment ? `${query.compiled.text}\n${comment}` : query.compiled.text,
       values: query.compiled.valueOrder.map((name) => values[name] ?? null),
       access: query.access,
       rowLimit: query.rowLimit,
@@ -245,6 +292,10 @@ export class QueryHandler {
         return new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
     }
   }
+}
+
+function routeOf(q: PreparedQuery): string {
+  return `${q.method} ${q.path}`;
 }
 
 function header(event: PublicEvent, name: string): string | undefined {

@@ -89,7 +89,7 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
       connection: { host: '127.0.0.1', port: server.port, database: 'postgres', user: 'app_user', credentials: { type: 'static', password: '' }, tls, connectTimeoutMs: 3000 },
       queries: [query({ name: 'who', method: 'GET', path: '/who', sql: 'SELECT current_user AS who, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' })],
     };
-    return new QueryHandler({ config, engine: postgresEngine, credentials, tlsCa, log: () => undefined });
+    return new QueryHandler({ config, engine: postgresEngine, credentials, tlsCa, log: () => undefined, observer: { record: () => undefined } });
   }
 
   test('TLS with the server CA verifies and connects', async () => {

@@ -198,6 +198,9 @@ export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
       valueOrder.push(name);
     }
   }
+  // A trailing `;` goes: comments appended after it would otherwise read as a second statement.
+  const last = tokens[tokens.length - 1];
+  if (last?.kind === 'code') text = text.replace(/;\s*$/, '');
   // PostgreSQL placeholders are numbered and may repeat; MySQL's `?` takes one value per occurrence.
   return { text, valueOrder: dialect === 'postgres' ? names : valueOrder, names };
 }

@@ -10,6 +10,7 @@ import { DatabaseEngine } from '../../../src/runtime/engines/engine';
 import { mysqlEngine } from '../../../src/runtime/engines/mysql';
 import { postgresEngine } from '../../../src/runtime/engines/postgres';
 import { QueryHandler } from '../../../src/runtime/handler';
+import { Observer } from '../../../src/runtime/observability';
 
 export const PG = { host: '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), database: 'test', user: 'postgres' };
 export const MARIADB = { host: '127.0.0.1', port: Number(process.env.MYSQL_PORT ?? 3306), database: 'test', user: 'root' };
@@ -101,6 +102,8 @@ export interface HandlerForOptions {
   readonly extra?: Partial<RuntimeConfig>;
   /** Defaults to static credentials with an empty password (trust auth). */
   readonly credentials?: CredentialsProvider;
+  /** Defaults to discarding audit records (the audit tests use the real Powertools observer). */
+  readonly observer?: Observer;
 }
 
 export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: HandlerForOptions = {}): QueryHandler {
@@ -121,7 +124,7 @@ export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: Ha
     ...options.extra,
   };
   const credentials = options.credentials ?? new StaticCredentials({ user, password: '' });
-  return new QueryHandler({ config, engine: db.driver, credentials, log: () => undefined });
+  return new QueryHandler({ config, engine: db.driver, credentials, log: () => undefined, observer: options.observer ?? { record: () => undefined } });
 }
 
 export interface EventInput {
@@ -132,6 +135,9 @@ export interface EventInput {
   readonly rawBody?: string;
   readonly headers?: Record<string, string>;
   readonly isBase64Encoded?: boolean;
+  /** IAM caller, as API Gateway puts it in requestContext.identity. */
+  readonly userArn?: string;
+  readonly requestId?: string;
 }
 
 /** An API Gateway REST proxy event as the gateway sends it. */
@@ -150,7 +156,7 @@ export function apiEvent(method: string, path: string, input: EventInput = {}) {
     headers: input.headers ?? (body !== null ? { 'Content-Type': 'application/json' } : {}),
     body,
     isBase64Encoded: input.isBase64Encoded ?? false,
-    requestContext: { requestId: 'req-test' },
+    requestContext: { requestId: input.requestId ?? 'req-test', identity: input.userArn ? { userArn: input.userArn } : {} },
   };
 }
 

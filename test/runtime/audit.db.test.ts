@@ -1,0 +1,119 @@
+/**
+ * Audit records, metrics and sqlcommenter tags from real handler runs on both servers, with the real
+ * Powertools Logger and Metrics writing to stdout. Sensitive values appear nowhere in the output.
+ */
+import { QueryHandler } from '../../src/runtime/handler';
+import { PowertoolsObserver, sqlComment } from '../../src/runtime/observability';
+import { apiEvent, ENGINES, handlerFor, param, query, TestDatabase } from './helpers/databases';
+
+const CALLER = 'arn:aws:iam::123456789012:role/orders-reader';
+const SECRET = 'hunter2-do-not-log-me';
+
+/** Captures everything written to stdout while `fn` runs. */
+async function captureStdout(fn: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await fn();
+  } finally {
+    process.stdout.write = original;
+  }
+  return lines;
+}
+
+describe.each(ENGINES)('audit on %s', (_label, open) => {
+  let db: TestDatabase;
+  let handler: QueryHandler;
+
+  beforeAll(async () => {
+    db = await open();
+    await db.exec('DROP TABLE IF EXISTS rt_accounts');
+    await db.exec(`CREATE TABLE rt_accounts (id ${db.types.serial}, email VARCHAR(100), hint VARCHAR(100))`);
+    handler = handlerFor(db, [
+      query({
+        name: 'addAccount', method: 'POST', path: '/accounts', access: 'write',
+        sql: 'INSERT INTO rt_accounts (email, hint) VALUES (:email, :hint)',
+        parameters: [param({ name: 'email', type: 'string', maxLength: 100 }), param({ name: 'hint', type: 'string', maxLength: 30, sensitive: true })],
+      }),
+      query({ name: 'countAccounts', method: 'GET', path: '/accounts', sql: 'SELECT COUNT(*) AS n FROM rt_accounts' }),
+      query({ name: 'slowTagged', method: 'GET', path: '/tagged', sql: `${db.sleepSql('0.6')}, :tag AS tag`, parameters: [param({ name: 'tag', type: 'string', in: 'query', sensitive: true })] }),
+    ], { observer: new PowertoolsObserver() });
+  });
+
+  afterAll(async () => {
+    await handler?.close();
+    await db?.exec('DROP TABLE IF EXISTS rt_accounts');
+    await db?.close();
+  });
+
+  test('one audit record per call, field by field, and EMF metrics per route', async () => {
+    const lines = await captureStdout(async () => {
+      expect((await handler.handle(apiEvent('POST', '/accounts', { body: { email: 'a@example.com', hint: SECRET }, userArn: CALLER, requestId: 'api-1' }), { awsRequestId: 'lambda-1' })).statusCode).toBe(200);
+      expect((await handler.handle(apiEvent('GET', '/accounts', { userArn: CALLER, requestId: 'api-2' }), { awsRequestId: 'lambda-2' })).statusCode).toBe(200);
+      // Invalid, and the invalid value is the sensitive one: it must not be echoed anywhere.
+      expect((await handler.handle(apiEvent('POST', '/accounts', { body: { email: 'b@example.com', hint: `${SECRET}${'x'.repeat(40)}` }, userArn: CALLER, requestId: 'api-3' }), { awsRequestId: 'lambda-3' })).statusCode).toBe(400);
+      expect((await handler.handle(apiEvent('GET', '/nowhere', { requestId: 'api-4' }), { awsRequestId: 'lambda-4' })).statusCode).toBe(404);
+    });
+    const records = lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'audit').map((l) => ({ ...l.audit, level: l.level, service: l.service }));
+    expect(records).toHaveLength(4);
+    const [write, read, invalid, missing] = records;
+    expect(write).toEqual({
+      level: 'INFO', service: 'secure-db-api',
+      requestId: 'lambda-1', apiRequestId: 'api-1', principal: CALLER,
+      route: 'POST /accounts', query: 'addAccount', access: 'write',
+      durationMs: expect.any(Number), rowCount: 0, affectedRows: 1,
+      status: 200, outcome: 'success',
+      parameters: { email: 'a@example.com' },
+    });
+    expect(write.durationMs).toBeGreaterThan(0);
+    expect(read).toMatchObject({ requestId: 'lambda-2', route: 'GET /accounts', query: 'countAccounts', access: 'read', rowCount: 1, status: 200, outcome: 'success', parameters: {} });
+    expect(invalid).toMatchObject({ requestId: 'lambda-3', route: 'POST /accounts', status: 400, outcome: 'validation' });
+    expect(invalid.parameters).toBeUndefined();
+    expect(missing).toMatchObject({ requestId: 'lambda-4', principal: 'anonymous', route: 'GET /nowhere', status: 404, outcome: 'not-found' });
+
+    const emf = lines.map((l) => JSON.parse(l)).filter((l) => l._aws);
+    expect(emf).toHaveLength(4);
+    expect(emf[0]._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'SecureDbApi', Dimensions: [expect.arrayContaining(['Route'])] });
+    expect(emf[0]).toMatchObject({ Route: 'POST /accounts', QuerySuccess: 1, QueryRows: 0, QueryDuration: expect.any(Number) });
+    expect(emf[2]).toMatchObject({ Route: 'POST /accounts', QueryClientError: 1 });
+
+    expect(lines.join('\n')).not.toContain(SECRET);
+  });
+
+  test('the SQL the database runs carries a sqlcommenter tag naming the route, request and principal', async () => {
+    const seen: string[] = [];
+    const running = captureStdout(async () => {
+      const res = await handler.handle(apiEvent('GET', '/tagged', { query: { tag: SECRET }, userArn: CALLER }), { awsRequestId: 'lambda-tag' });
+      expect(res.statusCode).toBe(200);
+    });
+    // While the statement sleeps, read it back from the server's own view of running statements.
+    for (let i = 0; i < 40 && seen.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const sql = db.engine === 'postgres'
+        ? "SELECT query AS q FROM pg_stat_activity WHERE query LIKE '%request_id=%' AND pid <> pg_backend_pid()"
+        : "SELECT INFO AS q FROM information_schema.PROCESSLIST WHERE INFO LIKE '%request_id=%' AND ID <> CONNECTION_ID()";
+      seen.push(...(await db.exec(sql)).map((r) => String(r.q)));
+    }
+    const lines = await running;
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0]).toContain(sqlComment({ principal: CALLER, request_id: 'lambda-tag', route: 'GET /tagged' }));
+    expect(seen[0]).toContain("principal='arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Forders-reader'");
+    expect(lines.join('\n')).not.toContain(SECRET);
+  });
+});
+
+describe('sqlComment', () => {
+  test('values cannot close or nest the comment', () => {
+    const c = sqlComment({ route: 'GET /x', principal: "*/ DROP TABLE t; /* it's" });
+    expect(c).toBe("/*principal='*%2F%20DROP%20TABLE%20t%3B%20%2F*%20it\\'s',route='GET%20%2Fx'*/");
+    expect(c.slice(2, -2)).not.toMatch(/\*\/|\/\*/);
+  });
+
+  test('empty and missing values are left out', () => {
+    expect(sqlComment({ a: undefined, b: '' })).toBe('');
+  });
+});
