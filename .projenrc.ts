@@ -59,6 +59,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-secrets-manager',
     '@aws-lambda-powertools/logger',
     '@aws-lambda-powertools/metrics',
+    '@aws-lambda-powertools/tracer',
+    'aws-xray-sdk-core',
     '@types/aws-lambda',
     // tests
     'aws-sdk-client-mock',

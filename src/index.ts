@@ -3,3 +3,5 @@ export * from './api/throttling';
 export * from './database/database-target';
 export * from './database/query';
 export * from './security/key-policies';
+export * from './monitoring/alarm-actions';
+export * from './monitoring/thresholds';

@@ -1,3 +1,4 @@
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -95,6 +96,9 @@ export abstract class DatabaseTarget {
 
   /** Resolves the target. Called once by the construct. */
   public abstract bind(): DatabaseTargetConfig;
+
+  /** A metric of the database (namespace AWS/RDS), for alarms and the dashboard. */
+  public abstract metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 class InstanceTarget extends DatabaseTarget {
@@ -113,6 +117,10 @@ class InstanceTarget extends DatabaseTarget {
       secretAttachment: this.instance,
     };
   }
+
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.instance.metric(metricName, props);
+  }
 }
 
 class ClusterTarget extends DatabaseTarget {
@@ -130,5 +138,9 @@ class ClusterTarget extends DatabaseTarget {
       connections: this.cluster.connections,
       secretAttachment: this.cluster,
     };
+  }
+
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.cluster.metric(metricName, props);
   }
 }

@@ -7,7 +7,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prep
 import { CredentialsProvider } from './credentials';
 import { DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
-import { AuditRecord, Observer, PowertoolsObserver, principalOf, sqlComment } from './observability';
+import { AuditRecord, CallTracer, Observer, PowertoolsCallTracer, PowertoolsObserver, principalOf, sqlComment } from './observability';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 
 /** The subset of the Lambda context the handler reads. */
@@ -34,6 +34,8 @@ export interface QueryHandlerOptions {
   readonly log?: LogSink;
   /** Audit records and metrics. Default: Powertools Logger and Metrics on stdout. */
   readonly observer?: Observer;
+  /** X-Ray subsegment around the database call. Default: Powertools Tracer. */
+  readonly tracer?: CallTracer;
 }
 
 /** Seconds a client should wait before retrying a 503. */
@@ -58,6 +60,7 @@ export class QueryHandler {
   private readonly tls: TlsOptions | undefined;
   private readonly log: LogSink;
   private readonly observer: Observer;
+  private readonly tracer: CallTracer;
   private conn?: EngineConnection;
   private connecting?: Promise<EngineConnection>;
 
@@ -72,6 +75,7 @@ export class QueryHandler {
     }
     this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
     this.observer = options.observer ?? new PowertoolsObserver();
+    this.tracer = options.tracer ?? new PowertoolsCallTracer();
   }
 
   /** Handles one API Gateway REST proxy event. Never throws; writes one audit record. */
@@ -91,7 +95,9 @@ export class QueryHandler {
         body: this.parseBody(event),
       });
       const comment = sqlComment({ route: routeOf(call.query), request_id: requestId, principal });
-      call.result = await this.execute(call.query, call.values, comment);
+      const q = call.query;
+      const values = call.values;
+      call.result = await this.tracer.trace('database', { route: routeOf(q), query: q.name, access: q.access }, () => this.execute(q, values, comment));
       response = success(call.query, call.result);
     } catch (e) {
       const problem = e instanceof Problem ? e : new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');

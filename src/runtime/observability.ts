@@ -5,11 +5,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { AccessLevel } from './config';
 import type { BoundValue } from './params';
 
-export const SERVICE_NAME = 'secure-db-api';
-export const METRICS_NAMESPACE = 'SecureDbApi';
+export { METRICS_NAMESPACE, SERVICE_NAME };
+
+import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 
 /** One audit record per call, whatever its outcome. */
 export interface AuditRecord {
@@ -80,4 +82,39 @@ export function principalOf(requestContext: unknown): string {
   const candidates = [rc.authorizer?.claims?.sub, rc.authorizer?.jwt?.claims?.sub, rc.authorizer?.principalId, rc.identity?.userArn, rc.identity?.cognitoIdentityId, rc.identity?.caller];
   const found = candidates.find((c) => typeof c === 'string' && c.length > 0);
   return (found as string | undefined) ?? 'anonymous';
+}
+
+/** Traces the database call as an X-Ray subsegment of the function's segment. */
+export interface CallTracer {
+  trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Powertools Tracer: the database call becomes subsegment `database` with the route, query and access
+ * level as annotations (searchable in X-Ray). Outside Lambda, Powertools turns tracing off and this is a
+ * pass-through.
+ */
+export class PowertoolsCallTracer implements CallTracer {
+  constructor(private readonly tracer: Tracer = new Tracer({ serviceName: SERVICE_NAME, captureHTTPsRequests: false })) {}
+
+  async trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+    if (!this.tracer.isTracingEnabled()) return fn();
+    const parent = this.tracer.getSegment();
+    if (!parent) return fn();
+    const sub = parent.addNewSubsegment(name);
+    this.tracer.setSegment(sub);
+    for (const [k, v] of Object.entries(annotations)) sub.addAnnotation(k, v);
+    try {
+      return await fn();
+    } catch (e) {
+      // Only the error's kind (a problem kind such as `timeout`): driver messages can quote data.
+      const kind = (e as { kind?: unknown; code?: unknown } | undefined);
+      sub.addAnnotation('error', String(kind?.kind ?? kind?.code ?? 'error'));
+      sub.addFaultFlag();
+      throw e;
+    } finally {
+      sub.close();
+      this.tracer.setSegment(parent);
+    }
+  }
 }

@@ -3,7 +3,9 @@
  * Powertools Logger and Metrics writing to stdout. Sensitive values appear nowhere in the output.
  */
 import { QueryHandler } from '../../src/runtime/handler';
-import { PowertoolsObserver, sqlComment } from '../../src/runtime/observability';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { Segment, Subsegment } from 'aws-xray-sdk-core';
+import { PowertoolsCallTracer, PowertoolsObserver, sqlComment } from '../../src/runtime/observability';
 import { apiEvent, ENGINES, handlerFor, param, query, TestDatabase } from './helpers/databases';
 
 const CALLER = 'arn:aws:iam::123456789012:role/orders-reader';
@@ -115,5 +117,44 @@ describe('sqlComment', () => {
 
   test('empty and missing values are left out', () => {
     expect(sqlComment({ a: undefined, b: '' })).toBe('');
+  });
+});
+
+describe('X-Ray', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await ENGINES[0][1]();
+  });
+  afterAll(async () => db.close());
+
+  /** A Powertools Tracer whose current segment is a real X-Ray segment (no Lambda context here). */
+  function tracerWithSegment(): { tracer: Tracer; segment: Segment } {
+    const tracer = new Tracer({ serviceName: 'test', enabled: true });
+    const segment = new Segment('handler');
+    let current: Segment | Subsegment = segment;
+    jest.spyOn(tracer, 'isTracingEnabled').mockReturnValue(true);
+    jest.spyOn(tracer, 'getSegment').mockImplementation(() => current);
+    jest.spyOn(tracer, 'setSegment').mockImplementation((s) => {
+      current = s;
+    });
+    return { tracer, segment };
+  }
+
+  test('the database call is a subsegment with searchable annotations, and failures are faults', async () => {
+    const { tracer, segment } = tracerWithSegment();
+    const handler = handlerFor(db, [
+      query({ name: 'one', method: 'GET', path: '/one', sql: 'SELECT 1 AS one' }),
+      query({ name: 'slow', method: 'GET', path: '/slow', timeoutMs: 100, sql: db.sleepSql('2') }),
+    ]);
+    (handler as unknown as { tracer: PowertoolsCallTracer }).tracer = new PowertoolsCallTracer(tracer);
+    expect((await handler.handle(apiEvent('GET', '/one'))).statusCode).toBe(200);
+    expect((await handler.handle(apiEvent('GET', '/slow'))).statusCode).toBe(504);
+    await handler.close();
+    const subs = (segment.subsegments ?? []) as Subsegment[];
+    expect(subs.map((s) => s.name)).toEqual(['database', 'database']);
+    expect((subs[0] as unknown as { annotations: object }).annotations).toEqual({ route: 'GET /one', query: 'one', access: 'read' });
+    expect((subs[1] as unknown as { annotations: object; fault?: boolean }).annotations).toMatchObject({ route: 'GET /slow', error: 'timeout' });
+    expect((subs[1] as unknown as { fault?: boolean }).fault).toBe(true);
+    expect(subs.every((s) => (s as unknown as { in_progress?: boolean }).in_progress !== true)).toBe(true);
   });
 });

@@ -1,0 +1,126 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { AlarmActions } from '../../src';
+import { postgresApi } from '../helpers/stacks';
+
+function alarms(t: Template): Record<string, any> {
+  return t.findResources('AWS::CloudWatch::Alarm');
+}
+
+/** The dashboard body with CloudFormation references flattened to text. */
+function dashboardBody(stack: Stack, t: Template): string {
+  const body = (Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any).Properties.DashboardBody;
+  return JSON.stringify(stack.resolve(body));
+}
+
+describe('default monitoring', () => {
+  const { stack } = postgresApi();
+  const t = Template.fromStack(stack);
+  const all = alarms(t);
+  const byId = (id: string) => Object.entries(all).find(([logicalId]) => logicalId.includes(id))![1].Properties;
+
+  test('every alarm exists, notifies the topic on ALARM and OK, and says what to do', () => {
+    // 3 API + 4 per function (reader, writer) + 4 proxy + 3 database
+    expect(Object.keys(all)).toHaveLength(18);
+    const topic = Object.keys(t.findResources('AWS::SNS::Topic'))[0];
+    for (const a of Object.values(all)) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+      expect(a.Properties.OKActions).toEqual([{ Ref: topic }]);
+      expect(a.Properties.TreatMissingData).toMatch(/^(notBreaching|breaching|ignore)$/);
+      expect(a.Properties.AlarmDescription.length).toBeGreaterThan(60);
+      expect(a.Properties.AlarmDescription).not.toContain('{t}');
+    }
+  });
+
+  test('API 5XX rate is a percentage of requests over 5 minutes', () => {
+    const a = byId('ApiServerErrorRate');
+    expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    expect(a.Metrics[0].Expression).toBe('100 * errors / MAX([errors, requests])');
+    expect(a.Metrics.find((m: any) => m.Id === 'errors').MetricStat).toMatchObject({ Metric: { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }, Period: 300, Stat: 'Sum' });
+  });
+
+  test('proxy availability alarms below 99% and counts missing data as unavailable', () => {
+    expect(byId('ProxyAvailability')).toMatchObject({ Threshold: 99, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', MetricName: 'AvailabilityPercentage', Namespace: 'AWS/RDS' });
+  });
+
+  test('proxy, function and database alarms watch the named metrics', () => {
+    expect(byId('ProxyAuthFailures')).toMatchObject({ MetricName: 'ClientConnectionsSetupFailedAuth', Threshold: 1 });
+    expect(byId('ProxyPinnedConnections')).toMatchObject({ MetricName: 'DatabaseConnectionsCurrentlySessionPinned' });
+    expect(byId('ProxyBorrowLatency').Metrics[0].Expression).toBe('latency / 1000');
+    expect(byId('ReaderDurationNearTimeout').Metrics[0].Expression).toBe('100 * duration / 8000');
+    expect(byId('WriterThrottles')).toMatchObject({ MetricName: 'Throttles', Namespace: 'AWS/Lambda' });
+    expect(byId('ReaderConcurrentExecutions')).toMatchObject({ MetricName: 'ConcurrentExecutions', Threshold: 100 });
+    expect(byId('DatabaseCpu')).toMatchObject({ MetricName: 'CPUUtilization', Namespace: 'AWS/RDS', Threshold: 80, TreatMissingData: 'ignore' });
+    expect(byId('DatabaseFreeableMemory')).toMatchObject({ Threshold: 256, ComparisonOperator: 'LessThanThreshold' });
+  });
+
+  test('the alarm topic is encrypted with the construct key and accepts only TLS', () => {
+    const key = Object.keys(t.findResources('AWS::KMS::Key'))[0];
+    t.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    t.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+  });
+
+  test('the dashboard has a row per route with API and query metrics, and the proxy and database', () => {
+    const body = dashboardBody(stack, t);
+    for (const route of ['GET /orders/{id}', 'GET /orders', 'POST /orders']) {
+      expect(body).toContain(`${route}: latency (ms)`);
+      expect(body).toContain(`\\"Route\\",\\"${route}\\"`);
+    }
+    expect(body).toContain('SecureDbApi');
+    expect(body).toContain('DatabaseConnectionsBorrowLatency');
+    expect(body).toContain('FreeableMemory');
+  });
+});
+
+describe('monitoring options', () => {
+  test('thresholds override defaults and an alarm can be turned off', () => {
+    const { stack } = postgresApi({
+      monitoring: {
+        thresholds: {
+          apiLatencyP99Ms: { threshold: 900, period: Duration.minutes(1), evaluationPeriods: 5, datapointsToAlarm: 5 },
+          databaseConnections: { enabled: false },
+        },
+      },
+    });
+    const all = alarms(Template.fromStack(stack));
+    const latency = Object.entries(all).find(([id]) => id.includes('ApiLatencyP99'))![1].Properties;
+    expect(latency).toMatchObject({ Threshold: 900, Period: 60, EvaluationPeriods: 5, DatapointsToAlarm: 5, ExtendedStatistic: 'p99' });
+    expect(Object.keys(all).some((id) => id.includes('DatabaseConnections'))).toBe(false);
+  });
+
+  test('a custom action strategy replaces the topic', () => {
+    const { stack } = postgresApi({
+      monitoring: { alarmAction: AlarmActions.fromActions({ bind: () => ({ alarmActionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:pager' }) } as cloudwatch.IAlarmAction) },
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SNS::Topic', 0);
+    for (const a of Object.values(alarms(t))) expect(a.Properties.AlarmActions).toEqual(['arn:aws:lambda:eu-west-1:123456789012:function:pager']);
+  });
+
+  test('alarms and dashboard can both be turned off', () => {
+    const { stack, api } = postgresApi({ monitoring: { alarms: false, dashboard: false } });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    t.resourceCountIs('AWS::SNS::Topic', 0);
+    expect(api.alarmTopic).toBeUndefined();
+  });
+
+  test('the public members expose what was created', () => {
+    const { stack, api } = postgresApi();
+    Template.fromStack(stack);
+    expect(api.alarms).toHaveLength(18);
+    expect(api.dashboard).toBeInstanceOf(cloudwatch.Dashboard);
+  });
+
+  test('impossible alarm settings are refused', () => {
+    const { app } = postgresApi({ monitoring: { thresholds: { functionErrors: { evaluationPeriods: 2, datapointsToAlarm: 3 } } } });
+    expect(() => app.synth()).toThrow(/ReaderErrors: datapointsToAlarm must be from 1 to evaluationPeriods \(2\)/);
+  });
+});
