@@ -16,10 +16,10 @@ import { DatabaseEngineFamily, DatabaseTarget, DatabaseTargetConfig } from './da
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
 import { QueryFunction } from './database/query-function';
-import { ConfigError, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
 import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
 import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
 import { AlarmThresholds } from './monitoring/thresholds';
+import { ConfigError, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
 import { KeyPolicies } from './security/key-policies';
 
 /** Alarms and dashboard. */

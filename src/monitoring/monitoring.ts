@@ -31,6 +31,9 @@ export interface MonitoringProps {
   readonly dashboardName?: string;
 }
 
+/** AvailabilityPercentage is reported per target group and role. */
+const PROXY_TARGET = { TargetGroup: 'default', TargetRole: 'READ_WRITE' };
+
 interface AlarmSpec {
   readonly id: string;
   readonly options: ThresholdOptions | undefined;
@@ -80,17 +83,29 @@ export class SecureDbApiMonitoring extends Construct {
     });
     const specs: AlarmSpec[] = [
       {
-        id: 'ApiServerErrorRate', options: t.apiServerErrorRatePercent, defaultThreshold: 1, comparison: M.GREATER_THAN_THRESHOLD, treatMissingData: missingOk,
+        id: 'ApiServerErrorRate',
+        options: t.apiServerErrorRatePercent,
+        defaultThreshold: 1,
+        comparison: M.GREATER_THAN_THRESHOLD,
+        treatMissingData: missingOk,
         metric: rate('5XXError', '5XX %'),
         description: 'More than {t}% of API requests failed with 5XX. Check the query functions\' logs (audit records with outcome internal/unavailable/timeout) and the proxy and database alarms.',
       },
       {
-        id: 'ApiClientErrorRate', options: t.apiClientErrorRatePercent, defaultThreshold: 10, comparison: M.GREATER_THAN_THRESHOLD, treatMissingData: missingOk,
+        id: 'ApiClientErrorRate',
+        options: t.apiClientErrorRatePercent,
+        defaultThreshold: 10,
+        comparison: M.GREATER_THAN_THRESHOLD,
+        treatMissingData: missingOk,
         metric: rate('4XXError', '4XX %'),
         description: 'More than {t}% of API requests were refused with 4XX: a client sends bad requests or unsigned calls, or someone is probing. See the access log\'s caller and validation error fields.',
       },
       {
-        id: 'ApiLatencyP99', options: t.apiLatencyP99Ms, defaultThreshold: 2500, comparison: M.GREATER_THAN_THRESHOLD, treatMissingData: missingOk,
+        id: 'ApiLatencyP99',
+        options: t.apiLatencyP99Ms,
+        defaultThreshold: 2500,
+        comparison: M.GREATER_THAN_THRESHOLD,
+        treatMissingData: missingOk,
         metric: this.apiMetric('Latency', 'p99'),
         description: 'API p99 latency is above {t} ms. Look at the dashboard\'s per-route query duration, proxy borrow latency and database CPU.',
       },
@@ -99,17 +114,29 @@ export class SecureDbApiMonitoring extends Construct {
       const timeoutMs = f.timeout.toMilliseconds();
       specs.push(
         {
-          id: `${f.label}Errors`, options: t.functionErrors, defaultThreshold: 1, comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: missingOk,
+          id: `${f.label}Errors`,
+          options: t.functionErrors,
+          defaultThreshold: 1,
+          comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: missingOk,
           metric: f.function.metricErrors({ statistic: 'Sum' }),
           description: `The ${f.label.toLowerCase()} query function crashed {t}+ times (the handler answers errors itself, so this is a bug or a broken configuration file). See its log group.`,
         },
         {
-          id: `${f.label}Throttles`, options: t.functionThrottles, defaultThreshold: 1, comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: missingOk,
+          id: `${f.label}Throttles`,
+          options: t.functionThrottles,
+          defaultThreshold: 1,
+          comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: missingOk,
           metric: f.function.metricThrottles({ statistic: 'Sum' }),
           description: `The ${f.label.toLowerCase()} query function was throttled: callers got 5XX. Raise its reserved concurrency or the account limit, or lower the stage throttling.`,
         },
         {
-          id: `${f.label}DurationNearTimeout`, options: t.functionDurationPercentOfTimeout, defaultThreshold: 80, comparison: M.GREATER_THAN_THRESHOLD, treatMissingData: missingOk,
+          id: `${f.label}DurationNearTimeout`,
+          options: t.functionDurationPercentOfTimeout,
+          defaultThreshold: 80,
+          comparison: M.GREATER_THAN_THRESHOLD,
+          treatMissingData: missingOk,
           metric: new cloudwatch.MathExpression({
             expression: `100 * duration / ${timeoutMs}`,
             usingMetrics: { duration: f.function.metricDuration({ statistic: 'Maximum' }) },
@@ -119,45 +146,87 @@ export class SecureDbApiMonitoring extends Construct {
           description: `The ${f.label.toLowerCase()} query function ran longer than {t}% of its ${timeoutMs} ms timeout. Slow queries or slow connections; statement timeouts answer 504 before this.`,
         },
         {
-          id: `${f.label}ConcurrentExecutions`, options: t.functionConcurrentExecutions,
+          id: `${f.label}ConcurrentExecutions`,
+          options: t.functionConcurrentExecutions,
           defaultThreshold: f.reservedConcurrency !== undefined ? Math.max(1, Math.floor(f.reservedConcurrency * 0.8)) : 100,
-          comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingData: missingOk,
+          comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: missingOk,
           metric: f.function.metric('ConcurrentExecutions', { statistic: 'Maximum' }),
           description: `The ${f.label.toLowerCase()} query function reached {t} concurrent executions: each holds a proxy connection. Throttling follows at its limit.`,
         },
       );
     }
-    const proxySpecs: Array<[string, ThresholdOptions | undefined, number, cloudwatch.IMetric | undefined, cloudwatch.ComparisonOperator, cloudwatch.TreatMissingData, string]> = [
-      ['ProxyAuthFailures', t.proxyAuthFailures, 1, this.proxyMetric('ClientConnectionsSetupFailedAuth', 'Sum'), M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, missingOk,
-        'The proxy refused {t}+ client connections for failed authentication: a function role lost rds-db:connect, a DB user lost IAM auth, or someone tries to connect without a valid token.'],
-      ['ProxyBorrowLatency', t.proxyBorrowLatencyMs, 100, this.proxyMetric('DatabaseConnectionsBorrowLatency', 'Average'), M.GREATER_THAN_THRESHOLD, missingOk,
-        'Borrowing a database connection through the proxy takes over {t} ms: the pool is exhausted or the database is slow to accept connections.'],
-      ['ProxyPinnedConnections', t.proxyPinnedConnections, 1, this.proxyMetric('DatabaseConnectionsCurrentlySessionPinned', 'Maximum'), M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, missingOk,
-        'Proxy sessions are pinned: some SQL changes session state (SET, temporary tables, prepared statements, locks), which defeats connection reuse. Find it in the proxy logs.'],
-      ['ProxyAvailability', t.proxyAvailabilityPercent, 99, this.proxyMetric('AvailabilityPercentage', 'Minimum', { TargetGroup: 'default', TargetRole: 'READ_WRITE' }), M.LESS_THAN_THRESHOLD,
-        cloudwatch.TreatMissingData.BREACHING,
-        'The proxy\'s database target was available less than {t}% of the time (missing data counts as unavailable). Check the database and the proxy target health.'],
+    const proxy = (metricName: string, statistic: string, extra?: Record<string, string>) => this.proxyMetric(metricName, statistic, extra);
+    const proxySpecs: Array<Omit<AlarmSpec, 'metric'> & { metric: cloudwatch.IMetric | undefined }> = [
+      {
+        id: 'ProxyAuthFailures',
+        options: t.proxyAuthFailures,
+        defaultThreshold: 1,
+        comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: missingOk,
+        metric: proxy('ClientConnectionsSetupFailedAuth', 'Sum'),
+        description: 'The proxy refused {t}+ client connections for failed authentication: a function role lost rds-db:connect, a DB user lost IAM auth, '
+          + 'or someone tries to connect without a valid token.',
+      },
+      {
+        id: 'ProxyBorrowLatency',
+        options: t.proxyBorrowLatencyMs,
+        defaultThreshold: 100,
+        comparison: M.GREATER_THAN_THRESHOLD,
+        treatMissingData: missingOk,
+        // The proxy reports borrow latency in microseconds.
+        metric: this.props.proxy && new cloudwatch.MathExpression({
+          expression: 'latency / 1000', usingMetrics: { latency: proxy('DatabaseConnectionsBorrowLatency', 'Average')! }, label: 'borrow latency ms', period: Duration.minutes(5),
+        }),
+        description: 'Borrowing a database connection through the proxy takes over {t} ms: the pool is exhausted or the database is slow to accept connections.',
+      },
+      {
+        id: 'ProxyPinnedConnections',
+        options: t.proxyPinnedConnections,
+        defaultThreshold: 1,
+        comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: missingOk,
+        metric: proxy('DatabaseConnectionsCurrentlySessionPinned', 'Maximum'),
+        description: 'Proxy sessions are pinned: some SQL changes session state (SET, temporary tables, prepared statements, locks), which defeats connection reuse. '
+          + 'Find it in the proxy logs.',
+      },
+      {
+        id: 'ProxyAvailability',
+        options: t.proxyAvailabilityPercent,
+        defaultThreshold: 99,
+        comparison: M.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        metric: proxy('AvailabilityPercentage', 'Minimum', PROXY_TARGET),
+        description: 'The proxy\'s database target was available less than {t}% of the time (missing data counts as unavailable). Check the database and the proxy target health.',
+      },
     ];
-    for (const [id, options, defaultThreshold, metric, comparison, treatMissingData, description] of proxySpecs) {
-      if (metric) specs.push({ id, options, defaultThreshold, metric, comparison, treatMissingData, description });
-    }
-    // The proxy reports borrow latency in microseconds.
-    const borrow = specs.find((s) => s.id === 'ProxyBorrowLatency');
-    if (borrow) Object.assign(borrow, { metric: new cloudwatch.MathExpression({ expression: 'latency / 1000', usingMetrics: { latency: borrow.metric }, label: 'borrow latency ms', period: Duration.minutes(5) }) });
+    for (const spec of proxySpecs) if (spec.metric) specs.push({ ...spec, metric: spec.metric });
     const db = this.props.databaseMetric;
     specs.push(
       {
-        id: 'DatabaseCpu', options: t.databaseCpuPercent, defaultThreshold: 80, comparison: M.GREATER_THAN_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        id: 'DatabaseCpu',
+        options: t.databaseCpuPercent,
+        defaultThreshold: 80,
+        comparison: M.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
         metric: db('CPUUtilization', { statistic: 'Average' }),
         description: 'Database CPU is above {t}%. Expensive queries (see per-route query duration) or an undersized instance.',
       },
       {
-        id: 'DatabaseConnections', options: t.databaseConnections, defaultThreshold: 400, comparison: M.GREATER_THAN_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        id: 'DatabaseConnections',
+        options: t.databaseConnections,
+        defaultThreshold: 400,
+        comparison: M.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
         metric: db('DatabaseConnections', { statistic: 'Maximum' }),
         description: 'The database has more than {t} connections: clients bypass the proxy, or the proxy\'s pool is too large for the instance.',
       },
       {
-        id: 'DatabaseFreeableMemory', options: t.databaseFreeableMemoryMiB, defaultThreshold: 256, comparison: M.LESS_THAN_THRESHOLD, treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+        id: 'DatabaseFreeableMemory',
+        options: t.databaseFreeableMemoryMiB,
+        defaultThreshold: 256,
+        comparison: M.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
         metric: new cloudwatch.MathExpression({
           expression: 'memory / 1048576',
           usingMetrics: { memory: db('FreeableMemory', { statistic: 'Minimum' }) },
@@ -197,7 +266,8 @@ export class SecureDbApiMonitoring extends Construct {
 
   private createDashboard(): cloudwatch.Dashboard {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName: this.props.dashboardName, defaultInterval: Duration.hours(3) });
-    const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) => new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
+    const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
+      new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
     dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: `# SecureDbApi ${this.props.api.node.path}\nAPI, query functions, RDS Proxy and database. Alarms: ${this.alarms.length}.`, width: 24, height: 2 }),
     );
@@ -231,7 +301,7 @@ export class SecureDbApiMonitoring extends Construct {
       dashboard.addWidgets(
         w('Proxy connections', present([proxy('ClientConnections', 'Maximum'), proxy('DatabaseConnections', 'Maximum')]), present([proxy('DatabaseConnectionsCurrentlySessionPinned', 'Maximum')])),
         w('Proxy borrow latency (µs) and auth failures', present([proxy('DatabaseConnectionsBorrowLatency', 'Average')]), present([proxy('ClientConnectionsSetupFailedAuth', 'Sum')])),
-        w('Proxy availability (%)', present([proxy('AvailabilityPercentage', 'Minimum', { TargetGroup: 'default', TargetRole: 'READ_WRITE' })])),
+        w('Proxy availability (%)', present([proxy('AvailabilityPercentage', 'Minimum', PROXY_TARGET)])),
       );
     }
     const db = this.props.databaseMetric;

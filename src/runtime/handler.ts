@@ -6,8 +6,8 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 import { CredentialsProvider } from './credentials';
 import { DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
-import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
 import { AuditRecord, CallTracer, Observer, PowertoolsCallTracer, PowertoolsObserver, principalOf, sqlComment } from './observability';
+import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 
 /** The subset of the Lambda context the handler reads. */
@@ -44,6 +44,18 @@ export const RETRY_AFTER_SECONDS = 2;
 type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
   readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown };
 };
+
+/** What one call learned and answered, for its audit record. */
+interface AuditInput {
+  readonly requestId?: string;
+  readonly apiRequestId?: string;
+  readonly principal: string;
+  readonly event: PublicEvent;
+  readonly call: CallState;
+  readonly status: number;
+  readonly outcome: string;
+  readonly started: bigint;
+}
 
 /** What one call learned, for its audit record. */
 interface CallState {
@@ -109,7 +121,7 @@ export class QueryHandler {
     return response;
   }
 
-  private audit(a: { requestId?: string; apiRequestId?: string; principal: string; event: PublicEvent; call: CallState; status: number; outcome: string; started: bigint }): void {
+  private audit(a: AuditInput): void {
     const q = a.call.query;
     const parameters: Record<string, BoundValue> = {};
     if (q && a.call.values) for (const p of q.parameters) if (!p.sensitive) parameters[p.name] = a.call.values[p.name];

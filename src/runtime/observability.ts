@@ -7,11 +7,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { AccessLevel } from './config';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 import type { BoundValue } from './params';
 
 export { METRICS_NAMESPACE, SERVICE_NAME };
-
-import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 
 /** One audit record per call, whatever its outcome. */
 export interface AuditRecord {
@@ -79,7 +78,14 @@ export function principalOf(requestContext: unknown): string {
     authorizer?: { claims?: { sub?: unknown }; principalId?: unknown; jwt?: { claims?: { sub?: unknown } } } | null;
     identity?: { userArn?: unknown; caller?: unknown; cognitoIdentityId?: unknown } | null;
   };
-  const candidates = [rc.authorizer?.claims?.sub, rc.authorizer?.jwt?.claims?.sub, rc.authorizer?.principalId, rc.identity?.userArn, rc.identity?.cognitoIdentityId, rc.identity?.caller];
+  const candidates = [
+    rc.authorizer?.claims?.sub,
+    rc.authorizer?.jwt?.claims?.sub,
+    rc.authorizer?.principalId,
+    rc.identity?.userArn,
+    rc.identity?.cognitoIdentityId,
+    rc.identity?.caller,
+  ];
   const found = candidates.find((c) => typeof c === 'string' && c.length > 0);
   return (found as string | undefined) ?? 'anonymous';
 }

@@ -2,11 +2,11 @@
  * Audit records, metrics and sqlcommenter tags from real handler runs on both servers, with the real
  * Powertools Logger and Metrics writing to stdout. Sensitive values appear nowhere in the output.
  */
-import { QueryHandler } from '../../src/runtime/handler';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { Segment, Subsegment } from 'aws-xray-sdk-core';
-import { PowertoolsCallTracer, PowertoolsObserver, sqlComment } from '../../src/runtime/observability';
 import { apiEvent, ENGINES, handlerFor, param, query, TestDatabase } from './helpers/databases';
+import { QueryHandler } from '../../src/runtime/handler';
+import { PowertoolsCallTracer, PowertoolsObserver, sqlComment } from '../../src/runtime/observability';
 
 const CALLER = 'arn:aws:iam::123456789012:role/orders-reader';
 const SECRET = 'hunter2-do-not-log-me';
@@ -37,7 +37,10 @@ describe.each(ENGINES)('audit on %s', (_label, open) => {
     await db.exec(`CREATE TABLE rt_accounts (id ${db.types.serial}, email VARCHAR(100), hint VARCHAR(100))`);
     handler = handlerFor(db, [
       query({
-        name: 'addAccount', method: 'POST', path: '/accounts', access: 'write',
+        name: 'addAccount',
+        method: 'POST',
+        path: '/accounts',
+        access: 'write',
         sql: 'INSERT INTO rt_accounts (email, hint) VALUES (:email, :hint)',
         parameters: [param({ name: 'email', type: 'string', maxLength: 100 }), param({ name: 'hint', type: 'string', maxLength: 30, sensitive: true })],
       }),
@@ -64,11 +67,19 @@ describe.each(ENGINES)('audit on %s', (_label, open) => {
     expect(records).toHaveLength(4);
     const [write, read, invalid, missing] = records;
     expect(write).toEqual({
-      level: 'INFO', service: 'secure-db-api',
-      requestId: 'lambda-1', apiRequestId: 'api-1', principal: CALLER,
-      route: 'POST /accounts', query: 'addAccount', access: 'write',
-      durationMs: expect.any(Number), rowCount: 0, affectedRows: 1,
-      status: 200, outcome: 'success',
+      level: 'INFO',
+      service: 'secure-db-api',
+      requestId: 'lambda-1',
+      apiRequestId: 'api-1',
+      principal: CALLER,
+      route: 'POST /accounts',
+      query: 'addAccount',
+      access: 'write',
+      durationMs: expect.any(Number),
+      rowCount: 0,
+      affectedRows: 1,
+      status: 200,
+      outcome: 'success',
       parameters: { email: 'a@example.com' },
     });
     expect(write.durationMs).toBeGreaterThan(0);

@@ -124,7 +124,8 @@ export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: Ha
     ...options.extra,
   };
   const credentials = options.credentials ?? new StaticCredentials({ user, password: '' });
-  return new QueryHandler({ config, engine: db.driver, credentials, log: () => undefined, observer: options.observer ?? { record: () => undefined } });
+  const observer = options.observer ?? { record: () => undefined };
+  return new QueryHandler({ config, engine: db.driver, credentials, log: () => undefined, observer });
 }
 
 export interface EventInput {
