@@ -154,7 +154,8 @@ export class QueryHandler {
   }
 
   private route(event: PublicEvent): PreparedQuery {
-    const method = (event.httpMethod ?? '').toUpperCase();
+    // HTTP methods are case-sensitive (RFC 9110): `get` is not GET.
+    const method = event.httpMethod ?? '';
     const direct = event.resource ? this.byResource.get(`${method} ${event.resource}`) : undefined;
     if (direct) return direct;
     const path = event.path ?? '';
