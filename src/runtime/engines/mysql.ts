@@ -36,15 +36,28 @@ class MysqlConnection implements EngineConnection {
   run(st: Statement): Promise<StatementResult> {
     const sql = withServerTimeout(this.flavor, st.text, st.timeoutMs, st.access);
     return withDeadline(st.timeoutMs, () => this.abandon(), () => new Promise<StatementResult>((resolve, reject) => {
+      if (this.broken) {
+        reject(Object.assign(new Error('connection already closed'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true, statementNotSent: true }));
+        return;
+      }
       const rows: Record<string, unknown>[] = [];
       let seen = 0;
       let affectedRows: number | undefined;
+      let settled = false;
+      const finish = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.conn.removeListener('error', onConnectionError);
+        this.conn.removeListener('end', onConnectionEnd);
+        f();
+      };
+      // mysql2 reports a connection that dies under a callback-less query only on the connection itself.
+      const onConnectionError = (err: Error & { code?: string }) => finish(() => reject(markNotSent(err)));
+      const onConnectionEnd = () => finish(() => reject(Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true })));
+      this.conn.on('error', onConnectionError);
+      this.conn.on('end', onConnectionEnd);
       const q = this.conn.query({ sql, values: st.values as unknown[] });
-      q.on('error', (err: Error & { code?: string }) => {
-        // Queued behind a fatal error: the statement never reached the server.
-        if (err.code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR' || err.code === 'PROTOCOL_ENQUEUE_AFTER_QUIT') Object.assign(err, { statementNotSent: true });
-        reject(err);
-      });
+      q.on('error', (err: Error & { code?: string }) => finish(() => reject(markNotSent(err))));
       q.on('fields', (_fields: FieldPacket[]) => undefined);
       q.on('result', (row: unknown) => {
         if ((row as { constructor?: { name?: string } })?.constructor?.name === 'ResultSetHeader') {
@@ -54,7 +67,7 @@ class MysqlConnection implements EngineConnection {
         seen++;
         if (rows.length < st.rowLimit) rows.push(jsonSafe(row) as Record<string, unknown>);
       });
-      q.on('end', () => resolve({ rows, truncated: seen > st.rowLimit, ...(st.access === 'write' ? { affectedRows: affectedRows ?? 0 } : {}) }));
+      q.on('end', () => finish(() => resolve({ rows, truncated: seen > st.rowLimit, ...(st.access === 'write' ? { affectedRows: affectedRows ?? 0 } : {}) })));
     }));
   }
 
@@ -67,6 +80,17 @@ class MysqlConnection implements EngineConnection {
     this.broken = true;
     await new Promise<void>((resolve) => this.conn.end(() => resolve()));
   }
+}
+
+/**
+ * Errors that prove the statement never reached the server: the socket refused the write (EPIPE), or
+ * mysql2 refused to queue it behind a fatal error. The caller may then repeat even a write.
+ */
+function markNotSent<E extends Error & { code?: string }>(err: E): E {
+  if (err.code === 'EPIPE' || err.code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR' || err.code === 'PROTOCOL_ENQUEUE_AFTER_QUIT') {
+    Object.assign(err, { statementNotSent: true });
+  }
+  return err;
 }
 
 const TIMEOUT_ERRNOS = new Set([1969, 3024, 1317]);

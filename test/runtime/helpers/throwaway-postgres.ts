@@ -3,7 +3,7 @@
  * (SCRAM) authentication and TLS with a certificate from a test CA. Started with initdb + pg_ctl on a
  * free port, removed afterwards.
  */
-import { execFileSync } from 'child_process';
+import { execFile, execFileSync } from 'child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -56,14 +56,34 @@ function asPostgres(cmd: string, args: string[]) {
   execFileSync(file, argv, { stdio: 'pipe' });
 }
 
+function asPostgresAsync(cmd: string, args: string[]): Promise<void> {
+  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  return new Promise((resolve, reject) => execFile(file, argv, (err) => (err ? reject(err) : resolve())));
+}
+
 export interface ThrowawayPostgres {
   readonly port: number;
   readonly certs: ReturnType<typeof makeCertificates>;
+  /** pg_ctl restart -m fast: open sessions are terminated, running transactions rolled back. */
+  restart(): Promise<void>;
+  /** Stops the server (fast) and keeps its data. */
+  halt(): Promise<void>;
+  /** Starts it again after halt(). */
+  resume(): Promise<void>;
+  /** Stops the server and deletes everything. */
   stop(): void;
 }
 
-/** Starts a server that only accepts TLS connections with SCRAM passwords; `postgres` has `superPassword`. */
-export async function startThrowawayPostgres(superPassword: string): Promise<ThrowawayPostgres> {
+export interface ThrowawayOptions {
+  /**
+   * true: TLS only, SCRAM passwords (`postgres` has `superPassword`).
+   * false: plain connections with trust authentication, for fault tests.
+   */
+  readonly secure: boolean;
+}
+
+/** Starts a throwaway server on a free port; see ThrowawayOptions for what it accepts. */
+export async function startThrowawayPostgres(superPassword: string, options: ThrowawayOptions = { secure: true }): Promise<ThrowawayPostgres> {
   const bin = pgBinDir();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-pg-'));
   chmodSync(dir, 0o755);
@@ -73,7 +93,7 @@ export async function startThrowawayPostgres(superPassword: string): Promise<Thr
   writeFileSync(pwfile, `${superPassword}\n`);
   if (isRoot) execFileSync('chown', ['-R', 'postgres', dir]);
   chmodSync(certs.key, 0o600);
-  asPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
+  asPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', `--auth=${options.secure ? 'scram-sha-256' : 'trust'}`, `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
   appendFileSync(path.join(data, 'postgresql.conf'), [
     `port = ${port}`,
@@ -85,12 +105,16 @@ export async function startThrowawayPostgres(superPassword: string): Promise<Thr
     'fsync = off',
     '',
   ].join('\n'));
-  // TLS only: a plain connection has no matching pg_hba line.
-  writeFileSync(path.join(data, 'pg_hba.conf'), 'hostssl all all 127.0.0.1/32 scram-sha-256\n');
+  // Secure: TLS only, a plain connection has no matching pg_hba line.
+  writeFileSync(path.join(data, 'pg_hba.conf'), options.secure ? 'hostssl all all 127.0.0.1/32 scram-sha-256\n' : 'host all all 127.0.0.1/32 trust\n');
+  const ctl = (...args: string[]) => asPostgresAsync(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', ...args]);
   asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', 'start']);
   return {
     port,
     certs,
+    restart: () => ctl('-m', 'fast', 'restart'),
+    halt: () => ctl('-m', 'fast', 'stop'),
+    resume: () => ctl('start'),
     stop() {
       try {
         asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
