@@ -125,7 +125,11 @@ for (const task of project.tasks.all.filter((t) => /^bundle:runtime\/[a-z-]+\.la
 // Benchmarks: printed tables of ratios against a baseline measured in the same process, never timed tests.
 project.addTask('bench', {
   description: 'Run the benchmarks in bench/ (needs the local databases and the bundles)',
-  steps: [{ spawn: 'bundle' }, { exec: 'ts-node --project tsconfig.dev.json bench/handler-overhead.ts' }],
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json bench/handler-overhead.ts' },
+    { exec: 'ts-node --project tsconfig.dev.json bench/synth-and-startup.ts' },
+  ],
 });
 project.addScripts({ bench: 'npx projen bench' });
 
