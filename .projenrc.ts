@@ -61,6 +61,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-lambda-powertools/metrics',
     '@aws-lambda-powertools/tracer',
     'aws-xray-sdk-core',
+    '@electric-sql/pglite',
+    '@electric-sql/pglite-socket',
     '@types/aws-lambda',
     // tests
     'aws-sdk-client-mock',
@@ -132,6 +134,19 @@ project.addTask('bench', {
   ],
 });
 project.addScripts({ bench: 'npx projen bench' });
+
+// The local development server: a bundled command; PGlite stays external (it ships WebAssembly and is
+// optional: only the embedded-database mode loads it).
+project.bundler.addBundle('src/runtime/dev-server.ts', {
+  platform: 'node',
+  target: 'node20',
+  outfile: 'index.js',
+  externals: ['@electric-sql/pglite', '@electric-sql/pglite-socket', 'pg-native', 'cloudflare:sockets'],
+  executable: true,
+  banner: '#!/usr/bin/env node',
+  watchTask: false,
+});
+project.addBins({ 'secure-db-api-dev': 'assets/runtime/dev-server/index.js' });
 
 // Tests use the bundled assets (constructs) and the real database servers (runtime).
 project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);

@@ -21,7 +21,9 @@ function synthOnce(routes: number): number {
   const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
   const cluster = new rds.DatabaseCluster(stack, 'Db', {
     engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
-    vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('w'),
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    writer: rds.ClusterInstance.serverlessV2('w'),
   });
   const queries: QueryDefinition[] = Array.from({ length: routes }, (_, i) => ({
     // One resource per route: 200 routes with two path levels each would pass CloudFormation's
@@ -66,7 +68,7 @@ function main() {
   const baseline = path.join(dir, 'pg-only.js');
   execFileSync(path.join(__dirname, '..', 'node_modules', '.bin', 'esbuild'), [
     path.join(dir, 'entry.js'), '--bundle', '--minify', '--platform=node', '--target=node20', `--outfile=${baseline}`,
-    '--external:pg-native', '--external:cloudflare:sockets', `--resolve-extensions=.js`, `--alias:pg=${path.dirname(require.resolve('pg/package.json'))}`,
+    '--external:pg-native', '--external:cloudflare:sockets', '--resolve-extensions=.js', `--alias:pg=${path.dirname(require.resolve('pg/package.json'))}`,
   ], { stdio: 'ignore' });
   const base = requireTime(baseline, 9);
   console.log('| bundle          | require ms (median of 9) | ratio to pg alone |');
