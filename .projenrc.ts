@@ -52,8 +52,6 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // runtime query module (bundled into the Lambda assets, never a dependency of consumers)
     'pg',
     '@types/pg',
-    'pg-cursor',
-    '@types/pg-cursor',
     'mysql2',
     '@aws-sdk/rds-signer',
     '@aws-sdk/client-secrets-manager',

@@ -278,6 +278,10 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
       if (/;\s*\S/.test(code.replace(/;\s*$/, ''))) {
         problems.push(`${label}: sql must be a single statement`);
       }
+      if (q.access === 'read' && dialect === 'postgres' && !/^\s*\(*\s*(select|with|values|table)\b/i.test(code)) {
+        // PostgreSQL reads are wrapped as a subquery to apply the row limit on the server.
+        problems.push(`${label}: a read query must be a SELECT, WITH, VALUES or TABLE statement`);
+      }
       if (q.access === 'read') {
         const kw = findWriteKeyword(code);
         if (kw) problems.push(`${label}: read query contains ${kw}; declare access "write" for statements that change data`);

@@ -37,6 +37,7 @@ describe('prepareConfig', () => {
     ['row limit out of range', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT 1', rowLimit: 0 })], /rowLimit must be a whole number from 1 to 10000/],
     ['timeout beyond API Gateway', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT 1', timeoutMs: 60_000 })], /timeoutMs must be a whole number from 1 to 29000/],
     ['malformed path', [query({ name: 'a', method: 'GET', path: 'a/{id', sql: 'SELECT 1' })], /must start with "\/"/],
+    ['a PostgreSQL read that cannot be a subquery', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SHOW search_path' })], /must be a SELECT, WITH, VALUES or TABLE statement/],
     ['positional placeholder', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT $1' })], /Positional parameters/],
   ])('%s is refused with a clear message', (_what, queries, message) => {
     expect(() => prepareConfig(config(queries))).toThrow(ConfigError);

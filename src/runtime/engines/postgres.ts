@@ -1,11 +1,11 @@
 /**
- * PostgreSQL through node-postgres. Each call is one short transaction: `BEGIN READ ONLY` for reads
- * (a read route cannot change data even if its SQL tried), `SET LOCAL statement_timeout` for the
- * per-query timeout (transaction-scoped, so RDS Proxy does not pin the session), a cursor that
- * fetches at most rowLimit + 1 rows, then COMMIT. Nothing session-level is ever SET.
+ * PostgreSQL through node-postgres in pipeline mode. Each call is one short transaction, written at
+ * once and answered in one round trip: `BEGIN READ ONLY` for reads (a read route cannot change data
+ * even if its SQL tried) with `SET LOCAL statement_timeout` for the per-query timeout
+ * (transaction-scoped, so RDS Proxy does not pin the session), the statement (reads wrapped in
+ * `LIMIT rowLimit + 1`), then COMMIT. Nothing session-level is ever SET.
  */
 import { Client, types as pgTypes } from 'pg';
-import Cursor from 'pg-cursor';
 import { withDeadline } from './deadline';
 import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafe, Statement, StatementResult } from './engine';
 
@@ -35,38 +35,36 @@ class PostgresConnection implements EngineConnection {
   }
 
   async run(st: Statement): Promise<StatementResult> {
+    if (this.broken) {
+      throw Object.assign(new Error('Client has encountered a connection error and is not queryable'), { statementNotSent: true });
+    }
     return withDeadline(st.timeoutMs, () => this.abandon(), async () => {
       const begin = st.access === 'read' ? 'BEGIN READ ONLY' : 'BEGIN READ WRITE';
-      // Integer from validated configuration, never from the request.
-      try {
-        await this.client.query(`${begin}; SET LOCAL statement_timeout = ${Math.trunc(st.timeoutMs)}`);
-      } catch (e) {
-        // The statement itself was never sent: the caller may safely repeat it on a new connection.
-        if (e && typeof e === 'object') Object.assign(e, { statementNotSent: true });
+      // Pipelined: the three are written at once and answered in one round trip. The timeout is an
+      // integer from validated configuration, never from the request.
+      const opening = this.client.query(`${begin}; SET LOCAL statement_timeout = ${Math.trunc(st.timeoutMs)}`);
+      const text = st.access === 'read'
+        // The limit is applied by the server: at most rowLimit + 1 rows are produced and sent.
+        ? `SELECT * FROM (\n${st.text}\n) AS secure_db_api_result LIMIT ${Math.trunc(st.rowLimit) + 1}`
+        : st.text;
+      const statement = this.client.query({ text, values: st.values as unknown[] });
+      const commit = this.client.query('COMMIT');
+      const [o, r, c] = await Promise.allSettled([opening, statement, commit]);
+      if (o.status === 'rejected') {
+        const e = o.reason as { message?: string };
+        // A client that was already unusable sent nothing: the caller may repeat even a write.
+        if (e && typeof e === 'object' && /not queryable/.test(e.message ?? '')) Object.assign(e, { statementNotSent: true });
         throw e;
       }
-      try {
-        let result: StatementResult;
-        if (st.access === 'read') {
-          const cursor = this.client.query(new Cursor(st.text, st.values as unknown[]));
-          const rows = await cursor.read(st.rowLimit + 1);
-          await cursor.close();
-          result = { rows: rows.slice(0, st.rowLimit).map((r) => jsonSafe(r) as Record<string, unknown>), truncated: rows.length > st.rowLimit };
-        } else {
-          const res = await this.client.query({ text: st.text, values: st.values as unknown[] });
-          const rows = res.rows ?? [];
-          result = {
-            rows: rows.slice(0, st.rowLimit).map((r) => jsonSafe(r) as Record<string, unknown>),
-            truncated: rows.length > st.rowLimit,
-            affectedRows: res.rowCount ?? 0,
-          };
-        }
-        await this.client.query('COMMIT');
-        return result;
-      } catch (e) {
-        if (!this.broken) await this.client.query('ROLLBACK').catch(() => this.abandon());
-        throw e;
-      }
+      // A failed statement aborts the transaction; the pipelined COMMIT then rolls it back.
+      if (r.status === 'rejected') throw r.reason;
+      if (c.status === 'rejected') throw c.reason;
+      const rows = r.value.rows ?? [];
+      return {
+        rows: rows.slice(0, st.rowLimit).map((row) => jsonSafe(row) as Record<string, unknown>),
+        truncated: rows.length > st.rowLimit,
+        ...(st.access === 'write' ? { affectedRows: r.value.rowCount ?? 0 } : {}),
+      };
     });
   }
 
@@ -99,6 +97,8 @@ export const postgresEngine: DatabaseEngine = {
       ssl: o.tls ? { rejectUnauthorized: true, ca: o.tls.ca, servername: o.tls.servername } : false,
       connectionTimeoutMillis: o.connectTimeoutMs,
       types: typeParsers,
+      // Statements of one call are sent together and answered in one round trip.
+      pipeline: true,
     });
     // Errors during connect reject the promise below; this keeps a late socket error from crashing.
     client.on('error', () => undefined);
