@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ThrottlingOptions } from './throttling';
 import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig, QueryConfig } from '../runtime/config';
+import { encryptedLogGroup } from '../security/log-groups';
 
 export interface QueryRestApiProps {
   readonly stageName: string;
@@ -89,11 +90,7 @@ export class QueryRestApi extends Construct {
 
   constructor(scope: Construct, id: string, props: QueryRestApiProps) {
     super(scope, id);
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: props.logRetention,
-      encryptionKey: props.encryptionKey,
-      removalPolicy: props.removalPolicy,
-    });
+    this.accessLogGroup = encryptedLogGroup(this, 'AccessLogs', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
 
     let account: apigw.CfnAccount | undefined;
     if (props.configureAccountLogging) account = this.accountLoggingRole();

@@ -86,12 +86,12 @@ function defaultPort(engine: DatabaseEngineFamily, options: DatabaseTargetOption
 export abstract class DatabaseTarget {
   /** An RDS DB instance (created here or imported with its engine). */
   public static fromInstance(instance: rds.IDatabaseInstance, options: DatabaseTargetOptions): DatabaseTarget {
-    return new InstanceTarget(instance, options);
+    return new RdsTarget('Instance', instance, instance.engine?.engineType, () => rds.ProxyTarget.fromInstance(instance), instance, options);
   }
 
   /** An Aurora DB cluster, including Aurora Serverless v2. */
   public static fromCluster(cluster: rds.IDatabaseCluster, options: DatabaseTargetOptions): DatabaseTarget {
-    return new ClusterTarget(cluster, options);
+    return new RdsTarget('Cluster', cluster, cluster.engine?.engineType, () => rds.ProxyTarget.fromCluster(cluster), cluster, options);
   }
 
   /** Resolves the target. Called once by the construct. */
@@ -101,46 +101,38 @@ export abstract class DatabaseTarget {
   public abstract metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
-class InstanceTarget extends DatabaseTarget {
-  constructor(private readonly instance: rds.IDatabaseInstance, private readonly options: DatabaseTargetOptions) {
-    super();
-  }
-
-  public bind(): DatabaseTargetConfig {
-    const engine = resolveEngine(`Instance ${this.instance.node.path}`, this.instance.engine?.engineType, this.options);
-    return {
-      engine,
-      databaseName: this.options.databaseName,
-      port: defaultPort(engine, this.options),
-      proxyTarget: rds.ProxyTarget.fromInstance(this.instance),
-      connections: this.instance.connections,
-      secretAttachment: this.instance,
-    };
-  }
-
-  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.instance.metric(metricName, props);
-  }
+/** The parts of an instance or a cluster a target needs; both L2 interfaces provide them. */
+interface RdsDatabase {
+  readonly node: { readonly path: string };
+  readonly connections: ec2.Connections;
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
-class ClusterTarget extends DatabaseTarget {
-  constructor(private readonly cluster: rds.IDatabaseCluster, private readonly options: DatabaseTargetOptions) {
+class RdsTarget extends DatabaseTarget {
+  constructor(
+    private readonly what: string,
+    private readonly db: RdsDatabase,
+    private readonly engineType: string | undefined,
+    private readonly proxyTarget: () => rds.ProxyTarget,
+    private readonly secretAttachment: secretsmanager.ISecretAttachmentTarget,
+    private readonly options: DatabaseTargetOptions,
+  ) {
     super();
   }
 
   public bind(): DatabaseTargetConfig {
-    const engine = resolveEngine(`Cluster ${this.cluster.node.path}`, this.cluster.engine?.engineType, this.options);
+    const engine = resolveEngine(`${this.what} ${this.db.node.path}`, this.engineType, this.options);
     return {
       engine,
       databaseName: this.options.databaseName,
       port: defaultPort(engine, this.options),
-      proxyTarget: rds.ProxyTarget.fromCluster(this.cluster),
-      connections: this.cluster.connections,
-      secretAttachment: this.cluster,
+      proxyTarget: this.proxyTarget(),
+      connections: this.db.connections,
+      secretAttachment: this.secretAttachment,
     };
   }
 
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.cluster.metric(metricName, props);
+    return this.db.metric(metricName, props);
   }
 }

@@ -11,6 +11,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
 import type { QueryConfig, RuntimeConfig } from '../runtime/config';
+import { encryptedLogGroup } from '../security/log-groups';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
 export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';
@@ -71,11 +72,7 @@ export class QueryFunction extends Construct {
       queries: props.queries,
     };
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention,
-      encryptionKey: props.encryptionKey,
-      removalPolicy: props.removalPolicy,
-    });
+    this.logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
