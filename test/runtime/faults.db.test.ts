@@ -146,8 +146,10 @@ describe('MariaDB sessions killed under load', () => {
     expect(slow!.statusCode).toBe(504);
     const stored = new Set((await db.exec('SELECT k FROM rt_fault')).map((r) => Number(r.k)));
     expect(outcome!.acked.filter((k) => !stored.has(k))).toEqual([]);
-    // Kills between calls are recovered without an error reaching the caller, and never wait for the deadline.
-    expect(outcome!.acked.length).toBeGreaterThanOrEqual(110);
+    // Each of the 12 kills costs at most the one write in flight: a write whose connection died after it was
+    // sent may have run, so it is answered 503, never acknowledged. Nobody waits for the deadline (no 504).
+    expect(outcome!.acked.length).toBeGreaterThanOrEqual(120 - 12);
+    expect(outcome!.statuses.get(503) ?? 0).toBe(120 - outcome!.acked.length);
     expect(outcome!.statuses.get(504)).toBeUndefined();
     expect(h.stats.connectionsOpened).toBeGreaterThan(10);
   }, 120_000);
