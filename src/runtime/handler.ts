@@ -38,6 +38,9 @@ export interface QueryHandlerOptions {
   readonly tracer?: CallTracer;
 }
 
+/** The route of requests that matched no query, in audit records and metrics. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 2;
 
@@ -129,7 +132,9 @@ export class QueryHandler {
       requestId: a.requestId,
       apiRequestId: a.apiRequestId,
       principal: a.principal,
-      route: q ? routeOf(q) : `${a.event.httpMethod ?? ''} ${a.event.path ?? ''}`.slice(0, 200),
+      // Unmatched requests share one route value: a raw path would give callers control of metric dimensions.
+      route: q ? routeOf(q) : UNMATCHED_ROUTE,
+      ...(q ? {} : { request: `${a.event.httpMethod ?? ''} ${a.event.path ?? ''}`.slice(0, 200) }),
       query: q?.name,
       access: q?.access,
       durationMs: Number(process.hrtime.bigint() - a.started) / 1e6,

@@ -20,8 +20,10 @@ export interface AuditRecord {
   readonly apiRequestId?: string;
   /** Who called: verified token subject, authorizer principal, or IAM caller ARN. */
   readonly principal: string;
-  /** `METHOD /path/template`, or the raw method and path when no route matched. */
+  /** `METHOD /path/template`, or `unmatched`. */
   readonly route: string;
+  /** The raw method and path (at most 200 characters), only when no route matched. */
+  readonly request?: string;
   readonly query?: string;
   readonly access?: AccessLevel;
   readonly durationMs: number;

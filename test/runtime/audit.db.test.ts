@@ -86,13 +86,15 @@ describe.each(ENGINES)('audit on %s', (_label, open) => {
     expect(read).toMatchObject({ requestId: 'lambda-2', route: 'GET /accounts', query: 'countAccounts', access: 'read', rowCount: 1, status: 200, outcome: 'success', parameters: {} });
     expect(invalid).toMatchObject({ requestId: 'lambda-3', route: 'POST /accounts', status: 400, outcome: 'validation' });
     expect(invalid.parameters).toBeUndefined();
-    expect(missing).toMatchObject({ requestId: 'lambda-4', principal: 'anonymous', route: 'GET /nowhere', status: 404, outcome: 'not-found' });
+    expect(missing).toMatchObject({ requestId: 'lambda-4', principal: 'anonymous', route: 'unmatched', request: 'GET /nowhere', status: 404, outcome: 'not-found' });
 
     const emf = lines.map((l) => JSON.parse(l)).filter((l) => l._aws);
     expect(emf).toHaveLength(4);
     expect(emf[0]._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'SecureDbApi', Dimensions: [expect.arrayContaining(['Route'])] });
     expect(emf[0]).toMatchObject({ Route: 'POST /accounts', QuerySuccess: 1, QueryRows: 0, QueryDuration: expect.any(Number) });
     expect(emf[2]).toMatchObject({ Route: 'POST /accounts', QueryClientError: 1 });
+    // A caller cannot mint metric dimensions: unknown paths all count under one route.
+    expect(emf[3]).toMatchObject({ Route: 'unmatched', QueryClientError: 1 });
 
     expect(lines.join('\n')).not.toContain(SECRET);
   });
