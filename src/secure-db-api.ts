@@ -279,14 +279,17 @@ export class SecureDbApi extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [resource] });
   }
 
-  /** Any API Gateway metric of this API's stage. */
+  /**
+   * Any API Gateway metric of this API's stage. Extra dimensions (e.g. `Method` and `Resource` for one
+   * route) are added to ApiName and Stage.
+   */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway',
       metricName,
-      dimensionsMap: { ApiName: this.api.restApiName, Stage: this.stageName },
       period: Duration.minutes(1),
       ...props,
+      dimensionsMap: { ApiName: this.api.restApiName, Stage: this.stageName, ...props?.dimensionsMap },
     });
   }
 
@@ -307,52 +310,51 @@ export class SecureDbApi extends Construct {
 
   private buildLater(port: number, logRetention: logs.RetentionDays, removalPolicy: RemovalPolicy): void {
     // Aspects run before validation and synthesis: late enough for addQuery, early enough for cdk-nag.
-    const self = this;
     const build = () => {
-      if (self.built) return;
-      self.built = true;
-      const configs = self.checkQueries();
+      if (this.built) return;
+      this.built = true;
+      const configs = this.checkQueries();
       if (!configs) return;
       const monitored: MonitoredFunction[] = [];
       for (const access of ['read', 'write'] as const) {
         const queries = configs.filter((q) => q.access === access);
         if (queries.length === 0) continue;
-        const fn = new QueryFunction(self, access === 'read' ? 'Reader' : 'Writer', {
+        const fn = new QueryFunction(this, access === 'read' ? 'Reader' : 'Writer', {
           access,
-          engine: self.target.engine,
-          databaseName: self.target.databaseName,
-          dbUser: access === 'read' ? self.readerUser : self.writerUser,
+          engine: this.target.engine,
+          databaseName: this.target.databaseName,
+          dbUser: access === 'read' ? this.readerUser : this.writerUser,
           port,
           queries,
-          proxy: self.proxy,
-          vpc: self.props.vpc,
-          vpcSubnets: self.vpcSubnets,
-          securityGroup: self.securityGroup,
-          encryptionKey: self.encryptionKey,
+          proxy: this.proxy,
+          vpc: this.props.vpc,
+          vpcSubnets: this.vpcSubnets,
+          securityGroup: this.securityGroup,
+          encryptionKey: this.encryptionKey,
           logRetention,
           removalPolicy,
-          memorySize: self.props.memorySize ?? 512,
-          reservedConcurrentExecutions: self.props.reservedConcurrency,
+          memorySize: this.props.memorySize ?? 512,
+          reservedConcurrentExecutions: this.props.reservedConcurrency,
         });
         for (const rule of ['HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ', 'PCI.DSS.321-LambdaDLQ']) {
           Validations.of(fn.function).acknowledge({ id: rule, reason: 'Invoked synchronously by API Gateway: failures go back to the caller, there is no event to dead-letter.' });
         }
-        if (self.props.reservedConcurrency === undefined) {
+        if (this.props.reservedConcurrency === undefined) {
           for (const rule of ['HIPAA.Security-LambdaConcurrency', 'NIST.800.53.R5-LambdaConcurrency', 'PCI.DSS.321-LambdaConcurrency']) {
             Validations.of(fn.function).acknowledge({ id: rule, reason: 'Stage throttling and the proxy connection cap bound load; set SecureDbApiProps.reservedConcurrency to reserve concurrency.' });
           }
         }
-        self.functions.push(fn.function);
+        this.functions.push(fn.function);
         monitored.push({
           label: access === 'read' ? 'Reader' : 'Writer',
           function: fn.function,
           timeout: fn.function.timeout ?? Duration.seconds(3),
-          reservedConcurrency: self.props.reservedConcurrency,
+          reservedConcurrency: this.props.reservedConcurrency,
         });
-        for (const q of queries) self.restApi.addQuery(q, fn.function);
-        self.restApi.restrictInvokePermission(fn.function);
+        for (const q of queries) this.restApi.addQuery(q, fn.function);
+        this.restApi.restrictInvokePermission(fn.function);
       }
-      self.createMonitoring(configs, monitored);
+      this.createMonitoring(configs, monitored);
     };
     // A mutating aspect runs when the app is prepared for synthesis, before any read-only checks.
     Aspects.of(this).add({ visit: () => build() }, { priority: AspectPriority.MUTATING });
@@ -365,8 +367,7 @@ export class SecureDbApi extends Construct {
     if (!alarms && !dashboard) return;
     const action = options.alarmAction ?? (this.alarmTopic ? AlarmActions.snsTopic(this.alarmTopic) : undefined);
     const monitoring = new SecureDbApiMonitoring(this, 'Monitoring', {
-      api: this.api,
-      stageName: this.stageName,
+      apiMetric: (name, props) => this.metric(name, props),
       routes: queries.map((q) => ({ method: q.method, path: q.path })),
       functions,
       // An imported proxy's name is known too (dbProxyName); its metrics work the same way.

@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -17,8 +16,8 @@ export interface MonitoredFunction {
 }
 
 export interface MonitoringProps {
-  readonly api: apigw.RestApi;
-  readonly stageName: string;
+  /** An API Gateway metric of the stage; extra dimensions narrow it to one route. */
+  readonly apiMetric: (metricName: string, props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
   readonly routes: readonly { method: string; path: string }[];
   readonly functions: readonly MonitoredFunction[];
   /** undefined for an existing proxy whose name is not known. */
@@ -56,14 +55,8 @@ export class SecureDbApiMonitoring extends Construct {
     if (props.dashboard) this.dashboard = this.createDashboard();
   }
 
-  private apiMetric(metricName: string, statistic: string, extra: Record<string, string> = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/ApiGateway',
-      metricName,
-      statistic,
-      dimensionsMap: { ApiName: this.props.api.restApiName, Stage: this.props.stageName, ...extra },
-      period: Duration.minutes(1),
-    });
+  private apiMetric(metricName: string, statistic: string, dimensionsMap: Record<string, string> = {}): cloudwatch.Metric {
+    return this.props.apiMetric(metricName, { statistic, dimensionsMap });
   }
 
   private proxyMetric(metricName: string, statistic: string, extra: Record<string, string> = {}): cloudwatch.Metric | undefined {
@@ -269,7 +262,7 @@ export class SecureDbApiMonitoring extends Construct {
     const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
       new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
     dashboard.addWidgets(
-      new cloudwatch.TextWidget({ markdown: `# SecureDbApi ${this.props.api.node.path}\nAPI, query functions, RDS Proxy and database. Alarms: ${this.alarms.length}.`, width: 24, height: 2 }),
+      new cloudwatch.TextWidget({ markdown: `# SecureDbApi ${this.node.scope?.node.path}\nAPI, query functions, RDS Proxy and database. Alarms: ${this.alarms.length}.`, width: 24, height: 2 }),
     );
     dashboard.addWidgets(
       w('API requests and errors', [this.apiMetric('Count', 'Sum')], [this.apiMetric('4XXError', 'Sum'), this.apiMetric('5XXError', 'Sum')]),
