@@ -207,6 +207,8 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
     expect(api.metricServerErrors().metricName).toBe('5XXError');
     expect(api.metricLatency().statistic).toBe('p99');
     expect(api.metricClientErrors().dimensions).toMatchObject({ Stage: 'v1' });
+    // Extra dimensions narrow the metric to one route and keep the API and stage.
+    expect(api.metric('Latency', { dimensionsMap: { Method: 'GET', Resource: '/orders' } }).dimensions).toMatchObject({ Stage: 'v1', Method: 'GET', Resource: '/orders' });
     expect(stack.resolve(api.metricClientErrors().dimensions?.ApiName)).toEqual(api.api.restApiName);
   });
 });
