@@ -69,13 +69,22 @@ describe('default monitoring', () => {
   test('the dashboard has a row per route with API and query metrics, and the proxy and database', () => {
     const body = dashboardBody(stack, t);
     for (const route of ['GET /orders/{id}', 'GET /orders', 'POST /orders']) {
-      expect(body).toContain(`${route}: latency (ms)`);
+      expect(body).toContain(`\\"title\\":\\"${route}\\"`);
       expect(body).toContain(`\\"Route\\",\\"${route}\\"`);
     }
     expect(body).toContain('SecureDbApi');
     expect(body).toContain('DatabaseConnectionsBorrowLatency');
     expect(body).toContain('FreeableMemory');
   });
+});
+
+test('a large API stays under the 500 widgets a dashboard holds', () => {
+  const queries = Array.from({ length: 200 }, (_, i) => ({ route: `GET /r${i}`, sql: 'SELECT 1 AS one' }));
+  const { stack } = postgresApi({ queries });
+  const t = Template.fromStack(stack);
+  const body = JSON.parse((stack.resolve((Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any).Properties.DashboardBody) as any)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'X')).join(''));
+  expect(body.widgets.length).toBeLessThanOrEqual(500);
+  expect(body.widgets.filter((wd: any) => /^GET \/r\d+$/.test(wd.properties.title ?? ''))).toHaveLength(200);
 });
 
 describe('monitoring options', () => {
