@@ -397,6 +397,11 @@ export class SecureDbApi extends Construct {
       connection: { host: 'proxy', port: 1, database: this.target.databaseName, user: this.readerUser, credentials: { type: 'iam', region: 'x' }, tls: { enabled: true } },
       queries: configs,
     };
+    // Every route authorizes with AWS IAM (SigV4): there is no token, so no claims to bind.
+    const withClaims = configs.filter((q) => /(^|[^A-Za-z0-9_$:]):claims\.[A-Za-z_]/.test(q.sql));
+    if (withClaims.length > 0) {
+      throw new Error(`SecureDbApi ${this.node.path}: query "${withClaims[0].name}" binds :claims.…, but the API authorizes with AWS IAM, which carries no token claims`);
+    }
     try {
       prepareConfig(config);
     } catch (e) {

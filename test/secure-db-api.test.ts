@@ -294,6 +294,7 @@ describe('SecureDbApi validation', () => {
     ['write statement on a read query', { queries: [{ route: 'GET /a', sql: 'UPDATE t SET a = 1' }] }, /read query contains UPDATE/],
     ['malformed route', { queries: [{ route: 'FETCH /a', sql: 'SELECT 1' }] }, /must be "METHOD \/path"/],
     ['no queries', { queries: [] }, /needs at least one query/],
+    ['claims under IAM authorization', { queries: [{ route: 'GET /mine', sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' }] }, /binds :claims.…, but the API authorizes with AWS IAM/],
     ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
     ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
     ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /timeoutMs must be a whole number from 1 to 29000/],

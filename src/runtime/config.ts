@@ -51,6 +51,10 @@ export interface QueryConfig {
   readonly timeoutMs: number;
   /** The result is one row: no row is a 404. */
   readonly single?: boolean;
+  /** OAuth scopes the verified token must all carry (checked again here after the gateway). */
+  readonly requiredScopes?: readonly string[];
+  /** Groups (`cognito:groups` or `groups`) of which the caller must be in at least one. */
+  readonly requiredGroups?: readonly string[];
 }
 
 export type CredentialsConfig =
@@ -86,7 +90,16 @@ export interface RuntimeConfig {
   readonly queries: readonly QueryConfig[];
   /** Largest accepted request body in bytes. Default {@link DEFAULT_MAX_BODY_BYTES}. */
   readonly maxBodyBytes?: number;
+  /**
+   * PostgreSQL: set the verified claims as `request.jwt.claims` for each call's transaction
+   * (`set_config(…, true)`), so row-level security policies can use them. Default false.
+   */
+  readonly rlsClaims?: boolean;
 }
+
+/** SQL parameters named `claims.<name>` take the verified token's claim, never a request value. */
+export const CLAIMS_PREFIX = 'claims.';
+const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const DEFAULT_MAX_STRING_LENGTH = 4096;
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
@@ -198,6 +211,7 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
   if (config === null || typeof config !== 'object') throw new ConfigError(['configuration must be an object']);
   if (config.version !== CONFIG_VERSION) problems.push(`version must be ${CONFIG_VERSION}, got ${String(config.version)}`);
   if (!['postgres', 'mysql', 'mariadb'].includes(config.engine)) problems.push('engine must be one of postgres, mysql, mariadb');
+  if (config.rlsClaims && config.engine !== 'postgres') problems.push('rlsClaims is for PostgreSQL row-level security only');
   if (config.maxBodyBytes !== undefined && !(Number.isSafeInteger(config.maxBodyBytes) && config.maxBodyBytes > 0)) {
     problems.push('maxBodyBytes must be a positive whole number');
   }
@@ -252,6 +266,11 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
         if (!template.names.includes(p.name)) problems.push(`${label}: path parameter "${p.name}" does not appear in path ${q.path}`);
       }
     }
+    for (const [key, list] of [['requiredScopes', q.requiredScopes], ['requiredGroups', q.requiredGroups]] as const) {
+      if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.length === 0 || /\s/.test(x)))) {
+        problems.push(`${label}: ${key} must be a list of non-empty strings without spaces`);
+      }
+    }
     if ((q.method === 'GET' || q.method === 'DELETE') && params.some((p) => p.in === 'body')) {
       problems.push(`${label}: ${q.method} requests have no body; use in="query" or in="path"`);
     }
@@ -269,6 +288,10 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
     }
     if (compiled) {
       for (const used of compiled.names) {
+        if (used.startsWith(CLAIMS_PREFIX)) {
+          if (!CLAIM_NAME.test(used.slice(CLAIMS_PREFIX.length))) problems.push(`${label}: :${used} is not a valid claim reference (use :claims.<name>)`);
+          continue;
+        }
         if (!seen.has(used)) problems.push(`${label}: SQL uses :${used} but no parameter "${used}" is defined`);
       }
       for (const p of params) {

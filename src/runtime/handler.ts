@@ -3,6 +3,7 @@
  * binds its parameters, runs it on one reused connection, and answers JSON or problem+json.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { authorize, claimsOf, claimValues } from './claims';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 import { CredentialsProvider } from './credentials';
 import { DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
@@ -104,15 +105,19 @@ export class QueryHandler {
     let outcome = 'success';
     try {
       call.query = this.route(event);
+      const claims = claimsOf(event.requestContext);
+      authorize(call.query, claims);
       call.values = collectParameters(call.query, {
         path: this.pathParameters(event, call.query),
         query: queryParameters(event),
         body: this.parseBody(event),
       });
+      // Claims come from the verified token only; parameter names cannot contain the dot of `claims.x`.
+      const bound = { ...call.values, ...claimValues(call.query, claims) };
+      const settings = this.options.config.rlsClaims ? { 'request.jwt.claims': JSON.stringify(claims ?? {}) } : undefined;
       const comment = sqlComment({ route: routeOf(call.query), request_id: requestId, principal });
       const q = call.query;
-      const values = call.values;
-      call.result = await this.tracer.trace('database', { route: routeOf(q), query: q.name, access: q.access }, () => this.execute(q, values, comment));
+      call.result = await this.tracer.trace('database', { route: routeOf(q), query: q.name, access: q.access }, () => this.execute(q, bound, comment, settings));
       response = success(call.query, call.result);
     } catch (e) {
       const problem = e instanceof Problem ? e : new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
@@ -218,8 +223,14 @@ export class QueryHandler {
     return parsed as Record<string, unknown>;
   }
 
-  private async execute(query: PreparedQuery, values: Record<string, BoundValue>, comment: string): Promise<StatementResult> {
+  private async execute(
+    query: PreparedQuery,
+    values: Record<string, BoundValue>,
+    comment: string,
+    settings: Record<string, string> | undefined,
+  ): Promise<StatementResult> {
     const statement: Statement = {
+      settings,
       // A newline first, so a trailing line comment in the SQL cannot swallow it.
       text: comment ? `${query.compiled.text}\n${comment}` : query.compiled.text,
       values: query.compiled.valueOrder.map((name) => values[name] ?? null),

@@ -13,6 +13,7 @@ export interface FieldError {
 
 export type ProblemKind =
   | 'validation'
+  | 'forbidden'
   | 'not-found'
   | 'method-not-allowed'
   | 'payload-too-large'
@@ -24,6 +25,7 @@ export type ProblemKind =
 
 const STATUS: Record<ProblemKind, { status: number; title: string }> = {
   'validation': { status: 400, title: 'Request validation failed' },
+  'forbidden': { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'payload-too-large': { status: 413, title: 'Request body too large' },

@@ -27,6 +27,8 @@ export interface Statement {
   readonly access: AccessLevel;
   readonly rowLimit: number;
   readonly timeoutMs: number;
+  /** Transaction-local settings (PostgreSQL `set_config(name, value, true)`), e.g. claims for row-level security. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export interface StatementResult {

@@ -43,19 +43,23 @@ class PostgresConnection implements EngineConnection {
       // Pipelined: the three are written at once and answered in one round trip. The timeout is an
       // integer from validated configuration, never from the request.
       const opening = this.client.query(`${begin}; SET LOCAL statement_timeout = ${Math.trunc(st.timeoutMs)}`);
+      // Transaction-local, bound values: visible to row-level security policies, gone at COMMIT.
+      const settings = Object.entries(st.settings ?? {}).map(([name, value]) => this.client.query('SELECT set_config($1, $2, true)', [name, value]));
       const text = st.access === 'read'
         // The limit is applied by the server: at most rowLimit + 1 rows are produced and sent.
         ? `SELECT * FROM (\n${st.text}\n) AS secure_db_api_result LIMIT ${Math.trunc(st.rowLimit) + 1}`
         : st.text;
       const statement = this.client.query({ text, values: st.values as unknown[] });
       const commit = this.client.query('COMMIT');
-      const [o, r, c] = await Promise.allSettled([opening, statement, commit]);
+      const [o, r, c, ...sets] = await Promise.allSettled([opening, statement, commit, ...settings]);
       if (o.status === 'rejected') {
         const e = o.reason as { message?: string };
         // A client that was already unusable sent nothing: the caller may repeat even a write.
         if (e && typeof e === 'object' && /not queryable/.test(e.message ?? '')) Object.assign(e, { statementNotSent: true });
         throw e;
       }
+      const failedSetting = sets.find((x) => x.status === 'rejected');
+      if (failedSetting) throw (failedSetting as PromiseRejectedResult).reason;
       // A failed statement aborts the transaction; the pipelined COMMIT then rolls it back.
       if (r.status === 'rejected') throw r.reason;
       if (c.status === 'rejected') throw c.reason;
