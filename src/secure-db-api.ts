@@ -19,7 +19,7 @@ import { QueryFunction } from './database/query-function';
 import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
 import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
 import { AlarmThresholds } from './monitoring/thresholds';
-import { ConfigError, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
+import { CLAIMS_PREFIX, ConfigError, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
 import { KeyPolicies } from './security/key-policies';
 
 /** Alarms and dashboard. */
@@ -397,16 +397,18 @@ export class SecureDbApi extends Construct {
       connection: { host: 'proxy', port: 1, database: this.target.databaseName, user: this.readerUser, credentials: { type: 'iam', region: 'x' }, tls: { enabled: true } },
       queries: configs,
     };
-    // Every route authorizes with AWS IAM (SigV4): there is no token, so no claims to bind.
-    const withClaims = configs.filter((q) => /(^|[^A-Za-z0-9_$:]):claims\.[A-Za-z_]/.test(q.sql));
-    if (withClaims.length > 0) {
-      throw new Error(`SecureDbApi ${this.node.path}: query "${withClaims[0].name}" binds :claims.…, but the API authorizes with AWS IAM, which carries no token claims`);
-    }
+    let prepared: PreparedQuery[];
     try {
-      prepareConfig(config);
+      prepared = prepareConfig(config);
     } catch (e) {
       if (e instanceof ConfigError) throw new Error(`SecureDbApi ${this.node.path} has invalid queries:\n- ${e.problems.join('\n- ')}`);
       throw e;
+    }
+    // Every route authorizes with AWS IAM (SigV4): there is no token, so no claims to bind. The lexer's
+    // parameter names, so `:claims.x` inside a literal or comment is not mistaken for one.
+    const withClaims = prepared.find((q) => q.compiled.names.some((n) => n.startsWith(CLAIMS_PREFIX)));
+    if (withClaims) {
+      throw new Error(`SecureDbApi ${this.node.path}: query "${withClaims.name}" binds :claims.…, but the API authorizes with AWS IAM, which carries no token claims`);
     }
     return configs;
   }

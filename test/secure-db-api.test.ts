@@ -295,11 +295,16 @@ describe('SecureDbApi validation', () => {
     ['malformed route', { queries: [{ route: 'FETCH /a', sql: 'SELECT 1' }] }, /must be "METHOD \/path"/],
     ['no queries', { queries: [] }, /needs at least one query/],
     ['claims under IAM authorization', { queries: [{ route: 'GET /mine', sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' }] }, /binds :claims.…, but the API authorizes with AWS IAM/],
+    ['a typo beside claims is still reported', { queries: [{ route: 'GET /mine', sql: "SELECT ':claims.x', :nope" }] }, /SQL uses :nope/],
     ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
     ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
     ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /timeoutMs must be a whole number from 1 to 29000/],
   ])('%s is refused at synth time', (_what, props, message) => {
     expect(build(props)).toThrow(message);
+  });
+
+  test('`:claims.x` inside a literal or comment is not a claim reference', () => {
+    expect(build({ queries: [{ route: 'GET /a', sql: "SELECT ':claims.tenant_id' AS label -- :claims.sub" }] })).not.toThrow();
   });
 
   test('addQuery checks the new query immediately', () => {
