@@ -10,7 +10,6 @@ import type { AccessLevel } from './config';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
 import type { BoundValue } from './params';
 
-export { METRICS_NAMESPACE, SERVICE_NAME };
 
 /** One audit record per call, whatever its outcome. */
 export interface AuditRecord {

@@ -5,7 +5,7 @@
  * hint for MySQL SELECTs), rows beyond the limit are dropped as they stream in, and nothing
  * session-level is ever SET.
  */
-import { Connection, createConnection, FieldPacket, ResultSetHeader } from 'mysql2';
+import { Connection, createConnection, ResultSetHeader } from 'mysql2';
 import { withDeadline } from './deadline';
 import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafe, Statement, StatementResult } from './engine';
 
@@ -58,7 +58,6 @@ class MysqlConnection implements EngineConnection {
       this.conn.on('end', onConnectionEnd);
       const q = this.conn.query({ sql, values: st.values as unknown[] });
       q.on('error', (err: Error & { code?: string }) => finish(() => reject(markNotSent(err))));
-      q.on('fields', (_fields: FieldPacket[]) => undefined);
       q.on('result', (row: unknown) => {
         if ((row as { constructor?: { name?: string } })?.constructor?.name === 'ResultSetHeader') {
           affectedRows = (affectedRows ?? 0) + (row as ResultSetHeader).affectedRows;

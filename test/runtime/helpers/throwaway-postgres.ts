@@ -51,13 +51,17 @@ function pgBinDir(): string {
 const isRoot = process.getuid?.() === 0;
 
 /** initdb refuses to run as root: run the server tools as the postgres OS user then. */
+function postgresCommand(cmd: string, args: string[]): [string, string[]] {
+  return isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
 function asPostgres(cmd: string, args: string[]) {
-  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  const [file, argv] = postgresCommand(cmd, args);
   execFileSync(file, argv, { stdio: 'pipe' });
 }
 
 function asPostgresAsync(cmd: string, args: string[]): Promise<void> {
-  const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  const [file, argv] = postgresCommand(cmd, args);
   return new Promise((resolve, reject) => execFile(file, argv, (err) => (err ? reject(err) : resolve())));
 }
 
