@@ -62,9 +62,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@electric-sql/pglite',
     '@electric-sql/pglite-socket',
     '@types/aws-lambda',
+    'aws-jwt-verify',
     // tests
     'aws-sdk-client-mock',
     'fast-check',
+    // jose 5 still ships CommonJS (Jest here runs CommonJS on Node 20)
+    'jose@^5',
     // examples and checks
     'cdk-nag@^3.0.2',
     '@cdklabs/cdk-validator-cfnguard',
@@ -95,6 +98,7 @@ project.npmignore?.addPatterns(
   '/lib/runtime/**/*.lambda.js', '/lib/runtime/**/*.lambda.d.ts',
   // Only the driver-free configuration checks in lib/runtime are used by the construct.
   '/lib/runtime/engines/', '/lib/runtime/credentials.*', '/lib/runtime/handler.*', '/lib/runtime/lambda.*',
+  '/lib/runtime/bootstrap/', '/lib/runtime/authorizer.*',
   '/assets/**/*.map',
 );
 
@@ -114,7 +118,7 @@ project.eslint?.addOverride({
 });
 
 // Minify the Lambda bundles (projen's lambda options have no minify switch): smaller cold starts.
-for (const task of project.tasks.all.filter((t) => /^bundle:runtime\/[a-z-]+\.lambda$/.test(t.name))) {
+for (const task of project.tasks.all.filter((t) => /^bundle:runtime\/[a-z/-]+\.lambda$/.test(t.name))) {
   const entry = task.name.slice('bundle:'.length);
   task.reset(
     `esbuild --bundle src/${entry}.ts --target=node24 --platform=node --outfile=assets/${entry}/index.js ` +

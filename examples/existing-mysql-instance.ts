@@ -1,10 +1,12 @@
 /**
  * Example 2: an existing RDS for MySQL instance in an existing VPC (both imported by ID), published
- * as an inventory API. The construct adds the proxy, the API users' secrets and the functions.
+ * as an inventory API. The construct adds the proxy, the API users' secrets and the functions, and
+ * creates the two users with the instance's master secret (imported by name).
  */
 import { App, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AccessLevel, DatabaseTarget, ParameterLocation, QueryParameter, SecureDbApi } from '../src';
 
@@ -33,6 +35,7 @@ export class ExistingMysqlInventoryStack extends Stack {
       database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }),
       readerUser: 'inventory_reader',
       writerUser: 'inventory_writer',
+      databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretNameV2(this, 'InventoryMaster', 'inventory-mysql/master') },
       queries: [
         {
           route: 'GET /items',

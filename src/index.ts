@@ -5,3 +5,4 @@ export * from './database/query';
 export * from './security/key-policies';
 export * from './monitoring/alarm-actions';
 export * from './monitoring/thresholds';
+export * from './api/authorization';

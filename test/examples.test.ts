@@ -18,8 +18,8 @@ function stripHashes(template: unknown): unknown {
   return JSON.parse(JSON.stringify(template).replace(/[0-9a-f]{64}(\.zip)?/g, '[ASSET HASH]'));
 }
 
-test('there are at least two example apps', () => {
-  expect(files).toEqual(expect.arrayContaining(['aurora-postgres-serverless.ts', 'existing-mysql-instance.ts']));
+test('there are the three example apps', () => {
+  expect(files).toEqual(expect.arrayContaining(['aurora-postgres-serverless.ts', 'existing-mysql-instance.ts', 'multi-tenant-oidc.ts']));
 });
 
 describe.each(files)('example %s', (file) => {

@@ -8,6 +8,9 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { AccessLevel, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
 import { ENV, postgresApi, postgresStack } from './helpers/stacks';
 
+/** The reader and writer functions (not the user bootstrap). */
+const QUERY_FUNCTIONS = { Properties: { Description: Match.stringLikeRegexp('^SecureDbApi (read|write) queries') } };
+
 function template(stack: Stack): Template {
   return Template.fromStack(stack);
 }
@@ -112,7 +115,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
 
   test('every log group is KMS-encrypted and kept one year', () => {
     const groups = Object.values(t.findResources('AWS::Logs::LogGroup')) as any[];
-    expect(groups.length).toBe(3); // access logs, reader, writer
+    expect(groups.length).toBe(4); // access logs, reader, writer, user bootstrap
     for (const g of groups) {
       expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(g.Properties.RetentionInDays).toBe(365);
@@ -164,7 +167,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   });
 
   test('the functions run Node.js 24 in private subnets with tracing, and get only the proxy endpoint from the environment', () => {
-    const fns = Object.values(t.findResources('AWS::Lambda::Function')) as any[];
+    const fns = Object.values(t.findResources('AWS::Lambda::Function', QUERY_FUNCTIONS)) as any[];
     expect(fns).toHaveLength(2);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler', TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' } });
@@ -176,7 +179,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   test('each function\'s asset holds its route table as config.json, and only its own access level', () => {
     const assembly = stack.node.root as App;
     const outdir = assembly.synth().directory;
-    const fns = Object.values(t.findResources('AWS::Lambda::Function')) as any[];
+    const fns = Object.values(t.findResources('AWS::Lambda::Function', QUERY_FUNCTIONS)) as any[];
     const configs = fns.map((f) => JSON.parse(readFileSync(path.join(outdir, f.Metadata['aws:asset:path'], 'config.json'), 'utf8')));
     const reader = configs.find((c) => c.connection.user === 'api_reader');
     const writer = configs.find((c) => c.connection.user === 'api_writer');
@@ -216,14 +219,14 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
 describe('SecureDbApi shape', () => {
   test('without write queries there is only a reader function', () => {
     const { stack } = postgresApi({ queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
-    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 1);
+    Template.fromStack(stack).resourcePropertiesCountIs('AWS::Lambda::Function', QUERY_FUNCTIONS.Properties, 1);
   });
 
   test('addQuery after construction is published', () => {
     const { stack, api } = postgresApi({ queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
     api.addQuery('DELETE /orders/{id}', { access: AccessLevel.WRITE, sql: 'DELETE FROM orders WHERE id = :id', parameters: [QueryParameter.uuid('id')] });
     const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::Lambda::Function', 2);
+    t.resourcePropertiesCountIs('AWS::Lambda::Function', QUERY_FUNCTIONS.Properties, 2);
     t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'DELETE', RequestParameters: { 'method.request.path.id': true } });
   });
 

@@ -5,9 +5,20 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ApiAuthorizationConfig } from './authorization';
 import { ThrottlingOptions } from './throttling';
 import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig, QueryConfig } from '../runtime/config';
+import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 import { encryptedLogGroup } from '../security/log-groups';
+
+/** How one method is authorized. */
+export interface MethodAccess {
+  readonly authorization: ApiAuthorizationConfig;
+  /** The query opted out of authentication. */
+  readonly unauthenticated: boolean;
+  /** Callers must send an API key of the usage plan. */
+  readonly apiKeyRequired: boolean;
+}
 
 export interface QueryRestApiProps {
   readonly stageName: string;
@@ -115,6 +126,7 @@ export class QueryRestApi extends Construct {
     });
     if (account) this.api.deploymentStage.node.addDependency(account);
     this.validator = this.api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
+    this.problemResponses();
     for (const [rule, reason] of [
       ['AwsSolutions-APIG3', 'WAF is an account-level decision; associate a web ACL with the stage (SecureDbApi.api.deploymentStage) where required.'],
       ['HIPAA.Security-APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'],
@@ -132,7 +144,7 @@ export class QueryRestApi extends Construct {
   }
 
   /** Adds one query's resource and method. */
-  public addQuery(query: QueryConfig, fn: lambda.IFunction): apigw.Method {
+  public addQuery(query: QueryConfig, fn: lambda.IFunction, access: MethodAccess): apigw.Method {
     const resource = this.api.root.resourceForPath(query.path);
     const requestParameters: Record<string, boolean> = {};
     for (const p of query.parameters) {
@@ -158,13 +170,33 @@ export class QueryRestApi extends Construct {
       });
       requestModels = { 'application/json': model };
     }
+    const auth = access.unauthenticated
+      ? { authorizationType: apigw.AuthorizationType.NONE }
+      : {
+        authorizationType: access.authorization.authorizationType,
+        authorizer: access.authorization.authorizer,
+        ...(access.authorization.authorizationType === apigw.AuthorizationType.COGNITO && query.requiredScopes?.length
+          ? { authorizationScopes: [...query.requiredScopes] }
+          : {}),
+      };
     const method = resource.addMethod(query.method, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), {
       operationName: query.name,
       requestValidator: this.validator,
       requestParameters,
       requestModels,
+      apiKeyRequired: access.apiKeyRequired,
+      ...auth,
     });
-    Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses AWS IAM (SigV4) authorization.' });
+    if (access.unauthenticated) {
+      Validations.of(method).acknowledge(
+        { id: 'AwsSolutions-APIG4', reason: `Opened to unauthenticated callers on purpose: the query "${query.name}" sets allowUnauthenticated (read-only, no claims).` },
+        { id: 'AwsSolutions-COG4', reason: `Opened to unauthenticated callers on purpose: the query "${query.name}" sets allowUnauthenticated.` },
+      );
+    } else if (access.authorization.authorizationType === apigw.AuthorizationType.IAM) {
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses AWS IAM (SigV4) authorization.' });
+    } else if (access.authorization.authorizationType === apigw.AuthorizationType.CUSTOM) {
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses the OIDC JWT authorizer (aws-jwt-verify: signature, issuer, audience, expiry, scopes).' });
+    }
     return method;
   }
 
@@ -179,6 +211,54 @@ export class QueryRestApi extends Construct {
       throw new Error(`SecureDbApi: expected the API Gateway invoke permission ${id} for ${fn.node.path}`);
     }
     permission.sourceAccount = Stack.of(this).account;
+  }
+
+  /**
+   * The authorizer's invoke permission names the API's authorizers by SourceArn; SourceAccount is added
+   * too (CT.LAMBDA.PR.2).
+   */
+  public restrictAuthorizerPermission(fn: lambda.IFunction): void {
+    const permissions = fn.node.children.filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission)
+      .concat(fn.node.children.flatMap((c) => c.node.children).filter((c): c is lambda.CfnPermission => c instanceof lambda.CfnPermission));
+    if (permissions.length === 0) throw new Error(`SecureDbApi: expected the authorizer invoke permission of ${fn.node.path}`);
+    for (const p of permissions) p.sourceAccount = Stack.of(this).account;
+  }
+
+  /**
+   * Every answer API Gateway makes itself (authorization, validation, throttling, unknown routes,
+   * integration failures) as RFC 9457 problem+json, like the query functions' own errors.
+   */
+  private problemResponses(): void {
+    const T = apigw.ResponseType;
+    const responses: Array<[string, apigw.ResponseType, string | undefined, string, string]> = [
+      ['Unauthorized', T.UNAUTHORIZED, '401', 'unauthorized', 'Unauthorized'],
+      ['AccessDenied', T.ACCESS_DENIED, '403', 'forbidden', 'Forbidden'],
+      ['MissingAuthenticationToken', T.MISSING_AUTHENTICATION_TOKEN, '403', 'forbidden', 'Forbidden'],
+      ['InvalidSignature', T.INVALID_SIGNATURE, '403', 'forbidden', 'Forbidden'],
+      ['ExpiredToken', T.EXPIRED_TOKEN, '403', 'forbidden', 'Forbidden'],
+      ['InvalidApiKey', T.INVALID_API_KEY, '403', 'forbidden', 'Forbidden'],
+      ['BadRequestBody', T.BAD_REQUEST_BODY, '400', 'validation', 'Request validation failed'],
+      ['BadRequestParameters', T.BAD_REQUEST_PARAMETERS, '400', 'validation', 'Request validation failed'],
+      ['RequestTooLarge', T.REQUEST_TOO_LARGE, '413', 'payload-too-large', 'Request body too large'],
+      ['UnsupportedMediaType', T.UNSUPPORTED_MEDIA_TYPE, '415', 'unsupported-media-type', 'Unsupported media type'],
+      ['Throttled', T.THROTTLED, '429', 'throttled', 'Too many requests'],
+      ['QuotaExceeded', T.QUOTA_EXCEEDED, '429', 'quota-exceeded', 'Quota exceeded'],
+      // The defaults keep API Gateway's own status code.
+      ['Default4XX', T.DEFAULT_4XX, undefined, 'client-error', 'Request refused'],
+      ['Default5XX', T.DEFAULT_5XX, undefined, 'gateway-error', 'Gateway error'],
+    ];
+    for (const [id, type, statusCode, kind, title] of responses) {
+      // $context.error.messageString is API Gateway's own message, already a quoted JSON string.
+      const status = statusCode ? `"status":${statusCode},` : '';
+      this.api.addGatewayResponse(id, {
+        type,
+        statusCode,
+        responseHeaders: { 'Content-Type': "'application/problem+json'", 'X-Content-Type-Options': "'nosniff'" },
+        templates: {
+          'application/json': `{"type":"${PROBLEM_TYPE_BASE}${kind}","title":"${title}",${status}"detail":$context.error.messageString,"requestId":"$context.requestId"}`,
+        },
+      });
+    }
   }
 
   /** API Gateway's account-level CloudWatch role, with a customer-managed policy scoped to its log groups. */

@@ -41,6 +41,13 @@ export interface DatabaseTargetConfig {
   readonly connections: ec2.Connections;
   /** Where the app users' secrets are attached, so they carry host, port and engine. */
   readonly secretAttachment: secretsmanager.ISecretAttachmentTarget;
+  /** The database's own endpoint (the user bootstrap connects here, not through the proxy). */
+  readonly endpoint: rds.Endpoint;
+  /**
+   * The master user's secret, when the cluster or instance was created with one in this app.
+   * @default - unknown (imported databases)
+   */
+  readonly masterSecret?: secretsmanager.ISecret;
 }
 
 function familyOf(engineType: string | undefined): DatabaseEngineFamily | undefined {
@@ -86,12 +93,14 @@ function defaultPort(engine: DatabaseEngineFamily, options: DatabaseTargetOption
 export abstract class DatabaseTarget {
   /** An RDS DB instance (created here or imported with its engine). */
   public static fromInstance(instance: rds.IDatabaseInstance, options: DatabaseTargetOptions): DatabaseTarget {
-    return new RdsTarget('Instance', instance, instance.engine?.engineType, () => rds.ProxyTarget.fromInstance(instance), instance, options);
+    return new RdsTarget('Instance', instance, instance.engine?.engineType, () => rds.ProxyTarget.fromInstance(instance), instance, options,
+      () => instance.instanceEndpoint, 'secret' in instance ? (instance.secret as secretsmanager.ISecret | undefined) : undefined);
   }
 
   /** An Aurora DB cluster, including Aurora Serverless v2. */
   public static fromCluster(cluster: rds.IDatabaseCluster, options: DatabaseTargetOptions): DatabaseTarget {
-    return new RdsTarget('Cluster', cluster, cluster.engine?.engineType, () => rds.ProxyTarget.fromCluster(cluster), cluster, options);
+    return new RdsTarget('Cluster', cluster, cluster.engine?.engineType, () => rds.ProxyTarget.fromCluster(cluster), cluster, options,
+      () => cluster.clusterEndpoint, 'secret' in cluster ? (cluster.secret as secretsmanager.ISecret | undefined) : undefined);
   }
 
   /** Resolves the target. Called once by the construct. */
@@ -116,6 +125,8 @@ class RdsTarget extends DatabaseTarget {
     private readonly proxyTarget: () => rds.ProxyTarget,
     private readonly secretAttachment: secretsmanager.ISecretAttachmentTarget,
     private readonly options: DatabaseTargetOptions,
+    private readonly endpoint: () => rds.Endpoint,
+    private readonly masterSecret: secretsmanager.ISecret | undefined,
   ) {
     super();
   }
@@ -129,6 +140,8 @@ class RdsTarget extends DatabaseTarget {
       proxyTarget: this.proxyTarget(),
       connections: this.db.connections,
       secretAttachment: this.secretAttachment,
+      endpoint: this.endpoint(),
+      masterSecret: this.masterSecret,
     };
   }
 

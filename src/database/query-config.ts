@@ -37,5 +37,7 @@ export function toQueryConfig(def: QueryDefinition): QueryConfig {
     rowLimit: def.rowLimit ?? 100,
     timeoutMs: timeout.toMilliseconds(),
     ...(def.single ? { single: true } : {}),
+    ...(def.requiredScopes?.length ? { requiredScopes: [...def.requiredScopes] } : {}),
+    ...(def.requiredGroups?.length ? { requiredGroups: [...def.requiredGroups] } : {}),
   };
 }

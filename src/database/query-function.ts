@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
 import type { QueryConfig, RuntimeConfig } from '../runtime/config';
 import { encryptedLogGroup } from '../security/log-groups';
+import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
 export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';
@@ -43,6 +44,8 @@ export interface QueryFunctionProps {
   readonly removalPolicy: RemovalPolicy;
   readonly memorySize: number;
   readonly reservedConcurrentExecutions?: number;
+  /** PostgreSQL: set the verified claims as `request.jwt.claims` per transaction. */
+  readonly rlsClaims?: boolean;
 }
 
 /**
@@ -56,7 +59,6 @@ export class QueryFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: QueryFunctionProps) {
     super(scope, id);
-    const stack = Stack.of(this);
 
     const config: RuntimeConfig = {
       version: 1,
@@ -70,6 +72,7 @@ export class QueryFunction extends Construct {
         tls: { enabled: true },
       },
       queries: props.queries,
+      ...(props.rlsClaims ? { rlsClaims: true } : {}),
     };
 
     this.logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
@@ -98,20 +101,10 @@ export class QueryFunction extends Construct {
           actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
           resources: ['*'],
         }),
-        new iam.PolicyStatement({
-          sid: 'DescribeForVpcAccess',
-          actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
-          resources: ['*'],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ManageEnisInThisVpcOnly',
-          actions: ['ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-          resources: ['*'],
-          conditions: { ArnEqualsIfExists: { 'ec2:Vpc': stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: props.vpc.vpcId }) } },
-        }),
+        ...vpcAccessStatements(props.vpc),
       ],
     });
-    const wildcards = 'X-Ray and the EC2 Describe calls Lambda makes for VPC access support no resource-level permissions; ENI management is limited to this VPC by condition.';
+    const wildcards = `X-Ray supports no resource-level permissions. ${VPC_ACCESS_WILDCARDS}`;
     Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards });
 
     const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));

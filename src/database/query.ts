@@ -205,6 +205,24 @@ export interface QueryOptions {
    * @default - derived from the route, e.g. `getOrdersById`
    */
   readonly name?: string;
+  /**
+   * OAuth scopes the caller's token must all carry (Cognito or JWT authorization), checked by API
+   * Gateway and again by the query function.
+   * @default - none
+   */
+  readonly requiredScopes?: string[];
+  /**
+   * Groups (`cognito:groups` or `groups` claim) of which the caller must be in at least one (Cognito or
+   * JWT authorization). Checked by the query function, and by the JWT authorizer.
+   * @default - none
+   */
+  readonly requiredGroups?: string[];
+  /**
+   * Serve this route without any authentication. Only read queries that bind no claims and need no
+   * scopes or groups can be opened; the stage's throttling (and usage plan) still apply.
+   * @default false
+   */
+  readonly allowUnauthenticated?: boolean;
 }
 
 /** A query with its route, for `SecureDbApiProps.queries`. */

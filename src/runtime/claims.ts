@@ -45,19 +45,35 @@ function groupsOf(claims: Claims): Set<string> {
   return out;
 }
 
-/** Throws 403 unless the claims carry every required scope and one of the required groups. */
-export function authorize(query: PreparedQuery, claims: Claims | undefined): void {
-  const needScopes = query.requiredScopes ?? [];
-  const needGroups = query.requiredGroups ?? [];
-  if (needScopes.length === 0 && needGroups.length === 0) return;
-  if (!claims) throw new Problem('forbidden', 'This route needs a verified token');
+/** What a route needs of the caller. */
+export interface RequiredAuthorization {
+  readonly requiredScopes?: readonly string[];
+  readonly requiredGroups?: readonly string[];
+}
+
+/**
+ * Why the claims do not satisfy `required` (every required scope, and one of the required groups), or
+ * undefined when they do. Shared by the JWT authorizer and the handler, so both decide alike.
+ */
+export function missingAuthorization(required: RequiredAuthorization, claims: Claims | undefined): string | undefined {
+  const needScopes = required.requiredScopes ?? [];
+  const needGroups = required.requiredGroups ?? [];
+  if (needScopes.length === 0 && needGroups.length === 0) return undefined;
+  if (!claims) return 'This route needs a verified token';
   const scopes = scopesOf(claims);
   const missing = needScopes.filter((s) => !scopes.has(s));
-  if (missing.length > 0) throw new Problem('forbidden', `The token lacks the scope${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+  if (missing.length > 0) return `The token lacks the scope${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`;
   if (needGroups.length > 0) {
     const groups = groupsOf(claims);
-    if (!needGroups.some((g) => groups.has(g))) throw new Problem('forbidden', `The caller is in none of the groups ${needGroups.join(', ')}`);
+    if (!needGroups.some((g) => groups.has(g))) return `The caller is in none of the groups ${needGroups.join(', ')}`;
   }
+  return undefined;
+}
+
+/** Throws 403 unless the claims carry every required scope and one of the required groups. */
+export function authorize(query: PreparedQuery, claims: Claims | undefined): void {
+  const missing = missingAuthorization(query, claims);
+  if (missing !== undefined) throw new Problem('forbidden', missing);
 }
 
 /** Values of the `:claims.<name>` references of a query. A missing or non-scalar claim is a 403. */

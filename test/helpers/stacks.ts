@@ -13,15 +13,26 @@ export interface TestStack {
   readonly cluster: rds.DatabaseCluster;
 }
 
-export function postgresStack(): TestStack {
+export interface TestStackOptions {
+  /** Private subnets with a NAT gateway (the JWT authorizer needs egress), instead of isolated ones. */
+  readonly egress?: boolean;
+}
+
+export function postgresStack(options: TestStackOptions = {}): TestStack {
   // Asset metadata lets tests find each function's staged asset directory.
   const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'Test', { env: ENV });
-  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const vpc = options.egress
+    ? new ec2.Vpc(stack, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [{ name: 'nat', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false }, { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+    })
+    : new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
   const cluster = new rds.DatabaseCluster(stack, 'Db', {
     engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
     vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    vpcSubnets: { subnetType: options.egress ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED },
     writer: rds.ClusterInstance.serverlessV2('writer'),
   });
   return { app, stack, vpc, cluster };
@@ -38,8 +49,8 @@ export const READ_AND_WRITE: QueryDefinition[] = [
   },
 ];
 
-export function postgresApi(props: Partial<SecureDbApiProps> = {}): TestStack & { api: SecureDbApi } {
-  const t = postgresStack();
+export function postgresApi(props: Partial<SecureDbApiProps> = {}, options: TestStackOptions = {}): TestStack & { api: SecureDbApi } {
+  const t = postgresStack(options);
   const api = new SecureDbApi(t.stack, 'Api', {
     vpc: t.vpc,
     database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),

@@ -1,0 +1,282 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, checkAuthorizerConfig } from '../runtime/authorizer-config';
+import { encryptedLogGroup } from '../security/log-groups';
+import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
+
+/** A route and what its caller needs, as the authorization sees it. */
+export interface AuthorizedRoute {
+  /** HTTP method, e.g. `GET`. */
+  readonly method: string;
+  /** Path template, e.g. `/orders/{id}`. */
+  readonly path: string;
+  /**
+   * OAuth scopes the token must all carry.
+   * @default - none
+   */
+  readonly requiredScopes?: string[];
+  /**
+   * Groups of which the caller must be in at least one.
+   * @default - none
+   */
+  readonly requiredGroups?: string[];
+}
+
+/** What `ApiAuthorization.bind` gets. */
+export interface ApiAuthorizationBindOptions {
+  /** The authenticated routes. */
+  readonly routes: AuthorizedRoute[];
+  /** Key for the log groups the authorization creates. */
+  readonly encryptionKey: kms.IKey;
+  /** Retention of those log groups. */
+  readonly logRetention: logs.RetentionDays;
+  /** Removal policy of those log groups. */
+  readonly removalPolicy: RemovalPolicy;
+  /** The API's VPC, where functions the authorization runs are placed. */
+  readonly vpc: ec2.IVpc;
+  /** The API's subnets. */
+  readonly vpcSubnets: ec2.SubnetSelection;
+}
+
+/** How the methods are authorized, from `ApiAuthorization.bind`. */
+export interface ApiAuthorizationConfig {
+  /** The methods' authorization type. */
+  readonly authorizationType: apigw.AuthorizationType;
+  /**
+   * The methods' authorizer.
+   * @default - none (AWS IAM)
+   */
+  readonly authorizer?: apigw.IAuthorizer;
+  /**
+   * The function behind the authorizer, when the authorization runs one.
+   * @default - none
+   */
+  readonly authorizerFunction?: lambda.IFunction;
+}
+
+/** Options of `ApiAuthorization.cognito`. */
+export interface CognitoAuthorizationOptions {
+  /**
+   * More user pools whose tokens are accepted.
+   * @default - only the given pool
+   */
+  readonly additionalUserPools?: cognito.IUserPool[];
+  /**
+   * How long API Gateway caches a token's verification.
+   * @default Duration.minutes(5)
+   */
+  readonly resultsCacheTtl?: Duration;
+}
+
+/** Options of `ApiAuthorization.jwt`. */
+export interface JwtAuthorizationOptions {
+  /** The token issuer (`iss`), an https URL, e.g. `https://example.okta.com/oauth2/default` or `https://tenant.eu.auth0.com/`. */
+  readonly issuer: string;
+  /**
+   * Accepted audiences: a token's `aud` (or, for Cognito access tokens, `client_id`) must be one of them.
+   */
+  readonly audiences: string[];
+  /**
+   * The provider's JSON Web Key Set.
+   * @default - `<issuer>/.well-known/jwks.json`
+   */
+  readonly jwksUri?: string;
+  /**
+   * Subnets of the API's VPC for the authorizer function. They need a route to the provider's JWKS
+   * endpoint (a NAT gateway or an egress proxy); isolated subnets are refused.
+   * @default - the API's subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * How long API Gateway caches the authorizer's answer for a token. A revoked token stays usable
+   * for at most this long; `Duration.seconds(0)` disables the cache.
+   * @default Duration.minutes(5)
+   */
+  readonly resultsCacheTtl?: Duration;
+}
+
+/**
+ * Who may call the API. Every route is authorized the same way, except routes a query explicitly
+ * opens with `QueryOptions.allowUnauthenticated`.
+ */
+export abstract class ApiAuthorization {
+  /** AWS IAM (SigV4): callers need `execute-api:Invoke` (see `SecureDbApi.grantInvoke`). No token claims. */
+  public static iam(): ApiAuthorization {
+    return new IamAuthorization();
+  }
+
+  /**
+   * Amazon Cognito user pool tokens, verified by API Gateway. A route's `requiredScopes` become the
+   * method's authorization scopes (API Gateway then wants an access token); `requiredGroups` are checked
+   * against `cognito:groups` by the query function.
+   */
+  public static cognito(userPool: cognito.IUserPool, options: CognitoAuthorizationOptions = {}): ApiAuthorization {
+    return new CognitoAuthorization(userPool, options);
+  }
+
+  /**
+   * Bearer JWTs of any OpenID Connect provider (Okta, Auth0, Entra ID…), verified by a bundled Lambda
+   * authorizer with aws-jwt-verify: signature against the provider's cached JWKS, issuer, audience,
+   * expiry and not-before. Its answer allows exactly the routes whose scopes and groups the token
+   * carries; the query function checks them again.
+   */
+  public static jwt(options: JwtAuthorizationOptions): ApiAuthorization {
+    return new JwtAuthorization(options);
+  }
+
+  /** Callers carry a verified token whose claims reach the queries (Cognito, JWT); AWS IAM callers do not. */
+  public readonly carriesClaims: boolean;
+
+  protected constructor(carriesClaims: boolean) {
+    this.carriesClaims = carriesClaims;
+  }
+
+  /** Creates what the authorization needs (an authorizer, its function) for these routes. */
+  public abstract bind(scope: Construct, options: ApiAuthorizationBindOptions): ApiAuthorizationConfig;
+}
+
+class IamAuthorization extends ApiAuthorization {
+  constructor() {
+    super(false);
+  }
+
+  public bind(): ApiAuthorizationConfig {
+    return { authorizationType: apigw.AuthorizationType.IAM };
+  }
+}
+
+class CognitoAuthorization extends ApiAuthorization {
+  constructor(private readonly userPool: cognito.IUserPool, private readonly options: CognitoAuthorizationOptions) {
+    super(true);
+  }
+
+  public bind(scope: Construct): ApiAuthorizationConfig {
+    const authorizer = new apigw.CognitoUserPoolsAuthorizer(scope, 'CognitoAuthorizer', {
+      cognitoUserPools: [this.userPool, ...(this.options.additionalUserPools ?? [])],
+      resultsCacheTtl: this.options.resultsCacheTtl ?? Duration.minutes(5),
+    });
+    return { authorizationType: apigw.AuthorizationType.COGNITO, authorizer };
+  }
+}
+
+/** The authorizer bundle, built by esbuild at build time. */
+const AUTHORIZER_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'authorizer.lambda', 'index.js');
+
+class JwtAuthorization extends ApiAuthorization {
+  constructor(private readonly options: JwtAuthorizationOptions) {
+    super(true);
+    // Checked now, so a typo fails where the authorization is written.
+    checkAuthorizerConfig({ version: AUTHORIZER_CONFIG_VERSION, issuer: options.issuer, audiences: options.audiences, jwksUri: options.jwksUri, routes: [{ method: 'GET', path: '/' }] });
+    const ttl = options.resultsCacheTtl?.toSeconds();
+    if (ttl !== undefined && ttl > 3600) throw new Error('ApiAuthorization.jwt: resultsCacheTtl can be at most one hour');
+  }
+
+  public bind(scope: Construct, bind: ApiAuthorizationBindOptions): ApiAuthorizationConfig {
+    const config: AuthorizerConfig = {
+      version: AUTHORIZER_CONFIG_VERSION,
+      issuer: this.options.issuer,
+      audiences: this.options.audiences,
+      ...(this.options.jwksUri ? { jwksUri: this.options.jwksUri } : {}),
+      routes: bind.routes.map((r) => ({
+        method: r.method as AuthorizerConfig['routes'][number]['method'],
+        path: r.path,
+        ...(r.requiredScopes?.length ? { requiredScopes: r.requiredScopes } : {}),
+        ...(r.requiredGroups?.length ? { requiredGroups: r.requiredGroups } : {}),
+      })),
+    };
+    const vpcSubnets = this.options.vpcSubnets ?? bind.vpcSubnets;
+    const selected = bind.vpc.selectSubnets(vpcSubnets);
+    const isolated = new Set(bind.vpc.isolatedSubnets.map((s) => s.subnetId));
+    if (selected.hasPublic) throw new Error('ApiAuthorization.jwt: the authorizer runs in private subnets, not public ones');
+    if (selected.subnets.length > 0 && selected.subnets.every((s) => isolated.has(s.subnetId))) {
+      throw new Error(
+        'ApiAuthorization.jwt: the authorizer fetches the identity provider\'s signing keys (JWKS) over HTTPS, but the selected subnets are isolated; '
+        + 'set JwtAuthorizationOptions.vpcSubnets to private subnets with egress (NAT gateway or proxy)',
+      );
+    }
+    const fn = new JwtAuthorizerFunction(scope, 'JwtAuthorizer', { config, ...bind, vpcSubnets });
+    const authorizer = new apigw.TokenAuthorizer(scope, 'TokenAuthorizer', {
+      handler: fn.function,
+      identitySource: apigw.IdentitySource.header('Authorization'),
+      // Malformed headers are refused by API Gateway without invoking the function.
+      validationRegex: '^Bearer [A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+      resultsCacheTtl: this.options.resultsCacheTtl ?? Duration.minutes(5),
+    });
+    return { authorizationType: apigw.AuthorizationType.CUSTOM, authorizer, authorizerFunction: fn.function };
+  }
+}
+
+interface JwtAuthorizerFunctionProps extends ApiAuthorizationBindOptions {
+  readonly config: AuthorizerConfig;
+}
+
+/**
+ * The JWT authorizer's function: in the API's VPC with HTTPS egress only (to the provider's JWKS), no
+ * database access, and a role that can only write its own logs and manage its network interfaces.
+ */
+class JwtAuthorizerFunction extends Construct {
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: JwtAuthorizerFunctionProps) {
+    super(scope, id);
+    const logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Verifies bearer tokens for SecureDbApi',
+    });
+    const policy = new iam.ManagedPolicy(this, 'Policy', {
+      description: 'JWT authorizer: its own logs and network interfaces only',
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+        ...vpcAccessStatements(props.vpc),
+      ],
+    });
+    Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: VPC_ACCESS_WILDCARDS });
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      allowAllOutbound: false,
+      description: 'JWT authorizer: HTTPS to the identity provider only',
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'The identity provider\'s JWKS endpoint');
+
+    const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-authorizer-'));
+    copyFileSync(AUTHORIZER_BUNDLE, path.join(stage, 'index.js'));
+    writeFileSync(path.join(stage, 'authorizer.json'), JSON.stringify(props.config));
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'SecureDbApi JWT authorizer (aws-jwt-verify)',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(stage),
+      role: role.withoutPolicyUpdates(),
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: [securityGroup],
+      allowPublicSubnet: false,
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup,
+    });
+    this.function.node.addDependency(policy);
+    const acknowledgements: Array<[string, string]> = [
+      ['LambdaDLQ', 'Invoked synchronously by API Gateway: a failure is a 401/500 to the caller, there is no event to dead-letter.'],
+      ['LambdaConcurrency', 'API Gateway caches its answers per token and stage throttling bounds its invocations.'],
+    ];
+    Validations.of(this.function).acknowledge(
+      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => acknowledgements.map(([rule, reason]) => ({ id: `${pack}-${rule}`, reason }))),
+    );
+  }
+}

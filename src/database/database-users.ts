@@ -1,0 +1,133 @@
+import { copyFileSync, mkdtempSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DatabaseTargetConfig } from './database-target';
+import { encryptedLogGroup } from '../security/log-groups';
+import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
+
+/** The bootstrap bundle, built by esbuild at build time. */
+const BOOTSTRAP_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'bootstrap', 'bootstrap.lambda', 'index.js');
+
+/** Lambda's bundle of CA certificates, which includes the RDS certificate authorities. */
+const LAMBDA_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+
+export interface DatabaseUsersProps {
+  readonly target: DatabaseTargetConfig;
+  readonly masterSecret: secretsmanager.ISecret;
+  readonly reader: { readonly name: string; readonly secret?: secretsmanager.ISecret };
+  readonly writer: { readonly name: string; readonly secret?: secretsmanager.ISecret };
+  /** `password`: the users log in with their secrets (the proxy does); `iam`: with IAM tokens only. */
+  readonly authentication: 'password' | 'iam';
+  readonly schemas?: string[];
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * Creates the reader and writer users in the database, with the grants read and write queries need,
+ * as a custom resource run by a bundled function with the master secret, directly against the
+ * database. Idempotent, on create and on every update; a delete never drops a user.
+ */
+export class DatabaseUsers extends Construct {
+  public readonly resource: CustomResource;
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: DatabaseUsersProps) {
+    super(scope, id);
+    const logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      allowAllOutbound: false,
+      description: 'Database user bootstrap: the database and Secrets Manager (HTTPS)',
+    });
+    // Opens the database to this group and this group's egress to the database's groups only.
+    props.target.connections.allowFrom(securityGroup, ec2.Port.tcp(props.target.port), 'Database user bootstrap');
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager (endpoint or NAT)');
+
+    const secrets = [props.masterSecret, props.reader.secret, props.writer.secret].filter((s): s is secretsmanager.ISecret => s !== undefined);
+    const keys = [...new Set(secrets.map((s) => s.encryptionKey).filter((k): k is kms.IKey => k !== undefined))];
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Creates the SecureDbApi database users with the master secret',
+    });
+    const policy = new iam.ManagedPolicy(this, 'Policy', {
+      description: 'Database user bootstrap: read the master and user secrets, write own logs',
+      roles: [role],
+      statements: [
+        // A secret imported by name has a partial ARN: the policy needs its random suffix matched.
+        new iam.PolicyStatement({ sid: 'ReadTheSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.secretFullArn ?? `${s.secretArn}-??????`) }),
+        ...(keys.length > 0
+          ? [new iam.PolicyStatement({
+            sid: 'DecryptTheSecrets',
+            actions: ['kms:Decrypt'],
+            resources: keys.map((k) => k.keyArn),
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${props.vpc.stack.region}.amazonaws.com` } },
+          })]
+          : []),
+        new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+        ...vpcAccessStatements(props.vpc),
+      ],
+    });
+    Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: VPC_ACCESS_WILDCARDS });
+
+    const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-bootstrap-'));
+    copyFileSync(BOOTSTRAP_BUNDLE, path.join(stage, 'index.js'));
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'SecureDbApi database user bootstrap (custom resource)',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(stage),
+      // The connection to the database verifies its certificate against the RDS CAs Lambda ships.
+      environment: { NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE },
+      role: role.withoutPolicyUpdates(),
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: [securityGroup],
+      allowPublicSubnet: false,
+      memorySize: 256,
+      timeout: Duration.minutes(2),
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup,
+    });
+    this.function.node.addDependency(policy);
+    const acknowledgements: Array<[string, string]> = [
+      ['LambdaDLQ', 'Invoked synchronously by CloudFormation as a custom resource; it answers CloudFormation itself, even on failure.'],
+      ['LambdaConcurrency', 'Runs only during deployments, once per stack operation.'],
+    ];
+    Validations.of(this.function).acknowledge(
+      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => acknowledgements.map(([rule, reason]) => ({ id: `${pack}-${rule}`, reason }))),
+    );
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: this.function.functionArn,
+      resourceType: 'Custom::SecureDbApiDatabaseUsers',
+      properties: {
+        Engine: props.target.engine,
+        Database: props.target.databaseName,
+        ...(props.schemas ? { Schemas: props.schemas.join(',') } : {}),
+        Host: props.target.endpoint.hostname,
+        Port: props.target.endpoint.port,
+        MasterSecretArn: props.masterSecret.secretArn,
+        ReaderUser: props.reader.name,
+        WriterUser: props.writer.name,
+        Authentication: props.authentication,
+        ...(props.reader.secret ? { ReaderSecretArn: props.reader.secret.secretArn } : {}),
+        ...(props.writer.secret ? { WriterSecretArn: props.writer.secret.secretArn } : {}),
+      },
+      // Users are never dropped; the resource only disappears from the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,16 @@
+// Entry point of the database user bootstrap (a CloudFormation custom resource).
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { handleBootstrapEvent, httpsRespond, secretReader } from './custom-resource';
+import { runBootstrap } from './run-bootstrap';
+
+const logger = new Logger({ serviceName: 'secure-db-api-bootstrap' });
+const readSecret = secretReader(new SecretsManagerClient({}));
+
+export const handler = (event: CloudFormationCustomResourceEvent) => handleBootstrapEvent(event, {
+  readSecret,
+  run: runBootstrap,
+  respond: (url, body) => httpsRespond(url, body),
+  log: (message, attributes) => logger.info(message, attributes),
+});

@@ -1,0 +1,150 @@
+/**
+ * The database user bootstrap in the template: one custom resource with the master and user secrets,
+ * a function that can read exactly those secrets, the database opened to it alone, and the users
+ * created before their secrets first rotate. Imported databases need the master secret given.
+ */
+import { Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DatabaseTarget, SecureDbApi, SecureDbApiProps } from '../../src';
+import { ENV, postgresApi, READ_AND_WRITE } from '../helpers/stacks';
+
+const USERS = 'Custom::SecureDbApiDatabaseUsers';
+
+function importedMysql(props: Partial<SecureDbApiProps> = {}) {
+  const stack = new Stack(undefined, 'Imported', { env: ENV });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+    instanceIdentifier: 'inventory',
+    instanceEndpointAddress: 'inventory.abc.eu-west-1.rds.amazonaws.com',
+    port: 3306,
+    securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-0123456789abcdef0')],
+    engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }),
+  });
+  const make = (more: Partial<SecureDbApiProps> = {}) => new SecureDbApi(stack, 'Api', {
+    vpc,
+    database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }),
+    queries: READ_AND_WRITE.slice(0, 1),
+    ...props,
+    ...more,
+  });
+  return { stack, make };
+}
+
+describe('database users of a cluster defined in the app', () => {
+  const { stack } = postgresApi();
+  const t = Template.fromStack(stack);
+  const [[resourceId, resource]] = Object.entries(t.findResources(USERS)) as [string, any][];
+
+  test('one custom resource, kept on delete, with the master secret, the endpoint and the users with their secrets', () => {
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ApiDatabaseUsersFunction/), 'Arn'] },
+      Engine: 'postgres',
+      Database: 'shop',
+      Host: { 'Fn::GetAtt': [expect.stringMatching(/^Db/), 'Endpoint.Address'] },
+      Port: { 'Fn::GetAtt': [expect.stringMatching(/^Db/), 'Endpoint.Port'] },
+      MasterSecretArn: { Ref: expect.stringMatching(/^DbSecretAttachment/) },
+      ReaderUser: 'api_reader',
+      WriterUser: 'api_writer',
+      Authentication: 'password',
+      ReaderSecretArn: { Ref: expect.stringMatching(/^ApiReaderSecretAttachment/) },
+      WriterSecretArn: { Ref: expect.stringMatching(/^ApiWriterSecretAttachment/) },
+    });
+  });
+
+  test('both rotation schedules wait for the users (single-user rotation logs in as them)', () => {
+    const schedules = Object.values(t.findResources('AWS::SecretsManager::RotationSchedule', { Properties: { SecretId: { Ref: Match.stringLikeRegexp('^Api(Reader|Writer)SecretAttachment') } } })) as any[];
+    expect(schedules).toHaveLength(2);
+    for (const s of schedules) expect(s.DependsOn).toEqual(expect.arrayContaining([resourceId]));
+  });
+
+  test('the function reads exactly the three secrets, decrypts only through Secrets Manager, and trusts the RDS CAs', () => {
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Description: Match.stringLikeRegexp('user bootstrap'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'ReadTheSecrets',
+            Effect: 'Allow',
+            Action: 'secretsmanager:GetSecretValue',
+            Resource: [{ Ref: Match.stringLikeRegexp('^DbSecretAttachment') }, { Ref: Match.stringLikeRegexp('^ApiReaderSecretAttachment') }, { Ref: Match.stringLikeRegexp('^ApiWriterSecretAttachment') }],
+          },
+          {
+            Sid: 'DecryptTheSecrets',
+            Effect: 'Allow',
+            Action: 'kms:Decrypt',
+            // The master secret of the test cluster uses the AWS managed key, which needs no grant.
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiKey'), 'Arn'] },
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          },
+        ]),
+      },
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('user bootstrap'),
+      Environment: { Variables: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } },
+      VpcConfig: Match.objectLike({ SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiDatabaseUsersSecurityGroup'), 'GroupId'] }] }),
+    });
+  });
+
+  test('the database accepts the bootstrap on its port; the bootstrap reaches only the database and HTTPS', () => {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiDatabaseUsersSecurityGroup'), 'GroupId'] },
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbSecurityGroup'), 'GroupId'] },
+      FromPort: 5432,
+      ToPort: 5432,
+    });
+    const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('user bootstrap') } })) as any[];
+    expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
+  });
+});
+
+describe('database users of an imported database', () => {
+  test('without the master secret they are not created, and a warning says how to', () => {
+    const { stack, make } = importedMysql();
+    make();
+    const t = Template.fromStack(stack);
+    t.resourceCountIs(USERS, 0);
+    Annotations.fromStack(stack).hasWarning('/Imported/Api', Match.stringLikeRegexp('not created: the master secret of the imported database is unknown'));
+  });
+
+  test('with databaseUsers.masterSecret they are', () => {
+    const { stack, make } = importedMysql();
+    make({ databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'inventory/master') } });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties(USERS, { Engine: 'mysql', Host: 'inventory.abc.eu-west-1.rds.amazonaws.com', Port: 3306 });
+    // A secret imported by name: the policy matches its random suffix.
+    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp('user bootstrap') } })) as any[];
+    expect(JSON.stringify(policy.Properties.PolicyDocument.Statement[0].Resource[0])).toMatch(/:secret:inventory\/master-\?\?\?\?\?\?"/);
+    Annotations.fromStack(stack).hasNoWarning('/Imported/Api', Match.anyValue());
+  });
+
+  test('databaseUsers.create: false is quiet', () => {
+    const { stack, make } = importedMysql({ databaseUsers: { create: false } });
+    make();
+    Annotations.fromStack(stack).hasNoWarning('/Imported/Api', Match.anyValue());
+  });
+
+  test.each([
+    ['create without a master secret', { databaseUsers: { create: true } }, /needs the master secret: the database was imported, so set databaseUsers.masterSecret/],
+    ['schemas on MySQL', { databaseUsers: { schemas: ['app'] } }, /schemas is for PostgreSQL/],
+  ] as Array<[string, Partial<SecureDbApiProps>, RegExp]>)('%s is refused', (_label, props, error) => {
+    const { make } = importedMysql(props);
+    expect(make).toThrow(error);
+  });
+});
+
+test.each([
+  ['bad schema names', { databaseUsers: { schemas: ['public; DROP'] } }, /schemas must be plain identifiers/],
+  ['no schemas', { databaseUsers: { schemas: [] } }, /schemas must be plain identifiers/],
+] as Array<[string, Partial<SecureDbApiProps>, RegExp]>)('%s are refused', (_label, props, error) => {
+  expect(() => postgresApi(props)).toThrow(error);
+});
+
+test('custom schemas reach the resource', () => {
+  const { stack } = postgresApi({ databaseUsers: { schemas: ['app', 'reporting'] } });
+  Template.fromStack(stack).hasResourceProperties(USERS, { Schemas: 'app,reporting' });
+});
