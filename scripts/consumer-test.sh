@@ -16,7 +16,9 @@ echo "packed $tarball"
 listing=$(tar tzf "$work/$tarball")
 if grep -q '^package/\(src\|test\)/\|\.map$\|^package/lib/runtime/engines/' <<<"$listing"; then echo "the package ships sources, tests, source maps or drivers" >&2; exit 1; fi
 grep -q '^package/assets/runtime/postgres.lambda/index.js$' <<<"$listing" || { echo "the package lacks the PostgreSQL bundle" >&2; exit 1; }
-grep -q '^package/assets/runtime/mysql.lambda/index.js$' <<<"$listing" || { echo "the package lacks the MySQL bundle" >&2; exit 1; }
+for bundle in mysql.lambda authorizer.lambda bootstrap/bootstrap.lambda; do
+  grep -q "^package/assets/runtime/$bundle/index.js\$" <<<"$listing" || { echo "the package lacks the $bundle bundle" >&2; exit 1; }
+done
 
 cdk_version=$(node -p "require('$root/node_modules/aws-cdk-lib/package.json').version")
 constructs_version=$(node -p "require('$root/node_modules/constructs/package.json').version")
@@ -34,7 +36,7 @@ const path = require('path');
 const { App, Stack } = require('aws-cdk-lib');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const rds = require('aws-cdk-lib/aws-rds');
-const { AccessLevel, DatabaseTarget, QueryParameter, SecureDbApi } = require('cdk-secure-db-api');
+const { AccessLevel, ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi } = require('cdk-secure-db-api');
 
 const app = new App({ outdir: 'cdk.out', context: { 'aws:cdk:enable-asset-metadata': true } });
 const stack = new Stack(app, 'Consumer', { env: { account: '111111111111', region: 'eu-west-1' } });
@@ -50,20 +52,35 @@ const api = new SecureDbApi(stack, 'Api', {
 });
 api.addQuery('POST /items', { access: AccessLevel.WRITE, sql: 'INSERT INTO items (sku, name) VALUES (:sku, :name)', parameters: [QueryParameter.string('sku'), QueryParameter.string('name')] });
 
+// A second API for OIDC tokens: its authorizer bundle must come from the package too.
+const egress = new ec2.Vpc(stack, 'EgressVpc', { natGateways: 1, maxAzs: 2 });
+const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
+  engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
+  vpc: egress, writer: rds.ClusterInstance.serverlessV2('writer'), iamAuthentication: true,
+});
+new SecureDbApi(stack, 'Tenants', {
+  vpc: egress,
+  database: DatabaseTarget.fromCluster(cluster, { databaseName: 'app' }),
+  authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://app'] }),
+  queries: [{ route: 'GET /mine', sql: 'SELECT id FROM notes WHERE tenant_id = :claims.tenant_id', requiredScopes: ['notes:read'] }],
+});
+
 const assembly = app.synth();
 const template = assembly.getStackByName('Consumer').template;
 const resources = Object.values(template.Resources);
 const proxy = resources.find((r) => r.Type === 'AWS::RDS::DBProxy');
 assert.strictEqual(proxy.Properties.RequireTLS, true);
 assert.strictEqual(proxy.Properties.EngineFamily, 'MYSQL');
-const fns = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
-assert.strictEqual(fns.length, 2);
-for (const fn of fns) {
-  const dir = path.join('cdk.out', fn.Metadata['aws:asset:path']);
-  const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  assert.strictEqual(config.engine, 'mariadb');
-  assert.ok(fs.statSync(path.join(dir, 'index.js')).size > 10000, 'bundle present');
-}
+const fns = resources.filter((r) => r.Type === 'AWS::Lambda::Function' && !/rotation/i.test(r.Properties.Description ?? ''));
+const byDescription = (re) => fns.filter((f) => re.test(f.Properties.Description ?? ''));
+const assetOf = (fn) => path.join('cdk.out', fn.Metadata['aws:asset:path']);
+const queryFns = byDescription(/^SecureDbApi (read|write) queries/);
+assert.deepStrictEqual(queryFns.map((fn) => JSON.parse(fs.readFileSync(path.join(assetOf(fn), 'config.json'), 'utf8')).engine).sort(), ['mariadb', 'mariadb', 'postgres']);
+const [authorizer] = byDescription(/JWT authorizer/);
+assert.strictEqual(JSON.parse(fs.readFileSync(path.join(assetOf(authorizer), 'authorizer.json'), 'utf8')).routes[0].requiredScopes[0], 'notes:read');
+assert.strictEqual(byDescription(/user bootstrap/).length, 2);
+for (const fn of fns) assert.ok(fs.statSync(path.join(assetOf(fn), 'index.js')).size > 10000, `bundle present for ${fn.Properties.Description}`);
+assert.strictEqual(resources.filter((r) => r.Type === 'Custom::SecureDbApiDatabaseUsers').length, 2);
 console.log(`consumer app synthesized: ${resources.length} resources, ${fns.length} functions`);
 JS
 node app.js

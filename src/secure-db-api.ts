@@ -24,6 +24,21 @@ import { AlarmThresholds } from './monitoring/thresholds';
 import { CLAIMS_PREFIX, ConfigError, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
 import { KeyPolicies } from './security/key-policies';
 
+/** How the proxy logs in to the database. */
+export enum ProxyAuthentication {
+  /**
+   * With the reader's and writer's passwords, from KMS-encrypted secrets that Secrets Manager rotates;
+   * the users log in with passwords. Callers still reach the proxy with IAM tokens only.
+   */
+  SECRETS = 'SECRETS',
+  /**
+   * End-to-end IAM: the proxy logs in with IAM tokens too (its role may `rds-db:connect` as the two users),
+   * so there are no database passwords at all; the users are IAM-only (`rds_iam` on PostgreSQL,
+   * AWSAuthenticationPlugin on MySQL/MariaDB). The database needs IAM authentication enabled.
+   */
+  END_TO_END_IAM = 'END_TO_END_IAM',
+}
+
 /** Alarms and dashboard. */
 export interface MonitoringOptions {
   /**
@@ -160,6 +175,11 @@ export interface SecureDbApiProps {
    */
   readonly rowLevelSecurityClaims?: boolean;
   /**
+   * How the new proxy logs in to the database (not used with `existingProxy`).
+   * @default ProxyAuthentication.SECRETS
+   */
+  readonly proxyAuthentication?: ProxyAuthentication;
+  /**
    * Use a proxy you already run instead of creating one (with its user secrets and their rotation).
    * @default - a new proxy, secrets and rotation
    */
@@ -263,6 +283,7 @@ export class SecureDbApi extends Construct {
   private readonly authorization: ApiAuthorization;
   private readonly usagePlan?: apigw.UsagePlan;
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
+  private readonly endToEndIam: boolean;
 
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
@@ -275,6 +296,7 @@ export class SecureDbApi extends Construct {
     }
     if (this.readerUser === this.writerUser) throw new Error('readerUser and writerUser must be different users');
     this.vpcSubnets = this.selectSubnets(props);
+    this.endToEndIam = this.checkProxyAuthentication(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
@@ -316,7 +338,7 @@ export class SecureDbApi extends Construct {
       this.secrets = [];
       proxyConnections = new ec2.Connections({ securityGroups: [props.existingProxy.securityGroup] });
     } else {
-      this.secrets = this.createUserSecrets(props, key, removalPolicy);
+      this.secrets = this.endToEndIam ? [] : this.createUserSecrets(props, key, removalPolicy);
       const proxy = this.createProxy(props);
       this.proxy = proxy;
       proxyConnections = proxy.connections;
@@ -579,7 +601,7 @@ export class SecureDbApi extends Construct {
       masterSecret,
       reader: { name: this.readerUser, secret: this.secrets[0] },
       writer: { name: this.writerUser, secret: this.secrets[1] },
-      authentication: 'password',
+      authentication: this.endToEndIam ? 'iam' : 'password',
       schemas: options.schemas,
       vpc: props.vpc,
       vpcSubnets: this.vpcSubnets,
@@ -602,11 +624,6 @@ export class SecureDbApi extends Construct {
     });
   }
 
-  /**
-   * ProxyTarget.bind opens the database's default port to the proxy with a rule whose port is a
-   * CloudFormation reference (the cluster's or instance's endpoint port): the port checks cannot
-   * evaluate it. Acknowledged on exactly those rules.
-   */
   /** The app users' secrets: the proxy logs in with them; rotation changes them directly on the database. */
   private createUserSecrets(props: SecureDbApiProps, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.ISecret[] {
     const rotationSg = new ec2.SecurityGroup(this, 'RotationSecurityGroup', { vpc: props.vpc, allowAllOutbound: true, description: 'Secret rotation functions: database and Secrets Manager' });
@@ -624,12 +641,51 @@ export class SecureDbApi extends Construct {
     });
   }
 
+  private checkProxyAuthentication(props: SecureDbApiProps): boolean {
+    if (props.proxyAuthentication === undefined) return false;
+    if (props.existingProxy) throw new Error('SecureDbApi: proxyAuthentication applies to a new proxy; the existing proxy\'s owner decides how it logs in');
+    if (props.proxyAuthentication !== ProxyAuthentication.END_TO_END_IAM) return false;
+    if (!this.target.resourceId) {
+      throw new Error('SecureDbApi: ProxyAuthentication.END_TO_END_IAM needs the database\'s resource id for the proxy\'s rds-db:connect permission; '
+        + 'import the cluster with clusterResourceIdentifier or the instance with instanceResourceId');
+    }
+    if (this.target.iamAuthentication === false) throw new Error('SecureDbApi: ProxyAuthentication.END_TO_END_IAM needs iamAuthentication: true on the database');
+    return true;
+  }
+
+  /**
+   * The proxy's role, with a customer-managed policy: with end-to-end IAM, connect to the database as
+   * the two users and nothing else (aws-cdk-lib would otherwise make a role with an inline policy).
+   */
+  private proxyRole(): iam.Role | undefined {
+    if (!this.endToEndIam) return undefined;
+    const role = new iam.Role(this, 'ProxyRole', { assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'), description: 'RDS Proxy: connects to the database with IAM as the API users' });
+    new iam.ManagedPolicy(this, 'ProxyPolicy', {
+      description: 'RDS Proxy end-to-end IAM: connect as the reader and writer only',
+      roles: [role],
+      statements: [new iam.PolicyStatement({
+        sid: 'ConnectAsTheApiUsers',
+        actions: ['rds-db:connect'],
+        resources: [this.readerUser, this.writerUser].map((user) => Stack.of(this).formatArn({
+          service: 'rds-db',
+          resource: 'dbuser',
+          resourceName: `${this.target.resourceId}/${user}`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        })),
+      })],
+    });
+    return role;
+  }
+
   /** The proxy: IAM authentication and TLS required, reachable only from the query functions. */
   private createProxy(props: SecureDbApiProps): rds.DatabaseProxy {
     const proxySg = new ec2.SecurityGroup(this, 'ProxySecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'RDS Proxy: only the query functions may connect' });
+    const role = this.proxyRole();
     const proxy = new rds.DatabaseProxy(this, 'Proxy', {
       proxyTarget: this.target.proxyTarget,
-      secrets: this.secrets,
+      secrets: this.endToEndIam ? undefined : this.secrets,
+      defaultAuthScheme: this.endToEndIam ? rds.DefaultAuthScheme.IAM_AUTH : undefined,
+      role,
       vpc: props.vpc,
       vpcSubnets: this.vpcSubnets,
       securityGroups: [proxySg],
@@ -642,6 +698,7 @@ export class SecureDbApi extends Construct {
     });
     // aws-cdk-lib's ProxyTarget already opened the database's port to the proxy security group.
     this.acknowledgeProxyIngress(proxySg);
+    if (role) return proxy;
     Validations.of(proxy.node.findChild('IAMRole')).acknowledge(
       ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].map((pack) => ({
         id: `${pack}-IAMNoInlinePolicy`,
@@ -651,6 +708,11 @@ export class SecureDbApi extends Construct {
     return proxy;
   }
 
+  /**
+   * ProxyTarget.bind opens the database's default port to the proxy with a rule whose port is a
+   * CloudFormation reference (the cluster's or instance's endpoint port): the port checks cannot
+   * evaluate it. Acknowledged on exactly those rules.
+   */
   private acknowledgeProxyIngress(proxySg: ec2.SecurityGroup): void {
     const marker = `from ${Names.nodeUniqueId(proxySg.node)}:`;
     for (const sg of this.target.connections.securityGroups) {

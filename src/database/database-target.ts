@@ -2,6 +2,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
 
 /** Database engines the construct serves. */
 export enum DatabaseEngineFamily {
@@ -48,6 +49,17 @@ export interface DatabaseTargetConfig {
    * @default - unknown (imported databases)
    */
   readonly masterSecret?: secretsmanager.ISecret;
+  /**
+   * The cluster's resource identifier (`cluster-…`) or the instance's DbiResourceId (`db-…`), which
+   * IAM database authentication names in `rds-db:connect` ARNs.
+   * @default - unknown (an imported database without it)
+   */
+  readonly resourceId?: string;
+  /**
+   * Whether IAM database authentication is enabled, when the database is defined in this app.
+   * @default - unknown (imported)
+   */
+  readonly iamAuthentication?: boolean;
 }
 
 function familyOf(engineType: string | undefined): DatabaseEngineFamily | undefined {
@@ -94,13 +106,15 @@ export abstract class DatabaseTarget {
   /** An RDS DB instance (created here or imported with its engine). */
   public static fromInstance(instance: rds.IDatabaseInstance, options: DatabaseTargetOptions): DatabaseTarget {
     return new RdsTarget('Instance', instance, instance.engine?.engineType, () => rds.ProxyTarget.fromInstance(instance), instance, options,
-      () => instance.instanceEndpoint, 'secret' in instance ? (instance.secret as secretsmanager.ISecret | undefined) : undefined);
+      () => instance.instanceEndpoint, 'secret' in instance ? (instance.secret as secretsmanager.ISecret | undefined) : undefined,
+      () => instance.instanceResourceId);
   }
 
   /** An Aurora DB cluster, including Aurora Serverless v2. */
   public static fromCluster(cluster: rds.IDatabaseCluster, options: DatabaseTargetOptions): DatabaseTarget {
     return new RdsTarget('Cluster', cluster, cluster.engine?.engineType, () => rds.ProxyTarget.fromCluster(cluster), cluster, options,
-      () => cluster.clusterEndpoint, 'secret' in cluster ? (cluster.secret as secretsmanager.ISecret | undefined) : undefined);
+      () => cluster.clusterEndpoint, 'secret' in cluster ? (cluster.secret as secretsmanager.ISecret | undefined) : undefined,
+      () => cluster.clusterResourceIdentifier);
   }
 
   /** Resolves the target. Called once by the construct. */
@@ -127,6 +141,7 @@ class RdsTarget extends DatabaseTarget {
     private readonly options: DatabaseTargetOptions,
     private readonly endpoint: () => rds.Endpoint,
     private readonly masterSecret: secretsmanager.ISecret | undefined,
+    private readonly resourceId: () => string | undefined,
   ) {
     super();
   }
@@ -142,7 +157,24 @@ class RdsTarget extends DatabaseTarget {
       secretAttachment: this.secretAttachment,
       endpoint: this.endpoint(),
       masterSecret: this.masterSecret,
+      resourceId: this.tryResourceId(),
+      iamAuthentication: this.iamAuthentication(),
     };
+  }
+
+  /** Imported databases throw when asked for an identifier they were not given. */
+  private tryResourceId(): string | undefined {
+    try {
+      return this.resourceId();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private iamAuthentication(): boolean | undefined {
+    const resource = (this.db as unknown as Construct).node?.defaultChild;
+    if (resource instanceof rds.CfnDBCluster || resource instanceof rds.CfnDBInstance) return resource.enableIamDatabaseAuthentication === true;
+    return undefined;
   }
 
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

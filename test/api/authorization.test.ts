@@ -58,6 +58,26 @@ describe('IAM authorization (default)', () => {
     }
     t.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: 'UNAUTHORIZED', StatusCode: '401' });
   });
+
+  test('every gateway response renders as a valid problem document (API Gateway\'s variables filled in as it does)', () => {
+    const { stack } = postgresApi();
+    const responses = Object.values(synth(stack).findResources('AWS::ApiGateway::GatewayResponse')) as any[];
+    expect(responses.length).toBeGreaterThanOrEqual(14);
+    for (const r of responses) {
+      // messageString is a quoted JSON string; a message with a quote in it must stay valid JSON.
+      const rendered = (r.Properties.ResponseTemplates['application/json'] as string)
+        .replace('$context.error.messageString', JSON.stringify('Invalid "key" \\ here'))
+        .replace('$context.requestId', 'c0ffee-1');
+      const problem = JSON.parse(rendered);
+      expect(problem).toEqual({
+        type: expect.stringMatching(/^tag:cdk-secure-db-api,2026:problem:[a-z-]+$/),
+        title: expect.any(String),
+        ...(r.Properties.StatusCode ? { status: Number(r.Properties.StatusCode) } : {}),
+        detail: 'Invalid "key" \\ here',
+        requestId: 'c0ffee-1',
+      });
+    }
+  });
 });
 
 describe('JWT authorization (any OIDC provider)', () => {

@@ -34,6 +34,7 @@ export function postgresStack(options: TestStackOptions = {}): TestStack {
     vpc,
     vpcSubnets: { subnetType: options.egress ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED },
     writer: rds.ClusterInstance.serverlessV2('writer'),
+    iamAuthentication: true,
   });
   return { app, stack, vpc, cluster };
 }
