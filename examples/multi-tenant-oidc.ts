@@ -13,7 +13,7 @@
 import { App, Stack, StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
+import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
 import { auroraPostgres, egressVpc } from './shared';
 
 export class MultiTenantNotesStack extends Stack {
@@ -34,11 +34,19 @@ export class MultiTenantNotesStack extends Stack {
       }),
       rowLevelSecurityClaims: true,
       usagePlan: { throttling: { rateLimit: 20, burstLimit: 40 }, quota: 100_000, quotaPeriod: apigw.Period.MONTH },
+      // The same queries as GraphQL (POST /graphql), and an OpenAPI 3.1 document served at GET /openapi.json.
+      graphql: { maxDepth: 4 },
+      openApi: { title: 'Notes', version: '1.0.0', serve: true },
       queries: [
         {
           // No WHERE on the tenant: row-level security filters with the token's tenant_id.
           route: 'GET /notes',
           sql: 'SELECT id, author, body FROM notes ORDER BY id DESC',
+          columns: [
+            { name: 'id', type: ColumnType.INTEGER, nullable: false },
+            { name: 'author', type: ColumnType.STRING, nullable: false },
+            { name: 'body', type: ColumnType.STRING, nullable: false },
+          ],
           requiredScopes: ['notes:read'],
           rowLimit: 50,
         },
@@ -47,6 +55,7 @@ export class MultiTenantNotesStack extends Stack {
           access: AccessLevel.WRITE,
           sql: 'INSERT INTO notes (tenant_id, author, body) VALUES (:claims.tenant_id, :claims.sub, :body) RETURNING id',
           parameters: [QueryParameter.string('body', { maxLength: 2000 })],
+          columns: [{ name: 'id', type: ColumnType.INTEGER, nullable: false }],
           requiredScopes: ['notes:read', 'notes:write'],
         },
         {
@@ -56,12 +65,14 @@ export class MultiTenantNotesStack extends Stack {
           parameters: [QueryParameter.integer('id', { minimum: 1 })],
           requiredScopes: ['notes:write'],
           requiredGroups: ['notes-admins'],
+          columns: [{ name: 'id', type: ColumnType.INTEGER, nullable: false }],
           single: true,
         },
         {
           // Public, read-only and claim-free, opened on purpose.
           route: 'GET /health',
           sql: 'SELECT 1 AS ok',
+          columns: [{ name: 'ok', type: ColumnType.INTEGER, nullable: false }],
           allowUnauthenticated: true,
         },
       ],

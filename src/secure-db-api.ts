@@ -1,4 +1,6 @@
-import { Annotations, ArnFormat, AspectPriority, Aspects, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { mkdirSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { Annotations, ArnFormat, AspectPriority, Aspects, Duration, Names, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -11,17 +13,19 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ApiAuthorization, ApiAuthorizationConfig } from './api/authorization';
-import { QueryRestApi } from './api/rest-api';
+import { asMappingTemplate, openApiDocument } from './api/openapi';
+import { MethodAccess, QueryRestApi } from './api/rest-api';
 import { ThrottlingOptions } from './api/throttling';
 import { DatabaseEngineFamily, DatabaseTarget, DatabaseTargetConfig } from './database/database-target';
 import { DatabaseUsers } from './database/database-users';
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
-import { QueryFunction } from './database/query-function';
+import { QueryFunction, QueryFunctionProps } from './database/query-function';
 import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
 import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
 import { AlarmThresholds } from './monitoring/thresholds';
-import { CLAIMS_PREFIX, ConfigError, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
+import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
+import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
 import { KeyPolicies } from './security/key-policies';
 
 /** How the proxy logs in to the database. */
@@ -99,6 +103,65 @@ export interface SecureDbApiKeyOptions {
    * @default - none
    */
   readonly description?: string;
+}
+
+/** The GraphQL endpoint, for `SecureDbApiProps.graphql`. */
+export interface GraphqlOptions {
+  /**
+   * Path of the endpoint (POST).
+   * @default '/graphql'
+   */
+  readonly path?: string;
+  /**
+   * Deepest selection accepted (graphql-depth-limit's depth: root fields are 0).
+   * @default 6
+   */
+  readonly maxDepth?: number;
+  /**
+   * Highest cost of one operation: each query or mutation field costs 10 plus 1 per selected field.
+   * @default 100
+   */
+  readonly maxComplexity?: number;
+  /**
+   * Answer introspection queries. Off in production; turn it on for development stages.
+   * @default false
+   */
+  readonly introspection?: boolean;
+  /**
+   * Documents clients may send by SHA-256 hash (automatic persisted queries: `extensions.persistedQuery`).
+   * @default - none
+   */
+  readonly persistedQueries?: string[];
+  /**
+   * Run only the persisted documents.
+   * @default false
+   */
+  readonly persistedQueriesOnly?: boolean;
+}
+
+/** The OpenAPI 3.1 document, for `SecureDbApiProps.openApi`. */
+export interface OpenApiOptions {
+  /**
+   * The document's title.
+   * @default - the construct's path
+   */
+  readonly title?: string;
+  /**
+   * The API's version in the document.
+   * @default '1.0.0'
+   */
+  readonly version?: string;
+  /**
+   * Also write the document to this file at synthesis (it is always written into the cloud assembly as
+   * `<construct id>.openapi.json`).
+   * @default - the cloud assembly only
+   */
+  readonly outputFile?: string;
+  /**
+   * Serve the document at `GET /openapi.json`, authorized like every route.
+   * @default false
+   */
+  readonly serve?: boolean;
 }
 
 /** The database users the API runs as, for `SecureDbApiProps.databaseUsers`. */
@@ -185,6 +248,18 @@ export interface SecureDbApiProps {
    */
   readonly existingProxy?: ExistingProxyOptions;
   /**
+   * A GraphQL endpoint over the same queries (read queries as Query fields, write queries as Mutation
+   * fields; every query needs declared `columns`), served by its own function that runs reads as the
+   * reader and writes as the writer.
+   * @default - no GraphQL endpoint
+   */
+  readonly graphql?: GraphqlOptions;
+  /**
+   * Generate an OpenAPI 3.1 document of the API at synthesis (`openApiDocument()` returns it at any time).
+   * @default - not written or served
+   */
+  readonly openApi?: OpenApiOptions;
+  /**
    * Creating the database users.
    * @default - created when the master secret is known (see DatabaseUsersOptions.create)
    */
@@ -242,6 +317,9 @@ export interface SecureDbApiProps {
 }
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
+
+/** Where `openApi.serve` publishes the document. */
+const OPENAPI_PATH = '/openapi.json';
 
 /**
  * Publishes named SQL queries as an API Gateway REST API, securely: IAM-authorized routes with
@@ -396,8 +474,8 @@ export class SecureDbApi extends Construct {
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
     let resource = this.api.arnForExecuteApi('*', '/*', this.stageName);
     if (route) {
-      const { method, path } = parseRoute(route);
-      resource = this.api.arnForExecuteApi(method, path.replace(/\{[^}]+\}/g, '*'), this.stageName);
+      const parsed = parseRoute(route);
+      resource = this.api.arnForExecuteApi(parsed.method, parsed.path.replace(/\{[^}]+\}/g, '*'), this.stageName);
     }
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [resource] });
   }
@@ -438,58 +516,156 @@ export class SecureDbApi extends Construct {
       this.built = true;
       const configs = this.checkQueries();
       if (!configs) return;
-      const open = new Set(this.definitions.filter((d) => d.allowUnauthenticated).map((d) => parseRoute(d.route)).map((r) => `${r.method} ${r.path}`));
-      const authorization = this.bindAuthorization(configs.filter((q) => !open.has(`${q.method} ${q.path}`)), logRetention, removalPolicy);
+      const open = this.unauthenticatedRoutes();
+      const graphql = this.graphqlConfig(configs);
+      const extraRoutes = [
+        ...(graphql ? [{ method: 'POST', path: graphql.path }] : []),
+        ...(this.props.openApi?.serve ? [{ method: 'GET', path: OPENAPI_PATH }] : []),
+      ];
+      const authorization = this.bindAuthorization(configs.filter((q) => !open.has(`${q.method} ${q.path}`)), extraRoutes, logRetention, removalPolicy);
       const monitored: MonitoredFunction[] = [];
-      for (const access of ['read', 'write'] as const) {
-        const queries = configs.filter((q) => q.access === access);
+      const access = { authorization, unauthenticated: false, apiKeyRequired: this.usagePlan !== undefined };
+      for (const level of ['read', 'write'] as const) {
+        const queries = configs.filter((q) => q.access === level);
         if (queries.length === 0) continue;
-        const fn = new QueryFunction(this, access === 'read' ? 'Reader' : 'Writer', {
-          access,
-          engine: this.target.engine,
-          databaseName: this.target.databaseName,
-          dbUser: access === 'read' ? this.readerUser : this.writerUser,
-          port,
+        const fn = this.queryFunction(level === 'read' ? 'Reader' : 'Writer', {
+          access: level,
+          dbUser: level === 'read' ? this.readerUser : this.writerUser,
           queries,
-          proxy: this.proxy,
-          vpc: this.props.vpc,
-          vpcSubnets: this.vpcSubnets,
-          securityGroup: this.securityGroup,
-          encryptionKey: this.encryptionKey,
-          logRetention,
-          removalPolicy,
-          memorySize: this.props.memorySize ?? 512,
-          reservedConcurrentExecutions: this.props.reservedConcurrency,
-          rlsClaims: this.props.rowLevelSecurityClaims,
-        });
-        for (const rule of ['HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ', 'PCI.DSS.321-LambdaDLQ']) {
-          Validations.of(fn.function).acknowledge({ id: rule, reason: 'Invoked synchronously by API Gateway: failures go back to the caller, there is no event to dead-letter.' });
-        }
-        if (this.props.reservedConcurrency === undefined) {
-          for (const rule of ['HIPAA.Security-LambdaConcurrency', 'NIST.800.53.R5-LambdaConcurrency', 'PCI.DSS.321-LambdaConcurrency']) {
-            Validations.of(fn.function).acknowledge({ id: rule, reason: 'Stage throttling and the proxy connection cap bound load; set SecureDbApiProps.reservedConcurrency to reserve concurrency.' });
-          }
-        }
-        this.functions.push(fn.function);
-        monitored.push({
-          label: access === 'read' ? 'Reader' : 'Writer',
-          function: fn.function,
-          timeout: fn.function.timeout ?? Duration.seconds(3),
-          reservedConcurrency: this.props.reservedConcurrency,
-        });
-        for (const q of queries) {
-          this.restApi.addQuery(q, fn.function, { authorization, unauthenticated: open.has(`${q.method} ${q.path}`), apiKeyRequired: this.usagePlan !== undefined });
-        }
-        this.restApi.restrictInvokePermission(fn.function);
+        }, port, logRetention, removalPolicy, monitored);
+        for (const q of queries) this.restApi.addQuery(q, fn, { ...access, unauthenticated: open.has(`${q.method} ${q.path}`) });
+        this.restApi.restrictInvokePermission(fn);
+      }
+      if (graphql) {
+        const hasWrites = configs.some((q) => q.access === 'write');
+        const fn = this.queryFunction('GraphQL', {
+          access: 'graphql',
+          dbUser: this.readerUser,
+          writeDbUser: hasWrites ? this.writerUser : undefined,
+          queries: configs,
+          graphql,
+        }, port, logRetention, removalPolicy, monitored);
+        this.restApi.addFunctionRoute('POST', graphql.path, 'graphql', fn, access);
+        this.restApi.restrictInvokePermission(fn);
       }
       if (authorization.authorizerFunction) this.restApi.restrictAuthorizerPermission(authorization.authorizerFunction);
-      this.createMonitoring(configs, monitored);
+      this.createMonitoring([...configs.map((q) => ({ method: q.method, path: q.path })), ...(graphql ? [{ method: 'POST', path: graphql.path }] : [])], monitored);
+      this.publishOpenApi(access);
     };
     // A mutating aspect runs when the app is prepared for synthesis, before any read-only checks.
     Aspects.of(this).add({ visit: () => build() }, { priority: AspectPriority.MUTATING });
   }
 
-  private createMonitoring(queries: QueryConfig[], functions: MonitoredFunction[]): void {
+  /** One query function, acknowledged and monitored. */
+  private queryFunction(
+    id: string,
+    spec: Pick<QueryFunctionProps, 'access' | 'dbUser' | 'writeDbUser' | 'queries' | 'graphql'>,
+    port: number,
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+    monitored: MonitoredFunction[],
+  ): lambda.Function {
+    const fn = new QueryFunction(this, id, {
+      ...spec,
+      engine: this.target.engine,
+      databaseName: this.target.databaseName,
+      port,
+      proxy: this.proxy,
+      vpc: this.props.vpc,
+      vpcSubnets: this.vpcSubnets,
+      securityGroup: this.securityGroup,
+      encryptionKey: this.encryptionKey,
+      logRetention,
+      removalPolicy,
+      memorySize: this.props.memorySize ?? 512,
+      reservedConcurrentExecutions: this.props.reservedConcurrency,
+      rlsClaims: this.props.rowLevelSecurityClaims,
+    });
+    for (const rule of ['HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ', 'PCI.DSS.321-LambdaDLQ']) {
+      Validations.of(fn.function).acknowledge({ id: rule, reason: 'Invoked synchronously by API Gateway: failures go back to the caller, there is no event to dead-letter.' });
+    }
+    if (this.props.reservedConcurrency === undefined) {
+      for (const rule of ['HIPAA.Security-LambdaConcurrency', 'NIST.800.53.R5-LambdaConcurrency', 'PCI.DSS.321-LambdaConcurrency']) {
+        Validations.of(fn.function).acknowledge({ id: rule, reason: 'Stage throttling and the proxy connection cap bound load; set SecureDbApiProps.reservedConcurrency to reserve concurrency.' });
+      }
+    }
+    this.functions.push(fn.function);
+    monitored.push({
+      label: id,
+      function: fn.function,
+      timeout: fn.function.timeout ?? Duration.seconds(3),
+      reservedConcurrency: this.props.reservedConcurrency,
+    });
+    return fn.function;
+  }
+
+  private unauthenticatedRoutes(): Set<string> {
+    return new Set(this.definitions.filter((d) => d.allowUnauthenticated).map((d) => parseRoute(d.route)).map((r) => `${r.method} ${r.path}`));
+  }
+
+  /** The GraphQL endpoint's runtime settings, checked against the queries; undefined without one. */
+  private graphqlConfig(configs: QueryConfig[]): GraphqlConfig | undefined {
+    const options = this.props.graphql;
+    if (!options) return undefined;
+    const persisted = options.persistedQueries ?? [];
+    const config: GraphqlConfig = {
+      path: options.path ?? '/graphql',
+      maxDepth: options.maxDepth ?? DEFAULT_GRAPHQL_MAX_DEPTH,
+      maxComplexity: options.maxComplexity ?? DEFAULT_GRAPHQL_MAX_COMPLEXITY,
+      introspection: options.introspection ?? false,
+      ...(persisted.length > 0 ? { persistedQueries: Object.fromEntries(persisted.map((d) => [sha256Hex(d), d])) } : {}),
+      ...(options.persistedQueriesOnly ? { persistedOnly: true } : {}),
+    };
+    const problems = graphqlProblems(configs, config);
+    if (problems.length > 0) throw new Error(`SecureDbApi ${this.node.path} cannot publish GraphQL:\n- ${problems.join('\n- ')}`);
+    return config;
+  }
+
+  /**
+   * The OpenAPI 3.1 document of the API as it is now: every query's route, parameters, body, result
+   * (typed by its declared columns), authorization with scopes, API key, and problem+json errors.
+   */
+  public openApiDocument(): string {
+    const configs = this.checkQueries() ?? [];
+    const graphql = this.props.graphql ? this.props.graphql.path ?? '/graphql' : undefined;
+    return JSON.stringify(this.openApiObject(configs, graphql), undefined, 2);
+  }
+
+  private openApiObject(configs: QueryConfig[], graphqlPath: string | undefined): Record<string, unknown> {
+    const options = this.props.openApi ?? {};
+    return openApiDocument({
+      title: options.title ?? `SecureDbApi ${this.node.path}`,
+      version: options.version ?? '1.0.0',
+      queries: configs,
+      unauthenticated: this.unauthenticatedRoutes(),
+      security: this.authorization._openApi,
+      tokens: this.authorization.carriesClaims,
+      apiKeyRequired: this.usagePlan !== undefined,
+      graphqlPath,
+      documentPath: options.serve ? OPENAPI_PATH : undefined,
+    });
+  }
+
+  /** Writes the document into the cloud assembly (and `outputFile`), and serves it when asked. */
+  private publishOpenApi(access: MethodAccess): void {
+    const options = this.props.openApi;
+    if (!options) return;
+    const configs = this.checkQueries() ?? [];
+    const document = this.openApiObject(configs, this.props.graphql ? this.props.graphql.path ?? '/graphql' : undefined);
+    const text = JSON.stringify(document, undefined, 2);
+    const outdir = Stage.of(this)?.outdir;
+    if (outdir) {
+      mkdirSync(outdir, { recursive: true });
+      writeFileSync(path.join(outdir, `${Names.uniqueId(this)}.openapi.json`), text);
+    }
+    if (options.outputFile) {
+      mkdirSync(path.dirname(path.resolve(options.outputFile)), { recursive: true });
+      writeFileSync(options.outputFile, text);
+    }
+    if (options.serve) this.restApi.addStaticDocument(OPENAPI_PATH, asMappingTemplate(document), access);
+  }
+
+  private createMonitoring(routes: Array<{ method: string; path: string }>, functions: MonitoredFunction[]): void {
     const options = this.props.monitoring ?? {};
     const alarms = options.alarms ?? true;
     const dashboard = options.dashboard ?? true;
@@ -497,7 +673,7 @@ export class SecureDbApi extends Construct {
     const action = options.alarmAction ?? (this.alarmTopic ? AlarmActions.snsTopic(this.alarmTopic) : undefined);
     const monitoring = new SecureDbApiMonitoring(this, 'Monitoring', {
       apiMetric: (name, props) => this.metric(name, props),
-      routes: queries.map((q) => ({ method: q.method, path: q.path })),
+      routes,
       functions,
       // An imported proxy's name is known too (dbProxyName); its metrics work the same way.
       proxy: this.proxy,
@@ -560,14 +736,19 @@ export class SecureDbApi extends Construct {
     if (problems.length > 0) throw new Error(`SecureDbApi ${this.node.path}:\n- ${problems.join('\n- ')}`);
   }
 
-  private bindAuthorization(routes: QueryConfig[], logRetention: logs.RetentionDays, removalPolicy: RemovalPolicy): ApiAuthorizationConfig {
+  private bindAuthorization(
+    routes: QueryConfig[],
+    extra: Array<{ method: string; path: string }>,
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): ApiAuthorizationConfig {
     return this.authorization.bind(this, {
-      routes: routes.map((q) => ({
+      routes: [...extra, ...routes.map((q) => ({
         method: q.method,
         path: q.path,
         requiredScopes: q.requiredScopes ? [...q.requiredScopes] : undefined,
         requiredGroups: q.requiredGroups ? [...q.requiredGroups] : undefined,
-      })),
+      }))],
       encryptionKey: this.encryptionKey,
       logRetention,
       removalPolicy,

@@ -64,6 +64,15 @@ export interface ApiAuthorizationConfig {
   readonly authorizerFunction?: lambda.IFunction;
 }
 
+/**
+ * An OpenAPI security scheme (internal).
+ * @internal
+ */
+export interface OpenApiSecurityScheme {
+  readonly name: string;
+  readonly scheme: Record<string, unknown>;
+}
+
 /** Options of `ApiAuthorization.cognito`. */
 export interface CognitoAuthorizationOptions {
   /**
@@ -137,6 +146,12 @@ export abstract class ApiAuthorization {
   /** Callers carry a verified token whose claims reach the queries (Cognito, JWT); AWS IAM callers do not. */
   public readonly carriesClaims: boolean;
 
+  /**
+   * How the OpenAPI document describes this authorization.
+   * @internal
+   */
+  public _openApi: OpenApiSecurityScheme = { name: 'sigv4', scheme: {} };
+
   protected constructor(carriesClaims: boolean) {
     this.carriesClaims = carriesClaims;
   }
@@ -148,6 +163,10 @@ export abstract class ApiAuthorization {
 class IamAuthorization extends ApiAuthorization {
   constructor() {
     super(false);
+    this._openApi = {
+      name: 'sigv4',
+      scheme: { 'type': 'apiKey', 'name': 'Authorization', 'in': 'header', 'description': 'AWS Signature Version 4 (execute-api:Invoke)', 'x-amazon-apigateway-authtype': 'awsSigv4' },
+    };
   }
 
   public bind(): ApiAuthorizationConfig {
@@ -158,6 +177,7 @@ class IamAuthorization extends ApiAuthorization {
 class CognitoAuthorization extends ApiAuthorization {
   constructor(private readonly userPool: cognito.IUserPool, private readonly options: CognitoAuthorizationOptions) {
     super(true);
+    this._openApi = { name: 'cognito', scheme: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An Amazon Cognito user pool token' } };
   }
 
   public bind(scope: Construct): ApiAuthorizationConfig {
@@ -175,6 +195,10 @@ const AUTHORIZER_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 
 class JwtAuthorization extends ApiAuthorization {
   constructor(private readonly options: JwtAuthorizationOptions) {
     super(true);
+    this._openApi = {
+      name: 'oidc',
+      scheme: { type: 'openIdConnect', openIdConnectUrl: `${options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, description: 'A bearer JWT of the OpenID provider' },
+    };
     // Checked now, so a typo fails where the authorization is written.
     checkAuthorizerConfig({ version: AUTHORIZER_CONFIG_VERSION, issuer: options.issuer, audiences: options.audiences, jwksUri: options.jwksUri, routes: [{ method: 'GET', path: '/' }] });
     const ttl = options.resultsCacheTtl?.toSeconds();

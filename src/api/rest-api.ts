@@ -6,8 +6,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiAuthorizationConfig } from './authorization';
+import { parameterSchema } from './json-schema';
 import { ThrottlingOptions } from './throttling';
-import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig, QueryConfig } from '../runtime/config';
+import { QueryConfig } from '../runtime/config';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 import { encryptedLogGroup } from '../security/log-groups';
 
@@ -56,38 +57,6 @@ function accessLogFormat(): apigw.AccessLogFormat {
     principalId: F.contextAuthorizerPrincipalId(),
     xrayTraceId: F.contextXrayTraceId(),
   }));
-}
-
-/** JSON Schema (draft 4, as API Gateway models take) for one parameter. */
-function schemaOf(p: ParameterConfig): apigw.JsonSchema {
-  const T = apigw.JsonSchemaType;
-  const base = p.description ? { description: p.description } : {};
-  switch (p.type) {
-    case 'string':
-      return {
-        ...base,
-        type: T.STRING,
-        maxLength: p.maxLength ?? DEFAULT_MAX_STRING_LENGTH,
-        ...(p.minLength !== undefined ? { minLength: p.minLength } : {}),
-        ...(p.pattern ? { pattern: `^(?:${p.pattern})$` } : {}),
-      };
-    case 'integer':
-    case 'number':
-      return {
-        ...base,
-        type: p.type === 'integer' ? T.INTEGER : T.NUMBER,
-        ...(p.minimum !== undefined ? { minimum: p.minimum } : {}),
-        ...(p.maximum !== undefined ? { maximum: p.maximum } : {}),
-      };
-    case 'boolean':
-      return { ...base, type: T.BOOLEAN };
-    case 'uuid':
-      return { ...base, type: T.STRING, pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' };
-    case 'date-time':
-      return { ...base, type: T.STRING, format: 'date-time' };
-    case 'enum':
-      return { ...base, type: T.STRING, enum: [...(p.values ?? [])] };
-  }
 }
 
 /**
@@ -145,7 +114,6 @@ export class QueryRestApi extends Construct {
 
   /** Adds one query's resource and method. */
   public addQuery(query: QueryConfig, fn: lambda.IFunction, access: MethodAccess): apigw.Method {
-    const resource = this.api.root.resourceForPath(query.path);
     const requestParameters: Record<string, boolean> = {};
     for (const p of query.parameters) {
       if (p.in === 'path') requestParameters[`method.request.path.${p.name}`] = true;
@@ -164,33 +132,72 @@ export class QueryRestApi extends Construct {
           title: `${query.name} request body`,
           type: apigw.JsonSchemaType.OBJECT,
           additionalProperties: false,
-          properties: Object.fromEntries(bodyParams.map((p) => [p.name, schemaOf(p)])),
+          properties: Object.fromEntries(bodyParams.map((p) => [p.name, parameterSchema(p) as apigw.JsonSchema])),
           required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
         },
       });
       requestModels = { 'application/json': model };
     }
+    return this.addMethod(query.method, query.path, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), access, {
+      operationName: query.name,
+      requestValidator: this.validator,
+      requestParameters,
+      requestModels,
+    }, query.requiredScopes);
+  }
+
+  /** A route served by a function as a whole (the GraphQL endpoint). */
+  public addFunctionRoute(method: string, path: string, operationName: string, fn: lambda.IFunction, access: MethodAccess): apigw.Method {
+    const integration = new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false });
+    return this.addMethod(method, path, integration, access, { operationName, requestValidator: this.validator });
+  }
+
+  /**
+   * A static JSON document answered by API Gateway itself (a mock integration), authorized like the
+   * rest. `template` must render verbatim under Velocity (see `asMappingTemplate`).
+   */
+  public addStaticDocument(path: string, template: string, access: MethodAccess): apigw.Method {
+    // API Gateway's limit on a mapping template.
+    if (Buffer.byteLength(template) > 300 * 1024) throw new Error(`SecureDbApi: the document at ${path} is larger than API Gateway's 300 KB mapping template limit; publish the file instead`);
+    const integration = new apigw.MockIntegration({
+      requestTemplates: { 'application/json': '{"statusCode": 200}' },
+      passthroughBehavior: apigw.PassthroughBehavior.WHEN_NO_TEMPLATES,
+      integrationResponses: [{
+        statusCode: '200',
+        responseTemplates: { 'application/json': template },
+        responseParameters: { 'method.response.header.Content-Type': "'application/json'" },
+      }],
+    });
+    return this.addMethod('GET', path, integration, access, {
+      operationName: 'openApiDocument',
+      methodResponses: [{ statusCode: '200', responseParameters: { 'method.response.header.Content-Type': true } }],
+    });
+  }
+
+  private addMethod(
+    httpMethod: string,
+    path: string,
+    integration: apigw.Integration,
+    access: MethodAccess,
+    options: apigw.MethodOptions,
+    requiredScopes?: readonly string[],
+  ): apigw.Method {
     const auth = access.unauthenticated
       ? { authorizationType: apigw.AuthorizationType.NONE }
       : {
         authorizationType: access.authorization.authorizationType,
         authorizer: access.authorization.authorizer,
-        ...(access.authorization.authorizationType === apigw.AuthorizationType.COGNITO && query.requiredScopes?.length
-          ? { authorizationScopes: [...query.requiredScopes] }
+        ...(access.authorization.authorizationType === apigw.AuthorizationType.COGNITO && requiredScopes?.length
+          ? { authorizationScopes: [...requiredScopes] }
           : {}),
       };
-    const method = resource.addMethod(query.method, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), {
-      operationName: query.name,
-      requestValidator: this.validator,
-      requestParameters,
-      requestModels,
-      apiKeyRequired: access.apiKeyRequired,
-      ...auth,
-    });
+    const resource = this.api.root.resourceForPath(path);
+    const method = resource.addMethod(httpMethod, integration, { ...options, apiKeyRequired: access.apiKeyRequired, ...auth });
+    const name = options.operationName ?? `${httpMethod} ${path}`;
     if (access.unauthenticated) {
       Validations.of(method).acknowledge(
-        { id: 'AwsSolutions-APIG4', reason: `Opened to unauthenticated callers on purpose: the query "${query.name}" sets allowUnauthenticated (read-only, no claims).` },
-        { id: 'AwsSolutions-COG4', reason: `Opened to unauthenticated callers on purpose: the query "${query.name}" sets allowUnauthenticated.` },
+        { id: 'AwsSolutions-APIG4', reason: `Opened to unauthenticated callers on purpose: the query "${name}" sets allowUnauthenticated (read-only, no claims).` },
+        { id: 'AwsSolutions-COG4', reason: `Opened to unauthenticated callers on purpose: the query "${name}" sets allowUnauthenticated.` },
       );
     } else if (access.authorization.authorizationType === apigw.AuthorizationType.IAM) {
       Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses AWS IAM (SigV4) authorization.' });

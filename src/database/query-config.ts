@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { AccessLevel, QueryDefinition } from './query';
-import type { HttpMethod as RuntimeMethod, QueryConfig } from '../runtime/config';
+import type { ColumnConfig, HttpMethod as RuntimeMethod, QueryConfig } from '../runtime/config';
 
 const ROUTE = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)$/;
 
@@ -39,5 +39,13 @@ export function toQueryConfig(def: QueryDefinition): QueryConfig {
     ...(def.single ? { single: true } : {}),
     ...(def.requiredScopes?.length ? { requiredScopes: [...def.requiredScopes] } : {}),
     ...(def.requiredGroups?.length ? { requiredGroups: [...def.requiredGroups] } : {}),
+    ...(def.columns ? {
+      columns: def.columns.map((c) => ({
+        name: c.name,
+        type: c.type as string as ColumnConfig['type'],
+        ...(c.nullable !== undefined ? { nullable: c.nullable } : {}),
+        ...(c.description ? { description: c.description } : {}),
+      })),
+    } : {}),
   };
 }

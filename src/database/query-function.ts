@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
-import type { QueryConfig, RuntimeConfig } from '../runtime/config';
+import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
 import { encryptedLogGroup } from '../security/log-groups';
 import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
 
@@ -24,15 +24,20 @@ const BUNDLE: Record<DatabaseEngineFamily, string> = {
 };
 
 /** Bundles live in assets/runtime, built by esbuild at build time (both from src/ and from lib/). */
-export function bundleDir(engine: DatabaseEngineFamily): string {
-  return path.join(__dirname, '..', '..', 'assets', 'runtime', BUNDLE[engine]);
+export function bundleDir(engine: DatabaseEngineFamily, graphql = false): string {
+  return path.join(__dirname, '..', '..', 'assets', 'runtime', `${graphql ? 'graphql-' : ''}${BUNDLE[engine]}`);
 }
 
 export interface QueryFunctionProps {
-  readonly access: 'read' | 'write';
+  /** `graphql`: the GraphQL function, which runs reads as `dbUser` and writes as `writeDbUser`. */
+  readonly access: 'read' | 'write' | 'graphql';
   readonly engine: DatabaseEngineFamily;
   readonly databaseName: string;
   readonly dbUser: string;
+  /** The GraphQL function's writer (when there are write queries). */
+  readonly writeDbUser?: string;
+  /** The GraphQL endpoint's settings (GraphQL function only). */
+  readonly graphql?: GraphqlConfig;
   readonly port: number;
   readonly queries: QueryConfig[];
   readonly proxy: rds.IDatabaseProxy;
@@ -60,26 +65,30 @@ export class QueryFunction extends Construct {
   constructor(scope: Construct, id: string, props: QueryFunctionProps) {
     super(scope, id);
 
+    const connection = (user: string): ConnectionConfig => ({
+      host: `\${env:${DB_HOST_ENV}}`,
+      port: props.port,
+      database: props.databaseName,
+      user,
+      credentials: { type: 'iam', region: '${env:AWS_REGION}' },
+      tls: { enabled: true },
+    });
+    const users = [props.dbUser, ...(props.writeDbUser ? [props.writeDbUser] : [])];
     const config: RuntimeConfig = {
       version: 1,
       engine: props.engine,
-      connection: {
-        host: `\${env:${DB_HOST_ENV}}`,
-        port: props.port,
-        database: props.databaseName,
-        user: props.dbUser,
-        credentials: { type: 'iam', region: '${env:AWS_REGION}' },
-        tls: { enabled: true },
-      },
+      connection: connection(props.dbUser),
       queries: props.queries,
       ...(props.rlsClaims ? { rlsClaims: true } : {}),
+      ...(props.graphql ? { graphql: props.graphql } : {}),
+      ...(props.writeDbUser ? { writeConnection: connection(props.writeDbUser) } : {}),
     };
 
     this.logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Runs ${props.access} queries as database user ${props.dbUser}`,
+      description: `Runs ${props.access} queries as database user${users.length > 1 ? 's' : ''} ${users.join(' and ')}`,
     });
     // All permissions live in one customer-managed policy (no AWS managed policies, no inline policies).
     const policy = new iam.ManagedPolicy(this, 'Policy', {
@@ -89,7 +98,7 @@ export class QueryFunction extends Construct {
         new iam.PolicyStatement({
           sid: 'ConnectAsOwnDbUserThroughProxy',
           actions: ['rds-db:connect'],
-          resources: [proxyDbUserArn(props.proxy, props.dbUser)],
+          resources: users.map((u) => proxyDbUserArn(props.proxy, u)),
         }),
         new iam.PolicyStatement({
           sid: 'WriteOwnLogs',
@@ -108,7 +117,7 @@ export class QueryFunction extends Construct {
     Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards });
 
     const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));
-    copyFileSync(path.join(bundleDir(props.engine), 'index.js'), path.join(stage, 'index.js'));
+    copyFileSync(path.join(bundleDir(props.engine, props.access === 'graphql'), 'index.js'), path.join(stage, 'index.js'));
     writeFileSync(path.join(stage, 'config.json'), JSON.stringify(config));
 
     this.function = new lambda.Function(this, 'Function', {

@@ -171,6 +171,42 @@ export class QueryParameter {
   }
 }
 
+/** Type of a result column. */
+export enum ColumnType {
+  /** Text. */
+  STRING = 'string',
+  /** A whole number up to 2^53 - 1 (GraphQL `SafeInt`). */
+  INTEGER = 'integer',
+  /** A floating-point or decimal number. */
+  NUMBER = 'number',
+  /** true or false (MySQL's 0/1 included). */
+  BOOLEAN = 'boolean',
+  /** A timestamp, as RFC 3339 text. */
+  DATE_TIME = 'date-time',
+  /** A UUID. */
+  UUID = 'uuid',
+  /** Any JSON value (a json/jsonb column). */
+  JSON = 'json',
+}
+
+/** One column of a query's result, for the GraphQL schema and the OpenAPI document. */
+export interface QueryColumn {
+  /** The column name as the query returns it. */
+  readonly name: string;
+  /** Its type. */
+  readonly type: ColumnType;
+  /**
+   * The column can be null.
+   * @default true
+   */
+  readonly nullable?: boolean;
+  /**
+   * What it holds.
+   * @default - none
+   */
+  readonly description?: string;
+}
+
 /** How a query is published and run. */
 export interface QueryOptions {
   /** SQL with named parameters (`:id`). Values are always bound, never written into the SQL. */
@@ -217,6 +253,12 @@ export interface QueryOptions {
    * @default - none
    */
   readonly requiredGroups?: string[];
+  /**
+   * The result's columns. Needed to publish the query over GraphQL; they also type the OpenAPI document's
+   * responses.
+   * @default - undeclared (the OpenAPI response is a generic object; the query cannot be published over GraphQL)
+   */
+  readonly columns?: QueryColumn[];
   /**
    * Serve this route without any authentication. Only read queries that bind no claims and need no
    * scopes or groups can be opened; the stage's throttling (and usage plan) still apply.

@@ -37,6 +37,17 @@ export interface ParameterConfig {
   readonly description?: string;
 }
 
+/** Type of a result column (for the GraphQL schema and the OpenAPI document). */
+export type ColumnType = 'string' | 'integer' | 'number' | 'boolean' | 'date-time' | 'uuid' | 'json';
+
+export interface ColumnConfig {
+  readonly name: string;
+  readonly type: ColumnType;
+  /** Default true. */
+  readonly nullable?: boolean;
+  readonly description?: string;
+}
+
 export interface QueryConfig {
   readonly name: string;
   readonly method: HttpMethod;
@@ -55,6 +66,8 @@ export interface QueryConfig {
   readonly requiredScopes?: readonly string[];
   /** Groups (`cognito:groups` or `groups`) of which the caller must be in at least one. */
   readonly requiredGroups?: readonly string[];
+  /** The result's columns, declared (GraphQL result types, OpenAPI response schemas). */
+  readonly columns?: readonly ColumnConfig[];
 }
 
 export type CredentialsConfig =
@@ -95,6 +108,25 @@ export interface RuntimeConfig {
    * (`set_config(…, true)`), so row-level security policies can use them. Default false.
    */
   readonly rlsClaims?: boolean;
+  /** The GraphQL endpoint (GraphQL function only). */
+  readonly graphql?: GraphqlConfig;
+  /**
+   * GraphQL function only: the writer's connection; `connection` is then the reader's. Mutations run
+   * as the writer, queries as the reader.
+   */
+  readonly writeConnection?: ConnectionConfig;
+}
+
+export interface GraphqlConfig {
+  /** The route's path, e.g. `/graphql`. */
+  readonly path: string;
+  readonly maxDepth: number;
+  readonly maxComplexity: number;
+  readonly introspection: boolean;
+  /** Allowed documents by SHA-256 (hex) of their text, for automatic persisted queries. */
+  readonly persistedQueries?: Readonly<Record<string, string>>;
+  /** Only documents in persistedQueries run. */
+  readonly persistedOnly?: boolean;
 }
 
 /** SQL parameters named `claims.<name>` take the verified token's claim, never a request value. */
@@ -131,6 +163,7 @@ const PATH_SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z_][A-Za-z0-9_]*\})$/;
 const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const TYPES: readonly ParameterType[] = ['string', 'integer', 'number', 'boolean', 'uuid', 'date-time', 'enum'];
 const SOURCES: readonly ParameterSource[] = ['path', 'query', 'body'];
+const COLUMN_TYPES: readonly ColumnType[] = ['string', 'integer', 'number', 'boolean', 'date-time', 'uuid', 'json'];
 
 /** Parses a path template into a matcher. Throws on malformed templates. */
 export function parsePathTemplate(path: string): { pattern: RegExp; names: string[] } {
@@ -269,6 +302,17 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
     for (const [key, list] of [['requiredScopes', q.requiredScopes], ['requiredGroups', q.requiredGroups]] as const) {
       if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || x.length === 0 || /\s/.test(x)))) {
         problems.push(`${label}: ${key} must be a list of non-empty strings without spaces`);
+      }
+    }
+    if (q.columns !== undefined) {
+      const cols = Array.isArray(q.columns) ? q.columns : [];
+      if (!Array.isArray(q.columns) || cols.length === 0) problems.push(`${label}: columns must be a non-empty list`);
+      const colNames = new Set<string>();
+      for (const c of cols) {
+        if (typeof c?.name !== 'string' || !NAME.test(c.name) || c.name.startsWith('__')) problems.push(`${label}: column name "${c?.name}" must match ${NAME} and not start with __`);
+        else if (colNames.has(c.name)) problems.push(`${label}: column "${c.name}" is declared twice`);
+        colNames.add(c?.name);
+        if (!COLUMN_TYPES.includes(c?.type)) problems.push(`${label}: column "${c?.name}" type must be one of ${COLUMN_TYPES.join(', ')}`);
       }
     }
     if ((q.method === 'GET' || q.method === 'DELETE') && params.some((p) => p.in === 'body')) {

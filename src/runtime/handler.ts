@@ -3,7 +3,7 @@
  * binds its parameters, runs it on one reused connection, and answers JSON or problem+json.
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { authorize, claimsOf, claimValues } from './claims';
+import { authorize, Claims, claimsOf, claimValues } from './claims';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 import { CredentialsProvider } from './credentials';
 import { DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
@@ -49,12 +49,25 @@ type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource'
   readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown };
 };
 
+/** Who calls a query by name (the GraphQL endpoint), and how the call is labelled in the audit. */
+export interface InvokeContext {
+  readonly claims?: Claims;
+  readonly requestId?: string;
+  readonly apiRequestId?: string;
+  readonly principal: string;
+  /** The audit record's and metrics' route, e.g. `graphql:ordersById` (a fixed set, never request text). */
+  readonly route: string;
+}
+
 /** What one call learned and answered, for its audit record. */
 interface AuditInput {
   readonly requestId?: string;
   readonly apiRequestId?: string;
   readonly principal: string;
-  readonly event: PublicEvent;
+  /** The raw request line, for requests that matched no query. */
+  readonly request?: string;
+  /** Overrides the query's own route (GraphQL fields). */
+  readonly route?: string;
   readonly call: CallState;
   readonly status: number;
   readonly outcome: string;
@@ -70,8 +83,9 @@ interface CallState {
 
 export class QueryHandler {
   readonly stats: HandlerStats = { connectionsOpened: 0, calls: 0 };
-  private readonly queries: PreparedQuery[];
+  private readonly queries_: PreparedQuery[];
   private readonly byResource = new Map<string, PreparedQuery>();
+  private readonly byName = new Map<string, PreparedQuery>();
   private readonly maxBodyBytes: number;
   private readonly tls: TlsOptions | undefined;
   private readonly log: LogSink;
@@ -81,8 +95,11 @@ export class QueryHandler {
   private connecting?: Promise<EngineConnection>;
 
   constructor(private readonly options: QueryHandlerOptions) {
-    this.queries = prepareConfig(options.config);
-    for (const q of this.queries) this.byResource.set(`${q.method} ${q.path}`, q);
+    this.queries_ = prepareConfig(options.config);
+    for (const q of this.queries_) {
+      this.byResource.set(`${q.method} ${q.path}`, q);
+      this.byName.set(q.name, q);
+    }
     this.maxBodyBytes = options.config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     const tls = options.config.connection.tls;
     this.tls = tls.enabled ? { ca: options.tlsCa, servername: tls.servername } : undefined;
@@ -106,27 +123,85 @@ export class QueryHandler {
     try {
       call.query = this.route(event);
       const claims = claimsOf(event.requestContext);
-      authorize(call.query, claims);
-      call.values = collectParameters(call.query, {
-        path: this.pathParameters(event, call.query),
+      const query = call.query;
+      authorize(query, claims);
+      call.values = collectParameters(query, {
+        path: this.pathParameters(event, query),
         query: queryParameters(event),
         body: this.parseBody(event),
       });
-      // Claims come from the verified token only; parameter names cannot contain the dot of `claims.x`.
-      const bound = { ...call.values, ...claimValues(call.query, claims) };
-      const settings = this.options.config.rlsClaims ? { 'request.jwt.claims': JSON.stringify(claims ?? {}) } : undefined;
-      const comment = sqlComment({ route: routeOf(call.query), request_id: requestId, principal });
-      const q = call.query;
-      call.result = await this.tracer.trace('database', { route: routeOf(q), query: q.name, access: q.access }, () => this.execute(q, bound, comment, settings));
-      response = success(call.query, call.result);
+      call.result = await this.run(query, call.values, claims, routeOf(query), requestId, principal);
+      response = success(query, call.result);
     } catch (e) {
       const problem = e instanceof Problem ? e : new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
       if (!(e instanceof Problem)) this.log({ level: 'ERROR', message: 'unexpected handler error', requestId, errorName: (e as Error)?.name });
       outcome = problem.kind;
       response = problemResponse(problem, requestId);
     }
-    this.audit({ requestId, apiRequestId: event.requestContext?.requestId, principal, event, call, status: response.statusCode, outcome, started });
+    const request = call.query ? undefined : `${event.httpMethod ?? ''} ${event.path ?? ''}`.slice(0, 200);
+    this.audit({ requestId, apiRequestId: event.requestContext?.requestId, principal, request, call, status: response.statusCode, outcome, started });
     return response;
+  }
+
+  /** The queries this handler serves. */
+  queries(): readonly PreparedQuery[] {
+    return this.queries_;
+  }
+
+  /**
+   * Runs the query `name` with already typed arguments (the GraphQL endpoint), validated and bound exactly
+   * as a REST call's. Throws a Problem on failure; writes one audit record either way.
+   */
+  async invoke(name: string, args: Readonly<Record<string, unknown>>, context: InvokeContext): Promise<StatementResult> {
+    const started = process.hrtime.bigint();
+    const call: CallState = {};
+    this.stats.calls++;
+    let status = 200;
+    let outcome = 'success';
+    try {
+      const query = this.byName.get(name);
+      if (!query) throw new Problem('not-found', 'No query has this name');
+      call.query = query;
+      authorize(query, context.claims);
+      const path: Record<string, string> = {};
+      const queryString: Record<string, string[]> = {};
+      const body: Record<string, unknown> = {};
+      for (const p of query.parameters) {
+        const v = args[p.name];
+        if (v === undefined || v === null) continue;
+        if (p.in === 'path') path[p.name] = String(v);
+        else if (p.in === 'query') queryString[p.name] = [String(v)];
+        else body[p.name] = v;
+      }
+      const hasBody = query.parameters.some((p) => p.in === 'body');
+      call.values = collectParameters(query, { path, query: queryString, body: hasBody ? body : undefined });
+      call.result = await this.run(query, call.values, context.claims, context.route, context.requestId, context.principal);
+      return call.result;
+    } catch (e) {
+      const problem = e instanceof Problem ? e : new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
+      if (!(e instanceof Problem)) this.log({ level: 'ERROR', message: 'unexpected handler error', requestId: context.requestId, errorName: (e as Error)?.name });
+      status = problem.status;
+      outcome = problem.kind;
+      throw problem;
+    } finally {
+      const { requestId, apiRequestId, principal, route } = context;
+      this.audit({ requestId, apiRequestId, principal, route, call, status, outcome, started });
+    }
+  }
+
+  private run(
+    query: PreparedQuery,
+    values: Record<string, BoundValue>,
+    claims: Claims | undefined,
+    route: string,
+    requestId: string | undefined,
+    principal: string,
+  ): Promise<StatementResult> {
+    // Claims come from the verified token only; parameter names cannot contain the dot of `claims.x`.
+    const bound = { ...values, ...claimValues(query, claims) };
+    const settings = this.options.config.rlsClaims ? { 'request.jwt.claims': JSON.stringify(claims ?? {}) } : undefined;
+    const comment = sqlComment({ route, request_id: requestId, principal });
+    return this.tracer.trace('database', { route, query: query.name, access: query.access }, () => this.execute(query, bound, comment, settings));
   }
 
   private audit(a: AuditInput): void {
@@ -138,8 +213,8 @@ export class QueryHandler {
       apiRequestId: a.apiRequestId,
       principal: a.principal,
       // Unmatched requests share one route value: a raw path would give callers control of metric dimensions.
-      route: q ? routeOf(q) : UNMATCHED_ROUTE,
-      ...(q ? {} : { request: `${a.event.httpMethod ?? ''} ${a.event.path ?? ''}`.slice(0, 200) }),
+      route: a.route ?? (q ? routeOf(q) : UNMATCHED_ROUTE),
+      ...(q || a.request === undefined ? {} : { request: a.request }),
       query: q?.name,
       access: q?.access,
       durationMs: Number(process.hrtime.bigint() - a.started) / 1e6,
@@ -169,7 +244,7 @@ export class QueryHandler {
     const direct = event.resource ? this.byResource.get(`${method} ${event.resource}`) : undefined;
     if (direct) return direct;
     const path = event.path ?? '';
-    const matching = this.queries.filter((q) => q.pathPattern.test(path));
+    const matching = this.queries_.filter((q) => q.pathPattern.test(path));
     const hit = matching.find((q) => q.method === method);
     if (hit) return hit;
     if (matching.length > 0) {

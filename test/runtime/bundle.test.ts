@@ -47,3 +47,39 @@ describe.each([
     expect(readFileSync(file, 'utf8')).not.toMatch(foreignDriver);
   });
 });
+
+describe.each([
+  ['graphql-postgres.lambda', 'postgres' as const, PG],
+  ['graphql-mysql.lambda', 'mariadb' as const, MARIADB],
+])('bundle %s', (bundle, engine, conn) => {
+  test('answers a GraphQL query and a mutation, each as its own user', async () => {
+    const base = JSON.parse(readFileSync(configFile(engine, conn), 'utf8')) as RuntimeConfig;
+    const config: RuntimeConfig = {
+      ...base,
+      queries: [
+        { ...base.queries[0], columns: [{ name: 'answer', type: 'integer' }] },
+        query({ name: 'double', method: 'POST', path: '/double', access: 'write', sql: 'SELECT 2 * :n AS doubled', parameters: [{ name: 'n', type: 'integer', in: 'body' }], columns: [{ name: 'doubled', type: 'integer' }] }),
+      ],
+      writeConnection: base.connection,
+      graphql: { path: '/graphql', maxDepth: 5, maxComplexity: 100, introspection: false },
+    };
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-gql-')), 'config.json');
+    writeFileSync(file, JSON.stringify(config));
+    process.env[CONFIG_PATH_ENV] = file;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(path.join(ASSETS, bundle, 'index.js'));
+      const q = await handler(apiEvent('POST', '/graphql', { body: { query: '{ answer(n: 2) { rows { answer } } }' } }), { awsRequestId: 'r1' });
+      const m = await handler(apiEvent('POST', '/graphql', { body: { query: 'mutation { double(n: 21) { rows { doubled } } }' } }), { awsRequestId: 'r2' });
+      await handler.close();
+      expect(json(q)).toEqual({ data: { answer: { rows: [{ answer: 42 }] } } });
+      expect(json(m)).toEqual({ data: { double: { rows: [{ doubled: 42 }] } } });
+    } finally {
+      delete process.env[CONFIG_PATH_ENV];
+    }
+  });
+
+  test('holds exactly one copy of graphql-js (two break at run time)', () => {
+    expect(readFileSync(path.join(ASSETS, bundle, 'index.js'), 'utf8').match(/from another module or realm/g)).toHaveLength(1);
+  });
+});

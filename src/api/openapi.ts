@@ -1,0 +1,224 @@
+/**
+ * The OpenAPI 3.1 document of a SecureDbApi, generated at synth time from the query definitions:
+ * paths, typed parameters and bodies, result schemas from the declared columns, the authorization
+ * (with each route's scopes), API keys, and every problem+json error the API can answer.
+ */
+import type { OpenApiSecurityScheme } from './authorization';
+import { JsonSchemaObject, parameterSchema } from './json-schema';
+import type { ColumnConfig, ParameterConfig, QueryConfig } from '../runtime/config';
+import { PROBLEM_TYPE_BASE } from '../runtime/problem';
+
+export interface OpenApiInput {
+  readonly title: string;
+  readonly version: string;
+  readonly description?: string;
+  readonly queries: readonly QueryConfig[];
+  /** Routes (`METHOD /path`) opened with allowUnauthenticated. */
+  readonly unauthenticated: ReadonlySet<string>;
+  readonly security: OpenApiSecurityScheme;
+  /** The authorization carries token claims (401 for bad tokens; scopes are listed). */
+  readonly tokens: boolean;
+  readonly apiKeyRequired: boolean;
+  /** The GraphQL endpoint's path, if any. */
+  readonly graphqlPath?: string;
+  /** Where the document itself is served, if it is. */
+  readonly documentPath?: string;
+}
+
+const PROBLEM_RESPONSES: Record<string, string> = {
+  400: 'The request is invalid (validation errors are listed).',
+  401: 'The token is missing, invalid or expired.',
+  403: 'The caller may not call this route, or lacks a scope, group or claim.',
+  404: 'No row matches the request.',
+  413: 'The request body is too large.',
+  415: 'The request body is not JSON.',
+  429: 'Throttled, or the API key\'s quota is used up.',
+  500: 'Internal error.',
+  503: 'The database cannot be reached right now; retry later.',
+  504: 'The query took too long.',
+};
+
+function columnSchema(c: ColumnConfig): JsonSchemaObject {
+  const base: JsonSchemaObject = (() => {
+    switch (c.type) {
+      case 'string':
+        return { type: 'string' };
+      case 'integer':
+        return { type: 'integer' };
+      case 'number':
+        return { type: 'number' };
+      case 'boolean':
+        return { type: 'boolean' };
+      case 'date-time':
+        return { type: 'string', format: 'date-time' };
+      case 'uuid':
+        return { type: 'string', format: 'uuid' };
+      case 'json':
+        return {};
+    }
+  })();
+  const typed = c.nullable === false || base.type === undefined ? base : { ...base, type: [base.type, 'null'] };
+  return c.description ? { ...typed, description: c.description } : typed;
+}
+
+function withDefault(p: ParameterConfig): JsonSchemaObject {
+  return { ...parameterSchema(p), ...(p.default !== undefined ? { default: p.default } : {}) };
+}
+
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function rowSchema(q: QueryConfig): JsonSchemaObject {
+  if (!q.columns) return { type: 'object', description: 'A row (columns not declared).', additionalProperties: true };
+  return {
+    type: 'object',
+    properties: Object.fromEntries(q.columns.map((c) => [c.name, columnSchema(c)])),
+    required: q.columns.map((c) => c.name),
+    additionalProperties: false,
+  };
+}
+
+function errorResponses(q: QueryConfig | undefined, input: OpenApiInput, open: boolean): Record<string, unknown> {
+  const codes = ['400', '403', '429', '500'];
+  if (q) codes.push('503', '504');
+  if (input.tokens && !open) codes.push('401');
+  if (q?.single) codes.push('404');
+  if (q?.parameters.some((p) => p.in === 'body') || (!q && input.graphqlPath)) codes.push('413', '415');
+  return Object.fromEntries(codes.sort().map((c) => [c, { $ref: `#/components/responses/Problem${c}` }]));
+}
+
+function securityOf(q: QueryConfig | undefined, input: OpenApiInput, open: boolean): unknown[] {
+  const apiKey = input.apiKeyRequired ? { apiKey: [] } : {};
+  if (open) return input.apiKeyRequired ? [apiKey] : [];
+  // OpenAPI 3.1 lets non-OAuth schemes list role names: the route's scopes.
+  return [{ [input.security.name]: input.tokens ? [...(q?.requiredScopes ?? [])] : [], ...apiKey }];
+}
+
+export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const schemas: Record<string, unknown> = {
+    Problem: {
+      type: 'object',
+      description: 'RFC 9457 problem details.',
+      properties: {
+        type: { type: 'string', description: `A stable identifier, ${PROBLEM_TYPE_BASE}<kind>.` },
+        title: { type: 'string' },
+        status: { type: 'integer' },
+        detail: { type: 'string' },
+        instance: { type: 'string' },
+        requestId: { type: 'string' },
+        errors: {
+          type: 'array',
+          items: { type: 'object', properties: { name: { type: 'string' }, in: { type: 'string' }, reason: { type: 'string' } }, required: ['name', 'in', 'reason'] },
+        },
+      },
+      required: ['type', 'title'],
+    },
+  };
+  for (const q of input.queries) {
+    const route = `${q.method} ${q.path}`;
+    const open = input.unauthenticated.has(route);
+    const rowName = `${pascal(q.name)}Row`;
+    schemas[rowName] = rowSchema(q);
+    const data = q.single
+      ? { type: 'object', properties: { data: { $ref: `#/components/schemas/${rowName}` } }, required: ['data'] }
+      : {
+        type: 'object',
+        properties: {
+          data: { type: 'array', items: { $ref: `#/components/schemas/${rowName}` } },
+          meta: {
+            type: 'object',
+            properties: { rowCount: { type: 'integer' }, truncated: { type: 'boolean', description: `More than ${q.rowLimit} rows matched.` }, affectedRows: { type: 'integer' } },
+            required: ['rowCount', 'truncated'],
+          },
+        },
+        required: ['data', 'meta'],
+      };
+    const bodyParams = q.parameters.filter((p) => p.in === 'body');
+    const operation: Record<string, unknown> = {
+      operationId: q.name,
+      summary: q.name,
+      ...(q.requiredGroups?.length ? { description: `Callers must be in one of the groups: ${q.requiredGroups.join(', ')}.` } : {}),
+      parameters: q.parameters.filter((p) => p.in !== 'body').map((p) => ({
+        name: p.name,
+        in: p.in,
+        required: p.in === 'path' || (p.required !== false && p.default === undefined),
+        schema: withDefault(p),
+        ...(p.description ? { description: p.description } : {}),
+      })),
+      ...(bodyParams.length > 0 ? {
+        requestBody: {
+          required: bodyParams.some((p) => p.required !== false && p.default === undefined),
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                properties: Object.fromEntries(bodyParams.map((p) => [p.name, withDefault(p)])),
+                required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
+              },
+            },
+          },
+        },
+      } : {}),
+      responses: { 200: { description: 'The result.', content: { 'application/json': { schema: data } } }, ...errorResponses(q, input, open) },
+      security: securityOf(q, input, open),
+    };
+    (paths[q.path] ??= {})[q.method.toLowerCase()] = operation;
+  }
+  if (input.graphqlPath) {
+    (paths[input.graphqlPath] ??= {}).post = {
+      operationId: 'graphql',
+      summary: 'GraphQL over the same queries (per-field scopes apply)',
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              properties: { query: { type: 'string' }, variables: { type: ['object', 'null'] }, operationName: { type: ['string', 'null'] }, extensions: { type: 'object' } },
+            },
+          },
+        },
+      },
+      responses: {
+        200: { description: 'A GraphQL response.', content: { 'application/json': { schema: { type: 'object', properties: { data: {}, errors: { type: 'array' } } } } } },
+        ...errorResponses(undefined, input, false),
+      },
+      security: securityOf(undefined, input, false),
+    };
+  }
+  if (input.documentPath) {
+    (paths[input.documentPath] ??= {}).get = {
+      operationId: 'openApiDocument',
+      summary: 'This document',
+      responses: { 200: { description: 'The OpenAPI document.', content: { 'application/json': { schema: { type: 'object' } } } }, ...errorResponses(undefined, { ...input, graphqlPath: undefined }, false) },
+      security: securityOf(undefined, input, false),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: input.title, version: input.version, ...(input.description ? { description: input.description } : {}) },
+    paths,
+    components: {
+      schemas,
+      responses: Object.fromEntries(Object.entries(PROBLEM_RESPONSES).map(([code, description]) => [
+        `Problem${code}`,
+        { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+      ])),
+      securitySchemes: {
+        [input.security.name]: input.security.scheme,
+        ...(input.apiKeyRequired ? { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'An API key of the usage plan' } } : {}),
+      },
+    },
+  };
+}
+
+/**
+ * The document as an API Gateway mapping template that renders it verbatim: `$` and `#` (Velocity's
+ * markers) only occur inside JSON strings, where `\u0024` and `\u0023` mean the same characters.
+ */
+export function asMappingTemplate(document: unknown): string {
+  return JSON.stringify(document).replace(/\$/g, '\\u0024').replace(/#/g, '\\u0023');
+}

