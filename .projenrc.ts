@@ -53,6 +53,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'pg',
     '@types/pg',
     'mysql2',
+    'tedious',
     '@aws-sdk/rds-signer',
     '@aws-sdk/client-secrets-manager',
     '@aws-lambda-powertools/logger',

@@ -18,6 +18,7 @@ import { MethodAccess, QueryRestApi } from './api/rest-api';
 import { ThrottlingOptions } from './api/throttling';
 import { DatabaseEngineFamily, DatabaseTarget, DatabaseTargetConfig } from './database/database-target';
 import { DatabaseUsers } from './database/database-users';
+import { defaultPortOf } from './database/ports';
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
 import { QueryFunction, QueryFunctionProps } from './database/query-function';
@@ -407,7 +408,7 @@ export class SecureDbApi extends Construct {
       this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'SecureDbApi alarms', masterKey: key, enforceSSL: true });
     }
 
-    const port = this.target.engine === DatabaseEngineFamily.POSTGRESQL ? 5432 : 3306;
+    const port = defaultPortOf(this.target.engine);
     this.securityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query functions: only the RDS Proxy' });
     let proxyConnections: ec2.Connections;
     if (props.existingProxy) {
@@ -766,6 +767,16 @@ export class SecureDbApi extends Construct {
       const bad = options.schemas.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s));
       if (options.schemas.length === 0 || bad.length > 0) throw new Error(`SecureDbApi: databaseUsers.schemas must be plain identifiers, got ${JSON.stringify(options.schemas)}`);
     }
+    if (this.target.engine === DatabaseEngineFamily.SQL_SERVER) {
+      // Not built yet: its logins, users and roles are created in two places (server and database).
+      if (options.create === true) throw new Error('SecureDbApi: databaseUsers.create is not available for SQL Server yet; create the logins and users yourself');
+      if (options.create === undefined) {
+        Annotations.of(this).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated',
+          `The database users ${this.readerUser} and ${this.writerUser} are not created on SQL Server: create the logins with their secrets' passwords, `
+          + 'the users in the database, db_datareader for the reader and db_datareader + db_datawriter for the writer. Set databaseUsers.create to false to silence this.');
+      }
+      return;
+    }
     const create = options.create ?? (masterSecret !== undefined && !props.existingProxy);
     if (!create) {
       if (options.create === undefined) {
@@ -927,6 +938,8 @@ export class SecureDbApi extends Construct {
         return secretsmanager.HostedRotation.postgreSqlSingleUser(options);
       case DatabaseEngineFamily.MARIADB:
         return secretsmanager.HostedRotation.mariaDbSingleUser(options);
+      case DatabaseEngineFamily.SQL_SERVER:
+        return secretsmanager.HostedRotation.sqlServerSingleUser(options);
       default:
         return secretsmanager.HostedRotation.mysqlSingleUser(options);
     }

@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { defaultPortOf } from './ports';
 
 /** Database engines the construct serves. */
 export enum DatabaseEngineFamily {
@@ -12,6 +13,8 @@ export enum DatabaseEngineFamily {
   MYSQL = 'mysql',
   /** MariaDB (driver: mysql2). */
   MARIADB = 'mariadb',
+  /** RDS for SQL Server (driver: tedious). */
+  SQL_SERVER = 'sqlserver',
 }
 
 /** Options for a database target. */
@@ -73,6 +76,11 @@ function familyOf(engineType: string | undefined): DatabaseEngineFamily | undefi
       return DatabaseEngineFamily.MYSQL;
     case 'mariadb':
       return DatabaseEngineFamily.MARIADB;
+    case 'sqlserver-ee':
+    case 'sqlserver-se':
+    case 'sqlserver-ex':
+    case 'sqlserver-web':
+      return DatabaseEngineFamily.SQL_SERVER;
     default:
       return undefined;
   }
@@ -81,7 +89,7 @@ function familyOf(engineType: string | undefined): DatabaseEngineFamily | undefi
 function resolveEngine(what: string, engineType: string | undefined, options: DatabaseTargetOptions): DatabaseEngineFamily {
   const detected = familyOf(engineType);
   if (engineType !== undefined && detected === undefined) {
-    throw new Error(`${what} runs engine "${engineType}", which SecureDbApi does not support (PostgreSQL, MySQL, MariaDB)`);
+    throw new Error(`${what} runs engine "${engineType}", which SecureDbApi does not support (PostgreSQL, MySQL, MariaDB, SQL Server)`);
   }
   if (detected && options.engine && detected !== options.engine) {
     throw new Error(`${what} runs ${detected}, but the target options say ${options.engine}`);
@@ -98,7 +106,7 @@ function resolveEngine(what: string, engineType: string | undefined, options: Da
 }
 
 function defaultPort(engine: DatabaseEngineFamily, options: DatabaseTargetOptions): number {
-  return options.port ?? (engine === DatabaseEngineFamily.POSTGRESQL ? 5432 : 3306);
+  return options.port ?? defaultPortOf(engine);
 }
 
 /** The database behind the API, reached through an RDS Proxy. */

@@ -21,6 +21,7 @@ const BUNDLE: Record<DatabaseEngineFamily, string> = {
   [DatabaseEngineFamily.POSTGRESQL]: 'postgres.lambda',
   [DatabaseEngineFamily.MYSQL]: 'mysql.lambda',
   [DatabaseEngineFamily.MARIADB]: 'mysql.lambda',
+  [DatabaseEngineFamily.SQL_SERVER]: 'sqlserver.lambda',
 };
 
 /** Bundles live in assets/runtime, built by esbuild at build time (both from src/ and from lib/). */

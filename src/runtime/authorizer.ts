@@ -37,6 +37,7 @@ export interface AuthorizerOptions {
 }
 
 class AudienceNotAccepted extends Error {}
+class NoExpiry extends Error {}
 
 /** A stable reason for the operator's log (class names do not survive minification). */
 export function rejectionReason(e: unknown): string {
@@ -44,6 +45,7 @@ export function rejectionReason(e: unknown): string {
   if (e instanceof KidNotFoundInJwksError || e instanceof JwtWithoutValidKidError || e instanceof WaitPeriodNotYetEndedJwkError) return 'unknown-key';
   if (e instanceof JwtInvalidIssuerError) return 'issuer';
   if (e instanceof AudienceNotAccepted) return 'audience';
+  if (e instanceof NoExpiry) return 'no-expiry';
   if (e instanceof JwtExpiredError) return 'expired';
   if (e instanceof JwtNotBeforeError) return 'not-yet-valid';
   if (e instanceof JwtParseError) return 'malformed';
@@ -77,6 +79,8 @@ export function createAuthorizer(config: AuthorizerConfig, options: AuthorizerOp
     // Cognito access tokens carry the app client in client_id and no aud; other providers put it in aud.
     customJwtCheck: ({ payload }) => {
       const p = payload as Record<string, unknown>;
+      // aws-jwt-verify checks exp only when present: a token that never expires is refused here.
+      if (typeof p.exp !== 'number' || !Number.isFinite(p.exp)) throw new NoExpiry('the token has no expiry');
       const auds = Array.isArray(p.aud) ? p.aud : p.aud !== undefined ? [p.aud] : p.client_id !== undefined ? [p.client_id] : [];
       if (!auds.some((a) => typeof a === 'string' && config.audiences.includes(a))) throw new AudienceNotAccepted('audience not accepted');
     },

@@ -8,7 +8,7 @@ import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly 
 
 export const CONFIG_VERSION = 1;
 
-export type EngineName = 'postgres' | 'mysql' | 'mariadb';
+export type EngineName = 'postgres' | 'mysql' | 'mariadb' | 'sqlserver';
 export type AccessLevel = 'read' | 'write';
 export type ParameterType = 'string' | 'integer' | 'number' | 'boolean' | 'uuid' | 'date-time' | 'enum';
 export type ParameterSource = 'path' | 'query' | 'body';
@@ -155,7 +155,7 @@ export class ConfigError extends Error {
 }
 
 export function dialectOf(engine: EngineName): SqlDialect {
-  return engine === 'postgres' ? 'postgres' : 'mysql';
+  return engine === 'postgres' ? 'postgres' : engine === 'sqlserver' ? 'sqlserver' : 'mysql';
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -243,7 +243,7 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
   const problems: string[] = [];
   if (config === null || typeof config !== 'object') throw new ConfigError(['configuration must be an object']);
   if (config.version !== CONFIG_VERSION) problems.push(`version must be ${CONFIG_VERSION}, got ${String(config.version)}`);
-  if (!['postgres', 'mysql', 'mariadb'].includes(config.engine)) problems.push('engine must be one of postgres, mysql, mariadb');
+  if (!['postgres', 'mysql', 'mariadb', 'sqlserver'].includes(config.engine)) problems.push('engine must be one of postgres, mysql, mariadb, sqlserver');
   if (config.rlsClaims && config.engine !== 'postgres') problems.push('rlsClaims is for PostgreSQL row-level security only');
   if (config.maxBodyBytes !== undefined && !(Number.isSafeInteger(config.maxBodyBytes) && config.maxBodyBytes > 0)) {
     problems.push('maxBodyBytes must be a positive whole number');

@@ -134,6 +134,13 @@ describe('JWT authorizer', () => {
     expect(rejections).toEqual([expect.objectContaining({ reason })]);
   });
 
+  test('a token without an expiry is a 401 (aws-jwt-verify alone accepts it)', async () => {
+    rejections.length = 0;
+    const noExp = await new SignJWT({ sub: 'mallory' }).setProtectedHeader({ alg: 'RS256', kid: 'key-1' }).setIssuer(issuer).setAudience(AUDIENCE).sign(signing.privateKey);
+    await expect(authorizer(event(`Bearer ${noExp}`))).rejects.toThrow(/^Unauthorized$/);
+    expect(rejections).toEqual([expect.objectContaining({ reason: 'no-expiry' })]);
+  });
+
   test('an unsigned token (alg none), a malformed header and no header are 401', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', kid: 'key-1' })).toString('base64url');
     const payload = Buffer.from(JSON.stringify({ sub: 'mallory', iss: issuer, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 })).toString('base64url');

@@ -1,18 +1,19 @@
 /**
  * Compiles SQL written with named parameters (`:id`, `:claims.sub`) into a dialect's positional
  * placeholders, with a lexer that understands the places where a colon is NOT a parameter:
- * string literals (standard, `E'..'` escape strings, MySQL backslash escapes), quoted identifiers,
- * line and block comments (nested in PostgreSQL), PostgreSQL `::` casts and dollar quoting.
+ * string literals (standard, `E'..'` escape strings, MySQL backslash escapes, T-SQL `N'..'`), quoted
+ * identifiers (`"x"`, MySQL `` `x` ``, T-SQL `[x]`), line and block comments (nested in PostgreSQL and
+ * T-SQL), `::` (PostgreSQL casts, T-SQL static methods) and PostgreSQL dollar quoting.
  *
  * No value is ever written into the SQL text: the output only holds placeholders.
  */
 
 /** SQL dialects the lexer understands. */
-export type SqlDialect = 'postgres' | 'mysql';
+export type SqlDialect = 'postgres' | 'mysql' | 'sqlserver';
 
 /** The SQL as the driver receives it, and which named parameter fills each placeholder. */
 export interface CompiledSql {
-  /** SQL text with positional placeholders (`$1` for PostgreSQL, `?` for MySQL/MariaDB). */
+  /** SQL text with placeholders (`$1` for PostgreSQL, `?` for MySQL/MariaDB, `@p1` for SQL Server). */
   readonly text: string;
   /** Parameter name for each value the driver expects, in placeholder order. */
   readonly valueOrder: readonly string[];
@@ -93,15 +94,24 @@ export function tokenizeSql(sql: string, dialect: SqlDialect): SqlToken[] {
       continue;
     }
     if (c === '"') {
-      // PostgreSQL: quoted identifier. MySQL: a string (ANSI_QUOTES off) — either way, opaque.
-      push(dialect === 'postgres' ? 'identifier' : 'string', i, quoted(i, '"', dialect === 'mysql', dialect === 'postgres' ? 'quoted identifier' : 'string literal'));
+      // PostgreSQL and T-SQL (QUOTED_IDENTIFIER ON): quoted identifier. MySQL: a string (ANSI_QUOTES off). Opaque either way.
+      const identifier = dialect !== 'mysql';
+      push(identifier ? 'identifier' : 'string', i, quoted(i, '"', dialect === 'mysql', identifier ? 'quoted identifier' : 'string literal'));
       continue;
+    }
+    if (c === '[' && dialect === 'sqlserver') {
+      // T-SQL bracketed identifier; `]]` is an escaped `]`.
+      push('identifier', i, quoted(i, ']', false, 'bracketed identifier'));
+      continue;
+    }
+    if (c === '@' && dialect === 'sqlserver' && next !== undefined && /[pP]/.test(next) && /[0-9]/.test(sql[i + 2] ?? '') && !WORD_CHAR.test(prev)) {
+      throw new SqlCompileError('Placeholders such as @p1 are reserved: use named parameters such as :id', i);
     }
     if (c === '`' && dialect === 'mysql') {
       push('identifier', i, quoted(i, '`', false, 'quoted identifier'));
       continue;
     }
-    if (c === '-' && next === '-' && (dialect === 'postgres' || i + 2 >= n || /\s/.test(sql[i + 2]))) {
+    if (c === '-' && next === '-' && (dialect !== 'mysql' || i + 2 >= n || /\s/.test(sql[i + 2]))) {
       const nl = sql.indexOf('\n', i);
       push('comment', i, nl === -1 ? n : nl);
       continue;
@@ -118,7 +128,7 @@ export function tokenizeSql(sql: string, dialect: SqlDialect): SqlToken[] {
         if (sql[j] === '*' && sql[j + 1] === '/') {
           depth--;
           j += 2;
-        } else if (dialect === 'postgres' && sql[j] === '/' && sql[j + 1] === '*') {
+        } else if (dialect !== 'mysql' && sql[j] === '/' && sql[j + 1] === '*') {
           depth++;
           j += 2;
         } else {
@@ -193,6 +203,8 @@ export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
     }
     if (dialect === 'postgres') {
       text += `$${index + 1}`;
+    } else if (dialect === 'sqlserver') {
+      text += `@p${index + 1}`;
     } else {
       text += '?';
       valueOrder.push(name);
@@ -201,8 +213,8 @@ export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
   // A trailing `;` goes: comments appended after it would otherwise read as a second statement.
   const last = tokens[tokens.length - 1];
   if (last?.kind === 'code') text = text.replace(/;\s*$/, '');
-  // PostgreSQL placeholders are numbered and may repeat; MySQL's `?` takes one value per occurrence.
-  return { text, valueOrder: dialect === 'postgres' ? names : valueOrder, names };
+  // PostgreSQL and SQL Server placeholders are numbered and may repeat; MySQL's `?` takes one value per occurrence.
+  return { text, valueOrder: dialect === 'mysql' ? valueOrder : names, names };
 }
 
 /** The SQL with comments, literals and parameters removed: for static checks on keywords. */

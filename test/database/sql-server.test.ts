@@ -1,0 +1,64 @@
+/**
+ * SQL Server targets in the template: the SQL Server bundle, port 1433 through the proxy, hosted
+ * SQL Server rotation, and the user bootstrap refused with a clear message (not built yet).
+ */
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { DatabaseTarget, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { ENV } from '../helpers/stacks';
+
+function sqlServerApi(props: Partial<SecureDbApiProps> = {}) {
+  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'SqlServer', { env: ENV });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const instance = new rds.DatabaseInstance(stack, 'Db', {
+    engine: rds.DatabaseInstanceEngine.sqlServerSe({ version: rds.SqlServerEngineVersion.VER_16 }),
+    licenseModel: rds.LicenseModel.LICENSE_INCLUDED,
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    iamAuthentication: true,
+  });
+  const make = () => new SecureDbApi(stack, 'Api', {
+    vpc,
+    database: DatabaseTarget.fromInstance(instance, { databaseName: 'app' }),
+    queries: [{ route: 'GET /orders/{id}', sql: 'SELECT TOP (1) id, status FROM dbo.orders WHERE id = :id', parameters: [QueryParameter.integer('id')] }],
+    ...props,
+  });
+  return { app, stack, make };
+}
+
+test('GIVEN RDS for SQL Server WHEN published THEN the SQL Server bundle runs the T-SQL with @p placeholders on port 1433', () => {
+  const { app, stack, make } = sqlServerApi({
+    queries: [{ route: 'GET /orders', sql: 'SELECT id, status FROM dbo.orders WHERE status = :status', parameters: [QueryParameter.string('status')] }],
+  });
+  make();
+  const t = Template.fromStack(stack);
+  t.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'SQLSERVER', RequireTLS: true });
+  t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 1433, ToPort: 1433, Description: 'Query functions' });
+  t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { HostedRotationLambda: Match.objectLike({ RotationType: 'SQLServerSingleUser' }) });
+  const [fn] = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('read queries') } })) as any[];
+  const dir = path.join(app.synth().directory, fn.Metadata['aws:asset:path']);
+  const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  expect(config.engine).toBe('sqlserver');
+  expect(config.connection.port).toBe(1433);
+  const bundle = readFileSync(path.join(dir, 'index.js'), 'utf8');
+  expect(bundle).toContain('this function serves SQL Server');
+  expect(bundle).not.toMatch(/pg-protocol|mysql_native_password/);
+});
+
+test('the user bootstrap is not offered for SQL Server yet: a warning by default, an error when asked for', () => {
+  const quiet = sqlServerApi();
+  quiet.make();
+  Template.fromStack(quiet.stack).resourceCountIs('Custom::SecureDbApiDatabaseUsers', 0);
+  Annotations.fromStack(quiet.stack).hasWarning('/SqlServer/Api', Match.stringLikeRegexp('not created on SQL Server'));
+  expect(sqlServerApi({ databaseUsers: { create: true } }).make).toThrow(/not available for SQL Server yet/);
+});
+
+test('T-SQL errors are reported at synth time', () => {
+  const { make } = sqlServerApi({ queries: [{ route: 'GET /a', sql: 'SELECT * FROM t WHERE id = @p1' }] });
+  expect(() => Template.fromStack(Stack.of(make()))).toThrow(/@p1 are reserved/);
+});
