@@ -161,6 +161,16 @@ project.bundler.addBundle('src/runtime/dev-server.ts', {
 });
 project.addBins({ 'secure-db-api-dev': 'assets/runtime/dev-server/index.js' });
 
+// The container backend's server: one bundle for every engine, staged with container/Dockerfile at synth.
+project.bundler.addBundle('src/runtime/container/main.ts', {
+  platform: 'node',
+  target: 'node24',
+  outfile: 'index.js',
+  externals: ['pg-native', 'cloudflare:sockets'],
+  minify: true,
+  watchTask: false,
+});
+
 // Tests use the bundled assets (constructs) and the real database servers (runtime).
 project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 

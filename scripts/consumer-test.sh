@@ -16,7 +16,8 @@ echo "packed $tarball"
 listing=$(tar tzf "$work/$tarball")
 if grep -q '^package/\(src\|test\)/\|\.map$\|^package/lib/runtime/engines/' <<<"$listing"; then echo "the package ships sources, tests, source maps or drivers" >&2; exit 1; fi
 grep -q '^package/assets/runtime/postgres.lambda/index.js$' <<<"$listing" || { echo "the package lacks the PostgreSQL bundle" >&2; exit 1; }
-for bundle in mysql.lambda authorizer.lambda bootstrap/bootstrap.lambda; do
+grep -q '^package/container/Dockerfile$' <<<"$listing" || { echo "the package lacks the container Dockerfile" >&2; exit 1; }
+for bundle in mysql.lambda sqlserver.lambda graphql-postgres.lambda graphql-mysql.lambda graphql-sqlserver.lambda authorizer.lambda bootstrap/bootstrap.lambda container/main; do
   grep -q "^package/assets/runtime/$bundle/index.js\$" <<<"$listing" || { echo "the package lacks the $bundle bundle" >&2; exit 1; }
 done
 
@@ -36,7 +37,9 @@ const path = require('path');
 const { App, Stack } = require('aws-cdk-lib');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const rds = require('aws-cdk-lib/aws-rds');
-const { AccessLevel, ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi } = require('cdk-secure-db-api');
+const acm = require('aws-cdk-lib/aws-certificatemanager');
+const s3 = require('aws-cdk-lib/aws-s3');
+const { AccessLevel, ApiAuthorization, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi } = require('cdk-secure-db-api');
 
 const app = new App({ outdir: 'cdk.out', context: { 'aws:cdk:enable-asset-metadata': true } });
 const stack = new Stack(app, 'Consumer', { env: { account: '111111111111', region: 'eu-west-1' } });
@@ -65,6 +68,21 @@ new SecureDbApi(stack, 'Tenants', {
   queries: [{ route: 'GET /mine', sql: 'SELECT id FROM notes WHERE tenant_id = :claims.tenant_id', requiredScopes: ['notes:read'] }],
 });
 
+// A third behind the private container backend: its image is staged from the package's Dockerfile.
+new SecureDbApi(stack, 'Private', {
+  vpc: egress,
+  database: DatabaseTarget.fromCluster(cluster, { databaseName: 'app' }),
+  readerUser: 'private_reader',
+  writerUser: 'private_writer',
+  authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://app'] }),
+  backend: QueryBackend.fargate({
+    domainName: 'queries.internal.example.com',
+    certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/0b2f8f5e-1111-2222-3333-444455556666'),
+    accessLogBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'log-archive'),
+  }),
+  queries: [{ route: 'GET /mine', sql: 'SELECT id FROM notes WHERE tenant_id = :claims.tenant_id' }],
+});
+
 const assembly = app.synth();
 const template = assembly.getStackByName('Consumer').template;
 const resources = Object.values(template.Resources);
@@ -78,9 +96,14 @@ const queryFns = byDescription(/^SecureDbApi (read|write) queries/);
 assert.deepStrictEqual(queryFns.map((fn) => JSON.parse(fs.readFileSync(path.join(assetOf(fn), 'config.json'), 'utf8')).engine).sort(), ['mariadb', 'mariadb', 'postgres']);
 const [authorizer] = byDescription(/JWT authorizer/);
 assert.strictEqual(JSON.parse(fs.readFileSync(path.join(assetOf(authorizer), 'authorizer.json'), 'utf8')).routes[0].requiredScopes[0], 'notes:read');
-assert.strictEqual(byDescription(/user bootstrap/).length, 2);
+assert.strictEqual(byDescription(/user bootstrap/).length, 3);
 for (const fn of fns) assert.ok(fs.statSync(path.join(assetOf(fn), 'index.js')).size > 10000, `bundle present for ${fn.Properties.Description}`);
-assert.strictEqual(resources.filter((r) => r.Type === 'Custom::SecureDbApiDatabaseUsers').length, 2);
+assert.strictEqual(resources.filter((r) => r.Type === 'Custom::SecureDbApiDatabaseUsers').length, 3);
+const assets = JSON.parse(fs.readFileSync(path.join('cdk.out', 'Consumer.assets.json'), 'utf8'));
+const [image] = Object.values(assets.dockerImages);
+const imageDir = path.join('cdk.out', image.source.directory);
+for (const f of ['Dockerfile', 'entrypoint.sh', 'index.js', 'config.json']) assert.ok(fs.existsSync(path.join(imageDir, f)), `image context has ${f}`);
+assert.strictEqual(JSON.parse(fs.readFileSync(path.join(imageDir, 'config.json'), 'utf8')).connection.user, 'private_reader');
 console.log(`consumer app synthesized: ${resources.length} resources, ${fns.length} functions`);
 JS
 node app.js

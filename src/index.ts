@@ -6,3 +6,4 @@ export * from './security/key-policies';
 export * from './monitoring/alarm-actions';
 export * from './monitoring/thresholds';
 export * from './api/authorization';
+export * from './backend/query-backend';

@@ -4,6 +4,7 @@ import { Annotations, ArnFormat, AspectPriority, Aspects, Duration, Names, Remov
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -14,18 +15,21 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ApiAuthorization, ApiAuthorizationConfig } from './api/authorization';
 import { asMappingTemplate, openApiDocument } from './api/openapi';
-import { MethodAccess, QueryRestApi } from './api/rest-api';
+import { HttpBackend, MethodAccess, QueryRestApi } from './api/rest-api';
 import { ThrottlingOptions } from './api/throttling';
+import { FargateBackend } from './backend/fargate-backend';
+import { QueryBackend, QueryBackendKind } from './backend/query-backend';
 import { DatabaseEngineFamily, DatabaseTarget, DatabaseTargetConfig } from './database/database-target';
 import { DatabaseUsers } from './database/database-users';
 import { defaultPortOf } from './database/ports';
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
-import { QueryFunction, QueryFunctionProps } from './database/query-function';
+import { DB_HOST_ENV, QueryFunction, QueryFunctionProps } from './database/query-function';
 import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
 import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
 import { AlarmThresholds } from './monitoring/thresholds';
 import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
+import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
 import { KeyPolicies } from './security/key-policies';
 
@@ -249,6 +253,13 @@ export interface SecureDbApiProps {
    */
   readonly existingProxy?: ExistingProxyOptions;
   /**
+   * What serves the REST routes: Lambda functions, or the query module as a private container behind a
+   * VPC link (`QueryBackend.fargate(...)`, `QueryBackend.networkLoadBalancer(...)`). GraphQL stays on
+   * its function.
+   * @default QueryBackend.lambda()
+   */
+  readonly backend?: QueryBackend;
+  /**
    * A GraphQL endpoint over the same queries (read queries as Query fields, write queries as Mutation
    * fields; every query needs declared `columns`), served by its own function that runs reads as the
    * reader and writes as the writer.
@@ -319,6 +330,20 @@ export interface SecureDbApiProps {
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
 
+/**
+ * The identity headers API Gateway sets on requests to the container backend, from the authorizer's
+ * verified context; static values where there is no identity, so a client's own headers never pass.
+ */
+function identityParameters(type: apigw.AuthorizationType | undefined): Record<string, string> {
+  const h = (name: string) => `integration.request.header.${name}`;
+  return {
+    [h(IDENTITY_HEADERS.requestId)]: 'context.requestId',
+    [h(IDENTITY_HEADERS.claims)]: type === apigw.AuthorizationType.CUSTOM ? 'context.authorizer.claims' : "'{}'",
+    [h(IDENTITY_HEADERS.principal)]: type === apigw.AuthorizationType.IAM ? 'context.identity.userArn'
+      : type === apigw.AuthorizationType.CUSTOM ? 'context.authorizer.principalId' : "'anonymous'",
+  };
+}
+
 /** Where `openApi.serve` publishes the document. */
 const OPENAPI_PATH = '/openapi.json';
 
@@ -363,6 +388,7 @@ export class SecureDbApi extends Construct {
   private readonly usagePlan?: apigw.UsagePlan;
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
   private readonly endToEndIam: boolean;
+  private readonly proxyConnections: ec2.Connections;
 
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
@@ -423,6 +449,7 @@ export class SecureDbApi extends Construct {
       proxyConnections = proxy.connections;
     }
     proxyConnections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
+    this.proxyConnections = proxyConnections;
     this.createDatabaseUsers(props, logRetention, removalPolicy);
 
     this.stageName = props.stageName ?? 'v1';
@@ -526,9 +553,22 @@ export class SecureDbApi extends Construct {
       const authorization = this.bindAuthorization(configs.filter((q) => !open.has(`${q.method} ${q.path}`)), extraRoutes, logRetention, removalPolicy);
       const monitored: MonitoredFunction[] = [];
       const access = { authorization, unauthenticated: false, apiKeyRequired: this.usagePlan !== undefined };
+      const backend = this.props.backend ?? QueryBackend.lambda();
+      if (backend.kind !== QueryBackendKind.LAMBDA) {
+        if (authorization.authorizationType === apigw.AuthorizationType.COGNITO) {
+          throw new Error(`SecureDbApi ${this.node.path}: the container backend receives the caller's claims as one JSON header, which only the JWT authorizer provides; `
+            + 'verify Cognito tokens with ApiAuthorization.jwt({ issuer: userPool issuer URL, audiences: [app client id] })');
+        }
+        const http = this.httpBackend(backend, configs, port, logRetention, removalPolicy);
+        const identity = identityParameters(authorization.authorizationType);
+        for (const q of configs) {
+          const unauthenticated = open.has(`${q.method} ${q.path}`);
+          this.restApi.addBackendQuery(q, http, { ...access, unauthenticated }, unauthenticated ? identityParameters(undefined) : identity);
+        }
+      }
       for (const level of ['read', 'write'] as const) {
         const queries = configs.filter((q) => q.access === level);
-        if (queries.length === 0) continue;
+        if (queries.length === 0 || backend.kind !== QueryBackendKind.LAMBDA) continue;
         const fn = this.queryFunction(level === 'read' ? 'Reader' : 'Writer', {
           access: level,
           dbUser: level === 'read' ? this.readerUser : this.writerUser,
@@ -598,6 +638,57 @@ export class SecureDbApi extends Construct {
       reservedConcurrency: this.props.reservedConcurrency,
     });
     return fn.function;
+  }
+
+  /** The VPC link to the container backend (creating the Fargate service when asked). */
+  private httpBackend(
+    backend: QueryBackend,
+    configs: QueryConfig[],
+    port: number,
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): HttpBackend {
+    let loadBalancer: elbv2.INetworkLoadBalancer;
+    let domainName: string;
+    if (backend.kind === QueryBackendKind.FARGATE) {
+      const options = backend.fargateOptions!;
+      const hasWrites = configs.some((q) => q.access === 'write');
+      const connection = (user: string) => ({
+        host: `\${env:${DB_HOST_ENV}}`,
+        port,
+        database: this.target.databaseName,
+        user,
+        credentials: { type: 'iam' as const, region: '${env:AWS_REGION}' },
+        tls: { enabled: true },
+      });
+      const fargate = new FargateBackend(this, 'Backend', {
+        ...options,
+        config: {
+          version: 1,
+          engine: this.target.engine,
+          connection: connection(this.readerUser),
+          ...(hasWrites ? { writeConnection: connection(this.writerUser) } : {}),
+          queries: configs,
+          ...(this.props.rowLevelSecurityClaims ? { rlsClaims: true } : {}),
+        },
+        users: hasWrites ? [this.readerUser, this.writerUser] : [this.readerUser],
+        proxy: this.proxy,
+        proxyConnections: this.proxyConnections,
+        proxyPort: port,
+        vpc: this.props.vpc,
+        vpcSubnets: this.vpcSubnets,
+        encryptionKey: this.encryptionKey,
+        logRetention,
+        removalPolicy,
+      });
+      loadBalancer = fargate.loadBalancer;
+      domainName = options.domainName;
+    } else {
+      loadBalancer = backend.loadBalancerOptions!.loadBalancer;
+      domainName = backend.loadBalancerOptions!.domainName;
+    }
+    const vpcLink = new apigw.VpcLink(this, 'VpcLink', { targets: [loadBalancer], description: 'SecureDbApi: the private query backend' });
+    return { vpcLink, domainName };
   }
 
   private unauthenticatedRoutes(): Set<string> {

@@ -18,8 +18,8 @@ function stripHashes(template: unknown): unknown {
   return JSON.parse(JSON.stringify(template).replace(/[0-9a-f]{64}(\.zip)?/g, '[ASSET HASH]'));
 }
 
-test('there are the three example apps', () => {
-  expect(files).toEqual(expect.arrayContaining(['aurora-postgres-serverless.ts', 'existing-mysql-instance.ts', 'multi-tenant-oidc.ts']));
+test('there are the four example apps', () => {
+  expect(files).toEqual(expect.arrayContaining(['aurora-postgres-serverless.ts', 'existing-mysql-instance.ts', 'multi-tenant-oidc.ts', 'private-container-backend.ts']));
 });
 
 describe.each(files)('example %s', (file) => {

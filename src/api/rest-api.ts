@@ -1,4 +1,4 @@
-import { Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,6 +11,12 @@ import { ThrottlingOptions } from './throttling';
 import { QueryConfig } from '../runtime/config';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 import { encryptedLogGroup } from '../security/log-groups';
+
+/** The private container backend, reached through a VPC link. */
+export interface HttpBackend {
+  readonly vpcLink: apigw.IVpcLink;
+  readonly domainName: string;
+}
 
 /** How one method is authorized. */
 export interface MethodAccess {
@@ -119,30 +125,46 @@ export class QueryRestApi extends Construct {
       if (p.in === 'path') requestParameters[`method.request.path.${p.name}`] = true;
       if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
     }
-    const bodyParams = query.parameters.filter((p) => p.in === 'body');
-    let requestModels: Record<string, apigw.IModel> | undefined;
-    if (bodyParams.length > 0) {
-      // API Gateway model names are alphanumeric only.
-      const modelName = `${query.name.replace(/[^A-Za-z0-9]/g, '')}Body`;
-      const model = this.api.addModel(modelName, {
-        contentType: 'application/json',
-        modelName,
-        schema: {
-          schema: apigw.JsonSchemaVersion.DRAFT4,
-          title: `${query.name} request body`,
-          type: apigw.JsonSchemaType.OBJECT,
-          additionalProperties: false,
-          properties: Object.fromEntries(bodyParams.map((p) => [p.name, parameterSchema(p) as apigw.JsonSchema])),
-          required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
-        },
-      });
-      requestModels = { 'application/json': model };
-    }
+    const requestModels = this.bodyModel(query);
     return this.addMethod(query.method, query.path, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), access, {
       operationName: query.name,
       requestValidator: this.validator,
       requestParameters,
       requestModels,
+    }, query.requiredScopes);
+  }
+
+  /**
+   * One query served by the private container backend: an HTTP proxy integration through the VPC link
+   * to `https://<domainName><path>`, with the caller's identity set as headers (client values of those
+   * headers are overwritten; the backend trusts them because only the VPC link reaches it).
+   */
+  public addBackendQuery(query: QueryConfig, backend: HttpBackend, access: MethodAccess, identity: Record<string, string>): apigw.Method {
+    const requestParameters: Record<string, boolean> = {};
+    const integrationParameters: Record<string, string> = { ...identity };
+    for (const p of query.parameters) {
+      if (p.in === 'path') {
+        requestParameters[`method.request.path.${p.name}`] = true;
+        integrationParameters[`integration.request.path.${p.name}`] = `method.request.path.${p.name}`;
+      }
+      if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
+    }
+    const integration = new apigw.Integration({
+      type: apigw.IntegrationType.HTTP_PROXY,
+      integrationHttpMethod: query.method,
+      uri: `https://${backend.domainName}${query.path}`,
+      options: {
+        connectionType: apigw.ConnectionType.VPC_LINK,
+        vpcLink: backend.vpcLink,
+        requestParameters: integrationParameters,
+        timeout: Duration.millis(Math.min(29_000, query.timeoutMs + 3000)),
+      },
+    });
+    return this.addMethod(query.method, query.path, integration, access, {
+      operationName: query.name,
+      requestValidator: this.validator,
+      requestParameters,
+      requestModels: this.bodyModel(query),
     }, query.requiredScopes);
   }
 
@@ -172,6 +194,29 @@ export class QueryRestApi extends Construct {
       operationName: 'openApiDocument',
       methodResponses: [{ statusCode: '200', responseParameters: { 'method.response.header.Content-Type': true } }],
     });
+  }
+
+  /** The JSON Schema model of a query's body parameters, if it has any. */
+  private bodyModel(query: QueryConfig): Record<string, apigw.IModel> | undefined {
+    const bodyParams = query.parameters.filter((p) => p.in === 'body');
+    if (bodyParams.length > 0) {
+      // API Gateway model names are alphanumeric only.
+      const modelName = `${query.name.replace(/[^A-Za-z0-9]/g, '')}Body`;
+      const model = this.api.addModel(modelName, {
+        contentType: 'application/json',
+        modelName,
+        schema: {
+          schema: apigw.JsonSchemaVersion.DRAFT4,
+          title: `${query.name} request body`,
+          type: apigw.JsonSchemaType.OBJECT,
+          additionalProperties: false,
+          properties: Object.fromEntries(bodyParams.map((p) => [p.name, parameterSchema(p) as apigw.JsonSchema])),
+          required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
+        },
+      });
+      return { 'application/json': model };
+    }
+    return undefined;
   }
 
   private addMethod(

@@ -1,0 +1,180 @@
+/**
+ * The runtime query module as a long-running container behind API Gateway (VPC link → internal NLB →
+ * this server): the same routes, validation, errors and audit as the functions, with a bounded pool
+ * of connections per access level (reads as the reader, writes as the writer), backpressure when the
+ * pool and its queue are full, identity from the headers API Gateway sets, and graceful shutdown.
+ */
+import type * as http from 'http';
+import { EngineName, parsePathTemplate, QueryConfig, RuntimeConfig } from '../config';
+import { DatabaseEngine } from '../engines/engine';
+import { QueryHandler } from '../handler';
+import type { ServerEvent } from '../http-server';
+import { credentialsFor, resolveEnvReferences } from '../lambda';
+import { Observer } from '../observability';
+import { HttpResponse, Problem, problemResponse } from '../problem';
+import { IDENTITY_HEADERS } from './identity-headers';
+
+export { IDENTITY_HEADERS };
+
+/** The identity API Gateway forwarded, as the handler's request context. */
+export function identityFromHeaders(headers: http.IncomingHttpHeaders): { requestId?: string; authorizer?: unknown; userArn?: string } {
+  const one = (name: string) => {
+    const v = headers[name];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const claims: Record<string, unknown> = {};
+  const json = one(IDENTITY_HEADERS.claims);
+  if (json) {
+    try {
+      const parsed = JSON.parse(json) as unknown;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) Object.assign(claims, parsed);
+    } catch {
+      // Not JSON: no claims at all (the handler then answers 403 where a claim is needed).
+    }
+  }
+  return {
+    requestId: one(IDENTITY_HEADERS.requestId),
+    userArn: one(IDENTITY_HEADERS.principal),
+    ...(Object.keys(claims).length > 0 ? { authorizer: { claims } } : {}),
+  };
+}
+
+export interface PoolOptions {
+  /** Connections (one handler each) per access level. */
+  readonly size: number;
+  /** Requests that may wait for a connection; more are answered 503 at once. */
+  readonly maxQueue: number;
+  /** Longest wait for a connection before 503. */
+  readonly acquireTimeoutMs: number;
+}
+
+/** A fixed set of handlers, each with its own connection, lent to one request at a time. */
+export class HandlerPool {
+  private readonly idle: QueryHandler[];
+  private readonly waiting: Array<{ resolve: (h: QueryHandler) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
+  private closed = false;
+  private allIdle?: () => void;
+  /** Most handlers lent at once. */
+  peakInUse = 0;
+
+  constructor(private readonly handlers: readonly QueryHandler[], private readonly options: PoolOptions) {
+    this.idle = [...handlers];
+  }
+
+  get inUse(): number {
+    return this.handlers.length - this.idle.length;
+  }
+
+  /** Connections opened by all handlers so far. */
+  get connectionsOpened(): number {
+    return this.handlers.reduce((n, h) => n + h.stats.connectionsOpened, 0);
+  }
+
+  async use(work: (handler: QueryHandler) => Promise<HttpResponse>): Promise<HttpResponse> {
+    const handler = await this.acquire();
+    try {
+      return await work(handler);
+    } finally {
+      this.release(handler);
+    }
+  }
+
+  private acquire(): Promise<QueryHandler> {
+    if (this.closed) return Promise.reject(new Problem('unavailable', 'The server is shutting down', { retryAfterSeconds: 2 }));
+    const handler = this.idle.pop();
+    if (handler) {
+      this.peakInUse = Math.max(this.peakInUse, this.inUse);
+      return Promise.resolve(handler);
+    }
+    if (this.waiting.length >= this.options.maxQueue) {
+      return Promise.reject(new Problem('unavailable', 'All database connections are busy. Retry later.', { retryAfterSeconds: 1 }));
+    }
+    return new Promise<QueryHandler>((resolve, reject) => {
+      const entry = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(entry), 1);
+          reject(new Problem('unavailable', 'No database connection became free in time. Retry later.', { retryAfterSeconds: 1 }));
+        }, this.options.acquireTimeoutMs),
+      };
+      this.waiting.push(entry);
+    });
+  }
+
+  private release(handler: QueryHandler): void {
+    const next = this.waiting.shift();
+    if (next) {
+      clearTimeout(next.timer);
+      next.resolve(handler);
+      return;
+    }
+    this.idle.push(handler);
+    if (this.idle.length === this.handlers.length) this.allIdle?.();
+  }
+
+  /** Refuses new work, fails waiting requests, lets lent handlers finish, then closes every connection. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(new Problem('unavailable', 'The server is shutting down', { retryAfterSeconds: 2 }));
+    }
+    if (this.idle.length < this.handlers.length) await new Promise<void>((resolve) => (this.allIdle = resolve));
+    await Promise.all(this.handlers.map((h) => h.close()));
+  }
+}
+
+export interface ContainerBackendOptions {
+  readonly config: RuntimeConfig;
+  readonly engine: DatabaseEngine;
+  readonly pool: PoolOptions;
+  readonly observer?: Observer;
+  /** Overrides credentials (tests); default from the configuration. */
+  readonly credentialsFor?: (config: RuntimeConfig) => ReturnType<typeof credentialsFor>;
+}
+
+/** Routes each request to the pool of its query's access level. */
+export class ContainerBackend {
+  readonly reader?: HandlerPool;
+  readonly writer?: HandlerPool;
+  private readonly routes: Array<{ method: string; pattern: RegExp; access: 'read' | 'write' }>;
+
+  constructor(options: ContainerBackendOptions) {
+    const raw = options.config;
+    const make = (connection: RuntimeConfig['connection'], queries: readonly QueryConfig[]) => {
+      const config: RuntimeConfig = { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries };
+      const handlers = Array.from({ length: options.pool.size }, () => new QueryHandler({
+        config,
+        engine: options.engine,
+        credentials: (options.credentialsFor ?? credentialsFor)(config),
+        observer: options.observer,
+      }));
+      return new HandlerPool(handlers, options.pool);
+    };
+    const reads = raw.queries.filter((q) => q.access === 'read');
+    const writes = raw.queries.filter((q) => q.access === 'write');
+    if (writes.length > 0 && !raw.writeConnection) throw new Error('the configuration has write queries but no writeConnection');
+    this.reader = reads.length > 0 ? make(raw.connection, reads) : undefined;
+    this.writer = writes.length > 0 ? make(raw.writeConnection!, writes) : undefined;
+    this.routes = raw.queries.map((q) => ({ method: q.method, pattern: parsePathTemplate(q.path).pattern, access: q.access }));
+  }
+
+  readonly dispatch = async (event: ServerEvent, requestId: string): Promise<HttpResponse> => {
+    try {
+      const route = this.routes.find((r) => r.method === event.httpMethod && r.pattern.test(event.path ?? ''));
+      // Unknown routes go to either pool: its handler answers 404 or 405 like the functions do.
+      const pool = (route?.access === 'write' ? this.writer : this.reader) ?? this.reader ?? this.writer!;
+      return await pool.use((handler) => handler.handle(event, { awsRequestId: requestId }));
+    } catch (e) {
+      return problemResponse(e instanceof Problem ? e : new Problem('internal', 'An internal error occurred.'), requestId);
+    }
+  };
+
+  /** Refuses new requests (503), lets those in flight finish, then closes every connection. */
+  async close(): Promise<void> {
+    await Promise.all([this.reader?.close(), this.writer?.close()]);
+  }
+}
+
+export type EngineFor = (engine: EngineName) => DatabaseEngine;

@@ -1,0 +1,187 @@
+/**
+ * The container server on both real servers: identity from API Gateway's headers, reads and writes on
+ * their own pools (the reader cannot write), a bounded number of connections under concurrency,
+ * backpressure (503 + Retry-After) beyond the pool and its queue, graceful shutdown that finishes work in
+ * flight and closes every connection, health checks, and HTTPS.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import * as http from 'http';
+import * as https from 'https';
+import * as os from 'os';
+import * as path from 'path';
+import { ENGINES, param, query, TestDatabase } from './helpers/databases';
+import { makeCertificates } from './helpers/throwaway-postgres';
+import { RuntimeConfig } from '../../src/runtime/config';
+import { IDENTITY_HEADERS, ContainerBackend } from '../../src/runtime/container/backend';
+import { engineFor, RunningServer, startContainerServer } from '../../src/runtime/container/main';
+import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
+
+interface Reply { status: number; headers: http.IncomingHttpHeaders; body: any }
+
+function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; ca?: Buffer } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const req = (u.protocol === 'https:' ? https : http).request(u, {
+      method: init.method ?? 'GET',
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      ...(init.ca ? { ca: init.ca, servername: 'localhost' } : {}),
+      agent: false,
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const claims = (c: Record<string, unknown>) => ({ [IDENTITY_HEADERS.claims]: JSON.stringify(c), [IDENTITY_HEADERS.requestId]: 'apigw-req-1' });
+
+describe.each(ENGINES)('container server on %s', (_label, open) => {
+  let db: TestDatabase;
+  let configFile: string;
+  const READER = 'rt_ctr_reader';
+
+  const config = (): RuntimeConfig => ({
+    version: 1,
+    engine: db.engine,
+    connection: { host: db.admin.host, port: db.admin.port, database: db.admin.database, user: READER, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
+    writeConnection: { host: db.admin.host, port: db.admin.port, database: db.admin.database, user: db.admin.user, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
+    queries: [
+      query({ name: 'mine', method: 'GET', path: '/items', sql: 'SELECT name FROM rt_ctr_items WHERE tenant = :claims.tenant_id ORDER BY id' }),
+      query({ name: 'slow', method: 'GET', path: '/slow', sql: db.sleepSql('0.2') }),
+      query({
+        name: 'add',
+        method: 'POST',
+        path: '/items',
+        access: 'write',
+        sql: 'INSERT INTO rt_ctr_items (tenant, name) VALUES (:claims.tenant_id, :name)',
+        parameters: [param({ name: 'name', type: 'string', maxLength: 40 })],
+      }),
+    ],
+  });
+
+  const start = async (pool = { size: 3, maxQueue: 100, acquireTimeoutMs: 5000 }, extraEnv: Record<string, string> = {}): Promise<RunningServer> => {
+    const backend = new ContainerBackend({ config: config(), engine: engineFor(db.engine), pool, observer: { record: () => undefined } });
+    return startContainerServer({ [CONFIG_PATH_ENV]: configFile, HOST: '127.0.0.1', ...extraEnv } as NodeJS.ProcessEnv, backend, 0);
+  };
+
+  const sessionsOf = async (user: string) => {
+    const rows = db.engine === 'postgres'
+      ? await db.exec('SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE usename = $1', [user])
+      : await db.exec('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [user]);
+    return Number(rows[0].n);
+  };
+
+  beforeAll(async () => {
+    db = await open();
+    await db.exec('DROP TABLE IF EXISTS rt_ctr_items');
+    await db.exec(`CREATE TABLE rt_ctr_items (id ${db.types.serial}, tenant VARCHAR(20), name VARCHAR(40))`);
+    await db.exec("INSERT INTO rt_ctr_items (tenant, name) VALUES ('t1', 'a'), ('t2', 'b')");
+    await db.createReadOnlyUser(READER, ['rt_ctr_items']);
+    configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'ctr-')), 'config.json');
+    writeFileSync(configFile, JSON.stringify(config()));
+  });
+
+  afterAll(async () => {
+    await db?.exec('DROP TABLE IF EXISTS rt_ctr_items');
+    await db?.close();
+  });
+
+  test('identity comes from API Gateway\'s headers; without it a claim-bound query is a 403', async () => {
+    const s = await start();
+    try {
+      expect((await call(`${s.url}/items`, { headers: claims({ sub: 'alice', tenant_id: 't1' }) })).body.data).toEqual([{ name: 'a' }]);
+      const anonymous = await call(`${s.url}/items`);
+      expect(anonymous.status).toBe(403);
+      expect(anonymous.headers['content-type']).toBe('application/problem+json');
+      expect((await call(`${s.url}/items`, { headers: { [IDENTITY_HEADERS.claims]: 'not json' } })).status).toBe(403);
+      // Only the one JSON header API Gateway sets counts; other look-alike headers are ignored.
+      expect((await call(`${s.url}/items`, { headers: { 'x-secure-db-api-claim-tenant_id': 't2', 'x-tenant-id': 't2' } })).status).toBe(403);
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  test('writes run on the writer pool (the reader user cannot insert), reads on the reader pool', async () => {
+    const s = await start();
+    try {
+      const res = await call(`${s.url}/items`, { method: 'POST', headers: claims({ tenant_id: 't3' }), body: { name: 'w' } });
+      expect(res.status).toBe(200);
+      expect(await db.exec("SELECT name FROM rt_ctr_items WHERE tenant = 't3'")).toEqual([{ name: 'w' }]);
+      expect(s.backend.writer!.connectionsOpened).toBe(1);
+      expect(s.backend.reader!.connectionsOpened).toBe(0);
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  test('30 concurrent slow reads all succeed on at most 3 connections', async () => {
+    const s = await start();
+    try {
+      let peakSessions = 0;
+      const sampler = setInterval(() => void sessionsOf(READER).then((n) => (peakSessions = Math.max(peakSessions, n))), 20);
+      const replies = await Promise.all(Array.from({ length: 30 }, () => call(`${s.url}/slow`)));
+      clearInterval(sampler);
+      expect(replies.map((r) => r.status)).toEqual(Array(30).fill(200));
+      expect(s.backend.reader!.peakInUse).toBe(3);
+      expect(s.backend.reader!.connectionsOpened).toBe(3);
+      expect(peakSessions).toBeLessThanOrEqual(3);
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  test('beyond the pool and its queue, requests get 503 with Retry-After at once, never another error', async () => {
+    const s = await start({ size: 1, maxQueue: 2, acquireTimeoutMs: 10_000 });
+    try {
+      const replies = await Promise.all(Array.from({ length: 8 }, () => call(`${s.url}/slow`)));
+      const statuses = replies.map((r) => r.status).sort();
+      expect(statuses.filter((x) => x === 200)).toHaveLength(3);
+      expect(statuses.filter((x) => x === 503)).toHaveLength(5);
+      for (const r of replies.filter((x) => x.status === 503)) {
+        expect(r.headers['retry-after']).toBe('1');
+        expect(r.body.detail).toBe('All database connections are busy. Retry later.');
+      }
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  test('shutdown finishes the requests in flight, then refuses connections and closes every database session', async () => {
+    const s = await start();
+    const inFlight = Promise.all(Array.from({ length: 3 }, () => call(`${s.url}/slow`)));
+    await new Promise((r) => setTimeout(r, 50));
+    await s.shutdown();
+    expect((await inFlight).map((r) => r.status)).toEqual([200, 200, 200]);
+    await expect(call(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await sessionsOf(READER)).toBe(0);
+  });
+
+  test('the health check answers without touching the database', async () => {
+    const s = await start();
+    try {
+      expect(await call(`${s.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+      expect(s.backend.reader!.connectionsOpened).toBe(0);
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  test('HTTPS with the certificate the entrypoint provides', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ctr-tls-'));
+    const certs = makeCertificates(dir);
+    const s = await start(undefined, { SECURE_DB_API_TLS_KEY: certs.key, SECURE_DB_API_TLS_CERT: certs.cert });
+    try {
+      expect(s.url.startsWith('https://')).toBe(true);
+      const ca = readFileSync(certs.ca);
+      expect((await call(`${s.url}/items`, { headers: claims({ tenant_id: 't1' }), ca })).body.data).toEqual([{ name: 'a' }]);
+      await expect(call(`${s.url.replace('https:', 'http:')}/items`)).rejects.toBeDefined();
+    } finally {
+      await s.shutdown();
+    }
+  });
+});
