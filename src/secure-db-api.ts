@@ -500,6 +500,9 @@ export class SecureDbApi extends Construct {
 
   /** Lets `grantee` call every route (IAM authorization), or only `route` when given. */
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
+    if (this.authorization.carriesClaims) {
+      throw new Error('SecureDbApi.grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
+    }
     let resource = this.api.arnForExecuteApi('*', '/*', this.stageName);
     if (route) {
       const parsed = parseRoute(route);

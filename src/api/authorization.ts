@@ -1,5 +1,3 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -12,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, checkAuthorizerConfig } from '../runtime/authorizer-config';
 import { encryptedLogGroup } from '../security/log-groups';
+import { supportFunction } from '../security/support-function';
 import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
 
 /** A route and what its caller needs, as the authorization sees it. */
@@ -274,33 +273,19 @@ class JwtAuthorizerFunction extends Construct {
     });
     securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'The identity provider\'s JWKS endpoint');
 
-    const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-authorizer-'));
-    copyFileSync(AUTHORIZER_BUNDLE, path.join(stage, 'index.js'));
-    writeFileSync(path.join(stage, 'authorizer.json'), JSON.stringify(props.config));
-
-    this.function = new lambda.Function(this, 'Function', {
+    this.function = supportFunction(this, 'Function', {
       description: 'SecureDbApi JWT authorizer (aws-jwt-verify)',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'index.handler',
-      code: lambda.Code.fromAsset(stage),
-      role: role.withoutPolicyUpdates(),
+      bundle: AUTHORIZER_BUNDLE,
+      files: { 'authorizer.json': JSON.stringify(props.config) },
+      role,
+      policy,
+      logGroup,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      securityGroups: [securityGroup],
-      allowPublicSubnet: false,
-      memorySize: 256,
+      securityGroup,
       timeout: Duration.seconds(10),
-      loggingFormat: lambda.LoggingFormat.JSON,
-      logGroup,
+      noDlqReason: 'Invoked synchronously by API Gateway: a failure is a 401/500 to the caller, there is no event to dead-letter.',
+      noReservedConcurrencyReason: 'API Gateway caches its answers per token and stage throttling bounds its invocations.',
     });
-    this.function.node.addDependency(policy);
-    const acknowledgements: Array<[string, string]> = [
-      ['LambdaDLQ', 'Invoked synchronously by API Gateway: a failure is a 401/500 to the caller, there is no event to dead-letter.'],
-      ['LambdaConcurrency', 'API Gateway caches its answers per token and stage throttling bounds its invocations.'],
-    ];
-    Validations.of(this.function).acknowledge(
-      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => acknowledgements.map(([rule, reason]) => ({ id: `${pack}-${rule}`, reason }))),
-    );
   }
 }

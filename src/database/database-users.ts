@@ -1,5 +1,3 @@
-import { copyFileSync, mkdtempSync } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -11,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DatabaseTargetConfig } from './database-target';
 import { encryptedLogGroup } from '../security/log-groups';
+import { supportFunction } from '../security/support-function';
 import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
 
 /** The bootstrap bundle, built by esbuild at build time. */
@@ -81,34 +80,21 @@ export class DatabaseUsers extends Construct {
     });
     Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: VPC_ACCESS_WILDCARDS });
 
-    const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-bootstrap-'));
-    copyFileSync(BOOTSTRAP_BUNDLE, path.join(stage, 'index.js'));
-    this.function = new lambda.Function(this, 'Function', {
+    this.function = supportFunction(this, 'Function', {
       description: 'SecureDbApi database user bootstrap (custom resource)',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'index.handler',
-      code: lambda.Code.fromAsset(stage),
+      bundle: BOOTSTRAP_BUNDLE,
       // The connection to the database verifies its certificate against the RDS CAs Lambda ships.
       environment: { NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE },
-      role: role.withoutPolicyUpdates(),
+      role,
+      policy,
+      logGroup,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      securityGroups: [securityGroup],
-      allowPublicSubnet: false,
-      memorySize: 256,
+      securityGroup,
       timeout: Duration.minutes(2),
-      loggingFormat: lambda.LoggingFormat.JSON,
-      logGroup,
+      noDlqReason: 'Invoked synchronously by CloudFormation as a custom resource; it answers CloudFormation itself, even on failure.',
+      noReservedConcurrencyReason: 'Runs only during deployments, once per stack operation.',
     });
-    this.function.node.addDependency(policy);
-    const acknowledgements: Array<[string, string]> = [
-      ['LambdaDLQ', 'Invoked synchronously by CloudFormation as a custom resource; it answers CloudFormation itself, even on failure.'],
-      ['LambdaConcurrency', 'Runs only during deployments, once per stack operation.'],
-    ];
-    Validations.of(this.function).acknowledge(
-      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => acknowledgements.map(([rule, reason]) => ({ id: `${pack}-${rule}`, reason }))),
-    );
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.function.functionArn,

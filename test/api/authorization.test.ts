@@ -9,6 +9,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
@@ -158,6 +159,11 @@ describe('JWT authorization (any OIDC provider)', () => {
 
   test('isolated subnets are refused: the authorizer could never fetch the keys', () => {
     expect(() => synth(postgresApi({ authorization: ApiAuthorization.jwt(OKTA), queries: TENANT_QUERIES }).stack)).toThrow(/selected subnets are isolated; set JwtAuthorizationOptions.vpcSubnets/);
+  });
+
+  test('grantInvoke is refused: token callers are not authorized by IAM', () => {
+    const { api } = jwtApi();
+    expect(() => api.grantInvoke(new iam.AccountRootPrincipal())).toThrow(/grantInvoke applies to ApiAuthorization.iam\(\)/);
   });
 
   test('bad issuers, audiences and cache times are refused where they are written', () => {

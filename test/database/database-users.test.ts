@@ -3,26 +3,15 @@
  * a function that can read exactly those secrets, the database opened to it alone, and the users
  * created before their secrets first rotate. Imported databases need the master secret given.
  */
-import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DatabaseTarget, SecureDbApi, SecureDbApiProps } from '../../src';
-import { ENV, postgresApi, READ_AND_WRITE } from '../helpers/stacks';
+import { importedMysqlStack, postgresApi, READ_AND_WRITE } from '../helpers/stacks';
 
 const USERS = 'Custom::SecureDbApiDatabaseUsers';
 
 function importedMysql(props: Partial<SecureDbApiProps> = {}) {
-  const stack = new Stack(undefined, 'Imported', { env: ENV });
-  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
-    instanceIdentifier: 'inventory',
-    instanceEndpointAddress: 'inventory.abc.eu-west-1.rds.amazonaws.com',
-    port: 3306,
-    securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-0123456789abcdef0')],
-    engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }),
-  });
+  const { stack, vpc, instance } = importedMysqlStack();
   const make = (more: Partial<SecureDbApiProps> = {}) => new SecureDbApi(stack, 'Api', {
     vpc,
     database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }),

@@ -8,7 +8,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { DatabaseTarget, ProxyAuthentication, SecureDbApi, SecureDbApiProps } from '../../src';
-import { ENV, postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
+import { importedMysqlStack, postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
 
 describe('end-to-end IAM on a cluster defined in the app', () => {
   const { stack, api, app } = postgresApi({ proxyAuthentication: ProxyAuthentication.END_TO_END_IAM });
@@ -60,16 +60,7 @@ describe('end-to-end IAM refusals', () => {
   });
 
   function imported(attrs: Partial<rds.DatabaseInstanceAttributes>, props: Partial<SecureDbApiProps> = {}) {
-    const stack = new Stack(undefined, 'Imported', { env: ENV });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-    const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
-      instanceIdentifier: 'inventory',
-      instanceEndpointAddress: 'inventory.abc.eu-west-1.rds.amazonaws.com',
-      port: 3306,
-      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-0123456789abcdef0')],
-      engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }),
-      ...attrs,
-    });
+    const { stack, vpc, instance } = importedMysqlStack(attrs);
     return () => new SecureDbApi(stack, 'Api', {
       vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), queries: READ_AND_WRITE, proxyAuthentication: ProxyAuthentication.END_TO_END_IAM, ...props,
     });

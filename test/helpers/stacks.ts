@@ -60,3 +60,24 @@ export function postgresApi(props: Partial<SecureDbApiProps> = {}, options: Test
   });
   return { ...t, api };
 }
+
+export interface ImportedMysqlStack {
+  readonly stack: Stack;
+  readonly vpc: ec2.Vpc;
+  readonly instance: rds.IDatabaseInstance;
+}
+
+/** A stack with a VPC and an imported (existing) RDS for MySQL instance. */
+export function importedMysqlStack(attrs: Partial<rds.DatabaseInstanceAttributes> = {}): ImportedMysqlStack {
+  const stack = new Stack(undefined, 'Imported', { env: ENV });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Db', {
+    instanceIdentifier: 'inventory',
+    instanceEndpointAddress: 'inventory.abc.eu-west-1.rds.amazonaws.com',
+    port: 3306,
+    securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'DbSg', 'sg-0123456789abcdef0')],
+    engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }),
+    ...attrs,
+  });
+  return { stack, vpc, instance };
+}

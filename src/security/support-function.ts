@@ -1,0 +1,62 @@
+import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface SupportFunctionProps {
+  readonly description: string;
+  /** The bundled `index.js`. */
+  readonly bundle: string;
+  /** More files for the asset (name → content). */
+  readonly files?: Record<string, string>;
+  readonly role: iam.Role;
+  /** The role's customer-managed policy: the function waits for it. */
+  readonly policy: iam.ManagedPolicy;
+  readonly logGroup: logs.ILogGroup;
+  readonly vpc: ec2.IVpc;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly timeout: Duration;
+  readonly environment?: Record<string, string>;
+  /** Why a dead-letter queue and reserved concurrency do not apply to this function. */
+  readonly noDlqReason: string;
+  readonly noReservedConcurrencyReason: string;
+}
+
+/**
+ * A function the construct runs besides the queries (the JWT authorizer, the user bootstrap): Node.js 24
+ * on ARM in the API's private subnets, JSON logs to its encrypted log group, its own role.
+ */
+export function supportFunction(scope: Construct, id: string, props: SupportFunctionProps): lambda.Function {
+  const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-support-'));
+  copyFileSync(props.bundle, path.join(stage, 'index.js'));
+  for (const [name, content] of Object.entries(props.files ?? {})) writeFileSync(path.join(stage, name), content);
+  const fn = new lambda.Function(scope, id, {
+    description: props.description,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'index.handler',
+    code: lambda.Code.fromAsset(stage),
+    environment: props.environment,
+    role: props.role.withoutPolicyUpdates(),
+    vpc: props.vpc,
+    vpcSubnets: props.vpcSubnets,
+    securityGroups: [props.securityGroup],
+    allowPublicSubnet: false,
+    memorySize: 256,
+    timeout: props.timeout,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    logGroup: props.logGroup,
+  });
+  fn.node.addDependency(props.policy);
+  Validations.of(fn).acknowledge(...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => [
+    { id: `${pack}-LambdaDLQ`, reason: props.noDlqReason },
+    { id: `${pack}-LambdaConcurrency`, reason: props.noReservedConcurrencyReason },
+  ]));
+  return fn;
+}
