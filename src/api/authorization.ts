@@ -1,17 +1,14 @@
 import * as path from 'path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, checkAuthorizerConfig } from '../runtime/authorizer-config';
-import { encryptedLogGroup } from '../security/log-groups';
 import { supportFunction } from '../security/support-function';
-import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
 
 /** A route and what its caller needs, as the authorization sees it. */
 export interface AuthorizedRoute {
@@ -252,20 +249,6 @@ class JwtAuthorizerFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: JwtAuthorizerFunctionProps) {
     super(scope, id);
-    const logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Verifies bearer tokens for SecureDbApi',
-    });
-    const policy = new iam.ManagedPolicy(this, 'Policy', {
-      description: 'JWT authorizer: its own logs and network interfaces only',
-      roles: [role],
-      statements: [
-        new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-        ...vpcAccessStatements(props.vpc),
-      ],
-    });
-    Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: VPC_ACCESS_WILDCARDS });
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       allowAllOutbound: false,
@@ -275,11 +258,13 @@ class JwtAuthorizerFunction extends Construct {
 
     this.function = supportFunction(this, 'Function', {
       description: 'SecureDbApi JWT authorizer (aws-jwt-verify)',
+      roleDescription: 'Verifies bearer tokens for SecureDbApi',
+      policyDescription: 'JWT authorizer: its own logs and network interfaces only',
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
       bundle: AUTHORIZER_BUNDLE,
       files: { 'authorizer.json': JSON.stringify(props.config) },
-      role,
-      policy,
-      logGroup,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroup,

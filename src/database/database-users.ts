@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,9 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DatabaseTargetConfig } from './database-target';
-import { encryptedLogGroup } from '../security/log-groups';
 import { supportFunction } from '../security/support-function';
-import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
 
 /** The bootstrap bundle, built by esbuild at build time. */
 const BOOTSTRAP_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'bootstrap', 'bootstrap.lambda', 'index.js');
@@ -44,7 +42,6 @@ export class DatabaseUsers extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseUsersProps) {
     super(scope, id);
-    const logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
     const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       allowAllOutbound: false,
@@ -56,13 +53,10 @@ export class DatabaseUsers extends Construct {
 
     const secrets = [props.masterSecret, props.reader.secret, props.writer.secret].filter((s): s is secretsmanager.ISecret => s !== undefined);
     const keys = [...new Set(secrets.map((s) => s.encryptionKey).filter((k): k is kms.IKey => k !== undefined))];
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Creates the SecureDbApi database users with the master secret',
-    });
-    const policy = new iam.ManagedPolicy(this, 'Policy', {
-      description: 'Database user bootstrap: read the master and user secrets, write own logs',
-      roles: [role],
+    this.function = supportFunction(this, 'Function', {
+      description: 'SecureDbApi database user bootstrap (custom resource)',
+      roleDescription: 'Creates the SecureDbApi database users with the master secret',
+      policyDescription: 'Database user bootstrap: read the master and user secrets, write own logs',
       statements: [
         // A secret imported by name has a partial ARN: the policy needs its random suffix matched.
         new iam.PolicyStatement({ sid: 'ReadTheSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.secretFullArn ?? `${s.secretArn}-??????`) }),
@@ -74,20 +68,13 @@ export class DatabaseUsers extends Construct {
             conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${props.vpc.stack.region}.amazonaws.com` } },
           })]
           : []),
-        new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
-        ...vpcAccessStatements(props.vpc),
       ],
-    });
-    Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: VPC_ACCESS_WILDCARDS });
-
-    this.function = supportFunction(this, 'Function', {
-      description: 'SecureDbApi database user bootstrap (custom resource)',
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
       bundle: BOOTSTRAP_BUNDLE,
       // The connection to the database verifies its certificate against the RDS CAs Lambda ships.
       environment: { NODE_EXTRA_CA_CERTS: LAMBDA_CA_BUNDLE },
-      role,
-      policy,
-      logGroup,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroup,

@@ -1,23 +1,29 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { encryptedLogGroup } from './log-groups';
+import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from './vpc-access';
 
 export interface SupportFunctionProps {
   readonly description: string;
+  readonly roleDescription: string;
+  readonly policyDescription: string;
+  /** What the function may do besides writing its logs and managing its network interfaces. */
+  readonly statements?: iam.PolicyStatement[];
+  readonly encryptionKey: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
   /** The bundled `index.js`. */
   readonly bundle: string;
   /** More files for the asset (name → content). */
   readonly files?: Record<string, string>;
-  readonly role: iam.Role;
-  /** The role's customer-managed policy: the function waits for it. */
-  readonly policy: iam.ManagedPolicy;
-  readonly logGroup: logs.ILogGroup;
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;
@@ -30,9 +36,22 @@ export interface SupportFunctionProps {
 
 /**
  * A function the construct runs besides the queries (the JWT authorizer, the user bootstrap): Node.js 24
- * on ARM in the API's private subnets, JSON logs to its encrypted log group, its own role.
+ * on ARM in the API's private subnets, JSON logs to its encrypted log group (`LogGroup`), its own role
+ * (`Role`) with one customer-managed policy (`Policy`), all beside it in `scope`.
  */
 export function supportFunction(scope: Construct, id: string, props: SupportFunctionProps): lambda.Function {
+  const logGroup = encryptedLogGroup(scope, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
+  const role = new iam.Role(scope, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
+  const policy = new iam.ManagedPolicy(scope, 'Policy', {
+    description: props.policyDescription,
+    roles: [role],
+    statements: [
+      ...(props.statements ?? []),
+      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      ...vpcAccessStatements(props.vpc),
+    ],
+  });
+  Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: VPC_ACCESS_WILDCARDS });
   const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-support-'));
   copyFileSync(props.bundle, path.join(stage, 'index.js'));
   for (const [name, content] of Object.entries(props.files ?? {})) writeFileSync(path.join(stage, name), content);
@@ -43,7 +62,7 @@ export function supportFunction(scope: Construct, id: string, props: SupportFunc
     handler: 'index.handler',
     code: lambda.Code.fromAsset(stage),
     environment: props.environment,
-    role: props.role.withoutPolicyUpdates(),
+    role: role.withoutPolicyUpdates(),
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
     securityGroups: [props.securityGroup],
@@ -51,9 +70,9 @@ export function supportFunction(scope: Construct, id: string, props: SupportFunc
     memorySize: 256,
     timeout: props.timeout,
     loggingFormat: lambda.LoggingFormat.JSON,
-    logGroup: props.logGroup,
+    logGroup,
   });
-  fn.node.addDependency(props.policy);
+  fn.node.addDependency(policy);
   Validations.of(fn).acknowledge(...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => [
     { id: `${pack}-LambdaDLQ`, reason: props.noDlqReason },
     { id: `${pack}-LambdaConcurrency`, reason: props.noReservedConcurrencyReason },
