@@ -24,7 +24,7 @@ import { DatabaseUsers } from './database/database-users';
 import { defaultPortOf } from './database/ports';
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
-import { DB_HOST_ENV, QueryFunction, QueryFunctionProps } from './database/query-function';
+import { proxyRuntimeConfig, QueryFunction, QueryFunctionProps } from './database/query-function';
 import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
 import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
 import { AlarmThresholds } from './monitoring/thresholds';
@@ -594,7 +594,7 @@ export class SecureDbApi extends Construct {
       }
       if (authorization.authorizerFunction) this.restApi.restrictAuthorizerPermission(authorization.authorizerFunction);
       this.createMonitoring([...configs.map((q) => ({ method: q.method, path: q.path })), ...(graphql ? [{ method: 'POST', path: graphql.path }] : [])], monitored);
-      this.publishOpenApi(access);
+      this.publishOpenApi(configs, access);
     };
     // A mutating aspect runs when the app is prepared for synthesis, before any read-only checks.
     Aspects.of(this).add({ visit: () => build() }, { priority: AspectPriority.MUTATING });
@@ -656,24 +656,17 @@ export class SecureDbApi extends Construct {
     if (backend.kind === QueryBackendKind.FARGATE) {
       const options = backend.fargateOptions!;
       const hasWrites = configs.some((q) => q.access === 'write');
-      const connection = (user: string) => ({
-        host: `\${env:${DB_HOST_ENV}}`,
-        port,
-        database: this.target.databaseName,
-        user,
-        credentials: { type: 'iam' as const, region: '${env:AWS_REGION}' },
-        tls: { enabled: true },
-      });
       const fargate = new FargateBackend(this, 'Backend', {
         ...options,
-        config: {
-          version: 1,
+        config: proxyRuntimeConfig({
           engine: this.target.engine,
-          connection: connection(this.readerUser),
-          ...(hasWrites ? { writeConnection: connection(this.writerUser) } : {}),
+          port,
+          databaseName: this.target.databaseName,
+          user: this.readerUser,
+          writeUser: hasWrites ? this.writerUser : undefined,
           queries: configs,
-          ...(this.props.rowLevelSecurityClaims ? { rlsClaims: true } : {}),
-        },
+          rlsClaims: this.props.rowLevelSecurityClaims,
+        }),
         users: hasWrites ? [this.readerUser, this.writerUser] : [this.readerUser],
         proxy: this.proxy,
         proxyConnections: this.proxyConnections,
@@ -701,10 +694,11 @@ export class SecureDbApi extends Construct {
   /** The GraphQL endpoint's runtime settings, checked against the queries; undefined without one. */
   private graphqlConfig(configs: QueryConfig[]): GraphqlConfig | undefined {
     const options = this.props.graphql;
-    if (!options) return undefined;
+    const graphqlPath = this.graphqlPath();
+    if (!options || !graphqlPath) return undefined;
     const persisted = options.persistedQueries ?? [];
     const config: GraphqlConfig = {
-      path: options.path ?? '/graphql',
+      path: graphqlPath,
       maxDepth: options.maxDepth ?? DEFAULT_GRAPHQL_MAX_DEPTH,
       maxComplexity: options.maxComplexity ?? DEFAULT_GRAPHQL_MAX_COMPLEXITY,
       introspection: options.introspection ?? false,
@@ -721,12 +715,15 @@ export class SecureDbApi extends Construct {
    * (typed by its declared columns), authorization with scopes, API key, and problem+json errors.
    */
   public openApiDocument(): string {
-    const configs = this.checkQueries() ?? [];
-    const graphql = this.props.graphql ? this.props.graphql.path ?? '/graphql' : undefined;
-    return JSON.stringify(this.openApiObject(configs, graphql), undefined, 2);
+    return JSON.stringify(this.openApiObject(this.checkQueries() ?? []), undefined, 2);
   }
 
-  private openApiObject(configs: QueryConfig[], graphqlPath: string | undefined): Record<string, unknown> {
+  /** The GraphQL endpoint's path, when there is one. */
+  private graphqlPath(): string | undefined {
+    return this.props.graphql ? this.props.graphql.path ?? '/graphql' : undefined;
+  }
+
+  private openApiObject(configs: QueryConfig[]): Record<string, unknown> {
     const options = this.props.openApi ?? {};
     return openApiDocument({
       title: options.title ?? `SecureDbApi ${this.node.path}`,
@@ -736,17 +733,16 @@ export class SecureDbApi extends Construct {
       security: this.authorization._openApi,
       tokens: this.authorization.carriesClaims,
       apiKeyRequired: this.usagePlan !== undefined,
-      graphqlPath,
+      graphqlPath: this.graphqlPath(),
       documentPath: options.serve ? OPENAPI_PATH : undefined,
     });
   }
 
   /** Writes the document into the cloud assembly (and `outputFile`), and serves it when asked. */
-  private publishOpenApi(access: MethodAccess): void {
+  private publishOpenApi(configs: QueryConfig[], access: MethodAccess): void {
     const options = this.props.openApi;
     if (!options) return;
-    const configs = this.checkQueries() ?? [];
-    const document = this.openApiObject(configs, this.props.graphql ? this.props.graphql.path ?? '/graphql' : undefined);
+    const document = this.openApiObject(configs);
     const text = JSON.stringify(document, undefined, 2);
     const outdir = Stage.of(this)?.outdir;
     if (outdir) {

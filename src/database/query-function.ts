@@ -29,6 +29,44 @@ export function bundleDir(engine: DatabaseEngineFamily, graphql = false): string
   return path.join(__dirname, '..', '..', 'assets', 'runtime', `${graphql ? 'graphql-' : ''}${BUNDLE[engine]}`);
 }
 
+/** What the runtime needs to serve queries through the proxy with IAM tokens. */
+export interface ProxyRuntimeOptions {
+  readonly engine: DatabaseEngineFamily;
+  readonly port: number;
+  readonly databaseName: string;
+  /** Runs the read queries (all queries when there is no `writeUser`). */
+  readonly user: string;
+  /** Runs the write queries, on a connection of its own. */
+  readonly writeUser?: string;
+  readonly queries: QueryConfig[];
+  readonly rlsClaims?: boolean;
+  readonly graphql?: GraphqlConfig;
+}
+
+/**
+ * The runtime configuration a function or container gets: the proxy endpoint and the region are
+ * deploy-time values, so they are `${env:…}` references the runtime resolves at start.
+ */
+export function proxyRuntimeConfig(o: ProxyRuntimeOptions): RuntimeConfig {
+  const connection = (user: string): ConnectionConfig => ({
+    host: `\${env:${DB_HOST_ENV}}`,
+    port: o.port,
+    database: o.databaseName,
+    user,
+    credentials: { type: 'iam', region: '${env:AWS_REGION}' },
+    tls: { enabled: true },
+  });
+  return {
+    version: 1,
+    engine: o.engine,
+    connection: connection(o.user),
+    queries: o.queries,
+    ...(o.rlsClaims ? { rlsClaims: true } : {}),
+    ...(o.graphql ? { graphql: o.graphql } : {}),
+    ...(o.writeUser ? { writeConnection: connection(o.writeUser) } : {}),
+  };
+}
+
 export interface QueryFunctionProps {
   /** `graphql`: the GraphQL function, which runs reads as `dbUser` and writes as `writeDbUser`. */
   readonly access: 'read' | 'write' | 'graphql';
@@ -66,24 +104,17 @@ export class QueryFunction extends Construct {
   constructor(scope: Construct, id: string, props: QueryFunctionProps) {
     super(scope, id);
 
-    const connection = (user: string): ConnectionConfig => ({
-      host: `\${env:${DB_HOST_ENV}}`,
-      port: props.port,
-      database: props.databaseName,
-      user,
-      credentials: { type: 'iam', region: '${env:AWS_REGION}' },
-      tls: { enabled: true },
-    });
     const users = [props.dbUser, ...(props.writeDbUser ? [props.writeDbUser] : [])];
-    const config: RuntimeConfig = {
-      version: 1,
+    const config = proxyRuntimeConfig({
       engine: props.engine,
-      connection: connection(props.dbUser),
+      port: props.port,
+      databaseName: props.databaseName,
+      user: props.dbUser,
+      writeUser: props.writeDbUser,
       queries: props.queries,
-      ...(props.rlsClaims ? { rlsClaims: true } : {}),
-      ...(props.graphql ? { graphql: props.graphql } : {}),
-      ...(props.writeDbUser ? { writeConnection: connection(props.writeDbUser) } : {}),
-    };
+      rlsClaims: props.rlsClaims,
+      graphql: props.graphql,
+    });
 
     this.logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
 
