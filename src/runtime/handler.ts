@@ -133,8 +133,7 @@ export class QueryHandler {
       call.result = await this.run(query, call.values, claims, routeOf(query), requestId, principal);
       response = success(query, call.result);
     } catch (e) {
-      const problem = e instanceof Problem ? e : new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
-      if (!(e instanceof Problem)) this.log({ level: 'ERROR', message: 'unexpected handler error', requestId, errorName: (e as Error)?.name });
+      const problem = this.asProblem(e, requestId);
       outcome = problem.kind;
       response = problemResponse(problem, requestId);
     }
@@ -178,8 +177,7 @@ export class QueryHandler {
       call.result = await this.run(query, call.values, context.claims, context.route, context.requestId, context.principal);
       return call.result;
     } catch (e) {
-      const problem = e instanceof Problem ? e : new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
-      if (!(e instanceof Problem)) this.log({ level: 'ERROR', message: 'unexpected handler error', requestId: context.requestId, errorName: (e as Error)?.name });
+      const problem = this.asProblem(e, context.requestId);
       status = problem.status;
       outcome = problem.kind;
       throw problem;
@@ -187,6 +185,13 @@ export class QueryHandler {
       const { requestId, apiRequestId, principal, route } = context;
       this.audit({ requestId, apiRequestId, principal, route, call, status, outcome, started });
     }
+  }
+
+  /** A Problem as it is; anything else is logged (name only) and answered as an internal error. */
+  private asProblem(e: unknown, requestId: string | undefined): Problem {
+    if (e instanceof Problem) return e;
+    this.log({ level: 'ERROR', message: 'unexpected handler error', requestId, errorName: (e as Error)?.name });
+    return new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
   }
 
   private run(
@@ -271,29 +276,8 @@ export class QueryHandler {
   }
 
   private parseBody(event: PublicEvent): Record<string, unknown> | undefined {
-    if (event.body === null || event.body === undefined || event.body === '') return undefined;
-    const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-    if (bytes.length > this.maxBodyBytes) {
-      throw new Problem('payload-too-large', `The request body is larger than ${this.maxBodyBytes} bytes`);
-    }
-    const contentType = header(event, 'content-type');
-    if (!contentType || !/^application\/json\s*(;\s*charset=(?:"?utf-8"?)\s*)?$/i.test(contentType.trim())) {
-      throw new Problem('unsupported-media-type', 'The request body must be application/json (UTF-8)');
-    }
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      throw bodyProblem('is not valid UTF-8');
-    }
-    // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it.
-    if (!event.isBase64Encoded && LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw bodyProblem('is not valid JSON');
-    }
+    const parsed = decodeJsonBody(event, this.maxBodyBytes);
+    if (parsed === undefined) return undefined;
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw bodyProblem('must be a JSON object');
     return parsed as Record<string, unknown>;
   }
@@ -421,6 +405,37 @@ function queryParameters(event: PublicEvent): Record<string, string[]> {
     for (const [k, v] of Object.entries(event.queryStringParameters)) if (v !== undefined) out[k] = [v];
   }
   return out;
+}
+
+/** `application/json`, optionally with a UTF-8 charset. */
+export const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=(?:"?utf-8"?)\s*)?$/i;
+
+/**
+ * The JSON value of a request body (undefined when there is none), as the REST routes and the GraphQL
+ * endpoint accept it: at most `maxBodyBytes`, a JSON content type, valid UTF-8. Throws Problems
+ * (413, 415, 400).
+ */
+export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, contentTypes: RegExp = JSON_CONTENT_TYPE): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') return undefined;
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (bytes.length > maxBodyBytes) throw new Problem('payload-too-large', `The request body is larger than ${maxBodyBytes} bytes`);
+  const contentType = header(event, 'content-type');
+  if (!contentType || !contentTypes.test(contentType.trim())) {
+    throw new Problem('unsupported-media-type', 'The request body must be application/json (UTF-8)');
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw bodyProblem('is not valid UTF-8');
+  }
+  // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it.
+  if (!event.isBase64Encoded && LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw bodyProblem('is not valid JSON');
+  }
 }
 
 function bodyProblem(reason: string): Problem {

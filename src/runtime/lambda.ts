@@ -48,6 +48,19 @@ export function resolveEnvReferences<T>(value: T, env: NodeJS.ProcessEnv = proce
   return value;
 }
 
+/**
+ * The configuration of one access level of a reader + writer configuration (GraphQL function, container):
+ * its queries only, and the reader's connection or the writer's (`writeConnection`), resolved.
+ * Undefined when there are no queries of that access.
+ */
+export function configForAccess(raw: RuntimeConfig, access: 'read' | 'write'): RuntimeConfig | undefined {
+  const queries = raw.queries.filter((q) => q.access === access);
+  if (queries.length === 0) return undefined;
+  const connection = access === 'read' ? raw.connection : raw.writeConnection;
+  if (!connection) throw new Error('the configuration has write queries but no writeConnection');
+  return { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries };
+}
+
 /** Builds a handler from a config file path. */
 export function handlerFromFile(file: string, engineFor: (engine: EngineName) => DatabaseEngine): QueryHandler {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;

@@ -5,11 +5,11 @@
  * pool and its queue are full, identity from the headers API Gateway sets, and graceful shutdown.
  */
 import type * as http from 'http';
-import { EngineName, parsePathTemplate, QueryConfig, RuntimeConfig } from '../config';
+import { EngineName, parsePathTemplate, RuntimeConfig } from '../config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
-import type { ServerEvent } from '../http-server';
-import { credentialsFor, resolveEnvReferences } from '../lambda';
+import type { ServerEvent, ServerIdentity } from '../http-server';
+import { configForAccess, credentialsFor } from '../lambda';
 import { Observer } from '../observability';
 import { HttpResponse, Problem, problemResponse } from '../problem';
 import { IDENTITY_HEADERS } from './identity-headers';
@@ -17,7 +17,7 @@ import { IDENTITY_HEADERS } from './identity-headers';
 export { IDENTITY_HEADERS };
 
 /** The identity API Gateway forwarded, as the handler's request context. */
-export function identityFromHeaders(headers: http.IncomingHttpHeaders): { requestId?: string; authorizer?: unknown; userArn?: string } {
+export function identityFromHeaders(headers: http.IncomingHttpHeaders): ServerIdentity {
   const one = (name: string) => {
     const v = headers[name];
     return typeof v === 'string' && v !== '' ? v : undefined;
@@ -142,8 +142,8 @@ export class ContainerBackend {
 
   constructor(options: ContainerBackendOptions) {
     const raw = options.config;
-    const make = (connection: RuntimeConfig['connection'], queries: readonly QueryConfig[]) => {
-      const config: RuntimeConfig = { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries };
+    const make = (config: RuntimeConfig | undefined) => {
+      if (!config) return undefined;
       const handlers = Array.from({ length: options.pool.size }, () => new QueryHandler({
         config,
         engine: options.engine,
@@ -152,11 +152,8 @@ export class ContainerBackend {
       }));
       return new HandlerPool(handlers, options.pool);
     };
-    const reads = raw.queries.filter((q) => q.access === 'read');
-    const writes = raw.queries.filter((q) => q.access === 'write');
-    if (writes.length > 0 && !raw.writeConnection) throw new Error('the configuration has write queries but no writeConnection');
-    this.reader = reads.length > 0 ? make(raw.connection, reads) : undefined;
-    this.writer = writes.length > 0 ? make(raw.writeConnection!, writes) : undefined;
+    this.reader = make(configForAccess(raw, 'read'));
+    this.writer = make(configForAccess(raw, 'write'));
     this.routes = raw.queries.map((q) => ({ method: q.method, pattern: parsePathTemplate(q.path).pattern, access: q.access }));
   }
 

@@ -16,15 +16,17 @@ import { buildGraphqlSchema } from './schema';
 import { Claims, claimsOf } from '../claims';
 import { DEFAULT_MAX_BODY_BYTES, GraphqlConfig, PreparedQuery } from '../config';
 import { graphqlProblems, sha256Hex } from '../graphql-config';
-import { QueryHandler } from '../handler';
+import { decodeJsonBody, QueryHandler } from '../handler';
 import { principalOf } from '../observability';
-import { LONE_SURROGATE } from '../params';
 import { HttpResponse, Problem, ProblemKind, SECURITY_HEADERS } from '../problem';
 
 // The CommonJS build: its ESM build imports graphql's ESM files, and a bundle with two copies of graphql
 // fails at run time ("Cannot use GraphQLObjectType from another module or realm").
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { getComplexity, simpleEstimator, fieldExtensionsEstimator } = require('graphql-query-complexity/cjs') as typeof QueryComplexity;
+
+/** `application/json` (or `application/graphql-response+json`), optionally with a UTF-8 charset. */
+const GRAPHQL_CONTENT_TYPE = /^application\/(json|graphql-response\+json)\s*(;\s*charset=(?:"?utf-8"?)\s*)?$/i;
 
 /** Stable error codes clients can switch on. */
 export const GRAPHQL_CODES: Record<ProblemKind, string> = {
@@ -196,21 +198,14 @@ export class GraphqlHandler {
   }
 
   private parseBody(event: GraphqlEvent): { request: GraphqlRequest } | { response: HttpResponse } {
-    if (event.body === null || event.body === undefined || event.body === '') return { response: requestError(400, 'BAD_USER_INPUT', 'The request needs a JSON body') };
-    const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-    if (bytes.length > this.maxBodyBytes) return { response: requestError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${this.maxBodyBytes} bytes`) };
-    const contentType = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
-    if (!contentType || !/^application\/(json|graphql-response\+json)\s*(;\s*charset=(?:"?utf-8"?)\s*)?$/i.test(contentType.trim())) {
-      return { response: requestError(415, 'UNSUPPORTED_MEDIA_TYPE', 'The request body must be application/json (UTF-8)') };
-    }
     let parsed: unknown;
     try {
-      const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      if (!event.isBase64Encoded && LONE_SURROGATE.test(event.body)) throw new Error('lone surrogate');
-      parsed = JSON.parse(text);
-    } catch {
-      return { response: requestError(400, 'BAD_USER_INPUT', 'The request body is not valid UTF-8 JSON') };
+      parsed = decodeJsonBody(event, this.maxBodyBytes, GRAPHQL_CONTENT_TYPE);
+    } catch (e) {
+      if (!(e instanceof Problem)) throw e;
+      return { response: requestError(e.status, GRAPHQL_CODES[e.kind], e.detail) };
     }
+    if (parsed === undefined) return { response: requestError(400, 'BAD_USER_INPUT', 'The request needs a JSON body') };
     if (Array.isArray(parsed)) return { response: requestError(400, 'BAD_USER_INPUT', 'Batched requests are not accepted') };
     if (parsed === null || typeof parsed !== 'object') return { response: requestError(400, 'BAD_USER_INPUT', 'The request body must be a JSON object') };
     return { request: parsed as GraphqlRequest };

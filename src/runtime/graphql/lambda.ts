@@ -9,28 +9,20 @@ import { GraphqlHandler } from './handler';
 import { EngineName, RuntimeConfig } from '../config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
-import { CONFIG_PATH_ENV, credentialsFor, LambdaQueryHandler, resolveEnvReferences } from '../lambda';
+import { CONFIG_PATH_ENV, configForAccess, credentialsFor, LambdaQueryHandler } from '../lambda';
 
 /** Builds the GraphQL handler from a configuration (its connections may name environment variables). */
 export function graphqlHandlerFrom(raw: RuntimeConfig, engineFor: (engine: EngineName) => DatabaseEngine, tlsCa?: string): GraphqlHandler {
   if (!raw.graphql) throw new Error('the configuration has no graphql section');
   const engine = engineFor(raw.engine);
-  const make = (access: 'read' | 'write', connection: RuntimeConfig['connection']) => {
-    const config: RuntimeConfig = {
-      ...raw,
-      graphql: undefined,
-      writeConnection: undefined,
-      connection: resolveEnvReferences(connection),
-      queries: raw.queries.filter((q) => q.access === access),
-    };
-    return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa });
-  };
-  const hasWrites = raw.queries.some((q) => q.access === 'write');
-  if (hasWrites && !raw.writeConnection) throw new Error('the configuration has write queries but no writeConnection');
+  const make = (config: RuntimeConfig) => new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa });
+  const read = configForAccess(raw, 'read');
+  const write = configForAccess(raw, 'write');
+  if (!read) throw new Error('the configuration has no read queries (a GraphQL schema needs a Query type)');
   return new GraphqlHandler({
     config: raw.graphql,
-    reader: make('read', raw.connection),
-    writer: hasWrites ? make('write', raw.writeConnection!) : undefined,
+    reader: make(read),
+    writer: write ? make(write) : undefined,
     maxBodyBytes: raw.maxBodyBytes,
   });
 }
