@@ -120,18 +120,7 @@ export class QueryRestApi extends Construct {
 
   /** Adds one query's resource and method. */
   public addQuery(query: QueryConfig, fn: lambda.IFunction, access: MethodAccess): apigw.Method {
-    const requestParameters: Record<string, boolean> = {};
-    for (const p of query.parameters) {
-      if (p.in === 'path') requestParameters[`method.request.path.${p.name}`] = true;
-      if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
-    }
-    const requestModels = this.bodyModel(query);
-    return this.addMethod(query.method, query.path, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), access, {
-      operationName: query.name,
-      requestValidator: this.validator,
-      requestParameters,
-      requestModels,
-    }, query.requiredScopes);
+    return this.addQueryMethod(query, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), access);
   }
 
   /**
@@ -140,14 +129,9 @@ export class QueryRestApi extends Construct {
    * headers are overwritten; the backend trusts them because only the VPC link reaches it).
    */
   public addBackendQuery(query: QueryConfig, backend: HttpBackend, access: MethodAccess, identity: Record<string, string>): apigw.Method {
-    const requestParameters: Record<string, boolean> = {};
     const integrationParameters: Record<string, string> = { ...identity };
     for (const p of query.parameters) {
-      if (p.in === 'path') {
-        requestParameters[`method.request.path.${p.name}`] = true;
-        integrationParameters[`integration.request.path.${p.name}`] = `method.request.path.${p.name}`;
-      }
-      if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
+      if (p.in === 'path') integrationParameters[`integration.request.path.${p.name}`] = `method.request.path.${p.name}`;
     }
     const integration = new apigw.Integration({
       type: apigw.IntegrationType.HTTP_PROXY,
@@ -160,12 +144,7 @@ export class QueryRestApi extends Construct {
         timeout: Duration.millis(Math.min(29_000, query.timeoutMs + 3000)),
       },
     });
-    return this.addMethod(query.method, query.path, integration, access, {
-      operationName: query.name,
-      requestValidator: this.validator,
-      requestParameters,
-      requestModels: this.bodyModel(query),
-    }, query.requiredScopes);
+    return this.addQueryMethod(query, integration, access);
   }
 
   /** A route served by a function as a whole (the GraphQL endpoint). */
@@ -194,6 +173,22 @@ export class QueryRestApi extends Construct {
       operationName: 'openApiDocument',
       methodResponses: [{ statusCode: '200', responseParameters: { 'method.response.header.Content-Type': true } }],
     });
+  }
+
+  /** A query's method: its path and query-string parameters and body model validated by API Gateway. */
+  private addQueryMethod(query: QueryConfig, integration: apigw.Integration, access: MethodAccess): apigw.Method {
+    const requestParameters: Record<string, boolean> = {};
+    for (const p of query.parameters) {
+      if (p.in === 'path') requestParameters[`method.request.path.${p.name}`] = true;
+      if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
+    }
+    const requestModels = this.bodyModel(query);
+    return this.addMethod(query.method, query.path, integration, access, {
+      operationName: query.name,
+      requestValidator: this.validator,
+      requestParameters,
+      requestModels,
+    }, query.requiredScopes);
   }
 
   /** The JSON Schema model of a query's body parameters, if it has any. */

@@ -130,8 +130,6 @@ export interface ContainerBackendOptions {
   readonly engine: DatabaseEngine;
   readonly pool: PoolOptions;
   readonly observer?: Observer;
-  /** Overrides credentials (tests); default from the configuration. */
-  readonly credentialsFor?: (config: RuntimeConfig) => ReturnType<typeof credentialsFor>;
 }
 
 /** Routes each request to the pool of its query's access level. */
@@ -147,7 +145,7 @@ export class ContainerBackend {
       const handlers = Array.from({ length: options.pool.size }, () => new QueryHandler({
         config,
         engine: options.engine,
-        credentials: (options.credentialsFor ?? credentialsFor)(config),
+        credentials: credentialsFor(config),
         observer: options.observer,
       }));
       return new HandlerPool(handlers, options.pool);
