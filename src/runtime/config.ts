@@ -72,7 +72,6 @@ export interface QueryConfig {
 
 export type CredentialsConfig =
   | { readonly type: 'iam'; readonly region: string }
-  | { readonly type: 'secret'; readonly secretArn: string }
   /** For local development and tests only: never written by the construct. */
   | { readonly type: 'static'; readonly password: string };
 

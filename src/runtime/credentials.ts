@@ -1,9 +1,10 @@
 /**
  * Where the database password comes from: a short-lived IAM authentication token signed with the
- * function's role (the default), or a Secrets Manager secret kept current by rotation.
+ * function's (or task's) role. The passwords the proxy itself uses stay in Secrets Manager, which the
+ * query code never reads. Static credentials are for local development and tests.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { Signer } from '@aws-sdk/rds-signer';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { RdsAuthTokenSigner } from './rds-token';
 
 export interface DbCredentials {
   readonly user: string;
@@ -12,7 +13,7 @@ export interface DbCredentials {
 
 export interface CredentialsProvider {
   /** `iam` tokens need the cleartext plugin on MySQL and always TLS. */
-  readonly kind: 'iam' | 'secret' | 'static';
+  readonly kind: 'iam' | 'static';
   get(): Promise<DbCredentials>;
   /** Forget what is cached; called once after the database refused the credentials. */
   invalidate(): void;
@@ -21,7 +22,11 @@ export interface CredentialsProvider {
 /** IAM authentication tokens are valid for 15 minutes. */
 export const IAM_TOKEN_LIFETIME_MS = 15 * 60 * 1000;
 
-/** The part of `@aws-sdk/rds-signer` the provider uses, so tests can count signatures. */
+const missingAwsCredentials: AwsCredentialIdentityProvider = async () => {
+  throw new Error('IAM database authentication needs AWS credentials, and none were given');
+};
+
+/** The part of the token signer the provider uses, so tests can count signatures. */
 export interface TokenSigner {
   getAuthToken(): Promise<string>;
 }
@@ -31,6 +36,8 @@ export interface IamTokenCredentialsOptions {
   readonly port: number;
   readonly user: string;
   readonly region: string;
+  /** The AWS credentials that sign the token (in Lambda: `fromEnv()`). Needed unless `signer` is given. */
+  readonly awsCredentials?: AwsCredentialIdentityProvider;
   /** Renew this long before the token expires. Default 5 minutes. */
   readonly renewBeforeExpiryMs?: number;
   /** For tests. */
@@ -49,7 +56,13 @@ export class IamTokenCredentials implements CredentialsProvider {
   signed = 0;
 
   constructor(private readonly options: IamTokenCredentialsOptions) {
-    this.signer = options.signer ?? new Signer({ hostname: options.hostname, port: options.port, username: options.user, region: options.region });
+    this.signer = options.signer ?? new RdsAuthTokenSigner({
+      hostname: options.hostname,
+      port: options.port,
+      username: options.user,
+      region: options.region,
+      credentials: options.awsCredentials ?? missingAwsCredentials,
+    });
     this.now = options.now ?? Date.now;
     this.renewBeforeExpiryMs = options.renewBeforeExpiryMs ?? 5 * 60 * 1000;
   }
@@ -71,54 +84,6 @@ export class IamTokenCredentials implements CredentialsProvider {
     this.signed++;
     this.cached = { token, expiresAt: issuedAt + IAM_TOKEN_LIFETIME_MS };
     return token;
-  }
-}
-
-/** The shape RDS and the hosted rotation functions write into a database secret. */
-interface SecretJson {
-  readonly username?: unknown;
-  readonly password?: unknown;
-}
-
-export interface SecretCredentialsOptions {
-  readonly secretArn: string;
-  /** Re-read the secret after this long even without a failure. Default 15 minutes. */
-  readonly maxAgeMs?: number;
-  readonly client?: SecretsManagerClient;
-  readonly now?: () => number;
-}
-
-export class SecretCredentials implements CredentialsProvider {
-  readonly kind = 'secret' as const;
-  private readonly client: SecretsManagerClient;
-  private readonly now: () => number;
-  private cached?: { value: DbCredentials; readAt: number };
-
-  constructor(private readonly options: SecretCredentialsOptions) {
-    this.client = options.client ?? new SecretsManagerClient({});
-    this.now = options.now ?? Date.now;
-  }
-
-  async get(): Promise<DbCredentials> {
-    const maxAge = this.options.maxAgeMs ?? 15 * 60 * 1000;
-    if (this.cached && this.now() - this.cached.readAt < maxAge) return this.cached.value;
-    const out = await this.client.send(new GetSecretValueCommand({ SecretId: this.options.secretArn }));
-    let parsed: SecretJson;
-    try {
-      parsed = JSON.parse(out.SecretString ?? '') as SecretJson;
-    } catch {
-      throw new Error('database secret is not a JSON object');
-    }
-    if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-      throw new Error('database secret has no string "username" and "password"');
-    }
-    const value = { user: parsed.username, password: parsed.password };
-    this.cached = { value, readAt: this.now() };
-    return value;
-  }
-
-  invalidate(): void {
-    this.cached = undefined;
   }
 }
 

@@ -5,9 +5,11 @@
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
+import { fromEnv } from '@aws-sdk/credential-provider-env';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { EngineName, RuntimeConfig } from './config';
-import { CredentialsProvider, IamTokenCredentials, SecretCredentials, StaticCredentials } from './credentials';
+import { CredentialsProvider, IamTokenCredentials, StaticCredentials } from './credentials';
 import { DatabaseEngine } from './engines/engine';
 import { QueryHandler } from './handler';
 import { HttpResponse } from './problem';
@@ -15,13 +17,18 @@ import { HttpResponse } from './problem';
 /** Environment variable that may point at another config file (local runs). */
 export const CONFIG_PATH_ENV = 'SECURE_DB_API_CONFIG';
 
-export function credentialsFor(config: RuntimeConfig): CredentialsProvider {
+/**
+ * Lambda puts the execution role's credentials into the environment; the SDK's default chain would find
+ * them first too, but bundles SSO, INI files, STS and IMDS providers a function can never reach.
+ */
+export const LAMBDA_AWS_CREDENTIALS: AwsCredentialIdentityProvider = fromEnv();
+
+/** The database credentials a configuration names; `awsCredentials` signs IAM tokens. */
+export function credentialsFor(config: RuntimeConfig, awsCredentials: AwsCredentialIdentityProvider = LAMBDA_AWS_CREDENTIALS): CredentialsProvider {
   const c = config.connection;
   switch (c.credentials.type) {
     case 'iam':
-      return new IamTokenCredentials({ hostname: c.host, port: c.port, user: c.user, region: c.credentials.region });
-    case 'secret':
-      return new SecretCredentials({ secretArn: c.credentials.secretArn });
+      return new IamTokenCredentials({ hostname: c.host, port: c.port, user: c.user, region: c.credentials.region, awsCredentials });
     case 'static':
       return new StaticCredentials({ user: c.user, password: c.credentials.password });
     default:

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { apiEvent, json, MARIADB, PG, query } from './helpers/databases';
+import { apiEvent, json, mariadb, MARIADB, PG, query } from './helpers/databases';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
 
@@ -81,5 +81,70 @@ describe.each([
 
   test('holds exactly one copy of graphql-js (two break at run time)', () => {
     expect(readFileSync(path.join(ASSETS, bundle, 'index.js'), 'utf8').match(/from another module or realm/g)).toHaveLength(1);
+  });
+});
+
+describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda', 'graphql-postgres.lambda', 'graphql-mysql.lambda', 'graphql-sqlserver.lambda'])('bundle %s', (bundle) => {
+  const text = () => readFileSync(path.join(ASSETS, bundle, 'index.js'), 'utf8');
+
+  test('signs IAM tokens with the credentials in the environment, without the SDK\'s default chain or a Secrets Manager client', () => {
+    const code = text();
+    expect(code).toMatch(/rds-db/);
+    expect(code).toMatch(/AWS_SESSION_TOKEN/);
+    // SSO, web identity (STS) and INI-file providers, and the Secrets Manager client: none can run in Lambda's role setup.
+    expect(code).not.toMatch(/sso_start_url|AWS_WEB_IDENTITY_TOKEN_FILE|GetSecretValue/);
+  });
+
+});
+
+describe.each(['mysql.lambda', 'graphql-mysql.lambda'])('bundle %s', (bundle) => {
+  test('leaves out iconv-lite\'s character-set tables and the RDS certificate profiles (the functions pass their own CA)', () => {
+    const code = readFileSync(path.join(ASSETS, bundle, 'index.js'), 'utf8');
+    expect(code).toMatch(/connect with utf8mb4 so the server sends UTF-8/);
+    expect(code).not.toMatch(/BEGIN CERTIFICATE/);
+    expect(code).not.toMatch(/windows1251|\bcp936\b/);
+  });
+});
+
+describe('bundle mysql.lambda with columns in other character sets', () => {
+  let db: Awaited<ReturnType<typeof mariadb>>;
+  beforeAll(async () => {
+    db = await mariadb();
+    await db.exec('DROP TABLE IF EXISTS rt_bundle_charsets');
+    await db.exec('CREATE TABLE rt_bundle_charsets (id INT PRIMARY KEY, western VARCHAR(40) CHARACTER SET latin1, cyrillic VARCHAR(40) CHARACTER SET cp1251, '
+      + 'japanese VARCHAR(40) CHARACTER SET sjis, legacy VARCHAR(40) CHARACTER SET utf8mb3, raw VARBINARY(8))');
+    await db.exec("INSERT INTO rt_bundle_charsets VALUES (1, 'Grüße, façade', 'Привет', 'こんにちは', 'naïve ☃', X'00FF10')");
+  });
+  afterAll(async () => {
+    await db.exec('DROP TABLE rt_bundle_charsets');
+    await db.close();
+  });
+
+  test('the server sends every text column as UTF-8 over the utf8mb4 connection, and each comes back intact', async () => {
+    const config: RuntimeConfig = {
+      version: 1,
+      engine: 'mariadb',
+      connection: { ...MARIADB, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
+      queries: [query({
+        name: 'all',
+        method: 'GET',
+        path: '/all',
+        sql: 'SELECT western, cyrillic, japanese, legacy, HEX(raw) AS raw FROM rt_bundle_charsets WHERE id = :id',
+        parameters: [{ name: 'id', type: 'integer', in: 'query' }],
+      })],
+    };
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-cs-')), 'config.json');
+    writeFileSync(file, JSON.stringify(config));
+    process.env[CONFIG_PATH_ENV] = file;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(path.join(ASSETS, 'mysql.lambda', 'index.js'));
+      const res = await handler(apiEvent('GET', '/all', { query: { id: '1' } }), { awsRequestId: 'cs' });
+      await handler.close();
+      expect(res.statusCode).toBe(200);
+      expect(json(res).data).toEqual([{ western: 'Grüße, façade', cyrillic: 'Привет', japanese: 'こんにちは', legacy: 'naïve ☃', raw: '00FF10' }]);
+    } finally {
+      delete process.env[CONFIG_PATH_ENV];
+    }
   });
 });

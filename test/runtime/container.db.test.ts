@@ -16,6 +16,11 @@ import { IDENTITY_HEADERS, ContainerBackend } from '../../src/runtime/container/
 import { engineFor, RunningServer, startContainerServer } from '../../src/runtime/container/main';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
 
+/** The test configurations log in with static passwords: nothing may ask for AWS credentials. */
+const noAwsCredentials = async (): Promise<never> => {
+  throw new Error('no AWS credentials in this test');
+};
+
 interface Reply { status: number; headers: http.IncomingHttpHeaders; body: any }
 
 function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; ca?: Buffer } = {}): Promise<Reply> {
@@ -64,7 +69,13 @@ describe.each(ENGINES)('container server on %s', (_label, open) => {
   });
 
   const start = async (pool = { size: 3, maxQueue: 100, acquireTimeoutMs: 5000 }, extraEnv: Record<string, string> = {}): Promise<RunningServer> => {
-    const backend = new ContainerBackend({ config: config(), engine: engineFor(db.engine), pool, observer: { record: () => undefined } });
+    const backend = new ContainerBackend({
+      config: config(),
+      engine: engineFor(db.engine),
+      pool,
+      observer: { record: () => undefined },
+      awsCredentials: noAwsCredentials,
+    });
     return startContainerServer({ [CONFIG_PATH_ENV]: configFile, HOST: '127.0.0.1', ...extraEnv } as NodeJS.ProcessEnv, backend, 0);
   };
 

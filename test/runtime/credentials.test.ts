@@ -1,19 +1,21 @@
 /**
- * Credentials: IAM tokens are cached and renewed before expiry; Secrets Manager secrets are re-read
- * once after the database refuses them (rotation). The database side runs on a throwaway TLS-only,
- * SCRAM-only PostgreSQL server; only Secrets Manager is replaced (aws-sdk-client-mock).
+ * Credentials: IAM tokens are signed like the SDK's RDS signer, cached and renewed before expiry, and
+ * renewed once after the database refuses them. The database side runs on a throwaway TLS-only,
+ * SCRAM-only PostgreSQL server.
  */
 import { readFileSync } from 'fs';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Signer } from '@aws-sdk/rds-signer';
-import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { apiEvent, json, query } from './helpers/databases';
 import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
-import { CredentialsProvider, IAM_TOKEN_LIFETIME_MS, IamTokenCredentials, SecretCredentials, StaticCredentials, TokenSigner } from '../../src/runtime/credentials';
+import { CredentialsProvider, DbCredentials, IAM_TOKEN_LIFETIME_MS, IamTokenCredentials, StaticCredentials, TokenSigner } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
 import { QueryHandler } from '../../src/runtime/handler';
+import { credentialsFor } from '../../src/runtime/lambda';
+import { RdsAuthTokenSigner } from '../../src/runtime/rds-token';
+
+const AWS_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session/token+=' };
 
 class CountingSigner implements TokenSigner {
   calls = 0;
@@ -49,13 +51,77 @@ describe('IamTokenCredentials', () => {
     expect(creds.signed).toBe(2);
   });
 
-  test('the real RDS signer produces a 15-minute connect token for the DB user, offline', async () => {
-    const signer = new Signer({ hostname: 'prx.proxy-abc.eu-west-1.rds.amazonaws.com', port: 5432, username: 'app_reader', region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+  test('the token signer writes a 15-minute connect token for the DB user, offline', async () => {
+    const signer = new RdsAuthTokenSigner({ hostname: 'prx.proxy-abc.eu-west-1.rds.amazonaws.com', port: 5432, username: 'app_reader', region: 'eu-west-1', credentials: AWS_CREDENTIALS });
     const creds = new IamTokenCredentials({ hostname: 'x', port: 5432, user: 'app_reader', region: 'eu-west-1', signer });
     const { user, password } = await creds.get();
     expect(user).toBe('app_reader');
     expect(password).toMatch(/^prx\.proxy-abc\.eu-west-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=app_reader&/);
     expect(password).toMatch(/X-Amz-Expires=900/);
+    expect(password).toMatch(/X-Amz-Credential=AKIDEXAMPLE%2F\d{8}%2Feu-west-1%2Frds-db%2Faws4_request/);
+    expect(password).toMatch(/X-Amz-Security-Token=session%2Ftoken%2B%3D/);
+  });
+
+  describe('matches @aws-sdk/rds-signer byte for byte', () => {
+    beforeEach(() => jest.useFakeTimers({ now: new Date('2026-11-23T10:11:12Z'), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] }));
+    afterEach(() => jest.useRealTimers());
+
+    test.each([
+      ['a proxy endpoint', 'prx.proxy-abc.eu-west-1.rds.amazonaws.com', 5432, 'app_reader', 'eu-west-1'],
+      ['a MySQL port and a user that needs escaping', 'db.cluster-xyz.us-gov-west-1.rds.amazonaws.com', 3306, 'app user+1@x', 'us-gov-west-1'],
+      ['SQL Server', 'mssql.proxy-q.ap-southeast-2.rds.amazonaws.com', 1433, 'reader', 'ap-southeast-2'],
+    ])('%s', async (_case, hostname, port, username, region) => {
+      const reference = await new Signer({ hostname, port, username, region, credentials: AWS_CREDENTIALS }).getAuthToken();
+      const ours = await new RdsAuthTokenSigner({ hostname, port, username, region, credentials: AWS_CREDENTIALS }).getAuthToken();
+      expect(ours).toBe(reference);
+    });
+
+    test('with a credentials provider, as in Lambda', async () => {
+      const provider = async () => AWS_CREDENTIALS;
+      const args = { hostname: 'h.example', port: 5432, username: 'u', region: 'eu-west-1' };
+      expect(await new RdsAuthTokenSigner({ ...args, credentials: provider }).getAuthToken())
+        .toBe(await new Signer({ ...args, credentials: provider }).getAuthToken());
+    });
+  });
+
+  test('credentials that expire within the token lifetime are refreshed before signing', async () => {
+    const calls: Array<boolean | undefined> = [];
+    const provider = async (p?: { forceRefresh?: boolean }) => {
+      calls.push(p?.forceRefresh);
+      const minutes = p?.forceRefresh ? 60 : 5;
+      return { ...AWS_CREDENTIALS, accessKeyId: p?.forceRefresh ? 'AKIDFRESH' : 'AKIDOLD', expiration: new Date(Date.now() + minutes * 60_000) };
+    };
+    const token = await new RdsAuthTokenSigner({ hostname: 'h', port: 1, username: 'u', region: 'eu-west-1', credentials: provider }).getAuthToken();
+    expect(calls).toEqual([undefined, true]);
+    expect(token).toMatch(/X-Amz-Credential=AKIDFRESH/);
+  });
+
+  test('bad signer settings are refused when the function starts, not at the first call', () => {
+    const ok = { hostname: 'h', port: 5432, username: 'u', region: 'eu-west-1', credentials: AWS_CREDENTIALS };
+    expect(() => new RdsAuthTokenSigner({ ...ok, hostname: '' })).toThrow(/needs a hostname/);
+    expect(() => new RdsAuthTokenSigner({ ...ok, region: '' })).toThrow(/needs a region/);
+    expect(() => new RdsAuthTokenSigner({ ...ok, port: 0 })).toThrow(/needs a port/);
+  });
+
+  test('in Lambda the token is signed with the execution role credentials from the environment', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDLAMBDAROLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'tok' });
+    try {
+      const config: RuntimeConfig = {
+        version: 1,
+        engine: 'postgres',
+        connection: { host: 'prx.example', port: 5432, database: 'd', user: 'app_reader', credentials: { type: 'iam', region: 'eu-west-1' }, tls: { enabled: true } },
+        queries: [],
+      };
+      const { password } = await credentialsFor(config).get();
+      expect(password).toMatch(/^prx\.example:5432\/\?Action=connect&DBUser=app_reader&.*X-Amz-Credential=AKIDLAMBDAROLE%2F/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  test('without AWS credentials the error says so', async () => {
+    await expect(new IamTokenCredentials({ hostname: 'h', port: 5432, user: 'u', region: 'eu-west-1' }).get()).rejects.toThrow(/needs AWS credentials/);
   });
 });
 
@@ -64,7 +130,6 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
   let ca: string;
   let otherCa: string;
   let admin: Client;
-  const sm = mockClient(SecretsManagerClient);
 
   beforeAll(async () => {
     server = await startThrowawayPostgres('super-secret');
@@ -79,8 +144,6 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
     await admin?.end();
     server?.stop();
   });
-
-  afterEach(() => sm.reset());
 
   function handler(credentials: CredentialsProvider, tls: { enabled: boolean; servername?: string }, tlsCa?: string) {
     const config: RuntimeConfig = {
@@ -123,7 +186,7 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
 
   test('an IAM token travels as the password over TLS', async () => {
     // The test server cannot validate SigV4, so the role's password is set to the token the signer returns.
-    const signer = new Signer({ hostname: '127.0.0.1', port: server.port, username: 'app_user', region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } });
+    const signer = new RdsAuthTokenSigner({ hostname: '127.0.0.1', port: server.port, username: 'app_user', region: 'eu-west-1', credentials: AWS_CREDENTIALS });
     const creds = new IamTokenCredentials({ hostname: '127.0.0.1', port: server.port, user: 'app_user', region: 'eu-west-1', signer });
     const token = (await creds.get()).password;
     await admin.query(`ALTER ROLE app_user PASSWORD ${admin.escapeLiteral(token)}`);
@@ -138,36 +201,48 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
     }
   });
 
-  test('after rotation the secret is read again once, and the call succeeds', async () => {
-    // GIVEN the function connected with the current secret
-    let secret = { username: 'app_user', password: 'first-password' };
-    sm.on(GetSecretValueCommand, { SecretId: 'arn:secret' }).callsFake(async () => ({ SecretString: JSON.stringify(secret) }));
-    const h = handler(new SecretCredentials({ secretArn: 'arn:secret', client: new SecretsManagerClient({ region: 'eu-west-1' }) }), { enabled: true }, ca);
+  /** A provider whose password changes under it, like a rotated credential; counts reads and refusals. */
+  class RotatingCredentials implements CredentialsProvider {
+    readonly kind = 'static' as const;
+    reads = 0;
+    invalidations = 0;
+    constructor(public current: DbCredentials) {}
+    async get() {
+      this.reads++;
+      return this.current;
+    }
+    invalidate() {
+      this.invalidations++;
+    }
+  }
+
+  test('after a credential change the database refuses once, the provider is asked again, and the call succeeds', async () => {
+    // GIVEN the function connected with the current password
+    const creds = new RotatingCredentials({ user: 'app_user', password: 'first-password' });
+    const h = handler(creds, { enabled: true }, ca);
     expect((await h.handle(apiEvent('GET', '/who'))).statusCode).toBe(200);
-    // WHEN rotation changes the password and the old connection goes away
+    // WHEN the password changes and the old connection goes away
     await admin.query("ALTER ROLE app_user PASSWORD 'second-password'");
-    secret = { username: 'app_user', password: 'second-password' };
     await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app_user'");
     await new Promise((r) => setTimeout(r, 100));
-    // THEN the next call reconnects: refused with the cached password, re-reads, succeeds
+    const stale = creds.reads;
+    creds.current = { user: 'app_user', password: 'second-password' };
+    // THEN the next call reconnects and succeeds
     const res = await h.handle(apiEvent('GET', '/who'));
     await h.close();
-    expect(res.statusCode).toBe(200);
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
     await admin.query("ALTER ROLE app_user PASSWORD 'first-password'");
+    expect(res.statusCode).toBe(200);
+    expect(creds.reads).toBeGreaterThan(stale);
   });
 
-  test('a wrong secret is re-read once, then answered 503 without looping', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'app_user', password: 'wrong' }) });
-    const h = handler(new SecretCredentials({ secretArn: 'arn:secret', client: new SecretsManagerClient({ region: 'eu-west-1' }) }), { enabled: true }, ca);
+  test('credentials the database refuses are renewed once, then answered 503 without looping', async () => {
+    const creds = new RotatingCredentials({ user: 'app_user', password: 'wrong' });
+    const h = handler(creds, { enabled: true }, ca);
     const res = await h.handle(apiEvent('GET', '/who'));
+    await h.close();
     expect(res.statusCode).toBe(503);
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(creds.invalidations).toBe(1);
+    expect(creds.reads).toBe(2);
     expect(res.body).not.toMatch(/password|authentication/i);
-  });
-
-  test('a secret without username and password is refused clearly', async () => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: '{"user":"x"}' });
-    await expect(new SecretCredentials({ secretArn: 'arn:secret', client: new SecretsManagerClient({ region: 'eu-west-1' }) }).get()).rejects.toThrow(/no string "username" and "password"/);
   });
 });

@@ -5,6 +5,7 @@
  * pool and its queue are full, identity from the headers API Gateway sets, and graceful shutdown.
  */
 import type * as http from 'http';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { EngineName, parsePathTemplate, RuntimeConfig } from '../config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
@@ -130,6 +131,8 @@ export interface ContainerBackendOptions {
   readonly engine: DatabaseEngine;
   readonly pool: PoolOptions;
   readonly observer?: Observer;
+  /** Sign IAM tokens with these AWS credentials (a task: the SDK's default chain finds the task role). */
+  readonly awsCredentials: AwsCredentialIdentityProvider;
 }
 
 /** Routes each request to the pool of its query's access level. */
@@ -145,7 +148,7 @@ export class ContainerBackend {
       const handlers = Array.from({ length: options.pool.size }, () => new QueryHandler({
         config,
         engine: options.engine,
-        credentials: credentialsFor(config),
+        credentials: credentialsFor(config, options.awsCredentials),
         observer: options.observer,
       }));
       return new HandlerPool(handlers, options.pool);

@@ -9,6 +9,7 @@ import { readFileSync } from 'fs';
 import type * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { ContainerBackend, EngineFor, identityFromHeaders } from './backend';
 import { RuntimeConfig } from '../config';
 import { mysqlEngine } from '../engines/mysql';
@@ -46,6 +47,8 @@ export async function startContainerServer(
     config,
     engine: engineFor(config.engine),
     pool: { size, maxQueue: size * 10, acquireTimeoutMs: 5000 },
+    // ECS hands the task role's credentials out over the container credentials endpoint, which the chain finds.
+    awsCredentials: fromNodeProviderChain(),
   });
   const keyFile = env.SECURE_DB_API_TLS_KEY;
   const certFile = env.SECURE_DB_API_TLS_CERT;

