@@ -28,7 +28,7 @@ import { proxyRuntimeConfig, QueryFunction, QueryFunctionProps } from './databas
 import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
 import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
 import { AlarmThresholds } from './monitoring/thresholds';
-import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from './runtime/config';
+import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from './runtime/config';
 import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
 import { KeyPolicies } from './security/key-policies';
@@ -383,6 +383,7 @@ export class SecureDbApi extends Construct {
   private readonly writerUser: string;
   private readonly vpcSubnets: ec2.SubnetSelection;
   private built = false;
+  private taken?: Map<string, string>;
   private readonly stageName: string;
   private readonly authorization: ApiAuthorization;
   private readonly usagePlan?: apigw.UsagePlan;
@@ -483,8 +484,32 @@ export class SecureDbApi extends Construct {
   public addQuery(route: string, options: QueryOptions): void {
     if (this.built) throw new Error('addQuery must be called before the app is synthesized');
     parseRoute(route);
-    this.definitions.push({ ...options, route });
-    this.checkQueries();
+    const definition: QueryDefinition = { ...options, route };
+    // The new query alone, and its name and route against the others: checking every query again on each
+    // call would make an API built call by call quadratic. Synthesis checks the whole set once more.
+    const [config] = this.checkQueries([definition]) ?? [];
+    const taken = this.takenNamesAndRoutes();
+    const clash = taken.get(`name ${config.name}`) ?? taken.get(`route ${routeKeyOf(config.method, config.path)}`);
+    if (clash) {
+      const what = taken.has(`name ${config.name}`) ? `the query name "${config.name}"` : `route ${config.method} ${config.path}`;
+      throw new Error(`SecureDbApi ${this.node.path}: ${what} is already used by query "${clash}"`);
+    }
+    this.definitions.push(definition);
+    taken.set(`name ${config.name}`, config.name);
+    taken.set(`route ${routeKeyOf(config.method, config.path)}`, config.name);
+  }
+
+  /** Names and routes of the queries so far, built on first use and kept current by addQuery. */
+  private takenNamesAndRoutes(): Map<string, string> {
+    if (!this.taken) {
+      this.taken = new Map();
+      for (const d of this.definitions) {
+        const c = this.checkQueries([d])![0];
+        this.taken.set(`name ${c.name}`, c.name);
+        this.taken.set(`route ${routeKeyOf(c.method, c.path)}`, c.name);
+      }
+    }
+    return this.taken;
   }
 
   /**
@@ -779,10 +804,10 @@ export class SecureDbApi extends Construct {
     this._dashboard = monitoring.dashboard;
   }
 
-  private checkQueries(): QueryConfig[] | undefined {
+  private checkQueries(definitions: readonly QueryDefinition[] = this.definitions): QueryConfig[] | undefined {
     let configs: QueryConfig[];
     try {
-      configs = this.definitions.map(toQueryConfig);
+      configs = definitions.map(toQueryConfig);
     } catch (e) {
       throw new Error(`SecureDbApi ${this.node.path}: ${(e as Error).message}`);
     }
@@ -800,7 +825,7 @@ export class SecureDbApi extends Construct {
       if (e instanceof ConfigError) throw new Error(`SecureDbApi ${this.node.path} has invalid queries:\n- ${e.problems.join('\n- ')}`);
       throw e;
     }
-    this.checkIdentity(prepared);
+    this.checkIdentity(prepared, definitions);
     return configs;
   }
 
@@ -809,12 +834,12 @@ export class SecureDbApi extends Construct {
    * unauthenticated routes, so a query never silently runs without the identity it binds. The lexer's
    * parameter names are used, so `:claims.x` inside a literal or comment is not mistaken for one.
    */
-  private checkIdentity(prepared: PreparedQuery[]): void {
+  private checkIdentity(prepared: PreparedQuery[], definitions: readonly QueryDefinition[]): void {
     const iamOnly = !this.authorization.carriesClaims;
     const problems: string[] = [];
     if (iamOnly && this.props.rowLevelSecurityClaims) problems.push('rowLevelSecurityClaims needs token claims, but the API authorizes with AWS IAM; use ApiAuthorization.cognito() or .jwt()');
     prepared.forEach((q, i) => {
-      const def = this.definitions[i];
+      const def = definitions[i];
       const claims = q.compiled.names.some((n) => n.startsWith(CLAIMS_PREFIX));
       const needs = [claims ? 'binds :claims.…' : '', q.requiredScopes?.length ? 'needs scopes' : '', q.requiredGroups?.length ? 'needs groups' : ''].filter(Boolean);
       if (def.allowUnauthenticated) {

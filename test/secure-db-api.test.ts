@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AccessLevel, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
 import { ENV, postgresApi, postgresStack } from './helpers/stacks';
+import * as runtimeConfig from '../src/runtime/config';
 
 /** The reader and writer functions (not the user bootstrap). */
 const QUERY_FUNCTIONS = { Properties: { Description: Match.stringLikeRegexp('^SecureDbApi (read|write) queries') } };
@@ -310,8 +311,41 @@ describe('SecureDbApi validation', () => {
     expect(build({ queries: [{ route: 'GET /a', sql: "SELECT ':claims.tenant_id' AS label -- :claims.sub" }] })).not.toThrow();
   });
 
-  test('addQuery checks the new query immediately', () => {
-    expect(build({ queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, (api) => api.addQuery('GET /b', { sql: 'SELECT :nope' }))).toThrow(/SQL uses :nope/);
+  describe('addQuery', () => {
+    const api = () => {
+      const t = postgresStack();
+      return { t, api: new SecureDbApi(t.stack, 'Api', { vpc: t.vpc, database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }), queries: [{ route: 'GET /a/{x}', sql: 'SELECT :x', parameters: [QueryParameter.integer('x')] }] }) };
+    };
+
+    test('checks the new query at the call, before synthesis', () => {
+      const { api: a } = api();
+      expect(() => a.addQuery('GET /b', { sql: 'SELECT :nope' })).toThrow(/SQL uses :nope/);
+      expect(() => a.addQuery('GET /mine', { sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' })).toThrow(/but the API authorizes with AWS IAM/);
+    });
+
+    test('refuses a route or a name already taken, by the props or by an earlier call, and keeps nothing of it', () => {
+      const { t, api: a } = api();
+      expect(() => a.addQuery('GET /a/{y}', { sql: 'SELECT :y', parameters: [QueryParameter.integer('y')] })).toThrow(/route GET \/a\/\{y\} is already used by query "getAByX"/);
+      a.addQuery('GET /b', { sql: 'SELECT 1', name: 'listB' });
+      expect(() => a.addQuery('GET /b', { sql: 'SELECT 2', name: 'other' })).toThrow(/route GET \/b is already used by query "listB"/);
+      expect(() => a.addQuery('POST /c', { sql: 'SELECT 3', name: 'listB' })).toThrow(/the query name "listB" is already used by query "listB"/);
+      // THEN the refused calls left nothing behind: the app synthesizes with the two accepted routes.
+      const template = Template.fromStack(t.stack);
+      template.resourceCountIs('AWS::ApiGateway::Method', 2);
+    });
+
+    test('checks each query once, however many follow (building an API call by call stays linear)', () => {
+      const { api: a } = api();
+      const prepare = jest.spyOn(runtimeConfig, 'prepareConfig');
+      try {
+        for (let i = 0; i < 50; i++) a.addQuery(`GET /t${i}`, { sql: `SELECT * FROM t${i}` });
+        const prepared = prepare.mock.calls.reduce((n, [config]) => n + config.queries.length, 0);
+        // one per new query, plus the first call's look at the props query; quadratic would be 1,325
+        expect(prepared).toBeLessThanOrEqual(51);
+      } finally {
+        prepare.mockRestore();
+      }
+    });
   });
 
   test('an engine mismatch is refused', () => {

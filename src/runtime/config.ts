@@ -164,6 +164,11 @@ const TYPES: readonly ParameterType[] = ['string', 'integer', 'number', 'boolean
 const SOURCES: readonly ParameterSource[] = ['path', 'query', 'body'];
 const COLUMN_TYPES: readonly ColumnType[] = ['string', 'integer', 'number', 'boolean', 'date-time', 'uuid', 'json'];
 
+/** Two templates that differ only in parameter names (or a trailing slash) are the same route. */
+export function routeKeyOf(method: string, path: string): string {
+  return `${method} ${String(path).replace(/\{[^}]*\}/g, '{}').replace(/\/$/, '')}`;
+}
+
 /** Parses a path template into a matcher. Throws on malformed templates. */
 export function parsePathTemplate(path: string): { pattern: RegExp; names: string[] } {
   if (!path.startsWith('/')) throw new Error(`path "${path}" must start with "/"`);
@@ -275,8 +280,7 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
     } catch (e) {
       problems.push(`${label}: ${(e as Error).message}`);
     }
-    // Two templates that differ only in parameter names are the same route.
-    const routeKey = `${q.method} ${String(q.path).replace(/\{[^}]*\}/g, '{}').replace(/\/$/, '')}`;
+    const routeKey = routeKeyOf(q.method, q.path);
     if (routes.has(routeKey)) problems.push(`${label}: route ${q.method} ${q.path} is already used by query "${routes.get(routeKey)}"`);
     routes.set(routeKey, q.name);
 

