@@ -330,8 +330,7 @@ describe('SecureDbApi validation', () => {
       expect(() => a.addQuery('GET /b', { sql: 'SELECT 2', name: 'other' })).toThrow(/route GET \/b is already used by query "listB"/);
       expect(() => a.addQuery('POST /c', { sql: 'SELECT 3', name: 'listB' })).toThrow(/the query name "listB" is already used by query "listB"/);
       // THEN the refused calls left nothing behind: the app synthesizes with the two accepted routes.
-      const template = Template.fromStack(t.stack);
-      template.resourceCountIs('AWS::ApiGateway::Method', 2);
+      Template.fromStack(t.stack).resourceCountIs('AWS::ApiGateway::Method', 2);
     });
 
     test('checks each query once, however many follow (building an API call by call stays linear)', () => {
