@@ -87,6 +87,23 @@ export function isNetworkError(error: unknown): boolean {
   return typeof code === 'string' && NETWORK_CODES.has(code);
 }
 
+/** Values JSON carries as they are (numbers that are not finite become null, as JSON.stringify writes them). */
+function plain(v: unknown): boolean {
+  const t = typeof v;
+  return v === null || t === 'string' || t === 'number' || t === 'boolean';
+}
+
+/**
+ * A result row as JSON can carry it: the row itself when every value is already plain (the common case,
+ * no copy), otherwise a copy with each value made safe.
+ */
+export function jsonSafeRow(row: Record<string, unknown>): Record<string, unknown> {
+  for (const k in row) {
+    if (!plain(row[k])) return jsonSafe(row) as Record<string, unknown>;
+  }
+  return row;
+}
+
 /** Turns driver values into what JSON can carry without loss. */
 export function jsonSafe(value: unknown): unknown {
   if (value === null || value === undefined) return null;

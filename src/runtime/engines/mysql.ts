@@ -7,7 +7,7 @@
  */
 import { Connection, createConnection, ResultSetHeader } from 'mysql2';
 import { withDeadline } from './deadline';
-import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafe, Statement, StatementResult } from './engine';
+import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 
 export type MysqlFlavor = 'mysql' | 'mariadb';
 
@@ -64,7 +64,7 @@ class MysqlConnection implements EngineConnection {
           return;
         }
         seen++;
-        if (rows.length < st.rowLimit) rows.push(jsonSafe(row) as Record<string, unknown>);
+        if (rows.length < st.rowLimit) rows.push(jsonSafeRow(row as Record<string, unknown>));
       });
       q.on('end', () => finish(() => resolve({ rows, truncated: seen > st.rowLimit, ...(st.access === 'write' ? { affectedRows: affectedRows ?? 0 } : {}) })));
     }));

@@ -7,7 +7,7 @@
  */
 import { Client, types as pgTypes } from 'pg';
 import { withDeadline } from './deadline';
-import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafe, Statement, StatementResult } from './engine';
+import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -65,7 +65,7 @@ class PostgresConnection implements EngineConnection {
       if (c.status === 'rejected') throw c.reason;
       const rows = r.value.rows ?? [];
       return {
-        rows: rows.slice(0, st.rowLimit).map((row) => jsonSafe(row) as Record<string, unknown>),
+        rows: rows.slice(0, st.rowLimit).map(jsonSafeRow),
         truncated: rows.length > st.rowLimit,
         ...(st.access === 'write' ? { affectedRows: r.value.rowCount ?? 0 } : {}),
       };
