@@ -56,7 +56,9 @@ interface RawCaller {
  */
 async function rawCaller(db: TestDatabase, sql: string, guarded: boolean): Promise<RawCaller> {
   if (db.engine === 'postgres') {
-    const c = new Client({ host: db.admin.host, port: db.admin.port, database: db.admin.database, user: db.admin.user, ...(guarded ? { pipeline: true } : {}) });
+    const { host, port, database, user } = db.admin;
+    // Pipelined when several statements go together, as the handler sends them.
+    const c = new Client({ host, port, database, user, ...(guarded ? { pipeline: true } : {}) });
     await c.connect();
     const text = sql.replace(':n', '$1');
     if (!guarded) return { call: async (n) => JSON.stringify({ data: (await c.query(text, [n])).rows }), close: () => c.end() };
