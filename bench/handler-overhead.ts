@@ -14,6 +14,7 @@ import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import { IamTokenCredentials, TokenSigner } from '../src/runtime/credentials';
 import { apiEvent, ENGINES, handlerFor, query, TestDatabase } from '../test/runtime/helpers/databases';
+import { printTable } from './table';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
 
@@ -137,15 +138,6 @@ async function main() {
     sizes.push([bundle, (size / 1024).toFixed(0), '500']);
   }
   for (const table of [rows, counts, sizes]) printTable(table);
-}
-
-function printTable(table: string[][]) {
-  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log(line(table[0]));
-  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  for (const r of table.slice(1)) console.log(line(r));
-  console.log('');
 }
 
 main().catch((e) => {

@@ -16,6 +16,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi } from '../src';
+import { printTable } from './table';
 
 type Build = (stack: Stack, vpc: ec2.IVpc, cluster: rds.DatabaseCluster, routes: number) => void;
 
@@ -120,15 +121,6 @@ function main() {
     times.push([bundle, t.toFixed(1), (t / pgAlone).toFixed(2)]);
   }
   printTable(times);
-}
-
-function printTable(table: string[][]) {
-  const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-  console.log(line(table[0]));
-  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  for (const r of table.slice(1)) console.log(line(r));
-  console.log('');
 }
 
 main();
