@@ -488,15 +488,15 @@ export class SecureDbApi extends Construct {
     // The new query alone, and its name and route against the others: checking every query again on each
     // call would make an API built call by call quadratic. Synthesis checks the whole set once more.
     const [config] = this.checkQueries([definition]) ?? [];
+    const [nameKey, routeKey] = takenKeys(config);
     const taken = this.takenNamesAndRoutes();
-    const clash = taken.get(`name ${config.name}`) ?? taken.get(`route ${routeKeyOf(config.method, config.path)}`);
+    const clash = taken.get(nameKey) ?? taken.get(routeKey);
     if (clash) {
-      const what = taken.has(`name ${config.name}`) ? `the query name "${config.name}"` : `route ${config.method} ${config.path}`;
+      const what = taken.has(nameKey) ? `the query name "${config.name}"` : `route ${config.method} ${config.path}`;
       throw new Error(`SecureDbApi ${this.node.path}: ${what} is already used by query "${clash}"`);
     }
     this.definitions.push(definition);
-    taken.set(`name ${config.name}`, config.name);
-    taken.set(`route ${routeKeyOf(config.method, config.path)}`, config.name);
+    taken.set(nameKey, config.name).set(routeKey, config.name);
   }
 
   /** Names and routes of the queries so far, built on first use and kept current by addQuery. */
@@ -504,9 +504,8 @@ export class SecureDbApi extends Construct {
     if (!this.taken) {
       this.taken = new Map();
       for (const d of this.definitions) {
-        const c = this.checkQueries([d])![0];
-        this.taken.set(`name ${c.name}`, c.name);
-        this.taken.set(`route ${routeKeyOf(c.method, c.path)}`, c.name);
+        const [config] = this.checkQueries([d]) ?? [];
+        for (const key of takenKeys(config)) this.taken.set(key, config.name);
       }
     }
     return this.taken;
@@ -1061,3 +1060,7 @@ export class SecureDbApi extends Construct {
   }
 }
 
+/** The keys under which a query's name and route are taken (templates differing only in parameter names are one route). */
+function takenKeys(config: QueryConfig): [string, string] {
+  return [`name ${config.name}`, `route ${routeKeyOf(config.method, config.path)}`];
+}
