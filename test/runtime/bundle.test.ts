@@ -6,8 +6,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { apiEvent, json, mariadb, MARIADB, PG, query } from './helpers/databases';
-import { RuntimeConfig } from '../../src/runtime/config';
+import { QueryConfig, RuntimeConfig } from '../../src/runtime/config';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
+import { HttpResponse } from '../../src/runtime/problem';
+
+/** A bundle's exported handler, as the tests call it. */
+type BundleHandler = ((event: unknown, context: { awsRequestId: string }) => Promise<HttpResponse>) & { close(): Promise<void> };
 
 const ASSETS = path.join(__dirname, '..', '..', 'assets', 'runtime');
 
@@ -109,7 +113,28 @@ describe.each(['mysql.lambda', 'graphql-mysql.lambda'])('bundle %s', (bundle) =>
   });
 });
 
-describe('bundle mysql.lambda with columns in other character sets', () => {
+/** Loads the MySQL bundle with `queries` on the local MariaDB, hands its handler to `use`, then closes it. */
+async function withMysqlBundle(queries: QueryConfig[], use: (handler: BundleHandler) => Promise<void>): Promise<void> {
+  const config: RuntimeConfig = {
+    version: 1,
+    engine: 'mariadb',
+    connection: { ...MARIADB, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
+    queries,
+  };
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-my-')), 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  process.env[CONFIG_PATH_ENV] = file;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require(path.join(ASSETS, 'mysql.lambda', 'index.js')) as { handler: BundleHandler };
+  try {
+    await use(handler);
+  } finally {
+    await handler.close();
+    delete process.env[CONFIG_PATH_ENV];
+  }
+}
+
+describe('bundle mysql.lambda on the real MariaDB', () => {
   let db: Awaited<ReturnType<typeof mariadb>>;
   beforeAll(async () => {
     db = await mariadb();
@@ -117,74 +142,49 @@ describe('bundle mysql.lambda with columns in other character sets', () => {
     await db.exec('CREATE TABLE rt_bundle_charsets (id INT PRIMARY KEY, western VARCHAR(40) CHARACTER SET latin1, cyrillic VARCHAR(40) CHARACTER SET cp1251, '
       + 'japanese VARCHAR(40) CHARACTER SET sjis, legacy VARCHAR(40) CHARACTER SET utf8mb3, raw VARBINARY(8))');
     await db.exec("INSERT INTO rt_bundle_charsets VALUES (1, 'Grüße, façade', 'Привет', 'こんにちは', 'naïve ☃', X'00FF10')");
+    await db.exec('DROP TABLE IF EXISTS rt_bundle_unique');
+    await db.exec('CREATE TABLE rt_bundle_unique (id INT PRIMARY KEY)');
   });
   afterAll(async () => {
     await db.exec('DROP TABLE rt_bundle_charsets');
+    await db.exec('DROP TABLE rt_bundle_unique');
     await db.close();
   });
 
   test('a server error still carries its name (the bundle\'s error table) and maps to its problem', async () => {
-    await db.exec('DROP TABLE IF EXISTS rt_bundle_unique');
-    await db.exec('CREATE TABLE rt_bundle_unique (id INT PRIMARY KEY)');
-    const config: RuntimeConfig = {
-      version: 1,
-      engine: 'mariadb',
-      connection: { ...MARIADB, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
-      queries: [query({
-        name: 'add',
-        method: 'POST',
-        path: '/add',
-        access: 'write',
-        sql: 'INSERT INTO rt_bundle_unique (id) VALUES (:id)',
-        parameters: [{ name: 'id', type: 'integer', in: 'body' }],
-      })],
-    };
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-dup-')), 'config.json');
-    writeFileSync(file, JSON.stringify(config));
-    process.env[CONFIG_PATH_ENV] = file;
+    const add = query({
+      name: 'add',
+      method: 'POST',
+      path: '/add',
+      access: 'write',
+      sql: 'INSERT INTO rt_bundle_unique (id) VALUES (:id)',
+      parameters: [{ name: 'id', type: 'integer', in: 'body' }],
+    });
     const lines: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { handler } = require(path.join(ASSETS, 'mysql.lambda', 'index.js'));
-      const first = await handler(apiEvent('POST', '/add', { body: { id: 7 } }), { awsRequestId: 'd1' });
-      const again = await handler(apiEvent('POST', '/add', { body: { id: 7 } }), { awsRequestId: 'd2' });
-      await handler.close();
-      expect(first.statusCode).toBe(200);
-      expect(again.statusCode).toBe(409);
-      expect(lines.join('\n')).toMatch(/"code":"ER_DUP_ENTRY","errno":1062/);
+      await withMysqlBundle([add], async (handler) => {
+        expect((await handler(apiEvent('POST', '/add', { body: { id: 7 } }), { awsRequestId: 'd1' })).statusCode).toBe(200);
+        expect((await handler(apiEvent('POST', '/add', { body: { id: 7 } }), { awsRequestId: 'd2' })).statusCode).toBe(409);
+      });
     } finally {
       log.mockRestore();
-      delete process.env[CONFIG_PATH_ENV];
-      await db.exec('DROP TABLE rt_bundle_unique');
     }
+    expect(lines.join('\n')).toMatch(/"code":"ER_DUP_ENTRY","errno":1062/);
   });
 
   test('the server sends every text column as UTF-8 over the utf8mb4 connection, and each comes back intact', async () => {
-    const config: RuntimeConfig = {
-      version: 1,
-      engine: 'mariadb',
-      connection: { ...MARIADB, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
-      queries: [query({
-        name: 'all',
-        method: 'GET',
-        path: '/all',
-        sql: 'SELECT western, cyrillic, japanese, legacy, HEX(raw) AS raw FROM rt_bundle_charsets WHERE id = :id',
-        parameters: [{ name: 'id', type: 'integer', in: 'query' }],
-      })],
-    };
-    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-cs-')), 'config.json');
-    writeFileSync(file, JSON.stringify(config));
-    process.env[CONFIG_PATH_ENV] = file;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { handler } = require(path.join(ASSETS, 'mysql.lambda', 'index.js'));
+    const all = query({
+      name: 'all',
+      method: 'GET',
+      path: '/all',
+      sql: 'SELECT western, cyrillic, japanese, legacy, HEX(raw) AS raw FROM rt_bundle_charsets WHERE id = :id',
+      parameters: [{ name: 'id', type: 'integer', in: 'query' }],
+    });
+    await withMysqlBundle([all], async (handler) => {
       const res = await handler(apiEvent('GET', '/all', { query: { id: '1' } }), { awsRequestId: 'cs' });
-      await handler.close();
       expect(res.statusCode).toBe(200);
       expect(json(res).data).toEqual([{ western: 'Grüße, façade', cyrillic: 'Привет', japanese: 'こんにちは', legacy: 'naïve ☃', raw: '00FF10' }]);
-    } finally {
-      delete process.env[CONFIG_PATH_ENV];
-    }
+    });
   });
 });
