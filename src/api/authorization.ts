@@ -146,7 +146,7 @@ export abstract class ApiAuthorization {
    * How the OpenAPI document describes this authorization.
    * @internal
    */
-  public _openApi: OpenApiSecurityScheme = { name: 'sigv4', scheme: {} };
+  public abstract readonly _openApi: OpenApiSecurityScheme;
 
   protected constructor(carriesClaims: boolean) {
     this.carriesClaims = carriesClaims;
@@ -157,12 +157,14 @@ export abstract class ApiAuthorization {
 }
 
 class IamAuthorization extends ApiAuthorization {
+  /** @internal */
+  public readonly _openApi: OpenApiSecurityScheme = {
+    name: 'sigv4',
+    scheme: { 'type': 'apiKey', 'name': 'Authorization', 'in': 'header', 'description': 'AWS Signature Version 4 (execute-api:Invoke)', 'x-amazon-apigateway-authtype': 'awsSigv4' },
+  };
+
   constructor() {
     super(false);
-    this._openApi = {
-      name: 'sigv4',
-      scheme: { 'type': 'apiKey', 'name': 'Authorization', 'in': 'header', 'description': 'AWS Signature Version 4 (execute-api:Invoke)', 'x-amazon-apigateway-authtype': 'awsSigv4' },
-    };
   }
 
   public bind(): ApiAuthorizationConfig {
@@ -171,9 +173,14 @@ class IamAuthorization extends ApiAuthorization {
 }
 
 class CognitoAuthorization extends ApiAuthorization {
+  /** @internal */
+  public readonly _openApi: OpenApiSecurityScheme = {
+    name: 'cognito',
+    scheme: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An Amazon Cognito user pool token' },
+  };
+
   constructor(private readonly userPool: cognito.IUserPool, private readonly options: CognitoAuthorizationOptions) {
     super(true);
-    this._openApi = { name: 'cognito', scheme: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An Amazon Cognito user pool token' } };
   }
 
   public bind(scope: Construct): ApiAuthorizationConfig {
@@ -189,6 +196,9 @@ class CognitoAuthorization extends ApiAuthorization {
 const AUTHORIZER_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'authorizer.lambda', 'index.js');
 
 class JwtAuthorization extends ApiAuthorization {
+  /** @internal */
+  public readonly _openApi: OpenApiSecurityScheme;
+
   constructor(private readonly options: JwtAuthorizationOptions) {
     super(true);
     this._openApi = {

@@ -1,4 +1,4 @@
-import { Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { ApiAuthorizationConfig } from './authorization';
 import { parameterSchema } from './json-schema';
 import { ThrottlingOptions } from './throttling';
+import { answerTimeout } from '../database/query-config';
 import { QueryConfig } from '../runtime/config';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 import { encryptedLogGroup } from '../security/log-groups';
@@ -141,7 +142,7 @@ export class QueryRestApi extends Construct {
         connectionType: apigw.ConnectionType.VPC_LINK,
         vpcLink: backend.vpcLink,
         requestParameters: integrationParameters,
-        timeout: Duration.millis(Math.min(29_000, query.timeoutMs + 3000)),
+        timeout: answerTimeout(query.timeoutMs),
       },
     });
     return this.addQueryMethod(query, integration, access);

@@ -1,6 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import { AccessLevel, QueryDefinition } from './query';
+import { MAX_TIMEOUT_MS } from '../runtime/config';
 import type { ColumnConfig, HttpMethod as RuntimeMethod, QueryConfig } from '../runtime/config';
+
+/** Time beyond the statement timeout to connect and answer. */
+const ANSWER_GRACE_MS = 3000;
+
+/**
+ * How long a function or integration may take for queries of `timeoutMs`: the statement timeout plus
+ * time to connect and answer, within API Gateway's 29-second integration limit.
+ */
+export function answerTimeout(timeoutMs: number): Duration {
+  return Duration.millis(Math.min(MAX_TIMEOUT_MS, timeoutMs + ANSWER_GRACE_MS));
+}
 
 const ROUTE = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)$/;
 

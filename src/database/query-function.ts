@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
+import { answerTimeout } from './query-config';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
 import { encryptedLogGroup } from '../security/log-groups';
 import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
@@ -166,7 +167,7 @@ export class QueryFunction extends Construct {
       securityGroups: [props.securityGroup],
       allowPublicSubnet: false,
       memorySize: props.memorySize,
-      timeout: Duration.millis(Math.min(29_000, Math.max(...props.queries.map((q) => q.timeoutMs)) + 3000)),
+      timeout: answerTimeout(Math.max(...props.queries.map((q) => q.timeoutMs))),
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup: this.logGroup,
