@@ -68,14 +68,24 @@ export function configForAccess(raw: RuntimeConfig, access: 'read' | 'write'): R
   return { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries };
 }
 
+/** Reads a configuration file (JSON). */
+export function readConfigFile(file: string): RuntimeConfig {
+  return JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;
+}
+
+/** A query handler for a configuration whose connection is resolved, with the CA its `tls.caFile` names (relative to `configFile`). */
+export function queryHandlerFor(config: RuntimeConfig, engine: DatabaseEngine, configFile: string): QueryHandler {
+  const caFile = config.connection?.tls?.caFile;
+  const tlsCa = caFile ? readFileSync(path.resolve(path.dirname(configFile), caFile), 'utf8') : undefined;
+  return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa });
+}
+
 /** Builds a handler from a config file path. */
 export function handlerFromFile(file: string, engineFor: (engine: EngineName) => DatabaseEngine): QueryHandler {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;
+  const raw = readConfigFile(file);
   // Only connection settings may name environment variables; SQL and parameters are taken as written.
   const config: RuntimeConfig = { ...raw, connection: resolveEnvReferences(raw.connection) };
-  const caFile = config.connection?.tls?.caFile;
-  const tlsCa = caFile ? readFileSync(path.resolve(path.dirname(file), caFile), 'utf8') : undefined;
-  return new QueryHandler({ config, engine: engineFor(config.engine), credentials: credentialsFor(config), tlsCa });
+  return queryHandlerFor(config, engineFor(config.engine), file);
 }
 
 export interface LambdaQueryHandler {
@@ -84,13 +94,19 @@ export interface LambdaQueryHandler {
   close(): Promise<void>;
 }
 
-/** A Lambda handler that loads its configuration on the first invocation and keeps it warm. */
-export function lambdaHandler(engineFor: (engine: EngineName) => DatabaseEngine): LambdaQueryHandler {
-  let handler: QueryHandler | undefined;
+/**
+ * A Lambda handler that builds its handler from the configuration file on the first invocation and keeps
+ * it, with its connections, warm.
+ */
+export function warmLambdaHandler<H extends { close(): Promise<void> }>(
+  build: (configFile: string) => H,
+  handle: (handler: H, event: APIGatewayProxyEvent, context: Context) => Promise<HttpResponse>,
+): LambdaQueryHandler {
+  let handler: H | undefined;
   const fn = async (event: APIGatewayProxyEvent, context: Context) => {
     // A broken configuration throws here, on every call, with the full list of problems in the log.
-    handler ??= handlerFromFile(process.env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json'), engineFor);
-    return handler.handle(event, context);
+    handler ??= build(process.env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json'));
+    return handle(handler, event, context);
   };
   return Object.assign(fn, {
     close: async () => {
@@ -98,4 +114,9 @@ export function lambdaHandler(engineFor: (engine: EngineName) => DatabaseEngine)
       handler = undefined;
     },
   });
+}
+
+/** The REST query functions' handler. */
+export function lambdaHandler(engineFor: (engine: EngineName) => DatabaseEngine): LambdaQueryHandler {
+  return warmLambdaHandler((file) => handlerFromFile(file, engineFor), (handler, event, context) => handler.handle(event, context));
 }

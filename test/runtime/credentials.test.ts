@@ -3,7 +3,9 @@
  * renewed once after the database refuses them. The database side runs on a throwaway TLS-only,
  * SCRAM-only PostgreSQL server.
  */
-import { readFileSync } from 'fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { Signer } from '@aws-sdk/rds-signer';
 import { Client } from 'pg';
 import { apiEvent, json, query } from './helpers/databases';
@@ -11,8 +13,9 @@ import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-p
 import { RuntimeConfig } from '../../src/runtime/config';
 import { CredentialsProvider, DbCredentials, IAM_TOKEN_LIFETIME_MS, IamTokenCredentials, StaticCredentials, TokenSigner } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
+import { graphqlHandlerFrom } from '../../src/runtime/graphql/lambda';
 import { QueryHandler } from '../../src/runtime/handler';
-import { credentialsFor } from '../../src/runtime/lambda';
+import { credentialsFor, handlerFromFile, readConfigFile } from '../../src/runtime/lambda';
 import { RdsAuthTokenSigner } from '../../src/runtime/rds-token';
 
 const AWS_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session/token+=' };
@@ -161,6 +164,49 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
     await h.close();
     expect(res.statusCode).toBe(200);
     expect(json(res).data).toEqual([{ who: 'app_user', ssl: true }]);
+  });
+
+  test('the REST and the GraphQL function both verify with the CA file their configuration names', async () => {
+    // GIVEN a configuration file beside the CA file it names, as a function's asset would hold them
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-ca-'));
+    copyFileSync(server.certs.ca, path.join(dir, 'ca.pem'));
+    const config: RuntimeConfig = {
+      version: 1,
+      engine: 'postgres',
+      connection: {
+        host: '127.0.0.1',
+        port: server.port,
+        database: 'postgres',
+        user: 'app_user',
+        credentials: { type: 'static', password: 'first-password' },
+        tls: { enabled: true, caFile: 'ca.pem' },
+        connectTimeoutMs: 3000,
+      },
+      queries: [query({
+        name: 'who',
+        method: 'GET',
+        path: '/who',
+        sql: 'SELECT current_user AS who, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+        columns: [{ name: 'who', type: 'string' }, { name: 'ssl', type: 'boolean' }],
+      })],
+      graphql: { path: '/graphql', maxDepth: 5, maxComplexity: 100, introspection: false },
+    };
+    const file = path.join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify(config));
+    // WHEN both kinds of handler are built from the file
+    const rest = handlerFromFile(file, () => postgresEngine);
+    const graphql = graphqlHandlerFrom(readConfigFile(file), () => postgresEngine, file);
+    try {
+      // THEN both connect over verified TLS (the test CA is in no system store)
+      const r = await rest.handle(apiEvent('GET', '/who'));
+      expect(r.statusCode).toBe(200);
+      expect(json(r).data).toEqual([{ who: 'app_user', ssl: true }]);
+      const g = await graphql.handle(apiEvent('POST', '/graphql', { body: { query: '{ who { rows { who ssl } } }' } }), 'g1');
+      expect(json(g)).toEqual({ data: { who: { rows: [{ who: 'app_user', ssl: true }] } } });
+    } finally {
+      await rest.close();
+      await graphql.close();
+    }
   });
 
   test('a certificate from another CA is refused', async () => {

@@ -11,12 +11,11 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { ContainerBackend, EngineFor, identityFromHeaders } from './backend';
-import { RuntimeConfig } from '../config';
 import { mysqlEngine } from '../engines/mysql';
 import { postgresEngine } from '../engines/postgres';
 import { sqlServerEngine } from '../engines/sqlserver';
 import { createQueryServer } from '../http-server';
-import { CONFIG_PATH_ENV } from '../lambda';
+import { CONFIG_PATH_ENV, readConfigFile } from '../lambda';
 
 export const engineFor: EngineFor = (engine) => (engine === 'postgres' ? postgresEngine : engine === 'sqlserver' ? sqlServerEngine : mysqlEngine(engine));
 
@@ -41,7 +40,7 @@ export async function startContainerServer(
   backendOverride?: ContainerBackend,
   portOverride?: number,
 ): Promise<RunningServer> {
-  const config = JSON.parse(readFileSync(env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json'), 'utf8')) as RuntimeConfig;
+  const config = readConfigFile(env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json'));
   const size = positive(env, 'SECURE_DB_API_POOL_SIZE', 10);
   const backend = backendOverride ?? new ContainerBackend({
     config,
