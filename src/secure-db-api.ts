@@ -649,14 +649,6 @@ export class SecureDbApi extends Construct {
       reservedConcurrentExecutions: this.props.reservedConcurrency,
       rlsClaims: this.props.rowLevelSecurityClaims,
     });
-    for (const rule of ['HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ', 'PCI.DSS.321-LambdaDLQ']) {
-      Validations.of(fn.function).acknowledge({ id: rule, reason: 'Invoked synchronously by API Gateway: failures go back to the caller, there is no event to dead-letter.' });
-    }
-    if (this.props.reservedConcurrency === undefined) {
-      for (const rule of ['HIPAA.Security-LambdaConcurrency', 'NIST.800.53.R5-LambdaConcurrency', 'PCI.DSS.321-LambdaConcurrency']) {
-        Validations.of(fn.function).acknowledge({ id: rule, reason: 'Stage throttling and the proxy connection cap bound load; set SecureDbApiProps.reservedConcurrency to reserve concurrency.' });
-      }
-    }
     this.functions.push(fn.function);
     monitored.push({
       label: id,

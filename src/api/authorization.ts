@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, checkAuthorizerConfig } from '../runtime/authorizer-config';
-import { supportFunction } from '../security/support-function';
+import { privateFunction } from '../security/private-function';
 
 /** A route and what its caller needs, as the authorization sees it. */
 export interface AuthorizedRoute {
@@ -266,7 +266,7 @@ class JwtAuthorizerFunction extends Construct {
     });
     securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'The identity provider\'s JWKS endpoint');
 
-    this.function = supportFunction(this, 'Function', {
+    this.function = privateFunction(this, 'Function', {
       description: 'SecureDbApi JWT authorizer (aws-jwt-verify)',
       roleDescription: 'Verifies bearer tokens for SecureDbApi',
       policyDescription: 'JWT authorizer: its own logs and network interfaces only',
@@ -281,6 +281,6 @@ class JwtAuthorizerFunction extends Construct {
       timeout: Duration.seconds(10),
       noDlqReason: 'Invoked synchronously by API Gateway: a failure is a 401/500 to the caller, there is no event to dead-letter.',
       noReservedConcurrencyReason: 'API Gateway caches its answers per token and stage throttling bounds its invocations.',
-    });
+    }).function;
   }
 }

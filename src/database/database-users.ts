@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DatabaseTargetConfig } from './database-target';
-import { supportFunction } from '../security/support-function';
+import { privateFunction } from '../security/private-function';
 
 /** The bootstrap bundle, built by esbuild at build time. */
 const BOOTSTRAP_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'bootstrap', 'bootstrap.lambda', 'index.js');
@@ -53,7 +53,7 @@ export class DatabaseUsers extends Construct {
 
     const secrets = [props.masterSecret, props.reader.secret, props.writer.secret].filter((s): s is secretsmanager.ISecret => s !== undefined);
     const keys = [...new Set(secrets.map((s) => s.encryptionKey).filter((k): k is kms.IKey => k !== undefined))];
-    this.function = supportFunction(this, 'Function', {
+    this.function = privateFunction(this, 'Function', {
       description: 'SecureDbApi database user bootstrap (custom resource)',
       roleDescription: 'Creates the SecureDbApi database users with the master secret',
       policyDescription: 'Database user bootstrap: read the master and user secrets, write own logs',
@@ -81,7 +81,7 @@ export class DatabaseUsers extends Construct {
       timeout: Duration.minutes(2),
       noDlqReason: 'Invoked synchronously by CloudFormation as a custom resource; it answers CloudFormation itself, even on failure.',
       noReservedConcurrencyReason: 'Runs only during deployments, once per stack operation.',
-    });
+    }).function;
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: this.function.functionArn,

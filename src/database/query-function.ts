@@ -1,7 +1,5 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { ArnFormat, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,8 +10,7 @@ import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
 import { answerTimeout } from './query-config';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
-import { encryptedLogGroup } from '../security/log-groups';
-import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from '../security/vpc-access';
+import { privateFunction } from '../security/private-function';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
 export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';
@@ -117,63 +114,35 @@ export class QueryFunction extends Construct {
       graphql: props.graphql,
     });
 
-    this.logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
-
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Runs ${props.access} queries as database user${users.length > 1 ? 's' : ''} ${users.join(' and ')}`,
-    });
-    // All permissions live in one customer-managed policy (no AWS managed policies, no inline policies).
-    const policy = new iam.ManagedPolicy(this, 'Policy', {
-      description: `Least privilege for the ${props.access} query function`,
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'ConnectAsOwnDbUserThroughProxy',
-          actions: ['rds-db:connect'],
-          resources: users.map((u) => proxyDbUserArn(props.proxy, u)),
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [this.logGroup.logGroupArn],
-        }),
-        new iam.PolicyStatement({
-          sid: 'XRayTraces',
-          actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-          resources: ['*'],
-        }),
-        ...vpcAccessStatements(props.vpc),
-      ],
-    });
-    const wildcards = `X-Ray supports no resource-level permissions. ${VPC_ACCESS_WILDCARDS}`;
-    Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards });
-
-    const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));
-    copyFileSync(path.join(bundleDir(props.engine, props.access === 'graphql'), 'index.js'), path.join(stage, 'index.js'));
-    writeFileSync(path.join(stage, 'config.json'), JSON.stringify(config));
-
-    this.function = new lambda.Function(this, 'Function', {
+    const fn = privateFunction(this, 'Function', {
       description: `SecureDbApi ${props.access} queries (${props.queries.length} route${props.queries.length === 1 ? '' : 's'})`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'index.handler',
-      code: lambda.Code.fromAsset(stage),
+      roleDescription: `Runs ${props.access} queries as database user${users.length > 1 ? 's' : ''} ${users.join(' and ')}`,
+      policyDescription: `Least privilege for the ${props.access} query function`,
+      statements: [new iam.PolicyStatement({
+        sid: 'ConnectAsOwnDbUserThroughProxy',
+        actions: ['rds-db:connect'],
+        resources: users.map((u) => proxyDbUserArn(props.proxy, u)),
+      })],
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      bundle: path.join(bundleDir(props.engine, props.access === 'graphql'), 'index.js'),
+      files: { 'config.json': JSON.stringify(config) },
       // Deploy-time values only; the route table is config.json in the asset.
       environment: { [DB_HOST_ENV]: props.proxy.endpoint },
-      role: this.role.withoutPolicyUpdates(),
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
-      securityGroups: [props.securityGroup],
-      allowPublicSubnet: false,
+      securityGroup: props.securityGroup,
       memorySize: props.memorySize,
       timeout: answerTimeout(Math.max(...props.queries.map((q) => q.timeoutMs))),
-      tracing: lambda.Tracing.ACTIVE,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      logGroup: this.logGroup,
+      tracing: true,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      noDlqReason: 'Invoked synchronously by API Gateway: failures go back to the caller, there is no event to dead-letter.',
+      noReservedConcurrencyReason: 'Stage throttling and the proxy connection cap bound load; set SecureDbApiProps.reservedConcurrency to reserve concurrency.',
     });
-    this.function.node.addDependency(policy);
+    this.function = fn.function;
+    this.role = fn.role;
+    this.logGroup = fn.logGroup;
   }
 }
 

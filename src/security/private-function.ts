@@ -11,11 +11,11 @@ import { Construct } from 'constructs';
 import { encryptedLogGroup } from './log-groups';
 import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from './vpc-access';
 
-export interface SupportFunctionProps {
+export interface PrivateFunctionProps {
   readonly description: string;
   readonly roleDescription: string;
   readonly policyDescription: string;
-  /** What the function may do besides writing its logs and managing its network interfaces. */
+  /** What the function may do besides writing its logs (and traces) and managing its network interfaces. */
   readonly statements?: iam.PolicyStatement[];
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
@@ -28,18 +28,31 @@ export interface SupportFunctionProps {
   readonly vpcSubnets: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;
   readonly timeout: Duration;
+  /** Default 256 MiB. */
+  readonly memorySize?: number;
   readonly environment?: Record<string, string>;
-  /** Why a dead-letter queue and reserved concurrency do not apply to this function. */
+  /** Active X-Ray tracing, and the permission to send traces. Default off. */
+  readonly tracing?: boolean;
+  readonly reservedConcurrentExecutions?: number;
+  /** Why a dead-letter queue does not apply to this function. */
   readonly noDlqReason: string;
-  readonly noReservedConcurrencyReason: string;
+  /** Why the function reserves no concurrency; needed when `reservedConcurrentExecutions` is not set. */
+  readonly noReservedConcurrencyReason?: string;
+}
+
+export interface PrivateFunction {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
 }
 
 /**
- * A function the construct runs besides the queries (the JWT authorizer, the user bootstrap): Node.js 24
- * on ARM in the API's private subnets, JSON logs to its encrypted log group (`LogGroup`), its own role
- * (`Role`) with one customer-managed policy (`Policy`), all beside it in `scope`.
+ * A function of the construct (query functions, the JWT authorizer, the user bootstrap): Node.js 24 on ARM
+ * in the API's private subnets, JSON logs to its encrypted log group (`LogGroup`), its own role (`Role`)
+ * with one customer-managed policy (`Policy`: no AWS managed policies, no inline policies), all beside it
+ * in `scope`.
  */
-export function supportFunction(scope: Construct, id: string, props: SupportFunctionProps): lambda.Function {
+export function privateFunction(scope: Construct, id: string, props: PrivateFunctionProps): PrivateFunction {
   const logGroup = encryptedLogGroup(scope, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
   const role = new iam.Role(scope, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description: props.roleDescription });
   const policy = new iam.ManagedPolicy(scope, 'Policy', {
@@ -48,11 +61,13 @@ export function supportFunction(scope: Construct, id: string, props: SupportFunc
     statements: [
       ...(props.statements ?? []),
       new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      ...(props.tracing ? [new iam.PolicyStatement({ sid: 'XRayTraces', actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], resources: ['*'] })] : []),
       ...vpcAccessStatements(props.vpc),
     ],
   });
-  Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: VPC_ACCESS_WILDCARDS });
-  const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-support-'));
+  const wildcards = props.tracing ? `X-Ray supports no resource-level permissions. ${VPC_ACCESS_WILDCARDS}` : VPC_ACCESS_WILDCARDS;
+  Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards });
+  const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));
   copyFileSync(props.bundle, path.join(stage, 'index.js'));
   for (const [name, content] of Object.entries(props.files ?? {})) writeFileSync(path.join(stage, name), content);
   const fn = new lambda.Function(scope, id, {
@@ -67,15 +82,22 @@ export function supportFunction(scope: Construct, id: string, props: SupportFunc
     vpcSubnets: props.vpcSubnets,
     securityGroups: [props.securityGroup],
     allowPublicSubnet: false,
-    memorySize: 256,
+    memorySize: props.memorySize ?? 256,
     timeout: props.timeout,
+    ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
     loggingFormat: lambda.LoggingFormat.JSON,
     logGroup,
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
   });
   fn.node.addDependency(policy);
-  Validations.of(fn).acknowledge(...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => [
-    { id: `${pack}-LambdaDLQ`, reason: props.noDlqReason },
-    { id: `${pack}-LambdaConcurrency`, reason: props.noReservedConcurrencyReason },
-  ]));
-  return fn;
+  for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
+    Validations.of(fn).acknowledge({ id: `${pack}-LambdaDLQ`, reason: props.noDlqReason });
+  }
+  if (props.reservedConcurrentExecutions === undefined) {
+    if (!props.noReservedConcurrencyReason) throw new Error(`SecureDbApi: function ${fn.node.path} reserves no concurrency and says not why`);
+    for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
+      Validations.of(fn).acknowledge({ id: `${pack}-LambdaConcurrency`, reason: props.noReservedConcurrencyReason });
+    }
+  }
+  return { function: fn, role, logGroup };
 }
