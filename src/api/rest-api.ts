@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiAuthorizationConfig } from './authorization';
+import { ApiDeployment } from './deployment';
 import { parameterSchema } from './json-schema';
 import { ThrottlingOptions } from './throttling';
 import { answerTimeout } from '../database/query-config';
@@ -82,12 +83,18 @@ export class QueryRestApi extends Construct {
     let account: apigw.CfnAccount | undefined;
     if (props.configureAccountLogging) account = this.accountLoggingRole();
 
+    const description = 'SecureDbApi: named database queries';
     this.api = new apigw.RestApi(this, 'Api', {
-      description: 'SecureDbApi: named database queries',
+      description,
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: false,
       defaultMethodOptions: { authorizationType: apigw.AuthorizationType.IAM },
-      deployOptions: {
+      // The deployment and stage are made by ApiDeployment, as RestApi would make them (see there why).
+      deploy: false,
+    });
+    new ApiDeployment(this.api, {
+      description,
+      stageOptions: {
         stageName: props.stageName,
         tracingEnabled: true,
         metricsEnabled: true,

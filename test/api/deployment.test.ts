@@ -1,0 +1,111 @@
+/**
+ * The API's deployment: its logical ID (hence a new deployment) changes exactly when something the
+ * deployment holds changes, it waits for every resource, method and gateway response, the stage keeps
+ * RestApi's own logical ID, and the digest is computed once per synthesis.
+ */
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { DeployedConfigurationDigest } from '../../src/api/deployment';
+import { postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
+
+type Build = (api: SecureDbApi) => void;
+
+function deployment(props: Partial<SecureDbApiProps> = {}, after: Build = () => {}): { id: string; resource: any; template: Template } {
+  const { stack, api } = postgresApi(props);
+  after(api);
+  const template = Template.fromStack(stack);
+  const deployments = template.findResources('AWS::ApiGateway::Deployment');
+  const ids = Object.keys(deployments);
+  expect(ids).toHaveLength(1);
+  return { id: ids[0], resource: deployments[ids[0]], template };
+}
+
+const withStatusRequired = READ_AND_WRITE.map((q) => (q.route === 'GET /orders'
+  ? { ...q, parameters: [QueryParameter.enumeration('status', ['open', 'paid'])] }
+  : q));
+
+describe('API deployment', () => {
+  const base = deployment();
+
+  test('GIVEN the same API twice THEN the deployment keeps its logical ID', () => {
+    expect(deployment().id).toBe(base.id);
+  });
+
+  test.each<[string, Partial<SecureDbApiProps>, Build]>([
+    ['a parameter becomes required', { queries: withStatusRequired }, () => {}],
+    ['a route is added with addQuery', {}, (api) => api.addQuery('GET /customers', { sql: 'SELECT id FROM customers' })],
+    ['a method is added outside the construct', {}, (api) => api.api.root.addResource('health').addMethod('GET', new apigw.MockIntegration())],
+    ['a gateway response is added', {}, (api) => api.api.addGatewayResponse('Missing', { type: apigw.ResponseType.RESOURCE_NOT_FOUND, statusCode: '404' })],
+    ['a route opens to unauthenticated callers', { queries: READ_AND_WRITE.map((q) => (q.route === 'GET /orders' ? { ...q, allowUnauthenticated: true } : q)) }, () => {}],
+  ])('GIVEN %s THEN the deployment gets a new logical ID', (_what, props, after) => {
+    const changed = deployment(props, after);
+    expect(changed.id).not.toBe(base.id);
+    expect(changed.id).toMatch(/^ApiRestApiDeployment[0-9A-F]{8}[0-9a-f]{32}$/);
+  });
+
+  test('GIVEN a method changed through an escape hatch THEN the deployment gets a new logical ID', () => {
+    const addHealth = (api: SecureDbApi) => api.api.root.addResource('health').addMethod('GET', new apigw.MockIntegration());
+    const plain = deployment({}, addHealth);
+    const overridden = deployment({}, (api) => (addHealth(api).node.defaultChild as apigw.CfnMethod).addPropertyOverride('OperationName', 'renamed'));
+    expect(overridden.id).not.toBe(plain.id);
+  });
+
+  test('GIVEN the Cognito user pool is replaced by another THEN the deployment gets a new logical ID', () => {
+    const ids = ['PoolA', 'PoolB'].map((poolId) => {
+      const t = postgresStack();
+      const pool = new cognito.UserPool(t.stack, poolId);
+      new SecureDbApi(t.stack, 'Api', {
+        vpc: t.vpc,
+        database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
+        queries: READ_AND_WRITE,
+        authorization: ApiAuthorization.cognito(pool),
+      });
+      return Object.keys(Template.fromStack(t.stack).findResources('AWS::ApiGateway::Deployment'));
+    });
+    expect(ids[0]).toHaveLength(1);
+    expect(ids[0]).not.toEqual(ids[1]);
+  });
+
+  test.each<[string, Partial<SecureDbApiProps>]>([
+    ['stage throttling', { throttling: { rateLimit: 7, burstLimit: 9 } }],
+    ['an alarm threshold', { monitoring: { thresholds: { apiServerErrorRatePercent: { threshold: 9, period: Duration.minutes(10) } } } }],
+  ])('GIVEN only %s changes THEN the deployment keeps its logical ID (the stage or alarms hold it)', (_what, props) => {
+    expect(deployment(props).id).toBe(base.id);
+  });
+
+  test('GIVEN a gateway response added after the construct THEN the deployment waits for it too', () => {
+    const { resource, template } = deployment({}, (api) => api.api.addGatewayResponse('Missing', { type: apigw.ResponseType.RESOURCE_NOT_FOUND, statusCode: '404' }));
+    const [missing] = Object.keys(template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: 'RESOURCE_NOT_FOUND' } }));
+    expect(resource.DependsOn).toContain(missing);
+  });
+
+  test('THEN the deployment waits for every resource, method and gateway response, and the stage uses it', () => {
+    const dependsOn: string[] = base.resource.DependsOn;
+    for (const type of ['AWS::ApiGateway::Resource', 'AWS::ApiGateway::Method', 'AWS::ApiGateway::GatewayResponse']) {
+      const ids = Object.keys(base.template.findResources(type));
+      expect(ids.length).toBeGreaterThan(0);
+      expect(dependsOn).toEqual(expect.arrayContaining(ids));
+    }
+    base.template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v1', DeploymentId: { Ref: base.id } });
+    // The stage and the endpoint output keep the logical IDs aws-cdk-lib's RestApi gave them before (measured on
+    // the previous release): a stage replaced under the same name would fail to deploy.
+    expect(Object.keys(base.template.findResources('AWS::ApiGateway::Stage'))).toEqual(['ApiRestApiDeploymentStagev10C42B161']);
+    expect(Object.keys(base.template.findOutputs('*'))).toEqual(['ApiRestApiEndpoint45E9E182']);
+    base.template.hasOutput('ApiRestApiEndpoint45E9E182', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: 'ApiRestApiDeploymentStagev10C42B161' }])] } });
+  });
+
+  test('THEN the digest is computed once per synthesis, not at each resolution of the logical ID', () => {
+    const compute = jest.spyOn(DeployedConfigurationDigest.prototype as any, 'compute');
+    try {
+      const { id } = deployment();
+      expect(id).toBe(base.id);
+      expect(compute).toHaveBeenCalledTimes(1);
+    } finally {
+      compute.mockRestore();
+    }
+  });
+});
+
