@@ -26,6 +26,8 @@ const DEPLOYED_TYPES: ReadonlySet<string> = new Set([
  * SecureDbApi's own route builder); resolutions before that compute it afresh, so a value is never
  * taken from an unfinished tree. Preparation may still turn references to other stacks into imports;
  * the digest then names the referenced resource as written, which changes exactly when it changes.
+ * (aws-cdk-lib refuses a second synthesis of a tree modified after the first, so the kept digest
+ * cannot go stale that way.)
  */
 export class DeployedConfigurationDigest implements IResolvable {
   public readonly creationStack: string[] = [];
@@ -37,9 +39,8 @@ export class DeployedConfigurationDigest implements IResolvable {
     return this.sealed ?? this.compute();
   }
 
-  /** Computes the digest of the final tree and keeps it for the rest of this synthesis. */
+  /** Computes the digest of the complete tree and keeps it for later resolutions. */
   public seal(): void {
-    this.sealed = undefined;
     this.sealed = this.compute();
   }
 

@@ -3,13 +3,13 @@
  * deployment holds changes, it waits for every resource, method and gateway response, the stage keeps
  * RestApi's own logical ID, and the digest is computed once per synthesis.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { DeployedConfigurationDigest } from '../../src/api/deployment';
-import { postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
+import { ENV, postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
 
 type Build = (api: SecureDbApi) => void;
 
@@ -67,6 +67,26 @@ describe('API deployment', () => {
     });
     expect(ids[0]).toHaveLength(1);
     expect(ids[0]).not.toEqual(ids[1]);
+  });
+
+  test('GIVEN a user pool in another stack THEN the API synthesizes and its deployment is the same on every synthesis', () => {
+    const ids = [0, 1].map(() => {
+      const t = postgresStack();
+      const pools = new Stack(t.app, 'Pools', { env: ENV });
+      const pool = new cognito.UserPool(pools, 'Pool');
+      new SecureDbApi(t.stack, 'Api', {
+        vpc: t.vpc,
+        database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
+        queries: READ_AND_WRITE,
+        authorization: ApiAuthorization.cognito(pool),
+      });
+      const template = Template.fromStack(t.stack);
+      // The authorizer names the pool through an import from the other stack.
+      template.hasResourceProperties('AWS::ApiGateway::Authorizer', { ProviderARNs: [{ 'Fn::ImportValue': Match.stringLikeRegexp('Pools') }] });
+      return Object.keys(template.findResources('AWS::ApiGateway::Deployment'));
+    });
+    expect(ids[0]).toHaveLength(1);
+    expect(ids[1]).toEqual(ids[0]);
   });
 
   test.each<[string, Partial<SecureDbApiProps>]>([
