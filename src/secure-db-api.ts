@@ -354,7 +354,11 @@ const OPENAPI_PATH = '/openapi.json';
  * encrypted logs.
  */
 export class SecureDbApi extends Construct {
-  /** The REST API. */
+  /**
+   * The REST API. Its stage is `api.deploymentStage`. The construct makes the deployment itself (so
+   * `api.latestDeployment` is undefined) and replaces it whenever anything it holds changes, including
+   * methods, gateway responses and authorizers added through this property and escape-hatch overrides.
+   */
   public readonly api: apigw.RestApi;
   /** The RDS Proxy every query goes through. */
   public readonly proxy: rds.IDatabaseProxy;
