@@ -15,9 +15,9 @@ const DEPLOYED_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * A digest of everything an API's deployment holds: the resolved CloudFormation of the RestApi and of
- * every resource, method, model, validator, gateway response and authorizer of it in the stack (also
- * those added outside the construct, for example through `SecureDbApi.api.root`).
+ * A digest of everything an API's deployment holds: the resolved CloudFormation properties of the
+ * RestApi and of every resource, method, model, validator, gateway response and authorizer of it in the
+ * stack (also those added outside the construct, for example through `SecureDbApi.api.root`).
  *
  * aws-cdk-lib's own deployment (RestApi `deploy: true`) hashes the same kinds of resources, but
  * recomputes the hash each time its logical ID is resolved, seven times per synthesis, which made it
@@ -59,7 +59,8 @@ export class DeployedConfigurationDigest implements IResolvable {
       const rendered = stack.resolve(c._toCloudFormation()) as Record<string, Record<string, { Type: string; Properties?: { RestApiId?: unknown } }>>;
       for (const [logicalId, resource] of Object.entries(rendered.Resources ?? {})) {
         if (c !== restApi && JSON.stringify(resource.Properties?.RestApiId) !== ownRef) continue;
-        hash.update(JSON.stringify([logicalId, resource])).update('\n');
+        // What API Gateway receives; metadata and dependencies do not change the deployed API.
+        hash.update(JSON.stringify([logicalId, resource.Type, resource.Properties ?? {}])).update('\n');
       }
     }
     return hash.digest('hex');

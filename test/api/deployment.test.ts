@@ -46,11 +46,14 @@ describe('API deployment', () => {
     expect(changed.id).toMatch(/^ApiRestApiDeployment[0-9A-F]{8}[0-9a-f]{32}$/);
   });
 
-  test('GIVEN a method changed through an escape hatch THEN the deployment gets a new logical ID', () => {
+  test('GIVEN a method changed through an escape hatch THEN the deployment gets a new logical ID, but not for template metadata', () => {
     const addHealth = (api: SecureDbApi) => api.api.root.addResource('health').addMethod('GET', new apigw.MockIntegration());
     const plain = deployment({}, addHealth);
     const overridden = deployment({}, (api) => (addHealth(api).node.defaultChild as apigw.CfnMethod).addPropertyOverride('OperationName', 'renamed'));
     expect(overridden.id).not.toBe(plain.id);
+    // Template metadata is not part of what API Gateway deploys.
+    const annotated = deployment({}, (api) => (addHealth(api).node.defaultChild as apigw.CfnMethod).addMetadata('owner', 'platform-team'));
+    expect(annotated.id).toBe(plain.id);
   });
 
   test('GIVEN the Cognito user pool is replaced by another THEN the deployment gets a new logical ID', () => {
