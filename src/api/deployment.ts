@@ -112,7 +112,7 @@ export class ApiDeployment {
   private dependOnGatewayResponses(): void {
     const stack = Stack.of(this.api);
     const api = JSON.stringify(stack.resolve(this.api.restApiId));
-    for (const c of this.api.node.findAll()) {
+    for (const c of stack.node.findAll()) {
       if (c instanceof apigw.CfnGatewayResponse && JSON.stringify(stack.resolve(c.restApiId)) === api) this.deployment.node.addDependency(c);
     }
   }

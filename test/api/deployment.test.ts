@@ -120,6 +120,11 @@ describe('API deployment', () => {
     base.template.hasOutput('ApiRestApiEndpoint45E9E182', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: 'ApiRestApiDeploymentStagev10C42B161' }])] } });
   });
 
+  test('GIVEN aspects invoked the pre-2.172 way (aspectStabilization off) THEN the deployment is the same', () => {
+    const { stack } = postgresApi({}, { context: { '@aws-cdk/core:aspectStabilization': false } });
+    expect(Object.keys(Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment'))).toEqual([base.id]);
+  });
+
   test('THEN the digest is computed once per synthesis, not at each resolution of the logical ID', () => {
     const compute = jest.spyOn(DeployedConfigurationDigest.prototype as any, 'compute');
     try {

@@ -16,11 +16,13 @@ export interface TestStack {
 export interface TestStackOptions {
   /** Private subnets with a NAT gateway (the JWT authorizer needs egress), instead of isolated ones. */
   readonly egress?: boolean;
+  /** More app context (feature flags). */
+  readonly context?: Record<string, unknown>;
 }
 
 export function postgresStack(options: TestStackOptions = {}): TestStack {
   // Asset metadata lets tests find each function's staged asset directory.
-  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true, ...options.context } });
   const stack = new Stack(app, 'Test', { env: ENV });
   const vpc = options.egress
     ? new ec2.Vpc(stack, 'Vpc', {
