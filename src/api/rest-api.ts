@@ -92,7 +92,7 @@ export class QueryRestApi extends Construct {
       // The deployment and stage are made by ApiDeployment, as RestApi would make them (see there why).
       deploy: false,
     });
-    new ApiDeployment(this.api, {
+    const { stage } = new ApiDeployment(this.api, {
       description,
       stageOptions: {
         stageName: props.stageName,
@@ -107,7 +107,7 @@ export class QueryRestApi extends Construct {
         accessLogFormat: accessLogFormat(),
       },
     });
-    if (account) this.api.deploymentStage.node.addDependency(account);
+    if (account) stage.node.addDependency(account);
     this.validator = this.api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     this.problemResponses();
     for (const [rule, reason] of [
@@ -122,7 +122,7 @@ export class QueryRestApi extends Construct {
       ['NIST.800.53.R5-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
       ['PCI.DSS.321-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
     ]) {
-      Validations.of(this.api.deploymentStage).acknowledge({ id: rule, reason });
+      Validations.of(stage).acknowledge({ id: rule, reason });
     }
   }
 

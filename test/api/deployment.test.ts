@@ -28,7 +28,10 @@ const withStatusRequired = READ_AND_WRITE.map((q) => (q.route === 'GET /orders'
   : q));
 
 describe('API deployment', () => {
-  const base = deployment();
+  let base: ReturnType<typeof deployment>;
+  beforeAll(() => {
+    base = deployment();
+  });
 
   test('GIVEN the same API twice THEN the deployment keeps its logical ID', () => {
     expect(deployment().id).toBe(base.id);
