@@ -1,5 +1,3 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,6 +12,7 @@ import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { RuntimeConfig } from '../runtime/config';
 import { encryptedLogGroup } from '../security/log-groups';
+import { stageAsset } from '../security/private-function';
 
 /** The server bundle (built by esbuild) and the Dockerfile the package ships. */
 const SERVER_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'container', 'main', 'index.js');
@@ -51,11 +50,10 @@ export class FargateBackend extends Construct {
 
   constructor(scope: Construct, id: string, props: FargateBackendProps) {
     super(scope, id);
-    const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-container-'));
-    copyFileSync(SERVER_BUNDLE, path.join(stage, 'index.js'));
-    copyFileSync(path.join(DOCKER_DIR, 'Dockerfile'), path.join(stage, 'Dockerfile'));
-    copyFileSync(path.join(DOCKER_DIR, 'entrypoint.sh'), path.join(stage, 'entrypoint.sh'));
-    writeFileSync(path.join(stage, 'config.json'), JSON.stringify(props.config));
+    const stage = stageAsset(SERVER_BUNDLE, { 'config.json': JSON.stringify(props.config) }, {
+      'Dockerfile': path.join(DOCKER_DIR, 'Dockerfile'),
+      'entrypoint.sh': path.join(DOCKER_DIR, 'entrypoint.sh'),
+    });
 
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc: props.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 

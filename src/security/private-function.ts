@@ -47,6 +47,18 @@ export interface PrivateFunction {
 }
 
 /**
+ * A fresh directory for an asset (a function's code, a container image): the bundle as `index.js`, the
+ * `files` written (name to content) and the `copies` copied (name to source file, its mode kept).
+ */
+export function stageAsset(bundle: string, files: Record<string, string> = {}, copies: Record<string, string> = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));
+  copyFileSync(bundle, path.join(dir, 'index.js'));
+  for (const [name, source] of Object.entries(copies)) copyFileSync(source, path.join(dir, name));
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+  return dir;
+}
+
+/**
  * A function of the construct (query functions, the JWT authorizer, the user bootstrap): Node.js 24 on ARM
  * in the API's private subnets, JSON logs to its encrypted log group (`LogGroup`), its own role (`Role`)
  * with one customer-managed policy (`Policy`: no AWS managed policies, no inline policies), all beside it
@@ -67,9 +79,7 @@ export function privateFunction(scope: Construct, id: string, props: PrivateFunc
   });
   const wildcards = props.tracing ? `X-Ray supports no resource-level permissions. ${VPC_ACCESS_WILDCARDS}` : VPC_ACCESS_WILDCARDS;
   Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards });
-  const stage = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));
-  copyFileSync(props.bundle, path.join(stage, 'index.js'));
-  for (const [name, content] of Object.entries(props.files ?? {})) writeFileSync(path.join(stage, name), content);
+  const stage = stageAsset(props.bundle, props.files);
   const fn = new lambda.Function(scope, id, {
     description: props.description,
     runtime: lambda.Runtime.NODEJS_24_X,
