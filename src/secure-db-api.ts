@@ -576,12 +576,13 @@ export class SecureDbApi extends Construct {
       const configs = this.checkQueries();
       if (!configs) return;
       const open = this.unauthenticatedRoutes();
+      const isOpen = (q: QueryConfig) => open.has(routeKeyOf(q.method, q.path));
       const graphql = this.graphqlConfig(configs);
       const extraRoutes = [
         ...(graphql ? [{ method: 'POST', path: graphql.path }] : []),
         ...(this.props.openApi?.serve ? [{ method: 'GET', path: OPENAPI_PATH }] : []),
       ];
-      const authorization = this.bindAuthorization(configs.filter((q) => !open.has(`${q.method} ${q.path}`)), extraRoutes, logRetention, removalPolicy);
+      const authorization = this.bindAuthorization(configs.filter((q) => !isOpen(q)), extraRoutes, logRetention, removalPolicy);
       const monitored: MonitoredFunction[] = [];
       const access = { authorization, unauthenticated: false, apiKeyRequired: this.usagePlan !== undefined };
       const backend = this.props.backend ?? QueryBackend.lambda();
@@ -593,7 +594,7 @@ export class SecureDbApi extends Construct {
         const http = this.httpBackend(backend, configs, port, logRetention, removalPolicy);
         const identity = identityParameters(authorization.authorizationType);
         for (const q of configs) {
-          const unauthenticated = open.has(`${q.method} ${q.path}`);
+          const unauthenticated = isOpen(q);
           this.restApi.addBackendQuery(q, http, { ...access, unauthenticated }, unauthenticated ? identityParameters(undefined) : identity);
         }
       }
@@ -605,7 +606,7 @@ export class SecureDbApi extends Construct {
           dbUser: level === 'read' ? this.readerUser : this.writerUser,
           queries,
         }, port, logRetention, removalPolicy, monitored);
-        for (const q of queries) this.restApi.addQuery(q, fn, { ...access, unauthenticated: open.has(`${q.method} ${q.path}`) });
+        for (const q of queries) this.restApi.addQuery(q, fn, { ...access, unauthenticated: isOpen(q) });
         this.restApi.restrictInvokePermission(fn);
       }
       if (graphql) {
@@ -707,8 +708,9 @@ export class SecureDbApi extends Construct {
     return { vpcLink, domainName };
   }
 
+  /** The routes opened with `allowUnauthenticated`, by `routeKeyOf`. */
   private unauthenticatedRoutes(): Set<string> {
-    return new Set(this.definitions.filter((d) => d.allowUnauthenticated).map((d) => parseRoute(d.route)).map((r) => `${r.method} ${r.path}`));
+    return new Set(this.definitions.filter((d) => d.allowUnauthenticated).map((d) => parseRoute(d.route)).map((r) => routeKeyOf(r.method, r.path)));
   }
 
   /** The GraphQL endpoint's runtime settings, checked against the queries; undefined without one. */

@@ -5,7 +5,7 @@
  */
 import type { OpenApiSecurityScheme } from './authorization';
 import { JsonSchemaObject, parameterSchema } from './json-schema';
-import type { ColumnConfig, ParameterConfig, QueryConfig } from '../runtime/config';
+import { ColumnConfig, ParameterConfig, QueryConfig, routeKeyOf } from '../runtime/config';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 
 export interface OpenApiInput {
@@ -13,7 +13,7 @@ export interface OpenApiInput {
   readonly version: string;
   readonly description?: string;
   readonly queries: readonly QueryConfig[];
-  /** Routes (`METHOD /path`) opened with allowUnauthenticated. */
+  /** Routes opened with allowUnauthenticated, as `routeKeyOf` writes them. */
   readonly unauthenticated: ReadonlySet<string>;
   readonly security: OpenApiSecurityScheme;
   /** The authorization carries token claims (401 for bad tokens; scopes are listed). */
@@ -117,8 +117,7 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
     },
   };
   for (const q of input.queries) {
-    const route = `${q.method} ${q.path}`;
-    const open = input.unauthenticated.has(route);
+    const open = input.unauthenticated.has(routeKeyOf(q.method, q.path));
     const rowName = `${pascal(q.name)}Row`;
     schemas[rowName] = rowSchema(q);
     const data = q.single
