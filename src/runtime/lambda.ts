@@ -73,11 +73,15 @@ export function readConfigFile(file: string): RuntimeConfig {
   return JSON.parse(readFileSync(file, 'utf8')) as RuntimeConfig;
 }
 
+/** The PEM text of the CA a configuration's `tls.caFile` names (relative to `configFile`), if it names one. */
+export function tlsCaFor(config: RuntimeConfig, configFile: string): string | undefined {
+  const caFile = config.connection?.tls?.caFile;
+  return caFile ? readFileSync(path.resolve(path.dirname(configFile), caFile), 'utf8') : undefined;
+}
+
 /** A query handler for a configuration whose connection is resolved, with the CA its `tls.caFile` names (relative to `configFile`). */
 export function queryHandlerFor(config: RuntimeConfig, engine: DatabaseEngine, configFile: string): QueryHandler {
-  const caFile = config.connection?.tls?.caFile;
-  const tlsCa = caFile ? readFileSync(path.resolve(path.dirname(configFile), caFile), 'utf8') : undefined;
-  return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa });
+  return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa: tlsCaFor(config, configFile) });
 }
 
 /** Builds a handler from a config file path. */

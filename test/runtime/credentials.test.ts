@@ -11,6 +11,7 @@ import { Client } from 'pg';
 import { apiEvent, json, query } from './helpers/databases';
 import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
+import { ContainerBackend } from '../../src/runtime/container/backend';
 import { CredentialsProvider, DbCredentials, IAM_TOKEN_LIFETIME_MS, IamTokenCredentials, StaticCredentials, TokenSigner } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
 import { graphqlHandlerFrom } from '../../src/runtime/graphql/lambda';
@@ -166,7 +167,7 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
     expect(json(res).data).toEqual([{ who: 'app_user', ssl: true }]);
   });
 
-  test('the REST and the GraphQL function both verify with the CA file their configuration names', async () => {
+  test('the REST and the GraphQL function and the container backend all verify with the CA file their configuration names', async () => {
     // GIVEN a configuration file beside the CA file it names, as a function's asset would hold them
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-ca-'));
     copyFileSync(server.certs.ca, path.join(dir, 'ca.pem'));
@@ -196,6 +197,14 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
     // WHEN both kinds of handler are built from the file
     const rest = handlerFromFile(file, () => postgresEngine);
     const graphql = graphqlHandlerFrom(readConfigFile(file), () => postgresEngine, file);
+    const container = new ContainerBackend({
+      config: readConfigFile(file),
+      configFile: file,
+      engine: postgresEngine,
+      pool: { size: 1, maxQueue: 1, acquireTimeoutMs: 3000 },
+      observer: { record: () => undefined },
+      awsCredentials: async () => AWS_CREDENTIALS,
+    });
     try {
       // THEN both connect over verified TLS (the test CA is in no system store)
       const r = await rest.handle(apiEvent('GET', '/who'));
@@ -203,9 +212,13 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
       expect(json(r).data).toEqual([{ who: 'app_user', ssl: true }]);
       const g = await graphql.handle(apiEvent('POST', '/graphql', { body: { query: '{ who { rows { who ssl } } }' } }), 'g1');
       expect(json(g)).toEqual({ data: { who: { rows: [{ who: 'app_user', ssl: true }] } } });
+      const c = await container.dispatch(apiEvent('GET', '/who'), 'c1');
+      expect(c.statusCode).toBe(200);
+      expect(json(c).data).toEqual([{ who: 'app_user', ssl: true }]);
     } finally {
       await rest.close();
       await graphql.close();
+      await container.close();
     }
   });
 

@@ -5,12 +5,13 @@
  * pool and its queue are full, identity from the headers API Gateway sets, and graceful shutdown.
  */
 import type * as http from 'http';
+import * as path from 'path';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { EngineName, parsePathTemplate, RuntimeConfig } from '../config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
 import type { ServerEvent, ServerIdentity } from '../http-server';
-import { configForAccess, credentialsFor } from '../lambda';
+import { configForAccess, credentialsFor, tlsCaFor } from '../lambda';
 import { Observer } from '../observability';
 import { HttpResponse, Problem, problemResponse } from '../problem';
 import { IDENTITY_HEADERS } from './identity-headers';
@@ -133,6 +134,8 @@ export interface ContainerBackendOptions {
   readonly observer?: Observer;
   /** Sign IAM tokens with these AWS credentials (a task: the SDK's default chain finds the task role). */
   readonly awsCredentials: AwsCredentialIdentityProvider;
+  /** Where the configuration was read from: a connection's `tls.caFile` is relative to it. Default: the current directory. */
+  readonly configFile?: string;
 }
 
 /** Routes each request to the pool of its query's access level. */
@@ -145,11 +148,13 @@ export class ContainerBackend {
     const raw = options.config;
     const make = (config: RuntimeConfig | undefined) => {
       if (!config) return undefined;
+      const tlsCa = tlsCaFor(config, options.configFile ?? path.join(process.cwd(), 'config.json'));
       const handlers = Array.from({ length: options.pool.size }, () => new QueryHandler({
         config,
         engine: options.engine,
         credentials: credentialsFor(config, options.awsCredentials),
         observer: options.observer,
+        tlsCa,
       }));
       return new HandlerPool(handlers, options.pool);
     };

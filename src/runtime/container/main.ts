@@ -40,7 +40,8 @@ export async function startContainerServer(
   backendOverride?: ContainerBackend,
   portOverride?: number,
 ): Promise<RunningServer> {
-  const config = readConfigFile(env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json'));
+  const configFile = env[CONFIG_PATH_ENV] ?? path.join(__dirname, 'config.json');
+  const config = readConfigFile(configFile);
   const size = positive(env, 'SECURE_DB_API_POOL_SIZE', 10);
   const backend = backendOverride ?? new ContainerBackend({
     config,
@@ -48,6 +49,7 @@ export async function startContainerServer(
     pool: { size, maxQueue: size * 10, acquireTimeoutMs: 5000 },
     // ECS hands the task role's credentials out over the container credentials endpoint, which the chain finds.
     awsCredentials: fromNodeProviderChain(),
+    configFile,
   });
   const keyFile = env.SECURE_DB_API_TLS_KEY;
   const certFile = env.SECURE_DB_API_TLS_CERT;
