@@ -83,7 +83,7 @@ interface CallState {
 
 export class QueryHandler {
   readonly stats: HandlerStats = { connectionsOpened: 0, calls: 0 };
-  private readonly queries_: PreparedQuery[];
+  private readonly prepared: PreparedQuery[];
   private readonly byResource = new Map<string, PreparedQuery>();
   private readonly byName = new Map<string, PreparedQuery>();
   private readonly maxBodyBytes: number;
@@ -95,9 +95,9 @@ export class QueryHandler {
   private connecting?: Promise<EngineConnection>;
 
   constructor(private readonly options: QueryHandlerOptions) {
-    this.queries_ = prepareConfig(options.config);
-    for (const q of this.queries_) {
-      this.byResource.set(`${q.method} ${q.path}`, q);
+    this.prepared = prepareConfig(options.config);
+    for (const q of this.prepared) {
+      this.byResource.set(routeOf(q), q);
       this.byName.set(q.name, q);
     }
     this.maxBodyBytes = options.config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -144,7 +144,7 @@ export class QueryHandler {
 
   /** The queries this handler serves. */
   queries(): readonly PreparedQuery[] {
-    return this.queries_;
+    return this.prepared;
   }
 
   /**
@@ -249,7 +249,7 @@ export class QueryHandler {
     const direct = event.resource ? this.byResource.get(`${method} ${event.resource}`) : undefined;
     if (direct) return direct;
     const path = event.path ?? '';
-    const matching = this.queries_.filter((q) => q.pathPattern.test(path));
+    const matching = this.prepared.filter((q) => q.pathPattern.test(path));
     const hit = matching.find((q) => q.method === method);
     if (hit) return hit;
     if (matching.length > 0) {
