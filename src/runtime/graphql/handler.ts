@@ -13,10 +13,10 @@ import {
 import depthLimit from 'graphql-depth-limit';
 import type * as QueryComplexity from 'graphql-query-complexity';
 import { buildGraphqlSchema } from './schema';
-import { Claims, claimsOf } from '../claims';
+import { claimsOf } from '../claims';
 import { DEFAULT_MAX_BODY_BYTES, GraphqlConfig, PreparedQuery } from '../config';
 import { graphqlProblems, sha256Hex } from '../graphql-config';
-import { decodeJsonBody, QueryHandler } from '../handler';
+import { decodeJsonBody, InvokeContext, QueryHandler } from '../handler';
 import { principalOf } from '../observability';
 import { HttpResponse, Problem, ProblemKind, SECURITY_HEADERS } from '../problem';
 
@@ -42,12 +42,8 @@ export const GRAPHQL_CODES: Record<ProblemKind, string> = {
   'internal': 'INTERNAL_SERVER_ERROR',
 };
 
-interface GraphqlContext {
-  readonly claims?: Claims;
-  readonly requestId?: string;
-  readonly apiRequestId?: string;
-  readonly principal: string;
-}
+/** Who calls, for every field of one request (each field then names its own route). */
+type GraphqlContext = Omit<InvokeContext, 'route'>;
 
 export interface GraphqlHandlerOptions {
   readonly config: GraphqlConfig;
