@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { Annotations, ArnFormat, AspectPriority, Aspects, Duration, Names, RemovalPolicy, Stack, Stage, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, AspectPriority, Aspects, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -297,6 +297,14 @@ export interface SecureDbApiProps {
    */
   readonly stageName?: string;
   /**
+   * Name of the REST API, also the `service` of the query module's audit records, metrics and traces.
+   * API Gateway's metrics and alarms find the API by this name, so two APIs in one account and region
+   * (a staging and a production stack, say) must not share it: each would count the other's calls.
+   * Letters, digits, spaces, `.`, `_` and `-`, at most 128.
+   * @default - unique in the account and region: the stack name and construct path with a hash
+   */
+  readonly apiName?: string;
+  /**
    * Retention of every log group the construct creates.
    * @default logs.RetentionDays.ONE_YEAR
    */
@@ -329,6 +337,7 @@ export interface SecureDbApiProps {
 }
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
+const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
 
 /**
  * The identity headers API Gateway sets on requests to the container backend, from the authorizer's
@@ -389,6 +398,7 @@ export class SecureDbApi extends Construct {
   private built = false;
   private taken?: Map<string, string>;
   private readonly stageName: string;
+  private readonly apiName: string;
   private readonly authorization: ApiAuthorization;
   private readonly usagePlan?: apigw.UsagePlan;
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
@@ -458,7 +468,12 @@ export class SecureDbApi extends Construct {
     this.createDatabaseUsers(props, logRetention, removalPolicy);
 
     this.stageName = props.stageName ?? 'v1';
+    this.apiName = props.apiName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
+    if (!Token.isUnresolved(this.apiName) && !API_NAME.test(this.apiName)) {
+      throw new Error(`SecureDbApi apiName "${this.apiName}" must be 1 to 128 letters, digits, spaces, '.', '_' or '-'`);
+    }
     this.restApi = new QueryRestApi(this, 'Rest', {
+      apiName: this.apiName,
       stageName: this.stageName,
       throttling: props.throttling ?? {},
       encryptionKey: key,
@@ -653,6 +668,7 @@ export class SecureDbApi extends Construct {
       memorySize: this.props.memorySize ?? 512,
       reservedConcurrentExecutions: this.props.reservedConcurrency,
       rlsClaims: this.props.rowLevelSecurityClaims,
+      serviceName: this.apiName,
     });
     this.functions.push(fn.function);
     monitored.push({
@@ -697,6 +713,7 @@ export class SecureDbApi extends Construct {
         encryptionKey: this.encryptionKey,
         logRetention,
         removalPolicy,
+        serviceName: this.apiName,
       });
       loadBalancer = fargate.loadBalancer;
       domainName = options.domainName;
@@ -786,6 +803,7 @@ export class SecureDbApi extends Construct {
     const action = options.alarmAction ?? (this.alarmTopic ? AlarmActions.snsTopic(this.alarmTopic) : undefined);
     const monitoring = new SecureDbApiMonitoring(this, 'Monitoring', {
       apiMetric: (name, props) => this.metric(name, props),
+      serviceName: this.apiName,
       routes,
       functions,
       // An imported proxy's name is known too (dbProxyName); its metrics work the same way.

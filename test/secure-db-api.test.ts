@@ -167,12 +167,13 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
     }
   });
 
-  test('the functions run Node.js 24 in private subnets with tracing, and get only the proxy endpoint from the environment', () => {
+  test('the functions run Node.js 24 in private subnets with tracing, and get only the proxy endpoint and the API\'s name from the environment', () => {
     const fns = Object.values(t.findResources('AWS::Lambda::Function', QUERY_FUNCTIONS)) as any[];
     expect(fns).toHaveLength(2);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler', TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' } });
-      expect(Object.keys(f.Properties.Environment.Variables)).toEqual(['SECURE_DB_API_DB_HOST']);
+      expect(Object.keys(f.Properties.Environment.Variables)).toEqual(['SECURE_DB_API_DB_HOST', 'POWERTOOLS_SERVICE_NAME']);
+      expect(f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe(api.api.restApiName);
       expect(f.Properties.VpcConfig.SubnetIds.length).toBe(2);
     }
   });
@@ -214,6 +215,46 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
     // Extra dimensions narrow the metric to one route and keep the API and stage.
     expect(api.metric('Latency', { dimensionsMap: { Method: 'GET', Resource: '/orders' } }).dimensions).toMatchObject({ Stage: 'v1', Method: 'GET', Resource: '/orders' });
     expect(stack.resolve(api.metricClientErrors().dimensions?.ApiName)).toEqual(api.api.restApiName);
+  });
+});
+
+describe('API name', () => {
+  /** The REST API's name, the query functions' service name and the API alarms' ApiName dimension, of one stack. */
+  function names(stack: Stack) {
+    const t = template(stack);
+    const restApi = Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0] as any;
+    const services = (Object.values(t.findResources('AWS::Lambda::Function', QUERY_FUNCTIONS)) as any[]).map((f) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME);
+    const alarm = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('ApiServerErrorRate'))![1] as any;
+    const apiNames = alarm.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'ApiName').Value);
+    return { name: restApi.Properties.Name, services, apiNames };
+  }
+
+  test('GIVEN a staging and a production stack with the same construct id THEN their APIs, metrics and alarms do not share a name', () => {
+    const staging = names(postgresApi({}, { stackId: 'ShopStaging' }).stack);
+    const production = names(postgresApi({}, { stackId: 'ShopProduction' }).stack);
+    expect(staging.name).toMatch(/^ShopStaging-Api-[A-Z0-9]{8}$/);
+    expect(production.name).toMatch(/^ShopProduction-Api-[A-Z0-9]{8}$/);
+    for (const n of [staging, production]) {
+      // The query functions publish their metrics under the API's name; the alarms watch the API by it.
+      expect(n.services).toEqual([n.name, n.name]);
+      expect(n.apiNames).toEqual([n.name, n.name]);
+    }
+  });
+
+  test('GIVEN apiName THEN the API, its functions and its alarms use it', () => {
+    const n = names(postgresApi({ apiName: 'shop orders.v2_prod-1' }).stack);
+    expect(n).toEqual({ name: 'shop orders.v2_prod-1', services: ['shop orders.v2_prod-1', 'shop orders.v2_prod-1'], apiNames: ['shop orders.v2_prod-1', 'shop orders.v2_prod-1'] });
+  });
+
+  test.each([[''], ['orders/v2'], ['x'.repeat(129)], ['naïve']])('apiName %j is refused', (apiName) => {
+    expect(() => postgresApi({ apiName })).toThrow(/apiName .* must be 1 to 128 letters, digits, spaces/);
+  });
+
+  test('a long stack name and path still give a name of at most 128 characters', () => {
+    const { stack } = postgresApi({}, { stackId: `Shop${'X'.repeat(140)}` });
+    const n = names(stack);
+    expect(n.name.length).toBeLessThanOrEqual(128);
+    expect(n.services).toEqual([n.name, n.name]);
   });
 });
 

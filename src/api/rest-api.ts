@@ -30,6 +30,7 @@ export interface MethodAccess {
 }
 
 export interface QueryRestApiProps {
+  readonly apiName: string;
   readonly stageName: string;
   readonly throttling: ThrottlingOptions;
   readonly encryptionKey: kms.IKey;
@@ -85,6 +86,7 @@ export class QueryRestApi extends Construct {
 
     const description = 'SecureDbApi: named database queries';
     this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: props.apiName,
       description,
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: false,

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { RuntimeConfig } from '../runtime/config';
+import { SERVICE_NAME_ENV } from '../runtime/metric-names';
 import { encryptedLogGroup } from '../security/log-groups';
 import { stageAsset } from '../security/private-function';
 
@@ -33,6 +34,8 @@ export interface FargateBackendProps extends FargateBackendOptions {
   readonly encryptionKey: kms.IKey;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** The API's name: the `service` of the server's audit records and metrics. */
+  readonly serviceName: string;
 }
 
 const PACKS = ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'];
@@ -94,6 +97,7 @@ export class FargateBackend extends Construct {
         // Deploy-time values only, nothing secret: the route table is in the image, credentials are IAM tokens.
         [DB_HOST_ENV]: props.proxy.endpoint,
         SECURE_DB_API_POOL_SIZE: String(props.poolSize ?? 10),
+        [SERVICE_NAME_ENV]: props.serviceName,
       },
       portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],
       stopTimeout: Duration.seconds(30),

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
 import { answerTimeout } from './query-config';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
+import { SERVICE_NAME_ENV } from '../runtime/metric-names';
 import { privateFunction } from '../security/private-function';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
@@ -88,6 +89,8 @@ export interface QueryFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** PostgreSQL: set the verified claims as `request.jwt.claims` per transaction. */
   readonly rlsClaims?: boolean;
+  /** The API's name: the `service` of the function's audit records and metrics. */
+  readonly serviceName: string;
 }
 
 /**
@@ -129,7 +132,7 @@ export class QueryFunction extends Construct {
       bundle: path.join(bundleDir(props.engine, props.access === 'graphql'), 'index.js'),
       files: { 'config.json': JSON.stringify(config) },
       // Deploy-time values only; the route table is config.json in the asset.
-      environment: { [DB_HOST_ENV]: props.proxy.endpoint },
+      environment: { [DB_HOST_ENV]: props.proxy.endpoint, [SERVICE_NAME_ENV]: props.serviceName },
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroup: props.securityGroup,

@@ -5,7 +5,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { IAlarmActionStrategy } from './alarm-actions';
 import { AlarmThresholds, ThresholdOptions } from './thresholds';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../runtime/metric-names';
+import { METRICS_NAMESPACE } from '../runtime/metric-names';
 
 /** A query function with what its alarms need to know. */
 export interface MonitoredFunction {
@@ -19,6 +19,8 @@ export interface MonitoringProps {
   /** An API Gateway metric of the stage; extra dimensions narrow it to one route. */
   readonly apiMetric: (metricName: string, props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
   readonly routes: readonly { method: string; path: string }[];
+  /** The `service` dimension of the query module's metrics: the API's name. */
+  readonly serviceName: string;
   readonly functions: readonly MonitoredFunction[];
   /** undefined for an existing proxy whose name is not known. */
   readonly proxy?: rds.IDatabaseProxy;
@@ -278,7 +280,11 @@ export class SecureDbApiMonitoring extends Construct {
       const route = `${r.method} ${r.path}`;
       const dims = { Method: r.method, Resource: r.path };
       const emf = (metricName: string, statistic: string) => new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE, metricName, statistic, dimensionsMap: { service: SERVICE_NAME, Route: route }, period: Duration.minutes(1),
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        statistic,
+        dimensionsMap: { service: this.props.serviceName, Route: route },
+        period: Duration.minutes(1),
       });
       dashboard.addWidgets(w(
         route,

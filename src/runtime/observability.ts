@@ -7,7 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { AccessLevel } from './config';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './metric-names';
+import { METRICS_NAMESPACE, serviceName } from './metric-names';
 import type { BoundValue } from './params';
 
 
@@ -46,8 +46,8 @@ export class PowertoolsObserver implements Observer {
   private readonly metrics: Metrics;
 
   constructor(options: { logger?: Logger; metrics?: Metrics } = {}) {
-    this.logger = options.logger ?? new Logger({ serviceName: SERVICE_NAME });
-    this.metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+    this.logger = options.logger ?? new Logger({ serviceName: serviceName() });
+    this.metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName() });
   }
 
   record(audit: AuditRecord): void {
@@ -102,7 +102,7 @@ export interface CallTracer {
  * pass-through.
  */
 export class PowertoolsCallTracer implements CallTracer {
-  constructor(private readonly tracer: Tracer = new Tracer({ serviceName: SERVICE_NAME, captureHTTPsRequests: false })) {}
+  constructor(private readonly tracer: Tracer = new Tracer({ serviceName: serviceName(), captureHTTPsRequests: false })) {}
 
   async trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T> {
     if (!this.tracer.isTracingEnabled()) return fn();

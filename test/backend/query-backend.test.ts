@@ -54,7 +54,8 @@ describe('QueryBackend.fargate', () => {
         ReadonlyRootFilesystem: true,
         Privileged: false,
         User: 'app',
-        Environment: Match.arrayWith([{ Name: 'SECURE_DB_API_POOL_SIZE', Value: '5' }]),
+        // The server publishes its audit records and metrics under the API's name, as the functions do.
+        Environment: Match.arrayWith([{ Name: 'SECURE_DB_API_POOL_SIZE', Value: '5' }, { Name: 'POWERTOOLS_SERVICE_NAME', Value: construct.api.restApiName }]),
         PortMappings: [{ ContainerPort: 8443, Protocol: 'tcp' }],
         LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
       })],

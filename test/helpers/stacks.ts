@@ -18,12 +18,14 @@ export interface TestStackOptions {
   readonly egress?: boolean;
   /** More app context (feature flags). */
   readonly context?: Record<string, unknown>;
+  /** The stack's id (its name). */
+  readonly stackId?: string;
 }
 
 export function postgresStack(options: TestStackOptions = {}): TestStack {
   // Asset metadata lets tests find each function's staged asset directory.
   const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true, ...options.context } });
-  const stack = new Stack(app, 'Test', { env: ENV });
+  const stack = new Stack(app, options.stackId ?? 'Test', { env: ENV });
   const vpc = options.egress
     ? new ec2.Vpc(stack, 'Vpc', {
       maxAzs: 2,

@@ -15,7 +15,7 @@ function dashboardBody(stack: Stack, t: Template): string {
 }
 
 describe('default monitoring', () => {
-  const { stack } = postgresApi();
+  const { stack, api } = postgresApi();
   const t = Template.fromStack(stack);
   const all = alarms(t);
   const byId = (id: string) => Object.entries(all).find(([logicalId]) => logicalId.includes(id))![1].Properties;
@@ -72,6 +72,9 @@ describe('default monitoring', () => {
       expect(body).toContain(`\\"title\\":\\"${route}\\"`);
       expect(body).toContain(`\\"Route\\",\\"${route}\\"`);
     }
+    // The query duration of this API's functions only: they publish under the API's name, not a name every API shares.
+    expect(api.api.restApiName).toMatch(/^Test-Api-/);
+    expect(body.match(/\\"service\\",\\"([^\\]+)\\"/g)).toEqual(Array(3).fill(`\\"service\\",\\"${api.api.restApiName}\\"`));
     expect(body).toContain('SecureDbApi');
     expect(body).toContain('DatabaseConnectionsBorrowLatency');
     expect(body).toContain('FreeableMemory');

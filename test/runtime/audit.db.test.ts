@@ -121,6 +121,33 @@ describe.each(ENGINES)('audit on %s', (_label, open) => {
   });
 });
 
+describe('service name', () => {
+  const AUDIT = { principal: CALLER, route: 'GET /accounts', durationMs: 3, status: 200, outcome: 'success', rowCount: 1 };
+  const saved = process.env.POWERTOOLS_SERVICE_NAME;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
+    else process.env.POWERTOOLS_SERVICE_NAME = saved;
+  });
+
+  /** The service of the audit record and the service dimension of the metrics one call writes. */
+  async function servicesOfOneCall(): Promise<{ audit: string; metrics: string }> {
+    const lines = (await captureStdout(async () => new PowertoolsObserver().record(AUDIT))).map((l) => JSON.parse(l));
+    const emf = lines.find((l) => l._aws);
+    expect(emf._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'Route']]);
+    return { audit: lines.find((l) => l.message === 'audit').service, metrics: emf.service };
+  }
+
+  test('GIVEN the construct set POWERTOOLS_SERVICE_NAME THEN audit records and metrics carry the API name, so APIs sharing an account stay apart', async () => {
+    process.env.POWERTOOLS_SERVICE_NAME = 'ShopStaging-Api-1A2B3C4D';
+    expect(await servicesOfOneCall()).toEqual({ audit: 'ShopStaging-Api-1A2B3C4D', metrics: 'ShopStaging-Api-1A2B3C4D' });
+  });
+
+  test('outside the construct (no variable) they carry secure-db-api', async () => {
+    delete process.env.POWERTOOLS_SERVICE_NAME;
+    expect(await servicesOfOneCall()).toEqual({ audit: 'secure-db-api', metrics: 'secure-db-api' });
+  });
+});
+
 describe('sqlComment', () => {
   test('values cannot close or nest the comment', () => {
     const c = sqlComment({ route: 'GET /x', principal: "*/ DROP TABLE t; /* it's" });
