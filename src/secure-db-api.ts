@@ -404,6 +404,8 @@ export class SecureDbApi extends Construct {
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
   private readonly endToEndIam: boolean;
   private readonly proxyConnections: ec2.Connections;
+  /** The Fargate service of QueryBackend.fargate, once built. */
+  private containerBackend?: FargateBackend;
 
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
@@ -715,6 +717,7 @@ export class SecureDbApi extends Construct {
         removalPolicy,
         serviceName: this.apiName,
       });
+      this.containerBackend = fargate;
       loadBalancer = fargate.loadBalancer;
       domainName = options.domainName;
     } else {
@@ -806,6 +809,7 @@ export class SecureDbApi extends Construct {
       serviceName: this.apiName,
       routes,
       functions,
+      container: this.containerBackend,
       // An imported proxy's name is known too (dbProxyName); its metrics work the same way.
       proxy: this.proxy,
       databaseMetric: (name, props) => this.props.database.metric(name, props),

@@ -48,6 +48,8 @@ const PACKS = ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'];
 export class FargateBackend extends Construct {
 
   public readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  /** The tasks behind the load balancer's listener (its health metrics). */
+  public readonly targetGroup: elbv2.NetworkTargetGroup;
   public readonly service: ecs.FargateService;
   public readonly taskRole: iam.Role;
 
@@ -164,7 +166,7 @@ export class FargateBackend extends Construct {
       certificates: [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)],
       sslPolicy: elbv2.SslPolicy.TLS13_RES,
     });
-    listener.addTargets('Tasks', {
+    this.targetGroup = listener.addTargets('Tasks', {
       port: CONTAINER_PORT,
       protocol: elbv2.Protocol.TLS,
       targets: [this.service],

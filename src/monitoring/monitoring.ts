@@ -1,5 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
@@ -15,6 +17,12 @@ export interface MonitoredFunction {
   readonly reservedConcurrency?: number;
 }
 
+/** The container backend's service and the target group its tasks are registered in. */
+export interface MonitoredContainerService {
+  readonly service: ecs.FargateService;
+  readonly targetGroup: elbv2.NetworkTargetGroup;
+}
+
 export interface MonitoringProps {
   /** An API Gateway metric of the stage; extra dimensions narrow it to one route. */
   readonly apiMetric: (metricName: string, props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
@@ -22,6 +30,8 @@ export interface MonitoringProps {
   /** The `service` dimension of the query module's metrics: the API's name. */
   readonly serviceName: string;
   readonly functions: readonly MonitoredFunction[];
+  /** The Fargate service that serves the queries (QueryBackend.fargate), when there is one. */
+  readonly container?: MonitoredContainerService;
   /** undefined for an existing proxy whose name is not known. */
   readonly proxy?: rds.IDatabaseProxy;
   readonly databaseMetric: (metricName: string, props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
@@ -151,6 +161,49 @@ export class SecureDbApiMonitoring extends Construct {
           treatMissingData: missingOk,
           metric: f.function.metric('ConcurrentExecutions', { statistic: 'Maximum' }),
           description: `The ${f.label.toLowerCase()} query function reached {t} concurrent executions: each holds a proxy connection. Throttling follows at its limit.`,
+        },
+      );
+    }
+    const container = this.props.container;
+    if (container) {
+      specs.push(
+        {
+          id: 'ContainerCpu',
+          options: t.containerCpuPercent,
+          defaultThreshold: 80,
+          comparison: M.GREATER_THAN_THRESHOLD,
+          treatMissingData: missingOk,
+          metric: container.service.metricCpuUtilization({ statistic: 'Average' }),
+          description: 'The query tasks use more than {t}% of their CPU on average: latency rises. Raise desiredCount or cpu, or look for expensive routes on the dashboard.',
+        },
+        {
+          id: 'ContainerMemory',
+          options: t.containerMemoryPercent,
+          defaultThreshold: 80,
+          comparison: M.GREATER_THAN_THRESHOLD,
+          treatMissingData: missingOk,
+          metric: container.service.metricMemoryUtilization({ statistic: 'Average' }),
+          description: 'The query tasks use more than {t}% of their memory on average: tasks are stopped when it runs out. Raise memoryLimitMiB or lower poolSize.',
+        },
+        {
+          id: 'ContainerHealthyTasks',
+          options: t.containerHealthyTasks,
+          defaultThreshold: 1,
+          comparison: M.LESS_THAN_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+          metric: container.targetGroup.metrics.healthyHostCount({ statistic: 'Minimum' }),
+          description: 'Fewer than {t} query tasks pass the load balancer\'s health check (missing data counts as none): calls routed to the container backend fail. '
+            + 'See the service\'s events and the tasks\' log group.',
+        },
+        {
+          id: 'ContainerUnhealthyTasks',
+          options: t.containerUnhealthyTasks,
+          defaultThreshold: 1,
+          comparison: M.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: missingOk,
+          metric: container.targetGroup.metrics.unHealthyHostCount({ statistic: 'Maximum' }),
+          description: '{t}+ query tasks fail the load balancer\'s health check (/healthz: the server cannot reach the database through the proxy, or is stuck). '
+            + 'See the tasks\' log group.',
         },
       );
     }
@@ -300,6 +353,13 @@ export class SecureDbApiMonitoring extends Construct {
         w(`${f.label} function: invocations`, [f.function.metricInvocations()], [f.function.metricErrors(), f.function.metricThrottles()]),
         w(`${f.label} function: duration (ms)`, [f.function.metricDuration({ statistic: 'p50' }), f.function.metricDuration({ statistic: 'p99' })]),
         w(`${f.label} function: concurrency`, [f.function.metric('ConcurrentExecutions', { statistic: 'Maximum' })]),
+      );
+    }
+    const container = this.props.container;
+    if (container) {
+      dashboard.addWidgets(
+        w('Query tasks: CPU and memory (%)', [container.service.metricCpuUtilization({ statistic: 'Average' }), container.service.metricMemoryUtilization({ statistic: 'Average' })]),
+        w('Query tasks: health check', [container.targetGroup.metrics.healthyHostCount({ statistic: 'Minimum' })], [container.targetGroup.metrics.unHealthyHostCount({ statistic: 'Maximum' })]),
       );
     }
     const proxy = (name: string, stat: string, extra?: Record<string, string>) => this.proxyMetric(name, stat, extra);

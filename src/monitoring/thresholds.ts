@@ -87,6 +87,27 @@ export interface AlarmThresholds {
    */
   readonly proxyAvailabilityPercent?: ThresholdOptions;
   /**
+   * Container backend (`QueryBackend.fargate`): average CPU utilization of the service's tasks, in percent.
+   * @default 80
+   */
+  readonly containerCpuPercent?: ThresholdOptions;
+  /**
+   * Container backend: average memory utilization of the service's tasks, in percent.
+   * @default 80
+   */
+  readonly containerMemoryPercent?: ThresholdOptions;
+  /**
+   * Container backend: tasks passing the load balancer's health check (alarm below; missing data counts
+   * as none).
+   * @default 1
+   */
+  readonly containerHealthyTasks?: ThresholdOptions;
+  /**
+   * Container backend: tasks failing the load balancer's health check.
+   * @default 1
+   */
+  readonly containerUnhealthyTasks?: ThresholdOptions;
+  /**
    * Database: CPU utilization, in percent.
    * @default 80
    */

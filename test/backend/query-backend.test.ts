@@ -135,6 +135,52 @@ describe('QueryBackend.fargate', () => {
     expect(config.queries.map((q: any) => q.name)).toEqual(['getOrdersById', 'postOrders', 'getHealth']);
   });
 
+  test('GIVEN the Fargate backend THEN alarms watch its tasks\' CPU, memory and health checks, and the dashboard shows them', () => {
+    const alarms = t.findResources('AWS::CloudWatch::Alarm');
+    const byId = (id: string) => Object.entries(alarms).find(([logicalId]) => logicalId.includes(id))![1].Properties;
+    const topic = Object.keys(t.findResources('AWS::SNS::Topic'))[0];
+    const service = Object.keys(t.findResources('AWS::ECS::Service'))[0];
+    const targetGroup = Object.keys(t.findResources('AWS::ElasticLoadBalancingV2::TargetGroup'))[0];
+    const ecsDimensions = [{ Name: 'ClusterName', Value: Match.anyValue() }, { Name: 'ServiceName', Value: { 'Fn::GetAtt': [service, 'Name'] } }];
+    expect(byId('ContainerCpu')).toMatchObject({
+      Namespace: 'AWS/ECS', MetricName: 'CPUUtilization', Statistic: 'Average', Period: 300, Threshold: 80, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching',
+    });
+    expect(byId('ContainerMemory')).toMatchObject({ Namespace: 'AWS/ECS', MetricName: 'MemoryUtilization', Statistic: 'Average', Threshold: 80 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CPUUtilization', Namespace: 'AWS/ECS', Dimensions: ecsDimensions });
+    // No healthy task is an outage; missing data counts as one.
+    expect(byId('ContainerHealthyTasks')).toMatchObject({
+      Namespace: 'AWS/NetworkELB', MetricName: 'HealthyHostCount', Statistic: 'Minimum', Period: 300, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching',
+    });
+    expect(byId('ContainerUnhealthyTasks')).toMatchObject({
+      Namespace: 'AWS/NetworkELB', MetricName: 'UnHealthyHostCount', Statistic: 'Maximum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+    });
+    expect(JSON.stringify(byId('ContainerHealthyTasks').Dimensions)).toContain(targetGroup);
+    for (const id of ['ContainerCpu', 'ContainerMemory', 'ContainerHealthyTasks', 'ContainerUnhealthyTasks']) {
+      expect(byId(id).AlarmActions).toEqual([{ Ref: topic }]);
+      expect(byId(id).AlarmDescription).not.toContain('{t}');
+    }
+    // There are no query functions to watch: API 3 + container 4 + proxy 4 + database 3.
+    expect(Object.keys(alarms)).toHaveLength(14);
+    const body = JSON.stringify(stack.resolve((Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any).Properties.DashboardBody));
+    expect(body).toContain('Query tasks: CPU and memory (%)');
+    expect(body).toContain('\\"AWS/NetworkELB\\",\\"HealthyHostCount\\"');
+  });
+
+  test('GIVEN container thresholds THEN they apply, and one can be turned off', () => {
+    const { stack: s } = api(fargate, {
+      monitoring: {
+        thresholds: {
+          containerCpuPercent: { threshold: 65, evaluationPeriods: 5, datapointsToAlarm: 4 },
+          containerUnhealthyTasks: { enabled: false },
+        },
+      },
+    });
+    const tt = Template.fromStack(s);
+    tt.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CPUUtilization', Namespace: 'AWS/ECS', Threshold: 65, EvaluationPeriods: 5, DatapointsToAlarm: 4 });
+    tt.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'UnHealthyHostCount' }, 0);
+    tt.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'HealthyHostCount' }, 1);
+  });
+
   test('no unacknowledged cdk-nag findings on the construct', () => {
     const packs: NagPack[] = [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
     expect(packs.flatMap((p) => p.validateScope(construct).violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(',')}`))).toEqual([]);
@@ -152,6 +198,9 @@ describe('QueryBackend.networkLoadBalancer', () => {
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::ApiGateway::VpcLink', { TargetArns: ['arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/queries/0123456789abcdef'] });
     t.resourceCountIs('AWS::ECS::Service', 0);
+    // Your load balancer and its targets are yours to watch: no container alarms.
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/NetworkELB' }, 0);
+    t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/ECS' }, 0);
     t.hasResourceProperties('AWS::ApiGateway::Method', { Integration: Match.objectLike({ Uri: 'https://queries.corp.example.com/orders' }) });
   });
 });
