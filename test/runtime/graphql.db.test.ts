@@ -128,6 +128,36 @@ describe.each(ENGINES)('GraphQL on %s', (_label, open) => {
     expect(JSON.stringify(res)).not.toMatch(/duplicate|unique|rt_gql_orders|key/i);
   });
 
+  test('a value the column\'s type cannot carry is an internal error that names the type only, and is logged', async () => {
+    const big = handlerFor(db, [query({
+      name: 'big', method: 'GET', path: '/big', sql: 'SELECT 9007199254740993 AS id', columns: [{ name: 'id', type: 'integer', nullable: false }], single: true,
+    })]);
+    const logged: unknown[] = [];
+    try {
+      const res = json(await new GraphqlHandler({ config: BASE, reader: big, log: (e) => logged.push(e) }).handle(gql({ query: '{ big { id } }' }), 'lambda-big'));
+      expect(res.errors).toEqual([{ message: 'SafeInt cannot represent this value', path: ['big', 'id'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(JSON.stringify(res)).not.toContain('9007199254740993');
+      expect(logged).toEqual([{ level: 'ERROR', message: 'unexpected GraphQL field error', requestId: 'lambda-big', errorName: 'ScalarValueError', path: ['big', 'id'] }]);
+    } finally {
+      await big.close();
+    }
+  });
+
+  test('any other unexpected error in a field is answered without its message, and logged by name', async () => {
+    const logged: unknown[] = [];
+    const h = new GraphqlHandler({ config: BASE, reader, writer, log: (e) => logged.push(e) });
+    // A bug in the library's own code (not the database's answer), injected where the resolver calls it.
+    const bug = jest.spyOn(reader, 'invoke').mockRejectedValueOnce(new TypeError("Cannot read properties of undefined (reading 'internal_detail')"));
+    try {
+      const res = json(await h.handle(gql({ query: '{ orderById(id: 1) { id } }' }), 'lambda-bug'));
+      expect(res.errors).toEqual([{ message: 'An internal error occurred.', path: ['orderById'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }]);
+      expect(logged).toEqual([{ level: 'ERROR', message: 'unexpected GraphQL field error', requestId: 'lambda-bug', errorName: 'TypeError', path: ['orderById'] }]);
+      expect(JSON.stringify([res, logged])).not.toContain('internal_detail');
+    } finally {
+      bug.mockRestore();
+    }
+  });
+
   test('SQL injection payloads in variables are stored and read back verbatim', async () => {
     const payloads = sqliPayloads(["'; DROP TABLE rt_gql_orders; --", "1' OR '1'='1"]).slice(0, 40);
     const add = 'mutation A($id: SafeInt!, $s: String!) { addOrder(id: $id, status: $s, totalCents: 0) { rows { id } } }';

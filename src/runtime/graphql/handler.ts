@@ -12,11 +12,11 @@ import {
 } from 'graphql';
 import depthLimit from 'graphql-depth-limit';
 import type * as QueryComplexity from 'graphql-query-complexity';
-import { buildGraphqlSchema } from './schema';
+import { buildGraphqlSchema, ScalarValueError } from './schema';
 import { claimsOf } from '../claims';
 import { DEFAULT_MAX_BODY_BYTES, GraphqlConfig, PreparedQuery } from '../config';
 import { graphqlProblems, sha256Hex } from '../graphql-config';
-import { decodeJsonBody, InvokeContext, QueryHandler } from '../handler';
+import { decodeJsonBody, InvokeContext, LogSink, QueryHandler } from '../handler';
 import { principalOf } from '../observability';
 import { HttpResponse, Problem, ProblemKind, SECURITY_HEADERS } from '../problem';
 
@@ -52,6 +52,8 @@ export interface GraphqlHandlerOptions {
   /** Runs the write queries (as the writer); absent when there are none. */
   readonly writer?: QueryHandler;
   readonly maxBodyBytes?: number;
+  /** Where unexpected errors are logged (their name and field path, never their message). */
+  readonly log?: LogSink;
 }
 
 type GraphqlEvent = Parameters<QueryHandler['handle']>[0];
@@ -75,6 +77,7 @@ export class GraphqlHandler {
   readonly schema: GraphQLSchema;
   private readonly rules: readonly ValidationRule[];
   private readonly maxBodyBytes: number;
+  private readonly log: LogSink;
 
   constructor(private readonly options: GraphqlHandlerOptions) {
     const queries = [...this.queriesOf(options.reader, 'read'), ...(options.writer ? this.queriesOf(options.writer, 'write') : [])];
@@ -91,6 +94,7 @@ export class GraphqlHandler {
       ...(options.config.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
     ];
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
   }
 
   private queriesOf(handler: QueryHandler, access: 'read' | 'write'): PreparedQuery[] {
@@ -106,7 +110,8 @@ export class GraphqlHandler {
   async handle(event: GraphqlEvent, requestId?: string): Promise<HttpResponse> {
     try {
       return await this.handleUnsafe(event, requestId);
-    } catch {
+    } catch (e) {
+      this.log({ level: 'ERROR', message: 'unexpected GraphQL handler error', requestId, errorName: (e as Error)?.name });
       return requestError(500, 'INTERNAL_SERVER_ERROR', 'An internal error occurred.');
     }
   }
@@ -171,7 +176,7 @@ export class GraphqlHandler {
       operationName,
       contextValue: context,
     });
-    return respond(200, this.format(result));
+    return respond(200, this.format(result, requestId));
   }
 
   /** The document to run: the query text, or a persisted document by hash. */
@@ -208,7 +213,7 @@ export class GraphqlHandler {
   }
 
   /** Field errors: the Problem's safe detail and code; anything else is an internal error without its message. */
-  private format(result: ExecutionResult): Record<string, unknown> {
+  private format(result: ExecutionResult, requestId: string | undefined): Record<string, unknown> {
     if (!result.errors || result.errors.length === 0) return { data: result.data };
     const errors = result.errors.map((e) => {
       const original = e.originalError;
@@ -217,8 +222,10 @@ export class GraphqlHandler {
         return { message: original.detail, path: e.path, extensions: { code: GRAPHQL_CODES[original.kind], ...fields } };
       }
       if (original && !(original instanceof GraphQLError)) {
-        // A thrown TypeError from a scalar: its message names the type only.
-        if (original instanceof TypeError) return { message: original.message, path: e.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+        this.log({ level: 'ERROR', message: 'unexpected GraphQL field error', requestId, errorName: original.name, path: e.path });
+        // A value a scalar cannot carry: its message names the type only. Any other error's message (a
+        // TypeError from a bug, say) could describe the code or the data, and stays in the logs.
+        if (original instanceof ScalarValueError) return { message: original.message, path: e.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
         return { message: 'An internal error occurred.', path: e.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
       }
       return { message: e.message, locations: e.locations, path: e.path, extensions: { code: 'BAD_USER_INPUT' } };

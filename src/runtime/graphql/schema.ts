@@ -15,13 +15,24 @@ import { QUERY_FIELD_COST } from '../graphql-config';
 /** What a resolver needs to run a query: the handler of its access level. */
 export type QueryRunner = (query: PreparedQuery, args: Readonly<Record<string, unknown>>, context: unknown) => Promise<StatementResult>;
 
+/**
+ * A value this schema's scalars cannot carry. Its message names the scalar only, never the value, so
+ * it is the one unexpected error whose message a client sees.
+ */
+export class ScalarValueError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScalarValueError';
+  }
+}
+
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 function safeInteger(value: unknown): number {
   const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
   if (typeof n === 'bigint' && n <= BigInt(MAX_SAFE) && n >= BigInt(-MAX_SAFE)) return Number(n);
   if (typeof n === 'number' && Number.isSafeInteger(n)) return n;
-  throw new TypeError('SafeInt cannot represent this value');
+  throw new ScalarValueError('SafeInt cannot represent this value');
 }
 
 /** Integers up to 2^53 - 1 (GraphQL's Int stops at 2^31 - 1; database keys often do not). */
@@ -30,11 +41,11 @@ const SafeInt = new GraphQLScalarType({
   description: 'A whole number from -(2^53 - 1) to 2^53 - 1.',
   serialize: safeInteger,
   parseValue: (v) => {
-    if (typeof v !== 'number') throw new TypeError('SafeInt must be a number');
+    if (typeof v !== 'number') throw new ScalarValueError('SafeInt must be a number');
     return safeInteger(v);
   },
   parseLiteral: (ast: ValueNode) => {
-    if (ast.kind !== Kind.INT) throw new TypeError('SafeInt must be a whole number literal');
+    if (ast.kind !== Kind.INT) throw new ScalarValueError('SafeInt must be a whole number literal');
     return safeInteger(Number(ast.value));
   },
 });
@@ -46,11 +57,11 @@ function stringScalar(name: string, description: string, serialize: (v: unknown)
     serialize,
     // Inputs stay strings; the parameter validation checks their form, as for REST.
     parseValue: (v) => {
-      if (typeof v !== 'string') throw new TypeError(`${name} must be a string`);
+      if (typeof v !== 'string') throw new ScalarValueError(`${name} must be a string`);
       return v;
     },
     parseLiteral: (ast) => {
-      if (ast.kind !== Kind.STRING) throw new TypeError(`${name} must be a string literal`);
+      if (ast.kind !== Kind.STRING) throw new ScalarValueError(`${name} must be a string literal`);
       return ast.value;
     },
   });
@@ -63,7 +74,7 @@ const JSONScalar = new GraphQLScalarType({
   description: 'Any JSON value (output only).',
   serialize: (v) => (typeof v === 'string' ? safeJson(v) : v),
   parseValue: () => {
-    throw new TypeError('JSON is an output type');
+    throw new ScalarValueError('JSON is an output type');
   },
 });
 
