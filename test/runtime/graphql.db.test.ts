@@ -158,6 +158,17 @@ describe.each(ENGINES)('GraphQL on %s', (_label, open) => {
     }
   });
 
+  test('an error outside any field is a 500 without its message, and logged by name', async () => {
+    const logged: unknown[] = [];
+    const event = gql({ query: '{ orderById(id: 1) { id } }' });
+    // An event no gateway sends: reading the caller's identity throws.
+    Object.defineProperty(event, 'requestContext', { get: () => { throw new TypeError("Cannot read properties of undefined (reading 'internal_detail')"); } });
+    const res = await new GraphqlHandler({ config: BASE, reader, writer, log: (e) => logged.push(e) }).handle(event, 'lambda-outside');
+    expect(res.statusCode).toBe(500);
+    expect(json(res)).toEqual({ errors: [{ message: 'An internal error occurred.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    expect(logged).toEqual([{ level: 'ERROR', message: 'unexpected GraphQL handler error', requestId: 'lambda-outside', errorName: 'TypeError' }]);
+  });
+
   test('SQL injection payloads in variables are stored and read back verbatim', async () => {
     const payloads = sqliPayloads(["'; DROP TABLE rt_gql_orders; --", "1' OR '1'='1"]).slice(0, 40);
     const add = 'mutation A($id: SafeInt!, $s: String!) { addOrder(id: $id, status: $s, totalCents: 0) { rows { id } } }';
