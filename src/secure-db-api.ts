@@ -31,6 +31,7 @@ import { AlarmThresholds } from './monitoring/thresholds';
 import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from './runtime/config';
 import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
+import { inCompliancePacks } from './security/compliance-packs';
 import { KeyPolicies } from './security/key-policies';
 
 /** How the proxy logs in to the database. */
@@ -1026,10 +1027,10 @@ export class SecureDbApi extends Construct {
     this.acknowledgeProxyIngress(proxySg);
     if (role) return proxy;
     Validations.of(proxy.node.findChild('IAMRole')).acknowledge(
-      ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].map((pack) => ({
-        id: `${pack}-IAMNoInlinePolicy`,
-        reason: 'The proxy role is created by aws-cdk-lib DatabaseProxy; its only policy reads the two API users\' secrets and decrypts them with this construct\'s key.',
-      })),
+      ...inCompliancePacks(
+        'IAMNoInlinePolicy',
+        'The proxy role is created by aws-cdk-lib DatabaseProxy; its only policy reads the two API users\' secrets and decrypts them with this construct\'s key.',
+      ),
     );
     return proxy;
   }
@@ -1045,10 +1046,10 @@ export class SecureDbApi extends Construct {
       for (const child of sg.node.children) {
         if (!child.node.id.startsWith(marker) || !(child instanceof ec2.CfnSecurityGroupIngress)) continue;
         Validations.of(child).acknowledge(
-          ...['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'].flatMap((pack) => ['EC2RestrictedCommonPorts', 'EC2RestrictedSSH'].map((rule) => ({
-            id: `${pack}-${rule}`,
-            reason: 'Opened by aws-cdk-lib ProxyTarget from the proxy security group only, on the database port (a deploy-time reference the rule cannot read).',
-          }))),
+          ...['EC2RestrictedCommonPorts', 'EC2RestrictedSSH'].flatMap((rule) => inCompliancePacks(
+            rule,
+            'Opened by aws-cdk-lib ProxyTarget from the proxy security group only, on the database port (a deploy-time reference the rule cannot read).',
+          )),
         );
       }
     }

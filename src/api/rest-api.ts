@@ -12,6 +12,7 @@ import { ThrottlingOptions } from './throttling';
 import { answerTimeout } from '../database/query-config';
 import { QueryConfig } from '../runtime/config';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
+import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 
 /** The private container backend, reached through a VPC link. */
@@ -112,20 +113,12 @@ export class QueryRestApi extends Construct {
     if (account) stage.node.addDependency(account);
     this.validator = this.api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     this.problemResponses();
-    for (const [rule, reason] of [
-      ['AwsSolutions-APIG3', 'WAF is an account-level decision; associate a web ACL with the stage (SecureDbApi.api.deploymentStage) where required.'],
-      ['HIPAA.Security-APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'],
-      ['NIST.800.53.R5-APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'],
-      ['PCI.DSS.321-APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'],
-      ['HIPAA.Security-APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'],
-      ['NIST.800.53.R5-APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'],
-      ['PCI.DSS.321-APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'],
-      ['HIPAA.Security-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
-      ['NIST.800.53.R5-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
-      ['PCI.DSS.321-APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'],
-    ]) {
-      Validations.of(stage).acknowledge({ id: rule, reason });
-    }
+    Validations.of(stage).acknowledge(
+      { id: 'AwsSolutions-APIG3', reason: 'WAF is an account-level decision; associate a web ACL with the stage (SecureDbApi.api.deploymentStage) where required.' },
+      ...inCompliancePacks('APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'),
+      ...inCompliancePacks('APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'),
+      ...inCompliancePacks('APIGWSSLEnabled', 'Backend client certificates apply to HTTP integrations; the backend is a Lambda function invoked over the AWS API.'),
+    );
   }
 
   /** Adds one query's resource and method. */

@@ -12,6 +12,7 @@ import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { RuntimeConfig } from '../runtime/config';
 import { SERVICE_NAME_ENV } from '../runtime/metric-names';
+import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { stageAsset } from '../security/private-function';
 
@@ -37,8 +38,6 @@ export interface FargateBackendProps extends FargateBackendOptions {
   /** The API's name: the `service` of the server's audit records and metrics. */
   readonly serviceName: string;
 }
-
-const PACKS = ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'];
 
 /**
  * The query module on ECS Fargate: tasks in private subnets that reach only the proxy, behind an
@@ -114,10 +113,7 @@ export class FargateBackend extends Construct {
       ],
     });
     Validations.of(executionRole).acknowledge(
-      ...PACKS.map((p) => ({
-        id: `${p}-IAMNoInlinePolicy`,
-        reason: 'aws-cdk-lib grants the image pull (ECR repository of the CDK bootstrap) to the execution role in its default policy.',
-      })),
+      ...inCompliancePacks('IAMNoInlinePolicy', 'aws-cdk-lib grants the image pull (ECR repository of the CDK bootstrap) to the execution role in its default policy.'),
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken supports no resource-level permissions; the pull actions are limited to the asset repository.' },
     );
     Validations.of(taskDefinition).acknowledge({

@@ -8,6 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { inCompliancePacks } from './compliance-packs';
 import { encryptedLogGroup } from './log-groups';
 import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from './vpc-access';
 
@@ -100,14 +101,10 @@ export function privateFunction(scope: Construct, id: string, props: PrivateFunc
     reservedConcurrentExecutions: props.reservedConcurrentExecutions,
   });
   fn.node.addDependency(policy);
-  for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
-    Validations.of(fn).acknowledge({ id: `${pack}-LambdaDLQ`, reason: props.noDlqReason });
-  }
+  Validations.of(fn).acknowledge(...inCompliancePacks('LambdaDLQ', props.noDlqReason));
   if (props.reservedConcurrentExecutions === undefined) {
     if (!props.noReservedConcurrencyReason) throw new Error(`SecureDbApi: function ${fn.node.path} reserves no concurrency and says not why`);
-    for (const pack of ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321']) {
-      Validations.of(fn).acknowledge({ id: `${pack}-LambdaConcurrency`, reason: props.noReservedConcurrencyReason });
-    }
+    Validations.of(fn).acknowledge(...inCompliancePacks('LambdaConcurrency', props.noReservedConcurrencyReason));
   }
   return { function: fn, role, logGroup };
 }
