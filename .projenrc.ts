@@ -87,6 +87,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'ajv@^8',
     // jose 5 still ships CommonJS (Jest here runs CommonJS on Node 20)
     'jose@^5',
+    // lints the generated OpenAPI documents in the tests
+    '@redocly/openapi-core',
+    // idempotent write routes: Powertools' idempotency utility over a DynamoDB table (dynalite serves it in tests)
+    '@aws-lambda-powertools/idempotency',
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/lib-dynamodb',
+    'dynalite',
+    // integration tests in the ecosystem's convention (snapshots checked here, deployed by a maintainer)
+    '@aws-cdk/integ-runner',
+    '@aws-cdk/integ-tests-alpha',
     // examples and checks
     'cdk-nag@^3.0.2',
     '@cdklabs/cdk-validator-cfnguard',
