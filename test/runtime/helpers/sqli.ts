@@ -1,19 +1,16 @@
-/** The public SQL-injection payload lists in ../shared/sqli (one payload a line), plus a suite's own extras. */
-import { readFileSync } from 'fs';
+/** The public SQL-injection payload lists in test/fixtures/sqli (one payload a line), plus a suite's own extras. */
+import { readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
 
-const SQLI_DIR = path.join(__dirname, '..', '..', '..', '..', 'shared', 'sqli');
-const FILES = ['auth_bypass.txt', 'generic_fuzz.txt', 'mysql.txt', 'polyglots.txt', 'postgres_enumeration.txt'];
+const SQLI_DIR = path.join(__dirname, '..', '..', 'fixtures', 'sqli');
 
-/** Every distinct payload; `extra` is always included, whether or not shared/ is present. */
+/** Every distinct payload of every list; `extra` is always included. */
 export function sqliPayloads(extra: readonly string[]): string[] {
+  const files = readdirSync(SQLI_DIR).filter((f) => f.endsWith('.txt')).sort();
+  if (files.length === 0) throw new Error(`no payload lists in ${SQLI_DIR}`);
   const lines: string[] = [];
-  for (const f of FILES) {
-    try {
-      lines.push(...readFileSync(path.join(SQLI_DIR, f), 'utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0));
-    } catch {
-      // shared/ is optional on a developer machine; CI always has it.
-    }
+  for (const f of files) {
+    lines.push(...readFileSync(path.join(SQLI_DIR, f), 'utf8').split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0));
   }
   return [...new Set([...lines, ...extra])];
 }
