@@ -293,6 +293,7 @@ export class QueryHandler {
       // A newline first, so a trailing line comment in the SQL cannot swallow it.
       text: comment ? `${query.compiled.text}\n${comment}` : query.compiled.text,
       values: query.compiled.valueOrder.map((name) => values[name] ?? null),
+      placeholders: query.compiled.placeholders,
       access: query.access,
       rowLimit: query.rowLimit,
       timeoutMs: query.timeoutMs,

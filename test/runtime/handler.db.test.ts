@@ -60,7 +60,7 @@ describe.each(ENGINES)('query handler on %s', (_label, open) => {
       name: 'literals',
       method: 'GET',
       path: '/literals',
-      sql: "SELECT ':not_a_param' AS a, /* :nor_this */ :x AS b -- :or_this\n",
+      sql: "SELECT ':not_a_param' AS a, /* :nor_this? */ :x AS b, 'why?' AS c -- :or_this?\n",
       parameters: [param({ name: 'x', type: 'string', in: 'query' })],
     }),
     query({ name: 'slow', method: 'GET', path: '/slow', timeoutMs: 300, sql: db.sleepSql('5') }),
@@ -124,10 +124,10 @@ describe.each(ENGINES)('query handler on %s', (_label, open) => {
     expect(got).toMatchObject({ i: null, f: null, b: null, u: null, ts: null, e: 'green' });
   });
 
-  test('colons in literals and comments are not parameters', async () => {
-    const res = await handler.handle(apiEvent('GET', '/literals', { query: { x: "it's :x" } }));
+  test('colons and question marks in literals and comments are not parameters', async () => {
+    const res = await handler.handle(apiEvent('GET', '/literals', { query: { x: "it's :x?" } }));
     expect(res.statusCode).toBe(200);
-    expect(json(res).data).toEqual([{ a: ':not_a_param', b: "it's :x" }]);
+    expect(json(res).data).toEqual([{ a: ':not_a_param', b: "it's :x?", c: 'why?' }]);
   });
 
   test('SQL-injection payloads are stored and returned verbatim, and nothing executes', async () => {

@@ -17,6 +17,7 @@ describe('T-SQL named parameters', () => {
       text: 'SELECT * FROM orders WHERE id = @p1 OR parent_id = @p1 AND status = @p2',
       valueOrder: ['id', 'status'],
       names: ['id', 'status'],
+      placeholders: [],
     });
   });
 

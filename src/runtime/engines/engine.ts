@@ -2,6 +2,7 @@
 import { AccessLevel } from '../config';
 import { DbCredentials } from '../credentials';
 import { BoundValue } from '../params';
+import type { CompiledSql } from '../sql/named-parameters';
 
 export interface TlsOptions {
   /** PEM text of extra trusted CAs; the platform's trust store is used otherwise. */
@@ -24,6 +25,8 @@ export interface ConnectOptions {
 export interface Statement {
   readonly text: string;
   readonly values: readonly BoundValue[];
+  /** MySQL/MariaDB: offsets of the `?` placeholders in `text` ({@link CompiledSql.placeholders}). */
+  readonly placeholders?: readonly number[];
   readonly access: AccessLevel;
   readonly rowLimit: number;
   readonly timeoutMs: number;

@@ -1,6 +1,7 @@
 /**
- * MySQL and MariaDB through mysql2. Statements go over the text protocol with mysql2's own
- * placeholder binding: server-side prepared statements would pin RDS Proxy sessions. The timeout
+ * MySQL and MariaDB through mysql2. Statements go over the text protocol (server-side prepared
+ * statements would pin RDS Proxy sessions) with values written as literals that no `sql_mode` or
+ * character set can change the meaning of (`mysql-literal.ts`), never with mysql2's escaping. The timeout
  * is per statement (`SET STATEMENT max_statement_time=… FOR` on MariaDB, the `MAX_EXECUTION_TIME`
  * hint for MySQL SELECTs), rows beyond the limit are dropped as they stream in, and nothing
  * session-level is ever SET.
@@ -8,6 +9,7 @@
 import { Connection, createConnection, ResultSetHeader } from 'mysql2';
 import { withDeadline } from './deadline';
 import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
+import { bindMysqlValues } from './mysql-literal';
 
 export type MysqlFlavor = 'mysql' | 'mariadb';
 
@@ -34,7 +36,8 @@ class MysqlConnection implements EngineConnection {
   }
 
   run(st: Statement): Promise<StatementResult> {
-    const sql = withServerTimeout(this.flavor, st.text, st.timeoutMs, st.access);
+    // Bound before the timeout prefix is added: the placeholder offsets are those of `st.text`.
+    const sql = withServerTimeout(this.flavor, bindMysqlValues(st.text, st.placeholders ?? [], st.values), st.timeoutMs, st.access);
     return withDeadline(st.timeoutMs, () => this.abandon(), () => new Promise<StatementResult>((resolve, reject) => {
       if (this.broken) {
         reject(Object.assign(new Error('connection already closed'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true, statementNotSent: true }));
@@ -56,7 +59,7 @@ class MysqlConnection implements EngineConnection {
       const onConnectionEnd = () => finish(() => reject(Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true })));
       this.conn.on('error', onConnectionError);
       this.conn.on('end', onConnectionEnd);
-      const q = this.conn.query({ sql, values: st.values as unknown[] });
+      const q = this.conn.query({ sql });
       q.on('error', (err: Error & { code?: string }) => finish(() => reject(markNotSent(err))));
       q.on('result', (row: unknown) => {
         if ((row as { constructor?: { name?: string } })?.constructor?.name === 'ResultSetHeader') {

@@ -19,6 +19,11 @@ export interface CompiledSql {
   readonly valueOrder: readonly string[];
   /** Distinct parameter names in order of first appearance. */
   readonly names: readonly string[];
+  /**
+   * MySQL/MariaDB: the offset in `text` of each `?` placeholder, in `valueOrder` order (a `?` inside the
+   * SQL's own literals or comments is not one). Empty for the other dialects, whose drivers bind by number.
+   */
+  readonly placeholders: readonly number[];
 }
 
 /** Raised when the SQL cannot be tokenized or uses placeholders the library reserves. */
@@ -189,6 +194,7 @@ export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
   const tokens = tokenizeSql(sql, dialect);
   const names: string[] = [];
   const valueOrder: string[] = [];
+  const placeholders: number[] = [];
   let text = '';
   for (const t of tokens) {
     if (t.kind !== 'parameter') {
@@ -206,6 +212,7 @@ export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
     } else if (dialect === 'sqlserver') {
       text += `@p${index + 1}`;
     } else {
+      placeholders.push(text.length);
       text += '?';
       valueOrder.push(name);
     }
@@ -214,7 +221,7 @@ export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
   const last = tokens[tokens.length - 1];
   if (last?.kind === 'code') text = text.replace(/;\s*$/, '');
   // PostgreSQL and SQL Server placeholders are numbered and may repeat; MySQL's `?` takes one value per occurrence.
-  return { text, valueOrder: dialect === 'mysql' ? valueOrder : names, names };
+  return { text, valueOrder: dialect === 'mysql' ? valueOrder : names, names, placeholders };
 }
 
 /** The SQL with comments, literals and parameters removed: for static checks on keywords. */

@@ -4,6 +4,8 @@
  */
 import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
+import { startThrowawayMariadb } from './throwaway-mariadb';
+import { startThrowawayPostgres } from './throwaway-postgres';
 import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/runtime/config';
 import { CredentialsProvider, StaticCredentials } from '../../../src/runtime/credentials';
 import { DatabaseEngine } from '../../../src/runtime/engines/engine';
@@ -30,13 +32,13 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
-export async function postgres(): Promise<TestDatabase> {
-  const client = new Client(PG);
+export async function postgres(admin: typeof PG = PG): Promise<TestDatabase> {
+  const client = new Client(admin);
   await client.connect();
   return {
     engine: 'postgres',
     driver: postgresEngine,
-    admin: PG,
+    admin,
     exec: async (sql, values) => (await client.query(sql, values)).rows,
     types: { serial: 'SERIAL PRIMARY KEY', text: 'TEXT', int: 'BIGINT', float: 'DOUBLE PRECISION', bool: 'BOOLEAN', uuid: 'UUID', timestamp: 'TIMESTAMPTZ' },
     killSessionsOf: async (user) => {
@@ -52,12 +54,12 @@ export async function postgres(): Promise<TestDatabase> {
   };
 }
 
-export async function mariadb(): Promise<TestDatabase> {
-  const conn = await mysql.createConnection({ ...MARIADB, multipleStatements: false });
+export async function mariadb(admin: typeof MARIADB = MARIADB): Promise<TestDatabase> {
+  const conn = await mysql.createConnection({ ...admin, multipleStatements: false });
   return {
     engine: 'mariadb',
     driver: mysqlEngine('mariadb'),
-    admin: MARIADB,
+    admin,
     exec: async (sql, values) => {
       const [rows] = await conn.query(sql, values);
       return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
@@ -82,8 +84,57 @@ export async function mariadb(): Promise<TestDatabase> {
 }
 
 export const ENGINES: ReadonlyArray<[string, () => Promise<TestDatabase>]> = [
-  ['PostgreSQL', postgres],
-  ['MariaDB', mariadb],
+  ['PostgreSQL', () => postgres()],
+  ['MariaDB', () => mariadb()],
+];
+
+/** A database on a throwaway server: closing it also stops the server. */
+async function onThrowaway<S extends { readonly port: number }>(
+  start: () => Promise<S>,
+  stop: (server: S) => void | Promise<void>,
+  open: (port: number) => Promise<TestDatabase>,
+): Promise<TestDatabase> {
+  const server = await start();
+  const db = await open(server.port).catch(async (e) => {
+    await stop(server);
+    throw e;
+  });
+  return {
+    ...db,
+    async close() {
+      await db.close();
+      await stop(server);
+    },
+  };
+}
+
+/**
+ * The same engines under server settings that change how SQL text is read: every MariaDB `sql_mode`
+ * that changes the meaning of quotes and backslashes, a server whose default character set is a
+ * multi-byte one with backslash trail bytes, and PostgreSQL with backslash escapes in plain strings.
+ * Each starts its own throwaway server.
+ */
+export const SERVER_MODES: ReadonlyArray<[string, () => Promise<TestDatabase>]> = [
+  ...[
+    'NO_BACKSLASH_ESCAPES',
+    'ANSI_QUOTES',
+    'ANSI,NO_BACKSLASH_ESCAPES',
+  ].map((mode): [string, () => Promise<TestDatabase>] => [
+    `MariaDB sql_mode=${mode}`,
+    () => onThrowaway(() => startThrowawayMariadb([`--sql-mode=${mode}`]), (s) => s.stop(), (port) => mariadb({ ...MARIADB, port })),
+  ]),
+  [
+    'MariaDB character-set-server=gbk',
+    () => onThrowaway(() => startThrowawayMariadb(['--character-set-server=gbk', '--collation-server=gbk_chinese_ci']), (s) => s.stop(), (port) => mariadb({ ...MARIADB, port })),
+  ],
+  [
+    'PostgreSQL standard_conforming_strings=off',
+    () => onThrowaway(
+      () => startThrowawayPostgres('', { secure: false, settings: { standard_conforming_strings: 'off', backslash_quote: 'on', escape_string_warning: 'off' } }),
+      (s) => s.stop(),
+      (port) => postgres({ ...PG, port, database: 'postgres' }),
+    ),
+  ],
 ];
 
 /** A query definition with test defaults. */

@@ -84,6 +84,8 @@ export interface ThrowawayOptions {
    * false: plain connections with trust authentication, for fault tests.
    */
   readonly secure: boolean;
+  /** Extra postgresql.conf settings. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /** Starts a throwaway server on a free port; see ThrowawayOptions for what it accepts. */
@@ -107,6 +109,7 @@ export async function startThrowawayPostgres(superPassword: string, options: Thr
     `ssl_cert_file = '${certs.cert}'`,
     `ssl_key_file = '${certs.key}'`,
     'fsync = off',
+    ...Object.entries(options.settings ?? {}).map(([k, v]) => `${k} = ${v}`),
     '',
   ].join('\n'));
   // Secure: TLS only, a plain connection has no matching pg_hba line.

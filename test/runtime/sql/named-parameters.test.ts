@@ -11,6 +11,8 @@ describe('compileNamedSql', () => {
   test('MySQL: one ? per occurrence, in order', () => {
     const c = compileNamedSql('SELECT * FROM t WHERE a = :a AND b = :b OR a2 = :a', 'mysql');
     expect(c.text).toBe('SELECT * FROM t WHERE a = ? AND b = ? OR a2 = ?');
+    expect(c.placeholders.map((at) => c.text[at])).toEqual(['?', '?', '?']);
+    expect(c.placeholders).toEqual([26, 36, 46]);
     expect(c.valueOrder).toEqual(['a', 'b', 'a']);
     expect(c.names).toEqual(['a', 'b']);
   });
