@@ -259,10 +259,10 @@ export class QueryHandler {
   }
 
   private pathParameters(event: PublicEvent, query: PreparedQuery): Record<string, string | undefined> {
-    if (event.resource === query.path && event.pathParameters) return { ...event.pathParameters };
+    const out: Record<string, string | undefined> = Object.create(null);
+    if (event.resource === query.path && event.pathParameters) return Object.assign(out, event.pathParameters);
     // Matched by path (local server, or a proxy resource): decode each segment ourselves.
     const m = query.pathPattern.exec(event.path ?? '');
-    const out: Record<string, string | undefined> = {};
     query.pathParameterNames.forEach((name, i) => {
       const raw = m?.[i + 1];
       if (raw === undefined) return;
@@ -399,7 +399,8 @@ function header(event: PublicEvent, name: string): string | undefined {
 }
 
 function queryParameters(event: PublicEvent): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  // No prototype: `?__proto__=x` is a key like any other (and refused as unknown), never a setter.
+  const out: Record<string, string[]> = Object.create(null);
   if (event.multiValueQueryStringParameters) {
     for (const [k, v] of Object.entries(event.multiValueQueryStringParameters)) if (v) out[k] = [...v];
   } else if (event.queryStringParameters) {

@@ -5,8 +5,9 @@
 import { randomUUID } from 'crypto';
 import * as http from 'http';
 import * as https from 'https';
+import type { Duplex } from 'stream';
 import { QueryHandler } from './handler';
-import type { HttpResponse } from './problem';
+import { PROBLEM_TYPE_BASE, type HttpResponse } from './problem';
 
 /** The API Gateway event a request becomes. */
 export type ServerEvent = Parameters<QueryHandler['handle']>[0];
@@ -33,66 +34,228 @@ export interface QueryServerOptions {
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Answered without touching the database, for load balancer health checks. */
   readonly healthPath?: string;
+  /** Called with what a request threw before it was answered with 500. Default: logs the error's name. */
+  readonly onError?: (error: unknown) => void;
 }
 
-function problem(res: http.ServerResponse, status: number, title: string, detail: string, then?: () => void): void {
-  res.writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...(then ? { connection: 'close' } : {}) });
-  res.end(JSON.stringify({ type: `tag:cdk-secure-db-api,2026:problem:${status === 413 ? 'payload-too-large' : 'internal'}`, title, status, detail }), then);
+/** Problem type of the answers the server gives itself, before the handler sees the request. */
+type ServerProblem = 'validation' | 'internal';
+
+function problem(res: http.ServerResponse, status: number, kind: ServerProblem, title: string, detail: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.end(JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${kind}`, title, status, detail }));
+}
+
+/** After a 413, at most this much more of the body is read (and dropped) before the connection is cut. */
+const DRAIN_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Answers 413 at once, then reads and drops the rest of the body before closing: closing a socket
+ * with unread data resets it, and the client would lose the answer it was sent.
+ */
+function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, maxBodyBytes: number): void {
+  const body = JSON.stringify({
+    type: `${PROBLEM_TYPE_BASE}payload-too-large`,
+    title: 'Request body too large',
+    status: 413,
+    detail: `The request body is larger than ${maxBodyBytes} bytes`,
+  });
+  res.writeHead(413, {
+    'content-type': 'application/problem+json',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'content-length': Buffer.byteLength(body),
+    'connection': 'close',
+  });
+  res.write(body);
+  req.once('end', () => res.end());
+  req.once('close', () => res.end());
+}
+
+/** A request target the server cannot read: answered 400, never thrown out of the listener. */
+class TargetError extends Error {}
+
+/** Characters a request target may hold (RFC 9112 §3.2: visible ASCII); anything else is refused. */
+const TARGET_CHARS = /^[\x21-\x7e]+$/;
+
+/**
+ * Path and query string of a request target, origin-form (`/items?a=1`) or absolute-form
+ * (`http://host/items?a=1`, RFC 9112 §3.2.2: the host is ignored). Throws TargetError.
+ */
+export function parseTarget(target: string): { readonly path: string; readonly search: string } {
+  if (!TARGET_CHARS.test(target)) throw new TargetError('The request target is not valid');
+  let url: URL;
+  try {
+    // Origin-form is resolved against a fixed origin, so `//host/..` cannot name a host.
+    url = target.startsWith('/') ? new URL(`http://localhost${target}`) : new URL(target);
+  } catch {
+    throw new TargetError('The request target is not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TargetError('The request target is not an http(s) URL');
+  return { path: url.pathname, search: url.search.slice(1) };
+}
+
+/**
+ * Query-string pairs as API Gateway reports them (`+` is a space), decoded strictly: invalid
+ * percent-encoding or UTF-8 is refused rather than becoming U+FFFD. Keys live in a Map, so
+ * `__proto__` or `constructor` are keys like any other.
+ */
+export function parseQueryString(search: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const pair of search.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const decode = (part: string) => {
+      try {
+        return decodeURIComponent(part.replace(/\+/g, ' '));
+      } catch {
+        throw new TargetError('The query string is not valid percent-encoded UTF-8');
+      }
+    };
+    const key = decode(eq === -1 ? pair : pair.slice(0, eq));
+    const value = eq === -1 ? '' : decode(pair.slice(eq + 1));
+    const list = out.get(key);
+    if (list) list.push(value);
+    else out.set(key, [value]);
+  }
+  return out;
+}
+
+/** An object without a prototype, so no key can reach Object.prototype. */
+function record<V>(entries: Iterable<readonly [string, V]>): Record<string, V> {
+  const out: Record<string, V> = Object.create(null);
+  for (const [k, v] of entries) out[k] = v;
+  return out;
+}
+
+/** Turns one request into the API Gateway event the handler answers. Throws TargetError. */
+function toEvent(req: http.IncomingMessage, body: Buffer, identity: ServerIdentity, requestId: string): ServerEvent {
+  const { path, search } = parseTarget(req.url ?? '/');
+  const multi = parseQueryString(search);
+  const headers = record(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return {
+    httpMethod: req.method ?? '',
+    path,
+    resource: '',
+    pathParameters: null,
+    queryStringParameters: multi.size ? record([...multi].map(([k, v]) => [k, v[v.length - 1]] as const)) : null,
+    multiValueQueryStringParameters: multi.size ? record(multi) : null,
+    headers,
+    // Raw bytes, so the handler itself checks that they are UTF-8.
+    body: body.length ? body.toString('base64') : null,
+    isBase64Encoded: body.length > 0,
+    requestContext: {
+      requestId: identity.requestId ?? requestId,
+      identity: { sourceIp: req.socket.remoteAddress, ...(identity.userArn ? { userArn: identity.userArn } : {}) },
+      ...(identity.authorizer ? { authorizer: identity.authorizer } : {}),
+    },
+  };
+}
+
+/** Statuses for requests Node's HTTP parser refuses before any listener sees them. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, readonly [number, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request header fields too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout'],
+};
+
+/**
+ * A request Node's parser refuses (a method or target that is not HTTP, malformed headers) is answered
+ * with a problem like every other 4xx, instead of Node's bare `400 Bad Request`; then the connection closes.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, title] = CLIENT_ERROR_STATUS[error.code ?? ''] ?? [400, 'Bad request'];
+  // RFC 9457 `about:blank`: nothing to add to the status; a plain 400 is this library's validation problem.
+  const type = status === 400 ? `${PROBLEM_TYPE_BASE}validation` : 'about:blank';
+  const body = JSON.stringify({ type, title, status, detail: 'The request is not valid HTTP/1.1' });
+  socket.end([
+    `HTTP/1.1 ${status} ${title}`,
+    'content-type: application/problem+json',
+    'cache-control: no-store',
+    'x-content-type-options: nosniff',
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n'));
+}
+
+/** How the server reports an error it answered with 500: the error's name only, never its message. */
+function logUnexpected(error: unknown): void {
+  console.error(JSON.stringify({ level: 'ERROR', message: 'request failed', error: error instanceof Error ? error.name : typeof error }));
 }
 
 export function createQueryServer(target: QueryHandler | Dispatch, options: QueryServerOptions): http.Server {
   const dispatch: Dispatch = typeof target === 'function' ? target : (event, requestId) => target.handle(event, { awsRequestId: requestId });
-  const listener: http.RequestListener = (req, res) => {
-    if (options.healthPath && req.method === 'GET' && req.url === options.healthPath) {
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end('{"status":"ok"}');
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return;
-      size += chunk.length;
-      if (size > options.maxBodyBytes) {
-        refused = true;
-        // Answer first, then drop the connection instead of reading the rest of the body.
-        problem(res, 413, 'Request body too large', `The request body is larger than ${options.maxBodyBytes} bytes`, () => req.destroy());
+  const onError = options.onError ?? logUnexpected;
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => {
+    const requestId = randomUUID();
+    let event: ServerEvent;
+    try {
+      event = toEvent(req, body, options.identity?.(req.headers) ?? {}, requestId);
+    } catch (e) {
+      if (e instanceof TargetError) {
+        problem(res, 400, 'validation', 'Request validation failed', e.message);
         return;
       }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (refused) return;
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const multi: Record<string, string[]> = {};
-      for (const [k, v] of url.searchParams) (multi[k] ??= []).push(v);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-      const body = Buffer.concat(chunks);
-      const identity = options.identity?.(req.headers) ?? {};
-      const requestId = randomUUID();
-      dispatch({
-        httpMethod: req.method ?? '',
-        path: url.pathname,
-        resource: '',
-        pathParameters: null,
-        queryStringParameters: Object.keys(multi).length ? Object.fromEntries(Object.entries(multi).map(([k, v]) => [k, v[v.length - 1]])) : null,
-        multiValueQueryStringParameters: Object.keys(multi).length ? multi : null,
-        headers,
-        // Raw bytes, so the handler itself checks that they are UTF-8.
-        body: body.length ? body.toString('base64') : null,
-        isBase64Encoded: body.length > 0,
-        requestContext: {
-          requestId: identity.requestId ?? requestId,
-          identity: { sourceIp: req.socket.remoteAddress, ...(identity.userArn ? { userArn: identity.userArn } : {}) },
-          ...(identity.authorizer ? { authorizer: identity.authorizer } : {}),
-        },
-      }, requestId).then((out) => {
-        res.writeHead(out.statusCode, out.headers);
-        res.end(out.body);
-      }, () => problem(res, 500, 'Internal error', 'The request could not be handled'));
+      throw e;
+    }
+    // One chain with a final catch: a rejection here must never be unhandled (it would end the process).
+    dispatch(event, requestId).then((out) => {
+      res.writeHead(out.statusCode, out.headers);
+      res.end(out.body);
+    }).catch((e) => {
+      onError(e);
+      problem(res, 500, 'internal', 'Internal error', 'The request could not be handled');
     });
   };
-  return options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, listener) : http.createServer(listener);
+  const listener: http.RequestListener = (req, res) => {
+    // No input may end the process: whatever one request throws is answered and logged.
+    const guard = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        onError(e);
+        problem(res, 500, 'internal', 'Internal error', 'The request could not be handled');
+      }
+    };
+    guard(() => {
+      if (options.healthPath && req.method === 'GET' && req.url === options.healthPath) {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end('{"status":"ok"}');
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let refused = false;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (refused) {
+          // A client that never stops sending is cut off after a bounded amount.
+          if (size > options.maxBodyBytes + DRAIN_LIMIT_BYTES) req.destroy();
+          return;
+        }
+        if (size > options.maxBodyBytes) {
+          refused = true;
+          chunks.length = 0;
+          guard(() => refuseBody(req, res, options.maxBodyBytes));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => {
+        if (!refused) guard(() => answer(req, res, Buffer.concat(chunks)));
+      });
+    });
+  };
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, listener) : http.createServer(listener);
+  server.on('clientError', answerClientError);
+  return server;
 }

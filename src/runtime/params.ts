@@ -102,6 +102,11 @@ export interface ParameterInput {
   readonly body: Readonly<Record<string, unknown>> | undefined;
 }
 
+/** An own property only: a parameter named `constructor` must not find Object.prototype's. */
+function own<V>(from: Readonly<Record<string, V>>, name: string): V | undefined {
+  return Object.hasOwn(from, name) ? from[name] : undefined;
+}
+
 /**
  * Reads, validates and coerces every parameter of a query. Unknown query-string and body fields are
  * rejected, so a typo never silently falls back to a default. All errors are reported at once.
@@ -128,10 +133,10 @@ export function collectParameters(query: PreparedQuery, input: ParameterInput): 
     let raw: unknown;
     let present: boolean;
     if (p.in === 'path') {
-      raw = input.path[p.name];
+      raw = own(input.path, p.name);
       present = raw !== undefined;
     } else if (p.in === 'query') {
-      const list = input.query[p.name];
+      const list = own(input.query, p.name);
       present = list !== undefined && list.length > 0;
       if (present && list!.length > 1) {
         errors.push({ name: p.name, in: 'query', reason: 'must appear only once' });
@@ -139,7 +144,7 @@ export function collectParameters(query: PreparedQuery, input: ParameterInput): 
       }
       raw = present ? list![0] : undefined;
     } else {
-      present = input.body !== undefined && Object.prototype.hasOwnProperty.call(input.body, p.name) && input.body[p.name] !== null;
+      present = input.body !== undefined && Object.hasOwn(input.body, p.name) && input.body[p.name] !== null;
       raw = present ? input.body![p.name] : undefined;
     }
     if (!present) {

@@ -66,6 +66,16 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
 };
 
+/** At most this many field errors are listed in a problem; `omittedErrors` counts the rest. */
+export const MAX_FIELD_ERRORS = 20;
+/** A field name longer than this (it may be a caller's key) is cut, ending in `…`. */
+export const MAX_FIELD_NAME_CHARS = 64;
+
+function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
 /** Serializes a problem. `instance` is the request id, so a caller can quote it to support. */
 export function problemResponse(p: Problem, requestId: string | undefined): HttpResponse {
   const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/problem+json' };
@@ -78,6 +88,10 @@ export function problemResponse(p: Problem, requestId: string | undefined): Http
     detail: p.detail,
   };
   if (requestId) body.instance = `urn:request:${requestId}`;
-  if (p.extras.errors) body.errors = p.extras.errors;
+  if (p.extras.errors) {
+    // Bounded: a request with thousands of unknown keys must not get an answer larger than itself.
+    body.errors = p.extras.errors.slice(0, MAX_FIELD_ERRORS).map((e) => ({ ...e, name: truncate(e.name, MAX_FIELD_NAME_CHARS) }));
+    if (p.extras.errors.length > MAX_FIELD_ERRORS) body.omittedErrors = p.extras.errors.length - MAX_FIELD_ERRORS;
+  }
   return { statusCode: p.status, headers, body: JSON.stringify(body) };
 }
