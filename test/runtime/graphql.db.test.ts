@@ -3,6 +3,7 @@
  * typed variables, claims and scopes, audit per field without sensitive values, depth and complexity
  * limits, introspection switch, persisted queries, and spec-shaped errors without driver text.
  */
+import * as fc from 'fast-check';
 import { apiEvent, ENGINES, handlerFor, json, param, query, TestDatabase } from './helpers/databases';
 import { sqliPayloads } from './helpers/sqli';
 import { GraphqlConfig, QueryConfig } from '../../src/runtime/config';
@@ -230,6 +231,41 @@ describe.each(ENGINES)('GraphQL on %s', (_label, open) => {
     const adHoc = await h.handle(gql({ query: '{ orderById(id: 2) { id } }' }));
     expect(adHoc.statusCode).toBe(400);
     expect(json(adHoc).errors[0].extensions.code).toBe('PERSISTED_QUERY_REQUIRED');
+  });
+
+  test('generated requests are answered 2xx or 4xx, never with an internal error', async () => {
+    logs.length = 0;
+    const h = new GraphqlHandler({
+      config: { ...BASE, persistedQueries: { [sha256Hex('{ orders { truncated } }')]: '{ orders { truncated } }' } },
+      reader,
+      writer,
+      log: (entry) => logs.push(entry),
+    });
+    const protoName = fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype));
+    const payload = fc.constantFrom(...sqliPayloads([]));
+    const scalar = fc.oneof(payload, fc.string({ maxLength: 12 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
+    const variables = fc.dictionary(fc.oneof(protoName, fc.constantFrom('s', 'id', 'status', 'note'), fc.string({ maxLength: 6 })), fc.oneof(scalar, fc.jsonValue({ maxDepth: 2 })), { maxKeys: 4 });
+    const field = fc.constantFrom('orders', 'orderById(id: $id)', 'orderById(id: 1)', 'addOrder(id: $id, status: $s, totalCents: 1)', '__typename', '__schema', 'constructor', '__proto__');
+    const selection = fc.constantFrom('{ rows { id status } truncated }', '{ id status paid }', '{ id }', '', '{ __proto__ }', '{ toString }');
+    const document = fc.oneof(
+      fc.tuple(fc.constantFrom('query', 'mutation', 'subscription', 'query Q($id: Int!, $s: String)', 'mutation M($id: Int!, $s: String!)', ''), fc.array(fc.tuple(field, selection), { minLength: 1, maxLength: 3 }))
+        .map(([op, fields]) => `${op} { ${fields.map(([f, sel]) => `${f} ${sel}`).join(' ')} }`),
+      fc.string({ maxLength: 60 }),
+      payload,
+    );
+    const body = fc.oneof(
+      fc.record({ query: document, variables: fc.option(variables, { nil: undefined }), operationName: fc.option(fc.oneof(protoName, fc.constantFrom('Q', 'M')), { nil: undefined }) }, { requiredKeys: [] })
+        .map((b) => JSON.stringify(b)),
+      fc.record({ extensions: fc.record({ persistedQuery: fc.record({ version: fc.oneof(fc.constant(1), fc.integer()), sha256Hash: fc.oneof(fc.string(), protoName, fc.constant(sha256Hex('{ orders { truncated } }'))) }) }) }).map((b) => JSON.stringify(b)),
+      fc.json({ maxDepth: 3 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+    );
+    const claims = fc.option(fc.dictionary(fc.oneof(protoName, fc.constantFrom('sub', 'tenant_id', 'scope')), fc.oneof(scalar, fc.array(fc.string(), { maxLength: 2 })), { maxKeys: 4 }), { nil: undefined });
+    await fc.assert(fc.asyncProperty(body, claims, fc.constantFrom('POST', 'GET', 'PUT'), async (raw, c, method) => {
+      const res = await h.handle(gql(undefined, c, { rawBody: raw, method }));
+      if (res.statusCode >= 500 || res.statusCode < 200) throw new Error(`${method} ${raw}: ${res.statusCode} ${res.body}`);
+    }), { numRuns: 300 });
+    expect(logs.filter((l) => (l as { level?: string }).level === 'ERROR')).toEqual([]);
   });
 
   test('a configuration that cannot be published is refused with every problem', () => {
