@@ -24,13 +24,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     compilerOptions: {},
-    include: ['examples/**/*.ts', 'bench/**/*.ts', '.projenrc.ts'],
+    include: ['examples/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', '.projenrc.ts'],
   },
 
   // tsconfig.dev.json (top level) covers src, test, examples and bench for linting.
   eslintOptions: {
     dirs: ['src'],
-    devdirs: ['test', 'examples', 'bench'],
+    devdirs: ['test', 'examples', 'bench', 'scripts'],
     projectService: false,
     tsconfigPath: './tsconfig.dev.json',
   },
@@ -163,6 +163,15 @@ project.addTask('bench', {
   ],
 });
 project.addScripts({ bench: 'npx projen bench' });
+
+// sqlmap (Debian package) against the bundled dev server; `-- --quick` is the bounded run CI makes.
+project.addTask('sqlmap', {
+  description: 'Run sqlmap against the dev server on the local databases (needs the sqlmap Debian package)',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --project tsconfig.dev.json scripts/sqlmap.ts', receiveArgs: true },
+  ],
+});
 
 // The local development server: a bundled command; PGlite stays external (it ships WebAssembly and is
 // optional: only the embedded-database mode loads it).
