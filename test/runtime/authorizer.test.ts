@@ -1,9 +1,12 @@
 /**
  * The JWT authorizer with real tokens: a local OpenID provider (an HTTPS JWKS endpoint with a test CA,
- * keys and tokens made with jose) and aws-jwt-verify fetching from it. Then the verified claims go on
- * to the real query handler on both servers, as API Gateway passes them.
+ * keys and tokens made with jose) and aws-jwt-verify fetching from it, in the source and as the bundle
+ * Lambda runs. Then the verified claims go on to the real query handler on both servers, as API Gateway
+ * passes them.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { execFile } from 'child_process';
+import { createSign, KeyObject } from 'crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as https from 'https';
 import { AddressInfo } from 'net';
 import * as os from 'os';
@@ -29,6 +32,7 @@ type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 let dir: string;
 let server: https.Server;
 let issuer: string;
+let caFile: string;
 let ca: Buffer;
 let signing: KeyPair;
 let attacker: KeyPair;
@@ -44,6 +48,17 @@ interface TokenOptions {
   readonly audience?: string | string[] | null;
   readonly expiresIn?: string | number;
   readonly notBefore?: string | number;
+}
+
+/**
+ * A token with exactly this header and payload, RS256-signed by the provider's key: jose refuses to sign
+ * the `crit` headers the authorizer must refuse.
+ */
+function rawToken(header: Record<string, unknown>, claims: Record<string, unknown>): string {
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64({ alg: 'RS256', kid: 'key-1', typ: 'JWT', ...header })}.${b64({ iss: issuer, aud: AUDIENCE, iat: now, exp: now + 300, ...claims })}`;
+  return `${input}.${createSign('RSA-SHA256').update(input).sign(signing.privateKey as KeyObject).toString('base64url')}`;
 }
 
 async function token(claims: Record<string, unknown>, options: TokenOptions = {}) {
@@ -69,6 +84,7 @@ function allowed(result: APIGatewayAuthorizerResult): string[] {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'authorizer-test-'));
   const certs = makeCertificates(dir);
+  caFile = certs.ca;
   ca = readFileSync(certs.ca);
   signing = await generateKeyPair('RS256');
   attacker = await generateKeyPair('RS256');
@@ -121,6 +137,22 @@ describe('JWT authorizer', () => {
   });
 
   test.each([
+    ['an unknown extension', { 'crit': ['urn:example:signed-at'], 'urn:example:signed-at': 1 }],
+    ['b64 (RFC 7797), which this authorizer does not implement', { crit: ['b64'], b64: true }],
+    ['an extension the header does not carry', { crit: ['urn:example:absent'] }],
+    ['no extension at all (an empty list)', { crit: [] }],
+    ['a string instead of a list', { crit: 'exp' }],
+  ])('a crit header with %s is a 401 (RFC 7515 §4.1.11), with the reason logged', async (_label, header) => {
+    rejections.length = 0;
+    await expect(authorizer(event(`Bearer ${rawToken(header, { sub: 'mallory', scope: 'notes/read notes/write' })}`))).rejects.toThrow(/^Unauthorized$/);
+    expect(rejections).toEqual([expect.objectContaining({ reason: 'critical-header' })]);
+  });
+
+  test('the same token without the crit header is allowed (the refusal is the header\'s)', async () => {
+    expect(allowed(await authorizer(event(`Bearer ${rawToken({}, { sub: 'alice', scope: 'notes/read' })}`)))).toEqual(['GET/notes', 'GET/notes/*']);
+  });
+
+  test.each([
     ['a forged signature (same kid, another key)', async () => token({ sub: 'mallory', scope: 'notes/read notes/write' }, { key: attacker }), 'signature'],
     ['an unknown key id', async () => token({ sub: 'mallory' }, { key: attacker, kid: 'key-2' }), 'unknown-key'],
     ['the wrong issuer', async () => token({ sub: 'mallory' }, { issuer: 'https://evil.example.com' }), 'issuer'],
@@ -166,6 +198,60 @@ describe('JWT authorizer', () => {
     expect(() => createAuthorizer({ version: 1, issuer: 'http://idp', audiences: [], routes: [] })).toThrow(
       /issuer must be an https:\/\/ URL; audiences must be a non-empty list of non-empty strings; routes must be a non-empty list/,
     );
+  });
+});
+
+const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'authorizer.lambda', 'index.js');
+
+interface BundleRun {
+  /** Per event: the answer, or the error's message. */
+  readonly results: Array<{ result?: APIGatewayAuthorizerResult; error?: string }>;
+  /** The reasons the function logged for rejected tokens. */
+  readonly reasons: string[];
+}
+
+/**
+ * Runs the built bundle as Lambda does: its own Node.js process, `authorizer.json` beside `index.js`,
+ * the handler called once per event; the test CA is trusted through NODE_EXTRA_CA_CERTS.
+ */
+async function runBundle(config: AuthorizerConfig, events: unknown[]): Promise<BundleRun> {
+  const bundleDir = mkdtempSync(path.join(dir, 'bundle-'));
+  copyFileSync(BUNDLE, path.join(bundleDir, 'index.js'));
+  writeFileSync(path.join(bundleDir, 'authorizer.json'), JSON.stringify(config));
+  writeFileSync(path.join(bundleDir, 'events.json'), JSON.stringify(events));
+  const script = `
+    const fs = require('fs');
+    const { handler } = require('./index.js');
+    (async () => {
+      const results = [];
+      for (const event of JSON.parse(fs.readFileSync('events.json', 'utf8'))) {
+        try { results.push({ result: await handler(event) }); } catch (e) { results.push({ error: e.message }); }
+      }
+      fs.writeFileSync('results.json', JSON.stringify(results));
+    })();`;
+  // Asynchronous, so this process's JWKS endpoint answers the child. Powertools logs warnings to stderr.
+  const stderr = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { cwd: bundleDir, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } }, (error, _out, err) => (error ? reject(error) : resolve(err)));
+  });
+  const logs = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  const reasons = logs.filter((l) => l.message === 'token rejected').map((l) => l.reason);
+  return { results: JSON.parse(readFileSync(path.join(bundleDir, 'results.json'), 'utf8')), reasons };
+}
+
+describe('the bundled authorizer (assets/runtime/authorizer.lambda, built by `npx projen bundle`)', () => {
+  beforeAll(() => {
+    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npx projen bundle\` first`);
+  });
+
+  test('refuses crit headers; allows the same token without one', async () => {
+    const events = [
+      event(`Bearer ${rawToken({}, { sub: 'alice' })}`),
+      event(`Bearer ${rawToken({ 'crit': ['urn:example:signed-at'], 'urn:example:signed-at': 1 }, { sub: 'mallory' })}`),
+      event(`Bearer ${rawToken({ crit: ['b64'], b64: true }, { sub: 'mallory' })}`),
+    ];
+    const { results, reasons } = await runBundle({ version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES }, events);
+    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized', 'Unauthorized']);
+    expect(reasons).toEqual(['critical-header', 'critical-header']);
   });
 });
 
