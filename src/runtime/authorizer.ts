@@ -18,7 +18,7 @@ import {
 import { SimpleFetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { type AuthorizerConfig, type AuthorizerRoute, checkAuthorizerConfig } from './authorizer-config';
+import { type AuthorizerConfig, type AuthorizerRoute, checkAuthorizerConfig, isCognitoIssuer } from './authorizer-config';
 import { missingAuthorization, type Claims } from './claims';
 
 export type { AuthorizerConfig, AuthorizerRoute } from './authorizer-config';
@@ -75,11 +75,12 @@ export function createAuthorizer(config: AuthorizerConfig, options: AuthorizerOp
   const jwksCache = new SimpleJwksCache({
     fetcher: new SimpleFetcher({ defaultRequestOptions: options.jwksCa ? { ca: options.jwksCa } : {} }),
   });
+  // Cognito access tokens carry the app client in client_id and no aud; every other token must name its audience in aud.
+  const cognito = isCognitoIssuer(config.issuer);
   const verifier = JwtVerifier.create({
     issuer: config.issuer,
     audience: null,
     jwksUri: config.jwksUri ?? `${issuer}/.well-known/jwks.json`,
-    // Cognito access tokens carry the app client in client_id and no aud; other providers put it in aud.
     customJwtCheck: ({ header, payload }) => {
       // RFC 7515 §4.1.11: a recipient must refuse a token whose crit header names an extension it does not
       // understand; this authorizer implements none (aws-jwt-verify ignores the header).
@@ -87,7 +88,9 @@ export function createAuthorizer(config: AuthorizerConfig, options: AuthorizerOp
       const p = payload as Record<string, unknown>;
       // aws-jwt-verify checks exp only when present: a token that never expires is refused here.
       if (typeof p.exp !== 'number' || !Number.isFinite(p.exp)) throw new NoExpiry('the token has no expiry');
-      const auds = Array.isArray(p.aud) ? p.aud : p.aud !== undefined ? [p.aud] : p.client_id !== undefined ? [p.client_id] : [];
+      const auds = Array.isArray(p.aud) ? p.aud
+        : p.aud !== undefined ? [p.aud]
+          : cognito && p.token_use === 'access' && p.client_id !== undefined ? [p.client_id] : [];
       if (!auds.some((a) => typeof a === 'string' && config.audiences.includes(a))) throw new AudienceNotAccepted('audience not accepted');
     },
   }, { jwksCache });

@@ -16,10 +16,14 @@ import { exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { apiEvent, ENGINES, handlerFor, json, query, TestDatabase } from './helpers/databases';
 import { makeCertificates } from './helpers/throwaway-postgres';
 import { AuthorizerConfig, createAuthorizer, TokenAuthorizer } from '../../src/runtime/authorizer';
+import { isCognitoIssuer } from '../../src/runtime/authorizer-config';
 import { QueryHandler } from '../../src/runtime/handler';
 
 const STAGE_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/v1';
 const AUDIENCE = 'api://orders';
+/** A Cognito user pool's issuer; its tokens are signed by the local provider's key (the JWKS URI is set). */
+const COGNITO_ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1';
+const COGNITO_CLIENT = '4lq2kc0bp3tqalf3example';
 const ROUTES: AuthorizerConfig['routes'] = [
   { method: 'GET', path: '/notes' },
   { method: 'GET', path: '/notes/{id}', requiredScopes: ['notes/read'] },
@@ -32,6 +36,7 @@ type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 let dir: string;
 let server: https.Server;
 let issuer: string;
+let jwksUri: string;
 let caFile: string;
 let ca: Buffer;
 let signing: KeyPair;
@@ -99,6 +104,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `https://localhost:${(server.address() as AddressInfo).port}`;
+  jwksUri = `${issuer}/.well-known/jwks.json`;
   authorizer = createAuthorizer({ version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES }, {
     jwksCa: ca,
     log: { warn: (_m, attributes) => rejections.push(attributes) },
@@ -131,9 +137,38 @@ describe('JWT authorizer', () => {
     expect(result.policyDocument.Statement).toEqual([{ Effect: 'Deny', Action: 'execute-api:Invoke', Resource: `${STAGE_ARN}/*` }]);
   });
 
-  test('Cognito access tokens (client_id, no aud) are matched against the audiences', async () => {
-    const result = await authorizer(event(`Bearer ${await token({ sub: 'svc', client_id: AUDIENCE, token_use: 'access' }, { audience: null })}`));
-    expect(allowed(result)).toEqual(['GET/notes']);
+  test('a Cognito user pool\'s access tokens (client_id, no aud) are matched by client_id; its ID tokens by aud', async () => {
+    const cognito = createAuthorizer({ version: 1, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES }, { jwksCa: ca });
+    const access = await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'access', scope: 'notes/read' }, { issuer: COGNITO_ISSUER, audience: null });
+    expect(allowed(await cognito(event(`Bearer ${access}`)))).toEqual(['GET/notes', 'GET/notes/*']);
+    const id = await token({ 'sub': 'alice', 'token_use': 'id', 'cognito:groups': ['admins'] }, { issuer: COGNITO_ISSUER, audience: COGNITO_CLIENT });
+    expect(allowed(await cognito(event(`Bearer ${id}`)))).toEqual(['GET/notes', 'GET/admin']);
+  });
+
+  test.each([
+    ['another app client', { client_id: 'another-client', token_use: 'access' }],
+    ['a token that is not an access token', { client_id: COGNITO_CLIENT, token_use: 'id' }],
+    ['a token that does not say what it is', { client_id: COGNITO_CLIENT }],
+  ])('from a Cognito user pool, client_id of %s without aud is a 401', async (_label, claims) => {
+    rejections.length = 0;
+    const cognito = createAuthorizer({ version: 1, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES }, {
+      jwksCa: ca,
+      log: { warn: (_m, attributes) => rejections.push(attributes) },
+    });
+    await expect(cognito(event(`Bearer ${await token({ sub: 'svc', ...claims }, { issuer: COGNITO_ISSUER, audience: null })}`))).rejects.toThrow(/^Unauthorized$/);
+    expect(rejections).toEqual([expect.objectContaining({ reason: 'audience' })]);
+  });
+
+  test('only a Cognito user pool\'s own issuer URL counts as Cognito; look-alikes do not', () => {
+    expect([COGNITO_ISSUER, 'https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_Ab1', 'https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_Ab1']
+      .map(isCognitoIssuer)).toEqual([true, true, true]);
+    expect([
+      'https://cognito-idp.eu-west-1.amazonaws.com.evil.example/eu-west-1_TestPool1',
+      'https://evil.example/cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1',
+      'http://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1',
+      `${COGNITO_ISSUER}/extra`,
+      'https://example.okta.com/oauth2/default',
+    ].map(isCognitoIssuer)).toEqual([false, false, false, false, false]);
   });
 
   test.each([
@@ -158,6 +193,7 @@ describe('JWT authorizer', () => {
     ['the wrong issuer', async () => token({ sub: 'mallory' }, { issuer: 'https://evil.example.com' }), 'issuer'],
     ['the wrong audience', async () => token({ sub: 'mallory' }, { audience: 'api://other' }), 'audience'],
     ['no audience at all', async () => token({ sub: 'mallory' }, { audience: null }), 'audience'],
+    ['client_id in place of aud from an issuer that is not Cognito', async () => token({ sub: 'mallory', client_id: AUDIENCE, token_use: 'access' }, { audience: null }), 'audience'],
     ['an expired token', async () => token({ sub: 'alice' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 }), 'expired'],
     ['a token not valid yet', async () => token({ sub: 'alice' }, { notBefore: Math.floor(Date.now() / 1000) + 600 }), 'not-yet-valid'],
   ])('%s is a 401 (Unauthorized), with the reason logged', async (_label, make, reason) => {
@@ -243,15 +279,27 @@ describe('the bundled authorizer (assets/runtime/authorizer.lambda, built by `np
     if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npx projen bundle\` first`);
   });
 
-  test('refuses crit headers; allows the same token without one', async () => {
+  test('refuses crit headers and client_id in place of aud; allows the same tokens without them', async () => {
     const events = [
       event(`Bearer ${rawToken({}, { sub: 'alice' })}`),
       event(`Bearer ${rawToken({ 'crit': ['urn:example:signed-at'], 'urn:example:signed-at': 1 }, { sub: 'mallory' })}`),
       event(`Bearer ${rawToken({ crit: ['b64'], b64: true }, { sub: 'mallory' })}`),
+      event(`Bearer ${await token({ sub: 'mallory', client_id: AUDIENCE, token_use: 'access' }, { audience: null })}`),
     ];
     const { results, reasons } = await runBundle({ version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES }, events);
-    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized', 'Unauthorized']);
-    expect(reasons).toEqual(['critical-header', 'critical-header']);
+    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized', 'Unauthorized', 'Unauthorized']);
+    expect(reasons).toEqual(['critical-header', 'critical-header', 'audience']);
+  });
+
+  test('takes client_id for aud from a Cognito user pool\'s access tokens only', async () => {
+    const events = [
+      event(`Bearer ${await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'access' }, { issuer: COGNITO_ISSUER, audience: null })}`),
+      event(`Bearer ${await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'id' }, { issuer: COGNITO_ISSUER, audience: null })}`),
+    ];
+    const config = { version: 1, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES };
+    const { results, reasons } = await runBundle(config, events);
+    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized']);
+    expect(reasons).toEqual(['audience']);
   });
 });
 
