@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { Annotations, ArnFormat, AspectPriority, Aspects, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, AspectPriority, Aspects, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,7 +14,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ApiAuthorization, ApiAuthorizationConfig } from './api/authorization';
-import { asMappingTemplate, openApiDocument } from './api/openapi';
+import { asMappingTemplate, executeApiServer, openApiDocument, OpenApiServer } from './api/openapi';
 import { HttpBackend, MethodAccess, QueryRestApi } from './api/rest-api';
 import { ThrottlingOptions } from './api/throttling';
 import { FargateBackend } from './backend/fargate-backend';
@@ -356,6 +356,8 @@ function identityParameters(type: apigw.AuthorizationType | undefined): Record<s
 
 /** Where `openApi.serve` publishes the document. */
 const OPENAPI_PATH = '/openapi.json';
+/** Stands for the stage's URL in the served document until the URL (with tokens) replaces it. */
+const SERVED_URL = 'urn:secure-db-api:stage-url';
 
 /**
  * Publishes named SQL queries as an API Gateway REST API, securely: IAM-authorized routes with
@@ -766,8 +768,13 @@ export class SecureDbApi extends Construct {
     return this.props.graphql ? this.props.graphql.path ?? '/graphql' : undefined;
   }
 
-  private openApiObject(configs: QueryConfig[]): Record<string, unknown> {
+  private openApiObject(configs: QueryConfig[], servers: readonly OpenApiServer[] = [this.executeApiServer()]): Record<string, unknown> {
     const options = this.props.openApi ?? {};
+    // checkQueries keeps the definitions' order.
+    const descriptions = new Map<string, string>();
+    this.definitions.forEach((d, i) => {
+      if (d.description && configs[i]) descriptions.set(configs[i].name, d.description);
+    });
     return openApiDocument({
       title: options.title ?? `SecureDbApi ${this.node.path}`,
       version: options.version ?? '1.0.0',
@@ -778,7 +785,17 @@ export class SecureDbApi extends Construct {
       apiKeyRequired: this.usagePlan !== undefined,
       graphqlPath: this.graphqlPath(),
       documentPath: options.serve ? OPENAPI_PATH : undefined,
+      servers,
+      descriptions,
     });
+  }
+
+  /** The stage as a templated server: the RestApi's id is only known once it is deployed. */
+  private executeApiServer(): OpenApiServer {
+    const stack = Stack.of(this);
+    const output = this.api.node.tryFindChild('Endpoint');
+    const outputName = output instanceof CfnOutput ? stack.getLogicalId(output) : 'Endpoint';
+    return executeApiServer(this.stageName, Token.isUnresolved(stack.region) ? undefined : stack.region, outputName);
   }
 
   /** Writes the document into the cloud assembly (and `outputFile`), and serves it when asked. */
@@ -796,7 +813,13 @@ export class SecureDbApi extends Construct {
       mkdirSync(path.dirname(path.resolve(options.outputFile)), { recursive: true });
       writeFileSync(options.outputFile, text);
     }
-    if (options.serve) this.restApi.addStaticDocument(OPENAPI_PATH, asMappingTemplate(document), access);
+    if (options.serve) {
+      // The served document names the deployed stage itself: its URL is resolved by CloudFormation.
+      const stack = Stack.of(this);
+      const url = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
+      const served = this.openApiObject(configs, [{ url: SERVED_URL, description: 'This API\'s stage' }]);
+      this.restApi.addStaticDocument(OPENAPI_PATH, asMappingTemplate(served).replace(JSON.stringify(SERVED_URL), () => JSON.stringify(url)), access);
+    }
   }
 
   private createMonitoring(routes: Array<{ method: string; path: string }>, functions: MonitoredFunction[]): void {

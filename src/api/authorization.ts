@@ -88,7 +88,9 @@ export interface JwtAuthorizationOptions {
   /** The token issuer (`iss`), an https URL, e.g. `https://example.okta.com/oauth2/default` or `https://tenant.eu.auth0.com/`. */
   readonly issuer: string;
   /**
-   * Accepted audiences: a token's `aud` (or, for Cognito access tokens, `client_id`) must be one of them.
+   * Accepted audiences: a token's `aud` must be one of them. Cognito access tokens carry no `aud`: when the
+   * issuer is a Cognito user pool (`https://cognito-idp.<region>.amazonaws.com/<user pool id>`), an access
+   * token's `client_id` (the app client id) is matched instead; no other issuer's `client_id` is.
    */
   readonly audiences: string[];
   /**

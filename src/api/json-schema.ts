@@ -38,3 +38,18 @@ export function parameterSchema(p: ParameterConfig): JsonSchemaObject {
       return { ...base, type: 'string', enum: [...(p.values ?? [])] };
   }
 }
+
+/** Whether the request must carry the parameter (path parameters always; others unless optional or defaulted). */
+export function isRequired(p: ParameterConfig): boolean {
+  return p.in === 'path' || (p.required !== false && p.default === undefined);
+}
+
+/**
+ * The schema of a body property. An optional one also admits `null`, which the query module takes as
+ * absent (the default, or SQL NULL); a required one is refused when null.
+ */
+export function bodyPropertySchema(p: ParameterConfig): JsonSchemaObject {
+  const schema = parameterSchema(p);
+  if (isRequired(p)) return schema;
+  return { ...schema, type: [schema.type, 'null'], ...(Array.isArray(schema.enum) ? { enum: [...schema.enum, null] } : {}) };
+}

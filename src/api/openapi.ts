@@ -1,10 +1,11 @@
 /**
  * The OpenAPI 3.1 document of a SecureDbApi, generated at synth time from the query definitions:
- * paths, typed parameters and bodies, result schemas from the declared columns, the authorization
- * (with each route's scopes), API keys, and every problem+json error the API can answer.
+ * the stage's server, paths, typed parameters and bodies, result schemas from the declared columns,
+ * the authorization (with each route's scopes), API keys, and every problem+json error the API can
+ * answer. Each operation is described and tagged by its path's first segment.
  */
 import type { OpenApiSecurityScheme } from './authorization';
-import { JsonSchemaObject, parameterSchema } from './json-schema';
+import { bodyPropertySchema, isRequired, JsonSchemaObject, parameterSchema } from './json-schema';
 import { ColumnConfig, ParameterConfig, QueryConfig, routeKeyOf } from '../runtime/config';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 
@@ -23,7 +24,44 @@ export interface OpenApiInput {
   readonly graphqlPath?: string;
   /** Where the document itself is served, if it is. */
   readonly documentPath?: string;
+  /** The API's servers (see `executeApiServer`). */
+  readonly servers: readonly OpenApiServer[];
+  /** The queries' own descriptions, by query name. */
+  readonly descriptions?: ReadonlyMap<string, string>;
 }
+
+/** An OpenAPI Server Object. */
+export interface OpenApiServer {
+  readonly url: string;
+  readonly description?: string;
+  readonly variables?: Record<string, { readonly default: string }>;
+}
+
+/**
+ * The stage's execute-api endpoint as a templated server, for documents written at synthesis, when the
+ * RestApi's id is not known yet: `restApiId` and `region` are variables (the region defaults to the
+ * stack's, when the stack has one), the stage is the API's.
+ */
+export function executeApiServer(stageName: string, region: string | undefined, endpointOutput: string): OpenApiServer {
+  const suffix = region?.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
+  return {
+    url: `https://{restApiId}.execute-api.{region}.${suffix}/${stageName}`,
+    description: `The API's stage. The RestApi's id is assigned when the stack is deployed; then the stack output ${endpointOutput} holds this URL.`,
+    variables: { restApiId: { default: 'restApiId' }, region: { default: region ?? 'us-east-1' } },
+  };
+}
+
+/** A GraphQL error, as the GraphQL specification lays it out. */
+const GRAPHQL_ERROR: JsonSchemaObject = {
+  type: 'object',
+  properties: {
+    message: { type: 'string' },
+    locations: { type: 'array', items: { type: 'object', properties: { line: { type: 'integer' }, column: { type: 'integer' } }, required: ['line', 'column'] } },
+    path: { type: 'array', items: { type: ['string', 'integer'] } },
+    extensions: { type: 'object', additionalProperties: true },
+  },
+  required: ['message'],
+};
 
 const PROBLEM_RESPONSES: Record<string, string> = {
   400: 'The request is invalid (validation errors are listed).',
@@ -61,8 +99,26 @@ function columnSchema(c: ColumnConfig): JsonSchemaObject {
   return c.description ? { ...typed, description: c.description } : typed;
 }
 
-function withDefault(p: ParameterConfig): JsonSchemaObject {
-  return { ...parameterSchema(p), ...(p.default !== undefined ? { default: p.default } : {}) };
+function withDefault(p: ParameterConfig, schema: JsonSchemaObject = parameterSchema(p)): JsonSchemaObject {
+  return { ...schema, ...(p.default !== undefined ? { default: p.default } : {}) };
+}
+
+/** The tag of a route: its path's first segment (`/orders/{id}` is `orders`), or `/` for the route `/`. */
+function tagOf(path: string): string {
+  return path.split('/')[1] || '/';
+}
+
+/** What the document says of a query besides its own description: what it does, limits, who may call it. */
+function queryDescription(q: QueryConfig, own: string | undefined, open: boolean): string {
+  const facts = [
+    q.access === 'write' ? 'Writes to the database.' : 'Reads from the database.',
+    q.single ? 'Answers one row, or 404 when no row matches.' : `Answers at most ${q.rowLimit} rows (\`meta.truncated\` tells when more matched).`,
+    `The statement is cancelled after ${q.timeoutMs / 1000} s (504).`,
+    ...(open ? ['Open to unauthenticated callers.'] : []),
+    ...(q.requiredScopes?.length ? [`The token must carry the scopes: ${q.requiredScopes.join(', ')}.`] : []),
+    ...(q.requiredGroups?.length ? [`Callers must be in one of the groups: ${q.requiredGroups.join(', ')}.`] : []),
+  ].join(' ');
+  return own ? `${own}\n\n${facts}` : facts;
 }
 
 function pascal(name: string): string {
@@ -138,24 +194,25 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
     const operation: Record<string, unknown> = {
       operationId: q.name,
       summary: q.name,
-      ...(q.requiredGroups?.length ? { description: `Callers must be in one of the groups: ${q.requiredGroups.join(', ')}.` } : {}),
+      description: queryDescription(q, input.descriptions?.get(q.name), open),
+      tags: [tagOf(q.path)],
       parameters: q.parameters.filter((p) => p.in !== 'body').map((p) => ({
         name: p.name,
         in: p.in,
-        required: p.in === 'path' || (p.required !== false && p.default === undefined),
+        required: isRequired(p),
         schema: withDefault(p),
         ...(p.description ? { description: p.description } : {}),
       })),
       ...(bodyParams.length > 0 ? {
         requestBody: {
-          required: bodyParams.some((p) => p.required !== false && p.default === undefined),
+          required: bodyParams.some(isRequired),
           content: {
             'application/json': {
               schema: {
                 type: 'object',
                 additionalProperties: false,
-                properties: Object.fromEntries(bodyParams.map((p) => [p.name, withDefault(p)])),
-                required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
+                properties: Object.fromEntries(bodyParams.map((p) => [p.name, withDefault(p, bodyPropertySchema(p))])),
+                required: bodyParams.filter(isRequired).map((p) => p.name),
               },
             },
           },
@@ -170,6 +227,9 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
     (paths[input.graphqlPath] ??= {}).post = {
       operationId: 'graphql',
       summary: 'GraphQL over the same queries (per-field scopes apply)',
+      description: 'The queries as GraphQL: read queries are Query fields, write queries Mutation fields. Each field needs the scopes '
+        + 'and groups of its route, and runs like it; field errors are in `errors`.',
+      tags: [tagOf(input.graphqlPath)],
       requestBody: {
         required: true,
         content: {
@@ -182,7 +242,7 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
         },
       },
       responses: {
-        200: { description: 'A GraphQL response.', content: { 'application/json': { schema: { type: 'object', properties: { data: {}, errors: { type: 'array' } } } } } },
+        200: { description: 'A GraphQL response.', content: { 'application/json': { schema: { type: 'object', properties: { data: {}, errors: { type: 'array', items: GRAPHQL_ERROR } } } } } },
         ...errorResponses(undefined, input, false),
       },
       security: securityOf(undefined, input, false),
@@ -192,17 +252,25 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
     (paths[input.documentPath] ??= {}).get = {
       operationId: 'openApiDocument',
       summary: 'This document',
+      description: 'This API\'s OpenAPI 3.1 document.',
+      tags: [tagOf(input.documentPath)],
       responses: { 200: { description: 'The OpenAPI document.', content: { 'application/json': { schema: { type: 'object' } } } }, ...errorResponses(undefined, { ...input, graphqlPath: undefined }, false) },
       security: securityOf(undefined, input, false),
     };
   }
+  const operations = Object.values(paths).flatMap((item) => Object.values(item) as Array<{ tags: string[]; responses: Record<string, unknown> }>);
+  const tags = [...new Set(operations.flatMap((o) => o.tags))].sort();
+  // Only the problem responses some operation refers to (an unused component is a lint warning).
+  const used = new Set(operations.flatMap((o) => Object.keys(o.responses)));
   return {
     openapi: '3.1.0',
     info: { title: input.title, version: input.version, ...(input.description ? { description: input.description } : {}) },
+    servers: input.servers,
+    tags: tags.map((name) => ({ name, description: name === '/' ? 'The route `/`.' : `Routes under \`/${name}\`.` })),
     paths,
     components: {
       schemas,
-      responses: Object.fromEntries(Object.entries(PROBLEM_RESPONSES).map(([code, description]) => [
+      responses: Object.fromEntries(Object.entries(PROBLEM_RESPONSES).filter(([code]) => used.has(code)).map(([code, description]) => [
         `Problem${code}`,
         { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       ])),

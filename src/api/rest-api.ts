@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiAuthorizationConfig } from './authorization';
 import { ApiDeployment } from './deployment';
-import { parameterSchema } from './json-schema';
+import { bodyPropertySchema, isRequired } from './json-schema';
 import { ThrottlingOptions } from './throttling';
 import { answerTimeout } from '../database/query-config';
 import { QueryConfig } from '../runtime/config';
@@ -208,8 +208,8 @@ export class QueryRestApi extends Construct {
           title: `${query.name} request body`,
           type: apigw.JsonSchemaType.OBJECT,
           additionalProperties: false,
-          properties: Object.fromEntries(bodyParams.map((p) => [p.name, parameterSchema(p) as apigw.JsonSchema])),
-          required: bodyParams.filter((p) => p.required !== false && p.default === undefined).map((p) => p.name),
+          properties: Object.fromEntries(bodyParams.map((p) => [p.name, bodyPropertySchema(p) as apigw.JsonSchema])),
+          required: bodyParams.filter(isRequired).map((p) => p.name),
         },
       });
       return { 'application/json': model };

@@ -242,6 +242,12 @@ export interface QueryOptions {
    */
   readonly name?: string;
   /**
+   * What the query does, for its callers: the operation's description in the OpenAPI document
+   * (CommonMark), before what the construct says of it (reads or writes, row limit, timeout, scopes).
+   * @default - only what the construct says of it
+   */
+  readonly description?: string;
+  /**
    * OAuth scopes the caller's token must all carry (Cognito or JWT authorization), checked by API
    * Gateway and again by the query function.
    * @default - none

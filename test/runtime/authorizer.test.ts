@@ -1,9 +1,12 @@
 /**
  * The JWT authorizer with real tokens: a local OpenID provider (an HTTPS JWKS endpoint with a test CA,
- * keys and tokens made with jose) and aws-jwt-verify fetching from it. Then the verified claims go on
- * to the real query handler on both servers, as API Gateway passes them.
+ * keys and tokens made with jose) and aws-jwt-verify fetching from it, in the source and as the bundle
+ * Lambda runs. Then the verified claims go on to the real query handler on both servers, as API Gateway
+ * passes them.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { execFile } from 'child_process';
+import { createSign, KeyObject } from 'crypto';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as https from 'https';
 import { AddressInfo } from 'net';
 import * as os from 'os';
@@ -13,10 +16,14 @@ import { exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { apiEvent, ENGINES, handlerFor, json, query, TestDatabase } from './helpers/databases';
 import { makeCertificates } from './helpers/throwaway-postgres';
 import { AuthorizerConfig, createAuthorizer, TokenAuthorizer } from '../../src/runtime/authorizer';
+import { isCognitoIssuer } from '../../src/runtime/authorizer-config';
 import { QueryHandler } from '../../src/runtime/handler';
 
 const STAGE_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/v1';
 const AUDIENCE = 'api://orders';
+/** A Cognito user pool's issuer; its tokens are signed by the local provider's key (the JWKS URI is set). */
+const COGNITO_ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1';
+const COGNITO_CLIENT = '4lq2kc0bp3tqalf3example';
 const ROUTES: AuthorizerConfig['routes'] = [
   { method: 'GET', path: '/notes' },
   { method: 'GET', path: '/notes/{id}', requiredScopes: ['notes/read'] },
@@ -29,6 +36,8 @@ type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 let dir: string;
 let server: https.Server;
 let issuer: string;
+let jwksUri: string;
+let caFile: string;
 let ca: Buffer;
 let signing: KeyPair;
 let attacker: KeyPair;
@@ -44,6 +53,17 @@ interface TokenOptions {
   readonly audience?: string | string[] | null;
   readonly expiresIn?: string | number;
   readonly notBefore?: string | number;
+}
+
+/**
+ * A token with exactly this header and payload, RS256-signed by the provider's key: jose refuses to sign
+ * the `crit` headers the authorizer must refuse.
+ */
+function rawToken(header: Record<string, unknown>, claims: Record<string, unknown>): string {
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64({ alg: 'RS256', kid: 'key-1', typ: 'JWT', ...header })}.${b64({ iss: issuer, aud: AUDIENCE, iat: now, exp: now + 300, ...claims })}`;
+  return `${input}.${createSign('RSA-SHA256').update(input).sign(signing.privateKey as KeyObject).toString('base64url')}`;
 }
 
 async function token(claims: Record<string, unknown>, options: TokenOptions = {}) {
@@ -69,6 +89,7 @@ function allowed(result: APIGatewayAuthorizerResult): string[] {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'authorizer-test-'));
   const certs = makeCertificates(dir);
+  caFile = certs.ca;
   ca = readFileSync(certs.ca);
   signing = await generateKeyPair('RS256');
   attacker = await generateKeyPair('RS256');
@@ -83,6 +104,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `https://localhost:${(server.address() as AddressInfo).port}`;
+  jwksUri = `${issuer}/.well-known/jwks.json`;
   authorizer = createAuthorizer({ version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES }, {
     jwksCa: ca,
     log: { warn: (_m, attributes) => rejections.push(attributes) },
@@ -115,9 +137,54 @@ describe('JWT authorizer', () => {
     expect(result.policyDocument.Statement).toEqual([{ Effect: 'Deny', Action: 'execute-api:Invoke', Resource: `${STAGE_ARN}/*` }]);
   });
 
-  test('Cognito access tokens (client_id, no aud) are matched against the audiences', async () => {
-    const result = await authorizer(event(`Bearer ${await token({ sub: 'svc', client_id: AUDIENCE, token_use: 'access' }, { audience: null })}`));
-    expect(allowed(result)).toEqual(['GET/notes']);
+  test('a Cognito user pool\'s access tokens (client_id, no aud) are matched by client_id; its ID tokens by aud', async () => {
+    const cognito = createAuthorizer({ version: 1, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES }, { jwksCa: ca });
+    const access = await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'access', scope: 'notes/read' }, { issuer: COGNITO_ISSUER, audience: null });
+    expect(allowed(await cognito(event(`Bearer ${access}`)))).toEqual(['GET/notes', 'GET/notes/*']);
+    const id = await token({ 'sub': 'alice', 'token_use': 'id', 'cognito:groups': ['admins'] }, { issuer: COGNITO_ISSUER, audience: COGNITO_CLIENT });
+    expect(allowed(await cognito(event(`Bearer ${id}`)))).toEqual(['GET/notes', 'GET/admin']);
+  });
+
+  test.each([
+    ['another app client', { client_id: 'another-client', token_use: 'access' }],
+    ['a token that is not an access token', { client_id: COGNITO_CLIENT, token_use: 'id' }],
+    ['a token that does not say what it is', { client_id: COGNITO_CLIENT }],
+  ])('from a Cognito user pool, client_id of %s without aud is a 401', async (_label, claims) => {
+    rejections.length = 0;
+    const cognito = createAuthorizer({ version: 1, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES }, {
+      jwksCa: ca,
+      log: { warn: (_m, attributes) => rejections.push(attributes) },
+    });
+    await expect(cognito(event(`Bearer ${await token({ sub: 'svc', ...claims }, { issuer: COGNITO_ISSUER, audience: null })}`))).rejects.toThrow(/^Unauthorized$/);
+    expect(rejections).toEqual([expect.objectContaining({ reason: 'audience' })]);
+  });
+
+  test('only a Cognito user pool\'s own issuer URL counts as Cognito; look-alikes do not', () => {
+    expect([COGNITO_ISSUER, 'https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_Ab1', 'https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_Ab1']
+      .map(isCognitoIssuer)).toEqual([true, true, true]);
+    expect([
+      'https://cognito-idp.eu-west-1.amazonaws.com.evil.example/eu-west-1_TestPool1',
+      'https://evil.example/cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1',
+      'http://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1',
+      `${COGNITO_ISSUER}/extra`,
+      'https://example.okta.com/oauth2/default',
+    ].map(isCognitoIssuer)).toEqual([false, false, false, false, false]);
+  });
+
+  test.each([
+    ['an unknown extension', { 'crit': ['urn:example:signed-at'], 'urn:example:signed-at': 1 }],
+    ['b64 (RFC 7797), which this authorizer does not implement', { crit: ['b64'], b64: true }],
+    ['an extension the header does not carry', { crit: ['urn:example:absent'] }],
+    ['no extension at all (an empty list)', { crit: [] }],
+    ['a string instead of a list', { crit: 'exp' }],
+  ])('a crit header with %s is a 401 (RFC 7515 §4.1.11), with the reason logged', async (_label, header) => {
+    rejections.length = 0;
+    await expect(authorizer(event(`Bearer ${rawToken(header, { sub: 'mallory', scope: 'notes/read notes/write' })}`))).rejects.toThrow(/^Unauthorized$/);
+    expect(rejections).toEqual([expect.objectContaining({ reason: 'critical-header' })]);
+  });
+
+  test('the same token without the crit header is allowed (the refusal is the header\'s)', async () => {
+    expect(allowed(await authorizer(event(`Bearer ${rawToken({}, { sub: 'alice', scope: 'notes/read' })}`)))).toEqual(['GET/notes', 'GET/notes/*']);
   });
 
   test.each([
@@ -126,6 +193,7 @@ describe('JWT authorizer', () => {
     ['the wrong issuer', async () => token({ sub: 'mallory' }, { issuer: 'https://evil.example.com' }), 'issuer'],
     ['the wrong audience', async () => token({ sub: 'mallory' }, { audience: 'api://other' }), 'audience'],
     ['no audience at all', async () => token({ sub: 'mallory' }, { audience: null }), 'audience'],
+    ['client_id in place of aud from an issuer that is not Cognito', async () => token({ sub: 'mallory', client_id: AUDIENCE, token_use: 'access' }, { audience: null }), 'audience'],
     ['an expired token', async () => token({ sub: 'alice' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 }), 'expired'],
     ['a token not valid yet', async () => token({ sub: 'alice' }, { notBefore: Math.floor(Date.now() / 1000) + 600 }), 'not-yet-valid'],
   ])('%s is a 401 (Unauthorized), with the reason logged', async (_label, make, reason) => {
@@ -166,6 +234,72 @@ describe('JWT authorizer', () => {
     expect(() => createAuthorizer({ version: 1, issuer: 'http://idp', audiences: [], routes: [] })).toThrow(
       /issuer must be an https:\/\/ URL; audiences must be a non-empty list of non-empty strings; routes must be a non-empty list/,
     );
+  });
+});
+
+const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'authorizer.lambda', 'index.js');
+
+interface BundleRun {
+  /** Per event: the answer, or the error's message. */
+  readonly results: Array<{ result?: APIGatewayAuthorizerResult; error?: string }>;
+  /** The reasons the function logged for rejected tokens. */
+  readonly reasons: string[];
+}
+
+/**
+ * Runs the built bundle as Lambda does: its own Node.js process, `authorizer.json` beside `index.js`,
+ * the handler called once per event; the test CA is trusted through NODE_EXTRA_CA_CERTS.
+ */
+async function runBundle(config: AuthorizerConfig, events: unknown[]): Promise<BundleRun> {
+  const bundleDir = mkdtempSync(path.join(dir, 'bundle-'));
+  copyFileSync(BUNDLE, path.join(bundleDir, 'index.js'));
+  writeFileSync(path.join(bundleDir, 'authorizer.json'), JSON.stringify(config));
+  writeFileSync(path.join(bundleDir, 'events.json'), JSON.stringify(events));
+  const script = `
+    const fs = require('fs');
+    const { handler } = require('./index.js');
+    (async () => {
+      const results = [];
+      for (const event of JSON.parse(fs.readFileSync('events.json', 'utf8'))) {
+        try { results.push({ result: await handler(event) }); } catch (e) { results.push({ error: e.message }); }
+      }
+      fs.writeFileSync('results.json', JSON.stringify(results));
+    })();`;
+  // Asynchronous, so this process's JWKS endpoint answers the child. Powertools logs warnings to stderr.
+  const stderr = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { cwd: bundleDir, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } }, (error, _out, err) => (error ? reject(error) : resolve(err)));
+  });
+  const logs = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  const reasons = logs.filter((l) => l.message === 'token rejected').map((l) => l.reason);
+  return { results: JSON.parse(readFileSync(path.join(bundleDir, 'results.json'), 'utf8')), reasons };
+}
+
+describe('the bundled authorizer (assets/runtime/authorizer.lambda, built by `npx projen bundle`)', () => {
+  beforeAll(() => {
+    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npx projen bundle\` first`);
+  });
+
+  test('refuses crit headers and client_id in place of aud; allows the same tokens without them', async () => {
+    const events = [
+      event(`Bearer ${rawToken({}, { sub: 'alice' })}`),
+      event(`Bearer ${rawToken({ 'crit': ['urn:example:signed-at'], 'urn:example:signed-at': 1 }, { sub: 'mallory' })}`),
+      event(`Bearer ${rawToken({ crit: ['b64'], b64: true }, { sub: 'mallory' })}`),
+      event(`Bearer ${await token({ sub: 'mallory', client_id: AUDIENCE, token_use: 'access' }, { audience: null })}`),
+    ];
+    const { results, reasons } = await runBundle({ version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES }, events);
+    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized', 'Unauthorized', 'Unauthorized']);
+    expect(reasons).toEqual(['critical-header', 'critical-header', 'audience']);
+  });
+
+  test('takes client_id for aud from a Cognito user pool\'s access tokens only', async () => {
+    const events = [
+      event(`Bearer ${await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'access' }, { issuer: COGNITO_ISSUER, audience: null })}`),
+      event(`Bearer ${await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'id' }, { issuer: COGNITO_ISSUER, audience: null })}`),
+    ];
+    const config = { version: 1, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES };
+    const { results, reasons } = await runBundle(config, events);
+    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized']);
+    expect(reasons).toEqual(['audience']);
   });
 });
 
