@@ -262,8 +262,9 @@ export interface SecureDbApiProps {
   readonly backend?: QueryBackend;
   /**
    * A GraphQL endpoint over the same queries (read queries as Query fields, write queries as Mutation
-   * fields; every query needs declared `columns`), served by its own function that runs reads as the
-   * reader and writes as the writer.
+   * fields), served by its own function that runs reads as the reader and writes as the writer. Every read
+   * query needs declared `columns` (refused at synth otherwise); a write query without them is a mutation
+   * answering `{ affectedRows }`.
    * @default - no GraphQL endpoint
    */
   readonly graphql?: GraphqlOptions;
