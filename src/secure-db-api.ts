@@ -32,6 +32,7 @@ import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig
 import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
 import { inCompliancePacks } from './security/compliance-packs';
+import { executeApiArn, grantInManagedPolicy } from './security/invoke-grant';
 import { KeyPolicies } from './security/key-policies';
 
 /** How the proxy logs in to the database. */
@@ -545,17 +546,25 @@ export class SecureDbApi extends Construct {
     return key;
   }
 
-  /** Lets `grantee` call every route (IAM authorization), or only `route` when given. */
+  /**
+   * Lets `grantee` call every route (IAM authorization), or only `route` when given.
+   *
+   * A role, user or group gets a customer-managed policy (one per API), created beside it in its own stack,
+   * with the method's exact `execute-api` ARN. API Gateway matches a path parameter only with a wildcard
+   * (`GET /orders/{id}` is `.../v1/GET/orders/*`), which cdk-nag's AwsSolutions-IAM5 reports on the
+   * caller's side; with a concrete account and region the finding id is plain text that the caller's
+   * stack can acknowledge. Other principals are granted as aws-cdk-lib grants.
+   */
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
     if (this.authorization.carriesClaims) {
       throw new Error('SecureDbApi.grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
     }
-    let resource = this.api.arnForExecuteApi('*', '/*', this.stageName);
+    let resource = executeApiArn(this.api, this.stageName, '*', '/*');
     if (route) {
       const parsed = parseRoute(route);
-      resource = this.api.arnForExecuteApi(parsed.method, parsed.path.replace(/\{[^}]+\}/g, '*'), this.stageName);
+      resource = executeApiArn(this.api, this.stageName, parsed.method, parsed.path.replace(/\{[^}]+\}/g, '*'));
     }
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [resource] });
+    return grantInManagedPolicy(this, grantee, ['execute-api:Invoke'], [resource], `Invoke routes of SecureDbApi ${this.node.path}`);
   }
 
   /**
