@@ -32,7 +32,7 @@ import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig
 import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
 import { inCompliancePacks } from './security/compliance-packs';
-import { executeApiArn, grantInManagedPolicy } from './security/invoke-grant';
+import { ArnRoute, arnPath, coveredRoutes, denyInManagedPolicy, executeApiArn, grantInManagedPolicy } from './security/invoke-grant';
 import { KeyPolicies } from './security/key-policies';
 
 /** How the proxy logs in to the database. */
@@ -340,6 +340,7 @@ export interface SecureDbApiProps {
 }
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
+const INVOKE = ['execute-api:Invoke'];
 const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
 
 /**
@@ -407,6 +408,8 @@ export class SecureDbApi extends Construct {
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
   private readonly endToEndIam: boolean;
   private readonly proxyConnections: ec2.Connections;
+  /** Route grants whose covered routes are denied once every route is known. */
+  private readonly routeGrants: Array<{ grantee: iam.IGrantable; route: ArnRoute }> = [];
   /** The Fargate service of QueryBackend.fargate, once built. */
   private containerBackend?: FargateBackend;
 
@@ -553,18 +556,40 @@ export class SecureDbApi extends Construct {
    * with the method's exact `execute-api` ARN. API Gateway matches a path parameter only with a wildcard
    * (`GET /orders/{id}` is `.../v1/GET/orders/*`), which cdk-nag's AwsSolutions-IAM5 reports on the
    * caller's side; with a concrete account and region the finding id is plain text that the caller's
-   * stack can acknowledge. Other principals are granted as aws-cdk-lib grants.
+   * stack can acknowledge. IAM's `*` also matches `/`: the other routes of the API it would cover
+   * (`GET /orders/{id}/items`, `GET /orders/latest`) are denied in the same policy. Other principals are
+   * granted as aws-cdk-lib grants.
    */
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
     if (this.authorization.carriesClaims) {
       throw new Error('SecureDbApi.grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
     }
-    let resource = executeApiArn(this.api, this.stageName, '*', '/*');
-    if (route) {
-      const parsed = parseRoute(route);
-      resource = executeApiArn(this.api, this.stageName, parsed.method, parsed.path.replace(/\{[^}]+\}/g, '*'));
+    if (!route) return grantInManagedPolicy(this, grantee, INVOKE, [executeApiArn(this.api, this.stageName, '*', '/*')], this.invokePolicyDescription());
+    const parsed = parseRoute(route);
+    const arn = executeApiArn(this.api, this.stageName, parsed.method, arnPath(parsed.path));
+    const grant = grantInManagedPolicy(this, grantee, INVOKE, [arn], this.invokePolicyDescription());
+    this.routeGrants.push({ grantee, route: parsed });
+    if (this.built) this.denyCoveredRoutes();
+    return grant;
+  }
+
+  private invokePolicyDescription(): string {
+    return `Invoke routes of SecureDbApi ${this.node.path}`;
+  }
+
+  /**
+   * A route's grant names its path parameters with `*`, which also matches `/`: the other routes it
+   * covers that can be denied exactly (coveredRoutes) are denied beside it, once every route is known.
+   */
+  private denyCoveredRoutes(): void {
+    if (this.routeGrants.length === 0) return;
+    const routes: ArnRoute[] = [...(this.checkQueries() ?? []).map((q) => ({ method: q.method, path: q.path })), ...this.extraRoutes()];
+    for (const { grantee, route } of this.routeGrants.splice(0)) {
+      const covered = coveredRoutes(route, routes);
+      if (covered.length === 0) continue;
+      const arns = covered.map((q) => executeApiArn(this.api, this.stageName, q.method, arnPath(q.path)));
+      denyInManagedPolicy(this, grantee, INVOKE, arns, this.invokePolicyDescription());
     }
-    return grantInManagedPolicy(this, grantee, ['execute-api:Invoke'], [resource], `Invoke routes of SecureDbApi ${this.node.path}`);
   }
 
   /**
@@ -606,10 +631,7 @@ export class SecureDbApi extends Construct {
       const open = this.unauthenticatedRoutes();
       const isOpen = (q: QueryConfig) => open.has(routeKeyOf(q.method, q.path));
       const graphql = this.graphqlConfig(configs);
-      const extraRoutes = [
-        ...(graphql ? [{ method: 'POST', path: graphql.path }] : []),
-        ...(this.props.openApi?.serve ? [{ method: 'GET', path: OPENAPI_PATH }] : []),
-      ];
+      const extraRoutes = this.extraRoutes();
       const authorization = this.bindAuthorization(configs.filter((q) => !isOpen(q)), extraRoutes, logRetention, removalPolicy);
       const monitored: MonitoredFunction[] = [];
       const access = { authorization, unauthenticated: false, apiKeyRequired: this.usagePlan !== undefined };
@@ -650,6 +672,7 @@ export class SecureDbApi extends Construct {
         this.restApi.restrictInvokePermission(fn);
       }
       if (authorization.authorizerFunction) this.restApi.restrictAuthorizerPermission(authorization.authorizerFunction);
+      this.denyCoveredRoutes();
       this.createMonitoring([...configs.map((q) => ({ method: q.method, path: q.path })), ...(graphql ? [{ method: 'POST', path: graphql.path }] : [])], monitored);
       this.publishOpenApi(configs, access);
     };
@@ -737,6 +760,15 @@ export class SecureDbApi extends Construct {
     }
     const vpcLink = new apigw.VpcLink(this, 'VpcLink', { targets: [loadBalancer], description: 'SecureDbApi: the private query backend' });
     return { vpcLink, domainName };
+  }
+
+  /** The GraphQL endpoint and the served OpenAPI document, when there are. */
+  private extraRoutes(): Array<{ method: string; path: string }> {
+    const graphqlPath = this.graphqlPath();
+    return [
+      ...(graphqlPath ? [{ method: 'POST', path: graphqlPath }] : []),
+      ...(this.props.openApi?.serve ? [{ method: 'GET', path: OPENAPI_PATH }] : []),
+    ];
   }
 
   /** The routes opened with `allowUnauthenticated`, by `routeKeyOf`. */

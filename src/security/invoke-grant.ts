@@ -57,21 +57,15 @@ class ManagedPolicyPrincipal implements iam.IPrincipal {
 }
 
 /**
- * Grants `actions` on `resourceArns` to `grantee` in a customer-managed policy (one per grantee and
- * `owner`) attached to the grantee's role, user or group and created beside it, in the grantee's stack;
- * aws-cdk-lib's own grants write an inline policy (HIPAA/NIST/PCI IAMNoInlinePolicy) into the caller's
- * role. Other principals (imported roles, accounts, services) are granted the aws-cdk-lib way.
+ * Where `owner`'s grants to `grantee` go: a customer-managed policy (one per grantee and `owner`) attached
+ * to the grantee's role, user or group and created beside it, in the grantee's stack; aws-cdk-lib's own
+ * grants write an inline policy (HIPAA/NIST/PCI IAMNoInlinePolicy) into the caller's role. Other
+ * principals (imported roles, accounts, services) are the grantee itself, granted the aws-cdk-lib way.
  */
-export function grantInManagedPolicy(
-  owner: IConstruct,
-  grantee: iam.IGrantable,
-  actions: string[],
-  resourceArns: string[],
-  description: string,
-): iam.Grant {
+function policyGrantee(owner: IConstruct, grantee: iam.IGrantable, description: string): iam.IGrantable {
   const principal = grantee.grantPrincipal;
   const attach = attacherOf(principal);
-  if (!attach) return iam.Grant.addToPrincipal({ grantee, actions, resourceArns });
+  if (!attach) return grantee;
   const scope = principal as unknown as IConstruct;
   const id = `Invoke${Names.nodeUniqueId(owner.node)}`;
   let policy = scope.node.tryFindChild(id) as iam.ManagedPolicy | undefined;
@@ -79,5 +73,61 @@ export function grantInManagedPolicy(
     policy = new iam.ManagedPolicy(scope, id, { description });
     attach(policy);
   }
-  return iam.Grant.addToPrincipal({ grantee: new ManagedPolicyPrincipal(principal, policy), actions, resourceArns });
+  return new ManagedPolicyPrincipal(principal, policy);
+}
+
+/** Grants `actions` on `resourceArns` to `grantee`, in the policy `policyGrantee` picks. */
+export function grantInManagedPolicy(
+  owner: IConstruct,
+  grantee: iam.IGrantable,
+  actions: string[],
+  resourceArns: string[],
+  description: string,
+): iam.Grant {
+  return iam.Grant.addToPrincipal({ grantee: policyGrantee(owner, grantee, description), actions, resourceArns });
+}
+
+/** Denies `actions` on `resourceArns` to `grantee`, beside its grants (see grantInManagedPolicy). */
+export function denyInManagedPolicy(
+  owner: IConstruct,
+  grantee: iam.IGrantable,
+  actions: string[],
+  resourceArns: string[],
+  description: string,
+): void {
+  const statement = new iam.PolicyStatement({ effect: iam.Effect.DENY, actions, resources: resourceArns });
+  policyGrantee(owner, grantee, description).grantPrincipal.addToPrincipalPolicy(statement);
+}
+
+/** A route as API Gateway's execute-api ARNs name it. */
+export interface ArnRoute {
+  readonly method: string;
+  readonly path: string;
+}
+
+const PARAMETER = /\{[^}]+\}/g;
+const HAS_PARAMETER = /\{[^}]+\}/;
+
+/** The route's path in an execute-api ARN: a path parameter is `*`. */
+export function arnPath(path: string): string {
+  return path.replace(PARAMETER, '*');
+}
+
+/**
+ * The other routes a grant on `granted` also covers, which can be denied without taking anything from
+ * `granted`. IAM's `*` matches `/` too, so `GET/orders/*` (for `GET /orders/{id}`) also matches the paths
+ * of `GET /orders/{id}/items` and `GET /orders/latest`. A route with more segments is never one of
+ * `granted`'s requests (a path parameter holds one segment), and a route without parameters takes its
+ * exact path from any parameterized route (API Gateway prefers literal segments), so denying either is
+ * exact. A route with parameters and as many segments (`GET /{kind}/latest`) may share requests with
+ * `granted` and is left alone.
+ */
+export function coveredRoutes(granted: ArnRoute, others: readonly ArnRoute[]): ArnRoute[] {
+  const pattern = new RegExp(`^${arnPath(granted.path).split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const segments = (path: string) => path.split('/').filter(Boolean).length;
+  return others.filter((q) => {
+    if (q.method !== granted.method || q.path === granted.path) return false;
+    if (!pattern.test(q.path.replace(PARAMETER, 'x'))) return false;
+    return segments(q.path) > segments(granted.path) || !HAS_PARAMETER.test(q.path);
+  });
 }

@@ -8,7 +8,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
-import { SecureDbApi } from '../../src';
+import { QueryParameter, SecureDbApi } from '../../src';
+import { coveredRoutes } from '../../src/security/invoke-grant';
 import { ENV, postgresApi } from '../helpers/stacks';
 
 /** The unacknowledged findings of the four packs on one stack, after synthesis (cross-stack references resolved). */
@@ -90,4 +91,30 @@ test('every route: one wildcard ARN for the stage', () => {
   Template.fromStack(caller).hasResourceProperties('AWS::IAM::ManagedPolicy', {
     PolicyDocument: { Statement: [{ Action: 'execute-api:Invoke', Resource: methodArn('/v1/*/*') }] },
   });
+});
+
+test('IAM\'s * also matches /: the other routes a path parameter\'s grant covers are denied beside it', () => {
+  const { api, caller, role } = callerOf();
+  api.addQuery('GET /orders/{id}/items', { sql: 'SELECT id FROM items WHERE order_id = :id', parameters: [QueryParameter.integer('id')] });
+  api.addQuery('GET /orders/latest', { sql: 'SELECT id FROM orders ORDER BY id DESC' });
+  api.grantInvoke(role, 'GET /orders/{id}');
+  Template.fromStack(caller).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+    PolicyDocument: {
+      Statement: [
+        { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: methodArn('/v1/GET/orders/*') },
+        // GET /orders (no parameter, not under /orders/) and POST /orders are not covered.
+        { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [methodArn('/v1/GET/orders/*/items'), methodArn('/v1/GET/orders/latest')] },
+      ],
+    },
+  });
+});
+
+test.each([
+  ['a deeper route', '/orders/{id}/items', true],
+  ['a literal sibling', '/orders/latest', true],
+  ['a parameterized route of the same depth (may share requests)', '/{kind}/latest', false],
+  ['a shorter route', '/orders', false],
+  ['an unrelated route', '/customers/{id}/orders', false],
+])('coveredRoutes: %s', (_l, path, covered) => {
+  expect(coveredRoutes({ method: 'GET', path: '/orders/{id}' }, [{ method: 'GET', path }, { method: 'POST', path }])).toEqual(covered ? [{ method: 'GET', path }] : []);
 });
