@@ -585,6 +585,9 @@ export class SecureDbApi extends Construct {
     if (this.routeGrants.length === 0) return;
     const routes: ArnRoute[] = [...(this.checkQueries() ?? []).map((q) => ({ method: q.method, path: q.path })), ...this.extraRoutes()];
     for (const { grantee, route } of this.routeGrants.splice(0)) {
+      if (!routes.some((r) => r.method === route.method && arnPath(r.path) === arnPath(route.path))) {
+        throw new Error(`SecureDbApi ${this.node.path}: grantInvoke names ${route.method} ${route.path}, which is not a route of this API`);
+      }
       const covered = coveredRoutes(route, routes);
       if (covered.length === 0) continue;
       const arns = covered.map((q) => executeApiArn(this.api, this.stageName, q.method, arnPath(q.path)));

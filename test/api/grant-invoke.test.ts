@@ -118,3 +118,9 @@ test.each([
 ])('coveredRoutes: %s', (_l, path, covered) => {
   expect(coveredRoutes({ method: 'GET', path: '/orders/{id}' }, [{ method: 'GET', path }, { method: 'POST', path }])).toEqual(covered ? [{ method: 'GET', path }] : []);
 });
+
+test('a route the API does not have is refused at synth', () => {
+  const { app, api, role } = callerOf();
+  api.grantInvoke(role, 'GET /order/{id}');
+  expect(() => app.synth()).toThrow(/SecureDbApi Test\/Api: grantInvoke names GET \/order\/\{id\}, which is not a route of this API/);
+});
