@@ -153,6 +153,23 @@ for (const task of project.tasks.all.filter((t) => /^bundle:runtime\/[a-z/-]+\.l
   task.reset(`node scripts/bundle-runtime.js ${task.name.slice('bundle:'.length)}`);
 }
 
+// Integration tests in integ-runner's layout (test/integ/integ.<example>.ts, one per app in examples/, with
+// @aws-cdk/integ-tests-alpha assertions, and their snapshots beside them). test/integ-snapshots.test.ts checks
+// the snapshots in the test task (no AWS account); integ:update rewrites them after an intended change, and
+// integ:deploy deploys each test, runs its assertions and destroys it.
+// The snapshots keep templates and manifests; assets are build output (integ-runner leaves them out too).
+project.gitignore.exclude('/test/integ/*.snapshot/asset.*');
+project.addTask('integ:update', {
+  description: 'Rewrite the integration tests\' snapshots (synthesis only, no AWS account)',
+  env: { UPDATE_INTEG_SNAPSHOTS: '1' },
+  steps: [{ spawn: 'bundle' }, { exec: 'jest --coverage=false test/integ-snapshots.test.ts' }],
+});
+project.addTask('integ:deploy', {
+  description: 'Deploy every integration test, run its assertions and destroy it (needs AWS credentials)',
+  env: { TS_NODE_PROJECT: 'tsconfig.dev.json', TS_NODE_TRANSPILE_ONLY: 'true' },
+  steps: [{ spawn: 'bundle' }, { exec: 'integ-runner --directory test/integ --language typescript --force', receiveArgs: true }],
+});
+
 // Benchmarks: printed tables of ratios against a baseline measured in the same process, never timed tests.
 project.addTask('bench', {
   description: 'Run the benchmarks in bench/ (needs the local databases and the bundles)',

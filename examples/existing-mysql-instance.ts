@@ -10,24 +10,50 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { AccessLevel, DatabaseTarget, ParameterLocation, QueryParameter, SecureDbApi } from '../src';
 
+/** The existing VPC, instance and master secret, by ID. */
+export interface ExistingInventoryDatabase {
+  readonly vpc: ec2.VpcAttributes;
+  readonly instanceIdentifier: string;
+  readonly instanceEndpointAddress: string;
+  readonly securityGroupId: string;
+  readonly engine: rds.IInstanceEngine;
+  readonly masterSecretName: string;
+}
+
+/** This example's database (the integration test passes a real one). */
+const INVENTORY: ExistingInventoryDatabase = {
+  vpc: {
+    vpcId: 'vpc-0a1b2c3d4e5f60718',
+    vpcCidrBlock: '10.30.0.0/16',
+    availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+    privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+    privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
+  },
+  instanceIdentifier: 'inventory-mysql',
+  instanceEndpointAddress: 'inventory-mysql.abcdefghijkl.eu-west-1.rds.amazonaws.com',
+  securityGroupId: 'sg-0123456789abcdef0',
+  engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }),
+  masterSecretName: 'inventory-mysql/master',
+};
+
+export interface ExistingMysqlInventoryStackProps extends StackProps {
+  /** @default - this example's IDs */
+  readonly database?: ExistingInventoryDatabase;
+}
+
 export class ExistingMysqlInventoryStack extends Stack {
   public readonly inventoryApi: SecureDbApi;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: ExistingMysqlInventoryStackProps = {}) {
     super(scope, id, props);
-    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
-      vpcId: 'vpc-0a1b2c3d4e5f60718',
-      vpcCidrBlock: '10.30.0.0/16',
-      availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-      privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
-      privateSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
-    });
+    const existing = props.database ?? INVENTORY;
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', existing.vpc);
     const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(this, 'Inventory', {
-      instanceIdentifier: 'inventory-mysql',
-      instanceEndpointAddress: 'inventory-mysql.abcdefghijkl.eu-west-1.rds.amazonaws.com',
+      instanceIdentifier: existing.instanceIdentifier,
+      instanceEndpointAddress: existing.instanceEndpointAddress,
       port: 3306,
-      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(this, 'InventorySg', 'sg-0123456789abcdef0')],
-      engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0_39 }),
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(this, 'InventorySg', existing.securityGroupId)],
+      engine: existing.engine,
     });
 
     this.inventoryApi = new SecureDbApi(this, 'InventoryApi', {
@@ -35,7 +61,7 @@ export class ExistingMysqlInventoryStack extends Stack {
       database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }),
       readerUser: 'inventory_reader',
       writerUser: 'inventory_writer',
-      databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretNameV2(this, 'InventoryMaster', 'inventory-mysql/master') },
+      databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretNameV2(this, 'InventoryMaster', existing.masterSecretName) },
       queries: [
         {
           route: 'GET /items',

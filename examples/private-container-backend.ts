@@ -11,22 +11,30 @@ import { Construct } from 'constructs';
 import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi } from '../src';
 import { auroraPostgres, egressVpc } from './shared';
 
+/** The backend's name, certificate and log bucket, when not this example's (the integration test passes its own). */
+export interface PrivateContainerBackendStackProps extends StackProps {
+  readonly backendDomainName?: string;
+  readonly backendCertificate?: acm.ICertificate;
+  readonly accessLogBucket?: s3.IBucket;
+}
+
 export class PrivateContainerBackendStack extends Stack {
   public readonly ordersApi: SecureDbApi;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: PrivateContainerBackendStackProps = {}) {
     super(scope, id, props);
     const vpc = egressVpc(this, '10.50.0.0/16');
     const cluster = auroraPostgres(this, vpc, 'orders');
-    const certificate = acm.Certificate.fromCertificateArn(this, 'BackendCertificate', 'arn:aws:acm:eu-west-1:111111111111:certificate/0b2f8f5e-1111-2222-3333-444455556666');
+    const certificate = props.backendCertificate
+      ?? acm.Certificate.fromCertificateArn(this, 'BackendCertificate', 'arn:aws:acm:eu-west-1:111111111111:certificate/0b2f8f5e-1111-2222-3333-444455556666');
     // The organization's log archive bucket (its policy lets delivery.logs.amazonaws.com write NLB logs).
-    const accessLogBucket = s3.Bucket.fromBucketName(this, 'LogArchive', 'org-log-archive-111111111111-eu-west-1');
+    const accessLogBucket = props.accessLogBucket ?? s3.Bucket.fromBucketName(this, 'LogArchive', 'org-log-archive-111111111111-eu-west-1');
 
     this.ordersApi = new SecureDbApi(this, 'OrdersApi', {
       vpc,
       database: DatabaseTarget.fromCluster(cluster, { databaseName: 'orders' }),
       authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] }),
-      backend: QueryBackend.fargate({ domainName: 'orders-backend.internal.example.com', certificate, accessLogBucket, desiredCount: 2, poolSize: 10 }),
+      backend: QueryBackend.fargate({ domainName: props.backendDomainName ?? 'orders-backend.internal.example.com', certificate, accessLogBucket, desiredCount: 2, poolSize: 10 }),
       queries: [
         {
           route: 'GET /orders/{id}',

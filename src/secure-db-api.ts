@@ -32,6 +32,7 @@ import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig
 import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
 import { inCompliancePacks } from './security/compliance-packs';
+import { ArnRoute, arnPath, coveredRoutes, denyInManagedPolicy, executeApiArn, grantInManagedPolicy } from './security/invoke-grant';
 import { KeyPolicies } from './security/key-policies';
 
 /** How the proxy logs in to the database. */
@@ -262,8 +263,9 @@ export interface SecureDbApiProps {
   readonly backend?: QueryBackend;
   /**
    * A GraphQL endpoint over the same queries (read queries as Query fields, write queries as Mutation
-   * fields; every query needs declared `columns`), served by its own function that runs reads as the
-   * reader and writes as the writer.
+   * fields), served by its own function that runs reads as the reader and writes as the writer. Every read
+   * query needs declared `columns` (refused at synth otherwise); a write query without them is a mutation
+   * answering `{ affectedRows }`.
    * @default - no GraphQL endpoint
    */
   readonly graphql?: GraphqlOptions;
@@ -338,6 +340,7 @@ export interface SecureDbApiProps {
 }
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
+const INVOKE = ['execute-api:Invoke'];
 const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
 
 /**
@@ -407,6 +410,8 @@ export class SecureDbApi extends Construct {
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
   private readonly endToEndIam: boolean;
   private readonly proxyConnections: ec2.Connections;
+  /** Route grants whose covered routes are denied once every route is known. */
+  private readonly routeGrants: Array<{ grantee: iam.IGrantable; route: ArnRoute }> = [];
   /** The Fargate service of QueryBackend.fargate, once built. */
   private containerBackend?: FargateBackend;
 
@@ -546,17 +551,50 @@ export class SecureDbApi extends Construct {
     return key;
   }
 
-  /** Lets `grantee` call every route (IAM authorization), or only `route` when given. */
+  /**
+   * Lets `grantee` call every route (IAM authorization), or only `route` when given.
+   *
+   * A role, user or group gets a customer-managed policy (one per API), created beside it in its own stack,
+   * with the method's exact `execute-api` ARN. API Gateway matches a path parameter only with a wildcard
+   * (`GET /orders/{id}` is `.../v1/GET/orders/*`), which cdk-nag's AwsSolutions-IAM5 reports on the
+   * caller's side; with a concrete account and region the finding id is plain text that the caller's
+   * stack can acknowledge. IAM's `*` also matches `/`: the other routes of the API it would cover
+   * (`GET /orders/{id}/items`, `GET /orders/latest`) are denied in the same policy. Other principals are
+   * granted as aws-cdk-lib grants.
+   */
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
     if (this.authorization.carriesClaims) {
       throw new Error('SecureDbApi.grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
     }
-    let resource = this.api.arnForExecuteApi('*', '/*', this.stageName);
-    if (route) {
-      const parsed = parseRoute(route);
-      resource = this.api.arnForExecuteApi(parsed.method, parsed.path.replace(/\{[^}]+\}/g, '*'), this.stageName);
+    if (!route) return grantInManagedPolicy(this, grantee, INVOKE, [executeApiArn(this.api, this.stageName, '*', '/*')], this.invokePolicyDescription());
+    const parsed = parseRoute(route);
+    const arn = executeApiArn(this.api, this.stageName, parsed.method, arnPath(parsed.path));
+    const grant = grantInManagedPolicy(this, grantee, INVOKE, [arn], this.invokePolicyDescription());
+    this.routeGrants.push({ grantee, route: parsed });
+    if (this.built) this.denyCoveredRoutes();
+    return grant;
+  }
+
+  private invokePolicyDescription(): string {
+    return `Invoke routes of SecureDbApi ${this.node.path}`;
+  }
+
+  /**
+   * A route's grant names its path parameters with `*`, which also matches `/`: the other routes it
+   * covers that can be denied exactly (coveredRoutes) are denied beside it, once every route is known.
+   */
+  private denyCoveredRoutes(): void {
+    if (this.routeGrants.length === 0) return;
+    const routes: ArnRoute[] = [...(this.checkQueries() ?? []).map((q) => ({ method: q.method, path: q.path })), ...this.extraRoutes()];
+    for (const { grantee, route } of this.routeGrants.splice(0)) {
+      if (!routes.some((r) => r.method === route.method && arnPath(r.path) === arnPath(route.path))) {
+        throw new Error(`SecureDbApi ${this.node.path}: grantInvoke names ${route.method} ${route.path}, which is not a route of this API`);
+      }
+      const covered = coveredRoutes(route, routes);
+      if (covered.length === 0) continue;
+      const arns = covered.map((q) => executeApiArn(this.api, this.stageName, q.method, arnPath(q.path)));
+      denyInManagedPolicy(this, grantee, INVOKE, arns, this.invokePolicyDescription());
     }
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [resource] });
   }
 
   /**
@@ -598,10 +636,7 @@ export class SecureDbApi extends Construct {
       const open = this.unauthenticatedRoutes();
       const isOpen = (q: QueryConfig) => open.has(routeKeyOf(q.method, q.path));
       const graphql = this.graphqlConfig(configs);
-      const extraRoutes = [
-        ...(graphql ? [{ method: 'POST', path: graphql.path }] : []),
-        ...(this.props.openApi?.serve ? [{ method: 'GET', path: OPENAPI_PATH }] : []),
-      ];
+      const extraRoutes = this.extraRoutes();
       const authorization = this.bindAuthorization(configs.filter((q) => !isOpen(q)), extraRoutes, logRetention, removalPolicy);
       const monitored: MonitoredFunction[] = [];
       const access = { authorization, unauthenticated: false, apiKeyRequired: this.usagePlan !== undefined };
@@ -642,6 +677,7 @@ export class SecureDbApi extends Construct {
         this.restApi.restrictInvokePermission(fn);
       }
       if (authorization.authorizerFunction) this.restApi.restrictAuthorizerPermission(authorization.authorizerFunction);
+      this.denyCoveredRoutes();
       this.createMonitoring([...configs.map((q) => ({ method: q.method, path: q.path })), ...(graphql ? [{ method: 'POST', path: graphql.path }] : [])], monitored);
       this.publishOpenApi(configs, access);
     };
@@ -729,6 +765,15 @@ export class SecureDbApi extends Construct {
     }
     const vpcLink = new apigw.VpcLink(this, 'VpcLink', { targets: [loadBalancer], description: 'SecureDbApi: the private query backend' });
     return { vpcLink, domainName };
+  }
+
+  /** The GraphQL endpoint and the served OpenAPI document, when there are. */
+  private extraRoutes(): Array<{ method: string; path: string }> {
+    const graphqlPath = this.graphqlPath();
+    return [
+      ...(graphqlPath ? [{ method: 'POST', path: graphqlPath }] : []),
+      ...(this.props.openApi?.serve ? [{ method: 'GET', path: OPENAPI_PATH }] : []),
+    ];
   }
 
   /** The routes opened with `allowUnauthenticated`, by `routeKeyOf`. */

@@ -198,14 +198,20 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
     expect(readFileSync(path.join(outdir, fns[0].Metadata['aws:asset:path'], 'index.js'), 'utf8')).not.toContain('mysql_native_password');
   });
 
-  test('grantInvoke allows execute-api:Invoke on one route', () => {
+  test('grantInvoke allows execute-api:Invoke on one route, in a managed policy of the caller\'s role', () => {
     const { stack: s, api: a } = postgresApi();
     const role = new iam.Role(s, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
     a.grantInvoke(role, 'GET /orders/{id}');
-    const policy = Template.fromStack(s).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: s.getLogicalId(role.node.defaultChild as any) }] } });
-    const resource = JSON.stringify((Object.values(policy)[0] as any).Properties.PolicyDocument.Statement[0]);
-    expect(resource).toContain('execute-api:Invoke');
-    expect(resource).toContain('/GET/orders/*');
+    Template.fromStack(s).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: s.getLogicalId(role.node.defaultChild as iam.CfnRole) }],
+      PolicyDocument: {
+        Statement: [{
+          Action: 'execute-api:Invoke',
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', ['arn:aws:execute-api:eu-west-1:123456789012:', { Ref: Match.stringLikeRegexp('^ApiRestApi') }, '/v1/GET/orders/*']] },
+        }],
+      },
+    });
   });
 
   test('metric helpers name the API and stage', () => {

@@ -260,9 +260,11 @@ export interface QueryOptions {
    */
   readonly requiredGroups?: string[];
   /**
-   * The result's columns. Needed to publish the query over GraphQL; they also type the OpenAPI document's
-   * responses.
-   * @default - undeclared (the OpenAPI response is a generic object; the query cannot be published over GraphQL)
+   * The result's columns. A read query needs them to be published over GraphQL (with `graphql` on, a read
+   * query without them is refused at synth); they also type the OpenAPI document's responses. A write query
+   * without them (or with `[]`: an UPDATE or DELETE without RETURNING) answers its affected-row count:
+   * `meta.affectedRows` on REST, a `{ affectedRows }` payload on GraphQL.
+   * @default - undeclared (the OpenAPI response is a generic object; a write's GraphQL mutation answers only `affectedRows`)
    */
   readonly columns?: QueryColumn[];
   /**

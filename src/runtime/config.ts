@@ -309,7 +309,9 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
     }
     if (q.columns !== undefined) {
       const cols = Array.isArray(q.columns) ? q.columns : [];
-      if (!Array.isArray(q.columns) || cols.length === 0) problems.push(`${label}: columns must be a non-empty list`);
+      // A write may declare that it returns no columns (an UPDATE or DELETE without RETURNING): it answers its affected rows.
+      if (!Array.isArray(q.columns)) problems.push(`${label}: columns must be a list`);
+      else if (cols.length === 0 && q.access !== 'write') problems.push(`${label}: columns must list at least one column (only a write query can return none)`);
       const colNames = new Set<string>();
       for (const c of cols) {
         if (typeof c?.name !== 'string' || !NAME.test(c.name) || c.name.startsWith('__')) problems.push(`${label}: column name "${c?.name}" must match ${NAME} and not start with __`);

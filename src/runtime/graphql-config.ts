@@ -30,7 +30,10 @@ export function graphqlProblems(queries: readonly QueryConfig[], config: Graphql
   for (const q of queries) {
     const label = `query "${q.name}"`;
     if (!GRAPHQL_NAME.test(q.name) || q.name.startsWith('__')) problems.push(`${label}: the name is not a GraphQL field name`);
-    if (!q.columns || q.columns.length === 0) problems.push(`${label}: declare its result columns (columns) to publish it over GraphQL`);
+    // A write without columns is a mutation answering its affected rows; a read has nothing to answer without them.
+    if (q.access !== 'write' && (!q.columns || q.columns.length === 0)) {
+      problems.push(`${label}: declare its result columns (columns) to publish it over GraphQL (only write queries may leave them out: they answer affectedRows)`);
+    }
     for (const p of q.parameters) {
       if (p.name.startsWith('__')) problems.push(`${label}: parameter "${p.name}" is not a GraphQL argument name`);
     }

