@@ -7,7 +7,7 @@ import * as http from 'http';
 import * as https from 'https';
 import type { Duplex } from 'stream';
 import { QueryHandler } from './handler';
-import { PROBLEM_TYPE_BASE, type HttpResponse } from './problem';
+import { Problem, problemResponse, type HttpResponse } from './problem';
 
 /** The API Gateway event a request becomes. */
 export type ServerEvent = Parameters<QueryHandler['handle']>[0];
@@ -38,17 +38,19 @@ export interface QueryServerOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** Problem type of the answers the server gives itself, before the handler sees the request. */
-type ServerProblem = 'validation' | 'internal';
-
-function problem(res: http.ServerResponse, status: number, kind: ServerProblem, title: string, detail: string): void {
+/** Answers a problem the server finds itself, before or instead of the handler. */
+function sendProblem(res: http.ServerResponse, p: Problem): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'application/problem+json', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-  res.end(JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${kind}`, title, status, detail }));
+  const out = problemResponse(p, undefined);
+  res.writeHead(out.statusCode, out.headers);
+  res.end(out.body);
 }
+
+/** What the server answers when a request threw before it was answered. */
+const INTERNAL = new Problem('internal', 'The request could not be handled');
 
 /** After a 413, at most this much more of the body is read (and dropped) before the connection is cut. */
 const DRAIN_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -58,20 +60,9 @@ const DRAIN_LIMIT_BYTES = 32 * 1024 * 1024;
  * with unread data resets it, and the client would lose the answer it was sent.
  */
 function refuseBody(req: http.IncomingMessage, res: http.ServerResponse, maxBodyBytes: number): void {
-  const body = JSON.stringify({
-    type: `${PROBLEM_TYPE_BASE}payload-too-large`,
-    title: 'Request body too large',
-    status: 413,
-    detail: `The request body is larger than ${maxBodyBytes} bytes`,
-  });
-  res.writeHead(413, {
-    'content-type': 'application/problem+json',
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    'content-length': Buffer.byteLength(body),
-    'connection': 'close',
-  });
-  res.write(body);
+  const out = problemResponse(new Problem('payload-too-large', `The request body is larger than ${maxBodyBytes} bytes`), undefined);
+  res.writeHead(out.statusCode, { ...out.headers, 'content-length': Buffer.byteLength(out.body), 'connection': 'close' });
+  res.write(out.body);
   req.once('end', () => res.end());
   req.once('close', () => res.end());
 }
@@ -156,11 +147,12 @@ function toEvent(req: http.IncomingMessage, body: Buffer, identity: ServerIdenti
   };
 }
 
-/** Statuses for requests Node's HTTP parser refuses before any listener sees them. */
-const CLIENT_ERROR_STATUS: Readonly<Record<string, readonly [number, string]>> = {
-  HPE_HEADER_OVERFLOW: [431, 'Request header fields too large'],
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request timeout'],
+/** Problems for requests Node's HTTP parser refuses before any listener sees them; anything else is a 400. */
+const CLIENT_ERRORS: Readonly<Record<string, Problem>> = {
+  HPE_HEADER_OVERFLOW: new Problem('headers-too-large', 'The request headers are larger than the server accepts'),
+  ERR_HTTP_REQUEST_TIMEOUT: new Problem('request-timeout', 'The request was not received in time'),
 };
+const NOT_HTTP = new Problem('validation', 'The request is not valid HTTP/1.1');
 
 /**
  * A request Node's parser refuses (a method or target that is not HTTP, malformed headers) is answered
@@ -171,20 +163,9 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const [status, title] = CLIENT_ERROR_STATUS[error.code ?? ''] ?? [400, 'Bad request'];
-  // RFC 9457 `about:blank`: nothing to add to the status; a plain 400 is this library's validation problem.
-  const type = status === 400 ? `${PROBLEM_TYPE_BASE}validation` : 'about:blank';
-  const body = JSON.stringify({ type, title, status, detail: 'The request is not valid HTTP/1.1' });
-  socket.end([
-    `HTTP/1.1 ${status} ${title}`,
-    'content-type: application/problem+json',
-    'cache-control: no-store',
-    'x-content-type-options: nosniff',
-    `content-length: ${Buffer.byteLength(body)}`,
-    'connection: close',
-    '',
-    body,
-  ].join('\r\n'));
+  const out = problemResponse(CLIENT_ERRORS[error.code ?? ''] ?? NOT_HTTP, undefined);
+  const head = Object.entries({ ...out.headers, 'content-length': String(Buffer.byteLength(out.body)), 'connection': 'close' }).map(([k, v]) => `${k}: ${v}`);
+  socket.end([`HTTP/1.1 ${out.statusCode} ${http.STATUS_CODES[out.statusCode] ?? ''}`, ...head, '', out.body].join('\r\n'));
 }
 
 /** How the server reports an error it answered with 500: the error's name only, never its message. */
@@ -202,7 +183,7 @@ export function createQueryServer(target: QueryHandler | Dispatch, options: Quer
       event = toEvent(req, body, options.identity?.(req.headers) ?? {}, requestId);
     } catch (e) {
       if (e instanceof TargetError) {
-        problem(res, 400, 'validation', 'Request validation failed', e.message);
+        sendProblem(res, new Problem('validation', e.message));
         return;
       }
       throw e;
@@ -213,7 +194,7 @@ export function createQueryServer(target: QueryHandler | Dispatch, options: Quer
       res.end(out.body);
     }).catch((e) => {
       onError(e);
-      problem(res, 500, 'internal', 'Internal error', 'The request could not be handled');
+      sendProblem(res, INTERNAL);
     });
   };
   const listener: http.RequestListener = (req, res) => {
@@ -223,7 +204,7 @@ export function createQueryServer(target: QueryHandler | Dispatch, options: Quer
         f();
       } catch (e) {
         onError(e);
-        problem(res, 500, 'internal', 'Internal error', 'The request could not be handled');
+        sendProblem(res, INTERNAL);
       }
     };
     guard(() => {

@@ -17,6 +17,8 @@ export type ProblemKind =
   | 'not-found'
   | 'method-not-allowed'
   | 'payload-too-large'
+  | 'request-timeout'
+  | 'headers-too-large'
   | 'unsupported-media-type'
   | 'conflict'
   | 'timeout'
@@ -29,6 +31,8 @@ const STATUS: Record<ProblemKind, { status: number; title: string }> = {
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
+  'request-timeout': { status: 408, title: 'Request timeout' },
+  'headers-too-large': { status: 431, title: 'Request header fields too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'conflict': { status: 409, title: 'Conflict with the current state of the data' },
   'timeout': { status: 504, title: 'The query took too long' },

@@ -160,6 +160,14 @@ describe.each(ENGINES)('hostile requests on %s', (_label, open) => {
       await expectServing();
     });
 
+    test('requests Node\'s HTTP parser refuses are answered with a problem too', async () => {
+      for (const [head, status] of [['get /items HTTP/1.1', 400], ['GET /items HTTP/1.1\r\nBad Header: x', 400], [`GET /items HTTP/1.1\r\nX-Big: ${'a'.repeat(20_000)}`, 431]] as const) {
+        const res = await rawRequest(port, head);
+        expect({ status: res.status, type: res.headers['content-type'], problem: JSON.parse(res.body).status }).toEqual({ status, type: PROBLEM, problem: status });
+      }
+      await expectServing();
+    });
+
     test.each(['%C0%AF', '%ED%A0%80', '%FF', '%E2%82', '%', '%ZZ'])('%s in the query string is a 400 problem, as in the path', async (bad) => {
       const inQuery = await get(`/items?name=${bad}`);
       expect(inQuery.status).toBe(400);

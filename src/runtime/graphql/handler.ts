@@ -35,6 +35,8 @@ export const GRAPHQL_CODES: Record<ProblemKind, string> = {
   'not-found': 'NOT_FOUND',
   'method-not-allowed': 'METHOD_NOT_ALLOWED',
   'payload-too-large': 'PAYLOAD_TOO_LARGE',
+  'request-timeout': 'REQUEST_TIMEOUT',
+  'headers-too-large': 'HEADERS_TOO_LARGE',
   'unsupported-media-type': 'UNSUPPORTED_MEDIA_TYPE',
   'conflict': 'CONFLICT',
   'timeout': 'TIMEOUT',
