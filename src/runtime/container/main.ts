@@ -17,6 +17,9 @@ import { sqlServerEngine } from '../engines/sqlserver';
 import { createQueryServer } from '../http-server';
 import { CONFIG_PATH_ENV, readConfigFile } from '../lambda';
 
+// The backend class is part of the bundle's exports, so tests can build one from what ships.
+export { ContainerBackend };
+
 export const engineFor: EngineFor = (engine) => (engine === 'postgres' ? postgresEngine : engine === 'sqlserver' ? sqlServerEngine : mysqlEngine(engine));
 
 export interface RunningServer {
