@@ -3,8 +3,8 @@
  * the container image and the `secure-db-api-dev` command load them, next to the TypeScript sources, so the
  * same scenarios run against both. Minification renames classes and functions; only the bundles show it.
  */
-import { ChildProcess, spawn } from 'child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'fs';
+import { ChildProcess, execFile, spawn } from 'child_process';
+import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'fs';
 import * as http from 'http';
 import * as os from 'os';
 import * as path from 'path';
@@ -163,5 +163,47 @@ export function httpCall(url: string, init: CallInit = {}): Promise<Reply> {
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** What one invocation in a process of its own gave: the handler's result or its error's message, and what it logged. */
+export interface ProcessInvocation {
+  readonly result?: unknown;
+  readonly error?: string;
+  /** stdout, then stderr (Powertools writes warnings and errors to stderr). */
+  readonly output: string;
+}
+
+const RESULT_MARK = '@@secure-db-api-test-result ';
+
+/**
+ * Copies a bundle into a fresh directory with `files` beside it (what its asset holds, e.g. authorizer.json),
+ * and returns the directory.
+ */
+export function stageBundle(bundle: string, files: Record<string, unknown> = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-asset-'));
+  copyFileSync(bundleFile(bundle), path.join(dir, 'index.js'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
+  return dir;
+}
+
+/**
+ * Calls the `handler` export of the bundle in `dir` once, in a Node process of its own as Lambda runs it,
+ * with `env` (e.g. NODE_EXTRA_CA_CERTS, which Node reads only at start).
+ */
+export function invokeInProcess(dir: string, event: unknown, env: NodeJS.ProcessEnv = {}): Promise<ProcessInvocation> {
+  const script = `const { handler } = require(require('path').join(process.argv[1], 'index.js'));
+Promise.resolve().then(() => handler(JSON.parse(process.argv[2]))).then(
+  (result) => process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify({ result }) + '\\n'),
+  (e) => process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify({ error: e && e.message }) + '\\n'));`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script, dir, JSON.stringify(event)], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
+      if (!line) {
+        reject(new Error(`the bundle gave no result (${err?.message ?? 'exited'}): ${stderr}${stdout}`));
+        return;
+      }
+      resolve({ ...(JSON.parse(line.slice(RESULT_MARK.length)) as { result?: unknown; error?: string }), output: `${stdout}${stderr}` });
+    });
   });
 }
