@@ -99,8 +99,8 @@ afterAll(async () => {
 
 describe('the bundled authorizer, as Lambda runs it (its asset\'s authorizer.json, the CA through NODE_EXTRA_CA_CERTS)', () => {
   const run = async (authorization: string, route = 'GET/notes') => {
-    const dir = stageBundle('authorizer.lambda', { 'authorizer.json': { version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES } });
-    return invokeInProcess(dir, event(authorization, route), { NODE_EXTRA_CA_CERTS: caFile });
+    const asset = stageBundle('authorizer.lambda', { 'authorizer.json': { version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES } });
+    return invokeInProcess(asset, event(authorization, route), { NODE_EXTRA_CA_CERTS: caFile });
   };
 
   test('a valid token is allowed exactly the routes it satisfies, with its claims', async () => {
