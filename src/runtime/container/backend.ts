@@ -54,7 +54,9 @@ export interface PoolOptions {
 export class HandlerPool {
   private readonly idle: QueryHandler[];
   private readonly waiting: Array<{ resolve: (h: QueryHandler) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
+  /** No new work once closed (after every request the server accepted was answered). */
   private closed = false;
+  private closing?: Promise<void>;
   private allIdle?: () => void;
   /** Most handlers lent at once. */
   peakInUse = 0;
@@ -65,6 +67,11 @@ export class HandlerPool {
 
   get inUse(): number {
     return this.handlers.length - this.idle.length;
+  }
+
+  /** Requests waiting for a connection. */
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /** Connections opened by all handlers so far. */
@@ -115,15 +122,18 @@ export class HandlerPool {
     if (this.idle.length === this.handlers.length) this.allIdle?.();
   }
 
-  /** Refuses new work, fails waiting requests, lets lent handlers finish, then closes every connection. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const w of this.waiting.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new Problem('unavailable', 'The server is shutting down', { retryAfterSeconds: 2 }));
-    }
-    if (this.idle.length < this.handlers.length) await new Promise<void>((resolve) => (this.allIdle = resolve));
-    await Promise.all(this.handlers.map((h) => h.close()));
+  /**
+   * Lets every request already lent a handler or waiting for one finish (each waiter within its own acquire
+   * timeout), then refuses new work and closes every connection. Requests accepted before a shutdown are
+   * answered, not failed: the server stops accepting first and calls this once they are done.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.idle.length < this.handlers.length || this.waiting.length > 0) await new Promise<void>((resolve) => (this.allIdle = resolve));
+      this.closed = true;
+      await Promise.all(this.handlers.map((h) => h.close()));
+    })();
+    return this.closing;
   }
 }
 
@@ -174,7 +184,7 @@ export class ContainerBackend {
     }
   };
 
-  /** Refuses new requests (503), lets those in flight finish, then closes every connection. */
+  /** Lets the requests in flight and those waiting for a connection finish, then closes every connection; later requests get 503. */
   async close(): Promise<void> {
     await Promise.all([this.reader?.close(), this.writer?.close()]);
   }

@@ -3,7 +3,9 @@
  * certificate the image's entrypoint generates) until SIGTERM, then drains and exits.
  *
  * Environment: SECURE_DB_API_CONFIG (config file), PORT (8443), SECURE_DB_API_POOL_SIZE (10 per access
- * level), SECURE_DB_API_TLS_KEY / SECURE_DB_API_TLS_CERT (PEM files; without them plain HTTP, local only).
+ * level), SECURE_DB_API_TLS_KEY / SECURE_DB_API_TLS_CERT (PEM files; without them plain HTTP, local only),
+ * SECURE_DB_API_DRAIN_SECONDS (25: how long a shutdown waits for accepted requests, within the task's 30 s
+ * stop timeout).
  */
 import { readFileSync } from 'fs';
 import type * as http from 'http';
@@ -26,9 +28,16 @@ export interface RunningServer {
   readonly url: string;
   readonly server: http.Server;
   readonly backend: ContainerBackend;
-  /** Stops accepting, finishes requests in flight, closes every database connection. */
+  /**
+   * What SIGTERM does: stops accepting connections, closes idle keep-alive connections, answers every request
+   * already accepted (also those waiting for a pool connection) with `Connection: close`, then closes every
+   * database connection.
+   */
   shutdown(): Promise<void>;
 }
+
+/** Default of SECURE_DB_API_DRAIN_SECONDS: within the task's 30 s stop timeout, before ECS sends SIGKILL. */
+export const DEFAULT_DRAIN_SECONDS = 25;
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -56,7 +65,15 @@ export async function startContainerServer(
   });
   const keyFile = env.SECURE_DB_API_TLS_KEY;
   const certFile = env.SECURE_DB_API_TLS_CERT;
-  const server = createQueryServer(backend.dispatch, {
+  const drainMs = positive(env, 'SECURE_DB_API_DRAIN_SECONDS', DEFAULT_DRAIN_SECONDS) * 1000;
+  let draining = false;
+  // Once draining, every response says Connection: close, so no client sends another request on a connection
+  // the server is about to close (that request would be reset).
+  const dispatch: typeof backend.dispatch = async (event, requestId) => {
+    const out = await backend.dispatch(event, requestId);
+    return draining ? { ...out, headers: { ...out.headers, connection: 'close' } } : out;
+  };
+  const server = createQueryServer(dispatch, {
     maxBodyBytes: config.maxBodyBytes ?? 64 * 1024,
     identity: identityFromHeaders,
     healthPath: '/healthz',
@@ -64,6 +81,10 @@ export async function startContainerServer(
   });
   // Longer than the NLB's 350 s idle timeout, so the load balancer closes idle connections first.
   server.keepAliveTimeout = 360_000;
+  // Requests that arrive while draining (health checks, refused bodies) close their connection too.
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (draining) res.setHeader('connection', 'close');
+  });
   const port = portOverride ?? positive(env, 'PORT', 8443);
   await new Promise<void>((resolve) => server.listen(port, env.HOST ?? '0.0.0.0', resolve));
   const address = server.address() as AddressInfo;
@@ -73,10 +94,17 @@ export async function startContainerServer(
     server,
     backend,
     shutdown: () => (stopping ??= (async () => {
+      draining = true;
+      // No new connections; idle keep-alive connections are closed, busy ones close after their response.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await backend.close();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+      await Promise.race([closed, deadline]);
+      clearTimeout(timer);
+      // Past the deadline only: whatever is still open goes before ECS's SIGKILL would take it.
       server.closeAllConnections();
+      await backend.close();
       await closed;
     })()),
   };

@@ -207,3 +207,11 @@ Promise.resolve().then(() => handler(JSON.parse(process.argv[2]))).then(
     });
   });
 }
+
+/**
+ * Resolves once `condition` holds (a state to reach, never a time to wait): checked again after each short
+ * timer turn, bounded by the test's own timeout.
+ */
+export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 5));
+}
