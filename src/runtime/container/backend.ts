@@ -79,6 +79,15 @@ export class HandlerPool {
     return this.handlers.reduce((n, h) => n + h.stats.connectionsOpened, 0);
   }
 
+  /** Answers one event on a lent handler; a full queue or a shutdown is a 503 problem, never a thrown error. */
+  async dispatch(event: ServerEvent, requestId: string): Promise<HttpResponse> {
+    try {
+      return await this.use((handler) => handler.handle(event, { awsRequestId: requestId }));
+    } catch (e) {
+      return problemResponse(e instanceof Problem ? e : new Problem('internal', 'An internal error occurred.'), requestId);
+    }
+  }
+
   async use(work: (handler: QueryHandler) => Promise<HttpResponse>): Promise<HttpResponse> {
     const handler = await this.acquire();
     try {
@@ -174,14 +183,10 @@ export class ContainerBackend {
   }
 
   readonly dispatch = async (event: ServerEvent, requestId: string): Promise<HttpResponse> => {
-    try {
-      const route = this.routes.find((r) => r.method === event.httpMethod && r.pattern.test(event.path ?? ''));
-      // Unknown routes go to either pool: its handler answers 404 or 405 like the functions do.
-      const pool = (route?.access === 'write' ? this.writer : this.reader) ?? this.reader ?? this.writer!;
-      return await pool.use((handler) => handler.handle(event, { awsRequestId: requestId }));
-    } catch (e) {
-      return problemResponse(e instanceof Problem ? e : new Problem('internal', 'An internal error occurred.'), requestId);
-    }
+    const route = this.routes.find((r) => r.method === event.httpMethod && r.pattern.test(event.path ?? ''));
+    // Unknown routes go to either pool: its handler answers 404 or 405 like the functions do.
+    const pool = (route?.access === 'write' ? this.writer : this.reader) ?? this.reader ?? this.writer!;
+    return pool.dispatch(event, requestId);
   };
 
   /** Lets the requests in flight and those waiting for a connection finish, then closes every connection; later requests get 503. */

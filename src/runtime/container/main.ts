@@ -13,6 +13,7 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { ContainerBackend, EngineFor, identityFromHeaders } from './backend';
+import { Drain } from './drain';
 import { mysqlEngine } from '../engines/mysql';
 import { postgresEngine } from '../engines/postgres';
 import { sqlServerEngine } from '../engines/sqlserver';
@@ -65,15 +66,8 @@ export async function startContainerServer(
   });
   const keyFile = env.SECURE_DB_API_TLS_KEY;
   const certFile = env.SECURE_DB_API_TLS_CERT;
-  const drainMs = positive(env, 'SECURE_DB_API_DRAIN_SECONDS', DEFAULT_DRAIN_SECONDS) * 1000;
-  let draining = false;
-  // Once draining, every response says Connection: close, so no client sends another request on a connection
-  // the server is about to close (that request would be reset).
-  const dispatch: typeof backend.dispatch = async (event, requestId) => {
-    const out = await backend.dispatch(event, requestId);
-    return draining ? { ...out, headers: { ...out.headers, connection: 'close' } } : out;
-  };
-  const server = createQueryServer(dispatch, {
+  const drain = new Drain(positive(env, 'SECURE_DB_API_DRAIN_SECONDS', DEFAULT_DRAIN_SECONDS) * 1000);
+  const server = createQueryServer(drain.wrap(backend.dispatch), {
     maxBodyBytes: config.maxBodyBytes ?? 64 * 1024,
     identity: identityFromHeaders,
     healthPath: '/healthz',
@@ -81,32 +75,15 @@ export async function startContainerServer(
   });
   // Longer than the NLB's 350 s idle timeout, so the load balancer closes idle connections first.
   server.keepAliveTimeout = 360_000;
-  // Requests that arrive while draining (health checks, refused bodies) close their connection too.
-  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (draining) res.setHeader('connection', 'close');
-  });
+  drain.attach(server);
   const port = portOverride ?? positive(env, 'PORT', 8443);
   await new Promise<void>((resolve) => server.listen(port, env.HOST ?? '0.0.0.0', resolve));
   const address = server.address() as AddressInfo;
-  let stopping: Promise<void> | undefined;
   return {
     url: `${keyFile && certFile ? 'https' : 'http'}://127.0.0.1:${address.port}`,
     server,
     backend,
-    shutdown: () => (stopping ??= (async () => {
-      draining = true;
-      // No new connections; idle keep-alive connections are closed, busy ones close after their response.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
-      await Promise.race([closed, deadline]);
-      clearTimeout(timer);
-      // Past the deadline only: whatever is still open goes before ECS's SIGKILL would take it.
-      server.closeAllConnections();
-      await backend.close();
-      await closed;
-    })()),
+    shutdown: () => drain.shutdown(server, () => backend.close()),
   };
 }
 
