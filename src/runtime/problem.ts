@@ -21,6 +21,8 @@ export type ProblemKind =
   | 'conflict'
   | 'timeout'
   | 'unavailable'
+  /** A write reached the database, then the connection broke or the client's deadline passed: it may have been applied. */
+  | 'write-outcome-unknown'
   | 'internal';
 
 const STATUS: Record<ProblemKind, { status: number; title: string }> = {
@@ -33,11 +35,20 @@ const STATUS: Record<ProblemKind, { status: number; title: string }> = {
   'conflict': { status: 409, title: 'Conflict with the current state of the data' },
   'timeout': { status: 504, title: 'The query took too long' },
   'unavailable': { status: 503, title: 'The database is unavailable' },
+  'write-outcome-unknown': { status: 503, title: 'The outcome of the write is unknown' },
   'internal': { status: 500, title: 'Internal error' },
 };
 
 /** Problem type URIs are stable identifiers clients can switch on. */
 export const PROBLEM_TYPE_BASE = 'tag:cdk-secure-db-api,2026:problem:';
+
+export interface ProblemExtras {
+  readonly errors?: readonly FieldError[];
+  readonly retryAfterSeconds?: number;
+  readonly allow?: readonly string[];
+  /** The kind's own status otherwise; a write of unknown outcome is 504 when the client's deadline passed. */
+  readonly status?: 503 | 504;
+}
 
 /** An error that becomes a problem response. `detail` must never contain data from the database driver. */
 export class Problem extends Error {
@@ -46,11 +57,11 @@ export class Problem extends Error {
   constructor(
     readonly kind: ProblemKind,
     readonly detail: string,
-    readonly extras: { readonly errors?: readonly FieldError[]; readonly retryAfterSeconds?: number; readonly allow?: readonly string[] } = {},
+    readonly extras: ProblemExtras = {},
   ) {
     super(detail);
     this.name = 'Problem';
-    this.status = STATUS[kind].status;
+    this.status = extras.status ?? STATUS[kind].status;
     this.title = STATUS[kind].title;
   }
 }

@@ -39,6 +39,7 @@ export const GRAPHQL_CODES: Record<ProblemKind, string> = {
   'conflict': 'CONFLICT',
   'timeout': 'TIMEOUT',
   'unavailable': 'SERVICE_UNAVAILABLE',
+  'write-outcome-unknown': 'WRITE_OUTCOME_UNKNOWN',
   'internal': 'INTERNAL_SERVER_ERROR',
 };
 
