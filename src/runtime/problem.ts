@@ -19,6 +19,10 @@ export type ProblemKind =
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'conflict'
+  /** The Idempotency-Key is still in use by a running request. */
+  | 'idempotency-key-in-use'
+  /** The Idempotency-Key was used before for a different request. */
+  | 'idempotency-key-reused'
   | 'timeout'
   | 'unavailable'
   /** A write reached the database, then the connection broke or the client's deadline passed: it may have been applied. */
@@ -33,6 +37,8 @@ const STATUS: Record<ProblemKind, { status: number; title: string }> = {
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'conflict': { status: 409, title: 'Conflict with the current state of the data' },
+  'idempotency-key-in-use': { status: 409, title: 'A request with this idempotency key is in progress' },
+  'idempotency-key-reused': { status: 422, title: 'The idempotency key was used for another request' },
   'timeout': { status: 504, title: 'The query took too long' },
   'unavailable': { status: 503, title: 'The database is unavailable' },
   'write-outcome-unknown': { status: 503, title: 'The outcome of the write is unknown' },

@@ -6,12 +6,14 @@
  */
 import type * as http from 'http';
 import * as path from 'path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { EngineName, parsePathTemplate, RuntimeConfig } from '../config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
 import type { ServerEvent, ServerIdentity } from '../http-server';
-import { configForAccess, credentialsFor, tlsCaFor } from '../lambda';
+import { idempotentWrites } from '../idempotency';
+import { configForAccess, credentialsFor, resolveEnvReferences, tlsCaFor } from '../lambda';
 import { Observer } from '../observability';
 import { HttpResponse, Problem, problemResponse } from '../problem';
 import { IDENTITY_HEADERS } from './identity-headers';
@@ -155,12 +157,16 @@ export interface ContainerBackendOptions {
   readonly awsCredentials: AwsCredentialIdentityProvider;
   /** Where the configuration was read from: a connection's `tls.caFile` is relative to it. Default: the current directory. */
   readonly configFile?: string;
+  /** The idempotency store's client, when the configuration has an `idempotency` section. Default: the SDK's default chain. */
+  readonly dynamoDb?: DynamoDBClient;
 }
 
 /** Routes each request to the pool of its query's access level. */
 export class ContainerBackend {
   readonly reader?: HandlerPool;
   readonly writer?: HandlerPool;
+  /** Answers one event: on its access level's pool, writes with an Idempotency-Key at most once when configured. */
+  readonly dispatch: (event: ServerEvent, requestId: string) => Promise<HttpResponse>;
   private readonly routes: Array<{ method: string; pattern: RegExp; access: 'read' | 'write' }>;
 
   constructor(options: ContainerBackendOptions) {
@@ -180,14 +186,24 @@ export class ContainerBackend {
     this.reader = make(configForAccess(raw, 'read'));
     this.writer = make(configForAccess(raw, 'write'));
     this.routes = raw.queries.map((q) => ({ method: q.method, pattern: parsePathTemplate(q.path).pattern, access: q.access }));
+    this.dispatch = raw.idempotency
+      ? idempotentWrites(this.dispatchToPool, {
+        settings: resolveEnvReferences(raw.idempotency),
+        client: options.dynamoDb ?? new DynamoDBClient({}),
+        isWrite: (event) => this.accessOf(event) === 'write',
+      })
+      : this.dispatchToPool;
   }
 
-  readonly dispatch = async (event: ServerEvent, requestId: string): Promise<HttpResponse> => {
-    const route = this.routes.find((r) => r.method === event.httpMethod && r.pattern.test(event.path ?? ''));
+  private readonly dispatchToPool = async (event: ServerEvent, requestId: string): Promise<HttpResponse> => {
     // Unknown routes go to either pool: its handler answers 404 or 405 like the functions do.
-    const pool = (route?.access === 'write' ? this.writer : this.reader) ?? this.reader ?? this.writer!;
+    const pool = (this.accessOf(event) === 'write' ? this.writer : this.reader) ?? this.reader ?? this.writer!;
     return pool.dispatch(event, requestId);
   };
+
+  private accessOf(event: ServerEvent): 'read' | 'write' | undefined {
+    return this.routes.find((r) => r.method === event.httpMethod && r.pattern.test(event.path ?? ''))?.access;
+  }
 
   /** Lets the requests in flight and those waiting for a connection finish, then closes every connection; later requests get 503. */
   async close(): Promise<void> {
