@@ -114,6 +114,18 @@ export interface RuntimeConfig {
    * as the writer, queries as the reader.
    */
   readonly writeConnection?: ConnectionConfig;
+  /**
+   * Writes sent with an Idempotency-Key header run at most once per caller and key (REST functions and the
+   * container backend). The table name may be `${env:NAME}`.
+   */
+  readonly idempotency?: IdempotencyConfig;
+}
+
+export interface IdempotencyConfig {
+  /** The DynamoDB table: partition key `id` (string), TTL attribute `expiration`. */
+  readonly tableName: string;
+  /** How long a key's outcome is kept, in seconds. */
+  readonly expiresAfterSeconds: number;
 }
 
 export interface GraphqlConfig {
@@ -249,6 +261,11 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
   if (config.version !== CONFIG_VERSION) problems.push(`version must be ${CONFIG_VERSION}, got ${String(config.version)}`);
   if (!['postgres', 'mysql', 'mariadb', 'sqlserver'].includes(config.engine)) problems.push('engine must be one of postgres, mysql, mariadb, sqlserver');
   if (config.rlsClaims && config.engine !== 'postgres') problems.push('rlsClaims is for PostgreSQL row-level security only');
+  if (config.idempotency !== undefined) {
+    const { tableName, expiresAfterSeconds } = config.idempotency;
+    if (typeof tableName !== 'string' || tableName === '') problems.push('idempotency.tableName must be a table name');
+    if (!Number.isSafeInteger(expiresAfterSeconds) || expiresAfterSeconds < 1) problems.push('idempotency.expiresAfterSeconds must be a positive whole number');
+  }
   if (config.maxBodyBytes !== undefined && !(Number.isSafeInteger(config.maxBodyBytes) && config.maxBodyBytes > 0)) {
     problems.push('maxBodyBytes must be a positive whole number');
   }

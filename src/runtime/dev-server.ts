@@ -3,16 +3,23 @@
  *
  *   npx secure-db-api-dev --config cdk.out/asset.<hash>/config.json [--seed seed.sql] [--port 3000]
  *                         [--database-url postgres://user:pass@host:5432/db] [--data-dir .secure-db-api/pglite]
+ *                         [--pool-size 10]
  *
  * Without --database-url it runs an embedded PGlite database kept on disk in --data-dir, seeded from
  * --seed the first time the directory is created (PostgreSQL configurations only). The route table is the
  * `config.json` the construct writes into each function's asset (after `cdk synth`), or any file in that
  * format. Local only: TLS is off and credentials come from the URL.
+ *
+ * Requests run on the container backend's pool (--pool-size connections, 10, with a database URL; one for
+ * PGlite, which serves one connection at a time) and SIGTERM drains like the container: accepted requests are
+ * answered with `Connection: close`, then every connection is closed.
  */
 import { existsSync, mkdirSync, readFileSync } from 'fs';
 import { AddressInfo } from 'net';
 import * as path from 'path';
 import { RuntimeConfig } from './config';
+import { HandlerPool } from './container/backend';
+import { Drain } from './container/drain';
 import { StaticCredentials } from './credentials';
 import { DatabaseEngine } from './engines/engine';
 import { mysqlEngine } from './engines/mysql';
@@ -30,10 +37,20 @@ export interface DevServerOptions {
   /** 0 picks a free port. */
   readonly port?: number;
   readonly observer?: Observer;
+  /** Connections to a database URL (the embedded database always has one). Default: 10. */
+  readonly poolSize?: number;
 }
+
+/** Default size of the dev server's pool with a database URL. */
+export const DEFAULT_DEV_POOL_SIZE = 10;
+/** How long SIGTERM waits for accepted requests before it closes the remaining connections. */
+const DEV_DRAIN_MS = 10_000;
 
 export interface DevServer {
   readonly url: string;
+  /** The connections requests run on. */
+  readonly pool: HandlerPool;
+  /** Drains like SIGTERM: answers accepted requests (Connection: close), then closes every connection. */
   close(): Promise<void>;
 }
 
@@ -44,6 +61,8 @@ interface Target {
   user: string;
   password: string;
   engine: DatabaseEngine;
+  /** Most connections the database takes at once (PGlite: one). */
+  maxConnections?: number;
   stop(): Promise<void>;
 }
 
@@ -81,7 +100,7 @@ async function embedded(config: RuntimeConfig, dataDir: string, seedSql: string 
   mkdirSync(dataDir, { recursive: true });
   const db = await pglite.PGlite.create(dataDir);
   if (fresh && seedSql) await db.exec(seedSql);
-  // PGlite serves one connection at a time; the handler keeps exactly one.
+  // PGlite serves one connection at a time: the pool keeps exactly one.
   const server = new socket.PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
   await server.start();
   const port = Number(server.getServerConn().split(':').pop());
@@ -92,6 +111,7 @@ async function embedded(config: RuntimeConfig, dataDir: string, seedSql: string 
     user: 'postgres',
     password: '',
     engine: postgresEngine,
+    maxConnections: 1,
     stop: async () => {
       await server.stop();
       await db.close();
@@ -115,22 +135,32 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       tls: { enabled: false },
     },
   };
-  const handler = new QueryHandler({
+  const requested = options.poolSize ?? DEFAULT_DEV_POOL_SIZE;
+  if (!Number.isSafeInteger(requested) || requested < 1) throw new Error('the pool size must be a positive whole number');
+  const size = Math.min(requested, target.maxConnections ?? requested);
+  // One handler, with its own connection, per request at a time: a timed-out query drops only its own
+  // connection, and a request's timeout starts when it has one.
+  const handlers = Array.from({ length: size }, () => new QueryHandler({
     config,
     engine: target.engine,
     credentials: new StaticCredentials({ user: target.user, password: target.password }),
     observer: options.observer,
-  });
-  const server = createQueryServer(handler, { maxBodyBytes: config.maxBodyBytes ?? 64 * 1024 });
+  }));
+  const pool = new HandlerPool(handlers, { size, maxQueue: Math.max(100, size * 10), acquireTimeoutMs: 5000 });
+  const drain = new Drain(DEV_DRAIN_MS);
+  const dispatch = drain.wrap((event, requestId) => pool.dispatch(event, requestId));
+  const server = createQueryServer(dispatch, { maxBodyBytes: config.maxBodyBytes ?? 64 * 1024 });
+  drain.attach(server);
   await new Promise<void>((resolve) => server.listen(options.port ?? 3000, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await handler.close();
+    pool,
+    close: () => (closing ??= (async () => {
+      await drain.shutdown(server, () => pool.close());
       await target.stop();
-    },
+    })()),
   };
 }
 
@@ -144,17 +174,20 @@ function arg(argv: string[], name: string): string | undefined {
 
 export async function main(argv: string[]): Promise<DevServer> {
   const configFile = arg(argv, 'config');
-  if (!configFile) throw new Error('usage: secure-db-api-dev --config <config.json> [--seed <file.sql>] [--port 3000] [--database-url <url>] [--data-dir <dir>]');
+  if (!configFile) throw new Error('usage: secure-db-api-dev --config <config.json> [--seed <file.sql>] [--port 3000] [--database-url <url>] [--data-dir <dir>] [--pool-size 10]');
   const config = JSON.parse(readFileSync(configFile, 'utf8')) as RuntimeConfig;
   const seed = arg(argv, 'seed');
   const port = Number(arg(argv, 'port') ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a TCP port');
+  const poolSize = Number(arg(argv, 'pool-size') ?? DEFAULT_DEV_POOL_SIZE);
+  if (!Number.isSafeInteger(poolSize) || poolSize < 1 || poolSize > 1000) throw new Error('--pool-size must be a whole number from 1 to 1000');
   const server = await startDevServer({
     config,
     databaseUrl: arg(argv, 'database-url') ?? process.env.DATABASE_URL,
     dataDir: arg(argv, 'data-dir'),
     seedSql: seed ? readFileSync(seed, 'utf8') : undefined,
     port,
+    poolSize,
   });
   for (const q of config.queries) console.error(`${q.method.padEnd(6)} ${server.url}${q.path}  (${q.name}, ${q.access})`);
   const stop = () => void server.close().then(() => process.exit(0));

@@ -6,7 +6,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { authorize, Claims, claimsOf, claimValues } from './claims';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 import { CredentialsProvider } from './credentials';
-import { DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
+import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { AuditRecord, CallTracer, Observer, PowertoolsCallTracer, PowertoolsObserver, principalOf, sqlComment } from './observability';
 import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
@@ -311,6 +311,13 @@ export class QueryHandler {
           continue;
         }
         if (cls === 'connection' || cls === 'timeout') this.discard(conn);
+        // A write that may have reached the server and then lost its connection, or outlived the client's own
+        // deadline, may have been applied: that is a problem of its own, not "unavailable" or "timeout"
+        // (a server-side timeout cancels the statement and rolls it back).
+        const reached = (e as { statementNotSent?: boolean }).statementNotSent !== true;
+        if (query.access === 'write' && reached && (cls === 'connection' || e instanceof ClientTimeoutError)) {
+          throw this.outcomeUnknown(cls, e, query);
+        }
         throw this.problemFor(cls, e, query);
       }
     }
@@ -360,6 +367,17 @@ export class QueryHandler {
     }
   }
 
+  private outcomeUnknown(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
+    this.problemFor(cls, error, query); // logs the driver error
+    const timedOut = cls === 'timeout';
+    return new Problem('write-outcome-unknown', timedOut
+      ? `The write reached the database but did not answer within ${query.timeoutMs} ms: it may have been applied. Check before retrying, or retry with the same Idempotency-Key.`
+      : 'The connection to the database broke after the write was sent: it may have been applied. Check before retrying, or retry with the same Idempotency-Key.', {
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+      status: timedOut ? 504 : 503,
+    });
+  }
+
   private problemFor(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
     const e = error as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown } | undefined;
     this.log({
@@ -375,10 +393,14 @@ export class QueryHandler {
     });
     switch (cls) {
       case 'timeout':
-        return new Problem('timeout', `The query did not finish within ${query.timeoutMs} ms`);
+        return new Problem('timeout', query.access === 'write'
+          ? `The query did not finish within ${query.timeoutMs} ms; the database cancelled it and nothing was written`
+          : `The query did not finish within ${query.timeoutMs} ms`);
       case 'connection':
       case 'auth':
-        return new Problem('unavailable', 'The database cannot be reached right now. Retry later.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
+        return new Problem('unavailable', query.access === 'write'
+          ? 'The database cannot be reached right now; nothing was written. Retry later.'
+          : 'The database cannot be reached right now. Retry later.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
       case 'conflict':
         return new Problem('conflict', 'The change conflicts with existing data');
       case 'data':

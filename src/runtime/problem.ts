@@ -21,8 +21,14 @@ export type ProblemKind =
   | 'headers-too-large'
   | 'unsupported-media-type'
   | 'conflict'
+  /** The Idempotency-Key is still in use by a running request. */
+  | 'idempotency-key-in-use'
+  /** The Idempotency-Key was used before for a different request. */
+  | 'idempotency-key-reused'
   | 'timeout'
   | 'unavailable'
+  /** A write reached the database, then the connection broke or the client's deadline passed: it may have been applied. */
+  | 'write-outcome-unknown'
   | 'internal';
 
 const STATUS: Record<ProblemKind, { status: number; title: string }> = {
@@ -35,13 +41,24 @@ const STATUS: Record<ProblemKind, { status: number; title: string }> = {
   'headers-too-large': { status: 431, title: 'Request header fields too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'conflict': { status: 409, title: 'Conflict with the current state of the data' },
+  'idempotency-key-in-use': { status: 409, title: 'A request with this idempotency key is in progress' },
+  'idempotency-key-reused': { status: 422, title: 'The idempotency key was used for another request' },
   'timeout': { status: 504, title: 'The query took too long' },
   'unavailable': { status: 503, title: 'The database is unavailable' },
+  'write-outcome-unknown': { status: 503, title: 'The outcome of the write is unknown' },
   'internal': { status: 500, title: 'Internal error' },
 };
 
 /** Problem type URIs are stable identifiers clients can switch on. */
 export const PROBLEM_TYPE_BASE = 'tag:cdk-secure-db-api,2026:problem:';
+
+export interface ProblemExtras {
+  readonly errors?: readonly FieldError[];
+  readonly retryAfterSeconds?: number;
+  readonly allow?: readonly string[];
+  /** The kind's own status otherwise; a write of unknown outcome is 504 when the client's deadline passed. */
+  readonly status?: 503 | 504;
+}
 
 /** An error that becomes a problem response. `detail` must never contain data from the database driver. */
 export class Problem extends Error {
@@ -50,11 +67,11 @@ export class Problem extends Error {
   constructor(
     readonly kind: ProblemKind,
     readonly detail: string,
-    readonly extras: { readonly errors?: readonly FieldError[]; readonly retryAfterSeconds?: number; readonly allow?: readonly string[] } = {},
+    readonly extras: ProblemExtras = {},
   ) {
     super(detail);
     this.name = 'Problem';
-    this.status = STATUS[kind].status;
+    this.status = extras.status ?? STATUS[kind].status;
     this.title = STATUS[kind].title;
   }
 }

@@ -14,6 +14,7 @@ import * as path from 'path';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import { apiEvent, ENGINES, handlerFor, json, query, TestDatabase } from './helpers/databases';
+import { invokeInProcess, stageBundle } from './helpers/shipped';
 import { makeCertificates } from './helpers/throwaway-postgres';
 import { AuthorizerConfig, createAuthorizer, TokenAuthorizer } from '../../src/runtime/authorizer';
 import { isCognitoIssuer } from '../../src/runtime/authorizer-config';
@@ -39,6 +40,7 @@ let issuer: string;
 let jwksUri: string;
 let caFile: string;
 let ca: Buffer;
+let caFile: string;
 let signing: KeyPair;
 let attacker: KeyPair;
 let jwksRequests = 0;
@@ -91,6 +93,7 @@ beforeAll(async () => {
   const certs = makeCertificates(dir);
   caFile = certs.ca;
   ca = readFileSync(certs.ca);
+  caFile = certs.ca;
   signing = await generateKeyPair('RS256');
   attacker = await generateKeyPair('RS256');
   const jwk: JWK = { ...(await exportJWK(signing.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
@@ -114,6 +117,31 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
   if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the bundled authorizer, as Lambda runs it (its asset\'s authorizer.json, the CA through NODE_EXTRA_CA_CERTS)', () => {
+  const run = async (authorization: string, route = 'GET/notes') => {
+    const asset = stageBundle('authorizer.lambda', { 'authorizer.json': { version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES } });
+    return invokeInProcess(asset, event(authorization, route), { NODE_EXTRA_CA_CERTS: caFile });
+  };
+
+  test('a valid token is allowed exactly the routes it satisfies, with its claims', async () => {
+    const out = await run(`Bearer ${await token({ sub: 'alice', tenant_id: 't1', scope: 'openid notes/read' })}`);
+    const result = out.result as APIGatewayAuthorizerResult;
+    expect(result.principalId).toBe('alice');
+    expect(allowed(result)).toEqual(['GET/notes', 'GET/notes/*']);
+    expect(JSON.parse(result.context!.claims as string)).toMatchObject({ sub: 'alice', tenant_id: 't1' });
+  });
+
+  test.each([
+    ['a forged signature', async () => token({ sub: 'mallory' }, { key: attacker }), 'signature'],
+    ['an expired token', async () => token({ sub: 'alice' }, { expiresIn: Math.floor(Date.now() / 1000) - 60 }), 'expired'],
+    ['the wrong audience', async () => token({ sub: 'mallory' }, { audience: 'api://other' }), 'audience'],
+  ])('%s is a 401, logged with its reason (error classes survive minification)', async (_label, make, reason) => {
+    const out = await run(`Bearer ${await make()}`);
+    expect(out.error).toBe('Unauthorized');
+    expect(out.output).toContain(`"reason":"${reason}"`);
+  });
 });
 
 describe('JWT authorizer', () => {

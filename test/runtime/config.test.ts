@@ -61,3 +61,19 @@ describe('prepareConfig', () => {
     expect(() => prepareConfig(config([query({ name: 'a', method: 'GET', path: '/a', sql: "SELECT set_config('x', 'y', true), created_at, 'DELETE' FROM t" })]))).not.toThrow();
   });
 });
+
+describe('the idempotency section', () => {
+  const q = [query({ name: 'get', method: 'GET', path: '/a', sql: 'SELECT 1' })];
+
+  test.each<[string, unknown, RegExp]>([
+    ['an empty table name', { tableName: '', expiresAfterSeconds: 60 }, /idempotency.tableName must be a table name/],
+    ['a lifetime of zero', { tableName: 't', expiresAfterSeconds: 0 }, /idempotency.expiresAfterSeconds must be a positive whole number/],
+    ['a fractional lifetime', { tableName: 't', expiresAfterSeconds: 1.5 }, /idempotency.expiresAfterSeconds must be a positive whole number/],
+  ])('%s is refused', (_label, idempotency, error) => {
+    expect(() => prepareConfig({ ...config(q), idempotency } as RuntimeConfig)).toThrow(error);
+  });
+
+  test('a table and a lifetime are accepted', () => {
+    expect(prepareConfig({ ...config(q), idempotency: { tableName: 'keys', expiresAfterSeconds: 86_400 } })).toHaveLength(1);
+  });
+});

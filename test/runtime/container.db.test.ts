@@ -4,16 +4,18 @@
  * backpressure (503 + Retry-After) beyond the pool and its queue, graceful shutdown that finishes work in
  * flight and closes every connection, health checks, and HTTPS.
  */
+import { spawn } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { ENGINES, param, query, TestDatabase } from './helpers/databases';
-import { makeCertificates } from './helpers/throwaway-postgres';
+import { bundleFile, BUILDS, containerModule, until } from './helpers/shipped';
+import { freePort, makeCertificates } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
-import { IDENTITY_HEADERS, ContainerBackend } from '../../src/runtime/container/backend';
-import { engineFor, RunningServer, startContainerServer } from '../../src/runtime/container/main';
+import { IDENTITY_HEADERS } from '../../src/runtime/container/backend';
+import { RunningServer } from '../../src/runtime/container/main';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
 
 /** The test configurations log in with static passwords: nothing may ask for AWS credentials. */
@@ -23,7 +25,9 @@ const noAwsCredentials = async (): Promise<never> => {
 
 interface Reply { status: number; headers: http.IncomingHttpHeaders; body: any }
 
-function call(url: string, init: { method?: string; headers?: Record<string, string>; body?: unknown; ca?: Buffer } = {}): Promise<Reply> {
+interface CallInit { method?: string; headers?: Record<string, string>; body?: unknown; ca?: Buffer; agent?: http.Agent }
+
+function call(url: string, init: CallInit = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
@@ -31,7 +35,7 @@ function call(url: string, init: { method?: string; headers?: Record<string, str
       method: init.method ?? 'GET',
       headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...init.headers },
       ...(init.ca ? { ca: init.ca, servername: 'localhost' } : {}),
-      agent: false,
+      agent: init.agent ?? false,
     }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));
@@ -44,7 +48,8 @@ function call(url: string, init: { method?: string; headers?: Record<string, str
 
 const claims = (c: Record<string, unknown>) => ({ [IDENTITY_HEADERS.claims]: JSON.stringify(c), [IDENTITY_HEADERS.requestId]: 'apigw-req-1' });
 
-describe.each(ENGINES)('container server on %s', (_label, open) => {
+describe.each(ENGINES)('container server on %s', (_label, open) => describe.each(BUILDS)('from the %s', (build) => {
+  const { ContainerBackend, engineFor, startContainerServer } = containerModule(build);
   let db: TestDatabase;
   let configFile: string;
   const READER = 'rt_ctr_reader';
@@ -57,6 +62,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => {
     queries: [
       query({ name: 'mine', method: 'GET', path: '/items', sql: 'SELECT name FROM rt_ctr_items WHERE tenant = :claims.tenant_id ORDER BY id' }),
       query({ name: 'slow', method: 'GET', path: '/slow', sql: db.sleepSql('0.2') }),
+      query({ name: 'slower', method: 'GET', path: '/slower', sql: db.sleepSql('1') }),
       query({
         name: 'add',
         method: 'POST',
@@ -77,6 +83,12 @@ describe.each(ENGINES)('container server on %s', (_label, open) => {
       awsCredentials: noAwsCredentials,
     });
     return startContainerServer({ [CONFIG_PATH_ENV]: configFile, HOST: '127.0.0.1', ...extraEnv } as NodeJS.ProcessEnv, backend, 0);
+  };
+  const slowSessions = async () => {
+    const rows = db.engine === 'postgres'
+      ? await db.exec("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'active' AND query LIKE '%pg_sleep%'", [READER])
+      : await db.exec("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE '%SLEEP%'", [READER]);
+    return Number(rows[0].n);
   };
 
   const sessionsOf = async (user: string) => {
@@ -164,13 +176,71 @@ describe.each(ENGINES)('container server on %s', (_label, open) => {
   test('shutdown finishes the requests in flight, then refuses connections and closes every database session', async () => {
     const s = await start();
     const inFlight = Promise.all(Array.from({ length: 3 }, () => call(`${s.url}/slow`)));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => s.backend.reader!.inUse === 3);
     await s.shutdown();
     expect((await inFlight).map((r) => r.status)).toEqual([200, 200, 200]);
     await expect(call(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(await sessionsOf(READER)).toBe(0);
+    await until(async () => (await sessionsOf(READER)) === 0);
   });
+
+  test('shutdown answers every accepted request, also those waiting for a connection, each with Connection: close', async () => {
+    const s = await start({ size: 2, maxQueue: 100, acquireTimeoutMs: 30_000 });
+    // Keep-alive clients: a response without Connection: close would invite a request the closing server resets.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 12 });
+    try {
+      const accepted = Promise.allSettled(Array.from({ length: 12 }, () => call(`${s.url}/slow`, { agent })));
+      await until(() => s.backend.reader!.inUse === 2 && s.backend.reader!.queued === 10);
+      await s.shutdown();
+      const replies = await accepted;
+      expect(replies.map((r) => r.status)).toEqual(Array(12).fill('fulfilled'));
+      const ok = replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      expect(ok.map((r) => [r.status, r.headers.connection])).toEqual(Array(12).fill([200, 'close']));
+      expect(s.backend.reader!.connectionsOpened).toBe(2);
+      await expect(call(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('at shutdown an idle keep-alive connection is closed and the busy one is answered with Connection: close', async () => {
+    const s = await start({ size: 1, maxQueue: 10, acquireTimeoutMs: 30_000 });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    try {
+      // One connection stays busy with a slow read, a second one is idle after its answer.
+      const busy = call(`${s.url}/slow`, { agent });
+      await until(() => s.backend.reader!.inUse === 1);
+      expect((await call(`${s.url}/healthz`, { agent })).headers.connection).toBe('keep-alive');
+      const stopping = s.shutdown();
+      expect(await busy).toMatchObject({ status: 200, headers: { connection: 'close' } });
+      await stopping;
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  // The server process runs what ships: the bundle.
+  if (build === 'bundle') {
+    test('SIGTERM to the server process answers the accepted requests with Connection: close, closes every session and exits 0', async () => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [bundleFile('container/main')], {
+        env: { PATH: process.env.PATH, [CONFIG_PATH_ENV]: configFile, HOST: '127.0.0.1', PORT: String(port), SECURE_DB_API_POOL_SIZE: '2' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      let out = '';
+      await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"message":"serving"')) resolve();
+      }));
+      const accepted = Promise.allSettled(Array.from({ length: 4 }, () => call(`http://127.0.0.1:${port}/slower`)));
+      await until(async () => (await slowSessions()) === 2);
+      child.kill('SIGTERM');
+      const replies = (await accepted).map((r) => (r.status === 'fulfilled' ? [r.value.status, r.value.headers.connection] : [r.reason]));
+      expect(replies).toEqual(Array(4).fill([200, 'close']));
+      expect(await exited).toBe(0);
+      await until(async () => (await sessionsOf(READER)) === 0);
+    });
+  }
 
   test('the health check answers without touching the database', async () => {
     const s = await start();
@@ -195,4 +265,4 @@ describe.each(ENGINES)('container server on %s', (_label, open) => {
       await s.shutdown();
     }
   });
-});
+}));

@@ -5,10 +5,12 @@
 import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import * as http from 'http';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { Client } from 'pg';
-import { param, PG, query } from './helpers/databases';
+import { ENGINES, param, PG, query, TestDatabase } from './helpers/databases';
+import { Build, BUILDS, Cli, devServerModule, httpCall, startDevCli, until, writeConfig } from './helpers/shipped';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { main, startDevServer } from '../../src/runtime/dev-server';
 
@@ -141,3 +143,156 @@ describe('command line', () => {
     await expect(main(['--config'])).rejects.toThrow(/--config needs a value/);
   });
 });
+
+const STUCK_MARKER = 'rt_stuck_marker';
+
+interface BlackHole {
+  readonly port: number;
+  /** Resolves when a connection sent the stuck statement; its answers are withheld from then on. */
+  swallowed(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A TCP relay to the database that stops answering on a connection once it carries the stuck statement. */
+async function blackHole(target: number): Promise<BlackHole> {
+  const sockets = new Set<net.Socket>();
+  let onSwallow: (() => void) | undefined;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    let holed = false;
+    sockets.add(client).add(upstream);
+    client.on('data', (d: Buffer) => {
+      if (d.includes(STUCK_MARKER)) {
+        holed = true;
+        onSwallow?.();
+      }
+      upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (!holed) client.write(d);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) s.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    swallowed: () => new Promise<void>((resolve) => (onSwallow = resolve)),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe.each(ENGINES)('with a database URL on %s, the pool and the drain', (_label, open) => describe.each(BUILDS)('from the %s', (build: Build) => {
+  let db: TestDatabase;
+  let next = 0;
+  const config = (): RuntimeConfig => ({
+    version: 1,
+    engine: db.engine,
+    connection: { host: 'unused', port: 1, database: 'unused', user: 'unused', credentials: { type: 'static', password: '' }, tls: { enabled: false } },
+    queries: [
+      query({ name: 'add', method: 'POST', path: '/rows', access: 'write', timeoutMs: 500, sql: 'INSERT INTO rt_dev_pool (k) VALUES (:k)', parameters: [param({ name: 'k', type: 'integer' })] }),
+      query({ name: 'quick', method: 'GET', path: '/quick', timeoutMs: 200, sql: 'SELECT 1 AS one' }),
+      // The black hole withholds this statement's answer: only the client-side deadline ends it.
+      query({ name: 'stuck', method: 'GET', path: '/stuck', timeoutMs: 300, sql: `SELECT 1 AS ${STUCK_MARKER}` }),
+      query({ name: 'long', method: 'GET', path: '/long', timeoutMs: 5000, sql: db.sleepSql('2') }),
+      query({ name: 'nap', method: 'GET', path: '/nap', timeoutMs: 5000, sql: db.sleepSql('0.05') }),
+    ],
+  });
+  let hole: BlackHole;
+  // Through the black hole: the network between the server and the database, which can stall.
+  const url = () => `${db.engine === 'postgres' ? 'postgres' : 'mysql'}://${db.admin.user}@127.0.0.1:${hole.port}/${db.admin.database}`;
+  const sleeping = async () => {
+    const rows = db.engine === 'postgres'
+      ? await db.exec("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()")
+      : await db.exec("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE '%SLEEP(%' AND ID <> CONNECTION_ID()");
+    return Number(rows[0].n);
+  };
+
+  interface Running { readonly url: string; readonly cli?: Cli; stop(): Promise<void> }
+  const start = async (): Promise<Running> => {
+    if (build === 'source') {
+      const s = await devServerModule('source').startDevServer({ config: config(), databaseUrl: url(), port: 0, observer: quiet });
+      return { url: s.url, stop: () => s.close() };
+    }
+    const cli = await startDevCli(['--config', writeConfig(config()), '--database-url', url(), '--port', '0']);
+    return { url: cli.url, stop: async () => void (await cli.stop()), cli };
+  };
+
+  beforeAll(async () => {
+    db = await open();
+    hole = await blackHole(db.admin.port);
+    await db.exec('DROP TABLE IF EXISTS rt_dev_pool');
+    await db.exec('CREATE TABLE rt_dev_pool (k INT PRIMARY KEY)');
+  });
+  afterAll(async () => {
+    await db?.exec('DROP TABLE IF EXISTS rt_dev_pool');
+    await db?.close();
+    await hole?.close();
+  });
+
+  test('a query that times out costs only its own connection: 30 concurrent writes beside it all succeed', async () => {
+    const s = await start();
+    try {
+      const seen = hole.swallowed();
+      const stuck = httpCall(`${s.url}/stuck`);
+      await seen;
+      const base = 1000 * ++next;
+      const writes = await Promise.all(Array.from({ length: 30 }, (_, i) => httpCall(`${s.url}/rows`, { method: 'POST', body: { k: base + i } })));
+      expect(writes.map((w) => w.status)).toEqual(Array(30).fill(200));
+      expect((await stuck).status).toBe(504);
+      expect(Number((await db.exec(`SELECT COUNT(*) AS n FROM rt_dev_pool WHERE k >= ${base} AND k < ${base + 30}`))[0].n)).toBe(30);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('time spent behind another request does not count against a request\'s own timeout', async () => {
+    const s = await start();
+    try {
+      const long = httpCall(`${s.url}/long`);
+      await until(async () => (await sleeping()) === 1);
+      const quick = await Promise.all(Array.from({ length: 20 }, () => httpCall(`${s.url}/quick`)));
+      expect(quick.map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect((await long).status).toBe(200);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  // The command's own stderr shows what a user sees (Jest's sandbox does not see the process's warnings).
+  if (build === 'bundle') {
+    test('35 concurrent requests leave no listener warnings on the command\'s output', async () => {
+      const s = await start();
+      try {
+        const replies = await Promise.all(Array.from({ length: 35 }, () => httpCall(`${s.url}/nap`)));
+        expect(replies.map((r) => r.status)).toEqual(Array(35).fill(200));
+      } finally {
+        await s.stop();
+      }
+      expect(s.cli?.stderr()).not.toMatch(/MaxListenersExceededWarning/);
+    });
+  }
+
+  test('SIGTERM answers the request in flight with Connection: close and serves no more keep-alive requests', async () => {
+    const s = await start();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await httpCall(`${s.url}/quick`, { agent })).headers.connection).toBe('keep-alive');
+      const long = httpCall(`${s.url}/long`, { agent });
+      await until(async () => (await sleeping()) === 1);
+      const stopped = s.stop();
+      const answer = await long;
+      expect([answer.status, answer.headers.connection]).toEqual([200, 'close']);
+      await stopped;
+      await expect(httpCall(`${s.url}/quick`, { agent })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      agent.destroy();
+    }
+  });
+}));

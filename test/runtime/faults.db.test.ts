@@ -5,8 +5,9 @@
  * killed on the shared server.
  */
 import { Client } from 'pg';
-import { apiEvent, handlerFor, json, mariadb, param, query, TestDatabase } from './helpers/databases';
-import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
+import { apiEvent, ENGINES, handlerFor, json, mariadb, param, query, TestDatabase } from './helpers/databases';
+import { until } from './helpers/shipped';
+import { freePort, startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { StaticCredentials } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
@@ -25,12 +26,18 @@ const SLOW = (sleep: string) => query({ name: 'slow', method: 'GET', path: '/slo
 interface Outcome {
   readonly acked: number[];
   readonly statuses: Map<number, number>;
+  /** Problem types of the failed writes, by key. */
+  readonly failures: Map<number, string>;
 }
+
+const UNKNOWN = 'tag:cdk-secure-db-api,2026:problem:write-outcome-unknown';
+const UNAVAILABLE = 'tag:cdk-secure-db-api,2026:problem:unavailable';
 
 /** Sends writes k = 1..n one after another (as one Lambda instance does) while `disrupt` runs. */
 async function writeThrough(handler: QueryHandler, n: number, disrupt: (k: number) => Promise<void> | void): Promise<Outcome> {
   const acked: number[] = [];
   const statuses = new Map<number, number>();
+  const failures = new Map<number, string>();
   for (let k = 1; k <= n; k++) {
     await disrupt(k);
     const res = await handler.handle(apiEvent('POST', '/orders', { body: { k } }));
@@ -42,9 +49,10 @@ async function writeThrough(handler: QueryHandler, n: number, disrupt: (k: numbe
       expect([503, 504]).toContain(res.statusCode);
       expect(res.headers['content-type']).toBe('application/problem+json');
       if (res.statusCode === 503) expect(res.headers['retry-after']).toBe('2');
+      failures.set(k, json(res).type);
     }
   }
-  return { acked, statuses };
+  return { acked, statuses, failures };
 }
 
 describe('PostgreSQL restarts, stops and kills under load', () => {
@@ -109,6 +117,14 @@ describe('PostgreSQL restarts, stops and kills under load', () => {
     // …the outage was answered 503, and the run recovered: the last 40 writes all succeeded.
     expect(outcome.statuses.get(503)).toBeGreaterThanOrEqual(10);
     expect(outcome.acked.filter((k) => k > 120)).toHaveLength(40);
+    // A write refused while the server was down was never sent: "unavailable", and it is not stored. Only a
+    // write the server may have received is "outcome unknown".
+    const failed = [...outcome.failures];
+    expect(failed.filter(([k]) => k >= 91 && k < 100).map(([, type]) => type)).toEqual(Array(9).fill(UNAVAILABLE));
+    for (const [k, type] of failed) {
+      expect([UNAVAILABLE, UNKNOWN]).toContain(type);
+      if (type === UNAVAILABLE) expect(stored.has(k)).toBe(false);
+    }
   }, 120_000);
 });
 
@@ -151,6 +167,88 @@ describe('MariaDB sessions killed under load', () => {
     expect(outcome!.acked.length).toBeGreaterThanOrEqual(120 - 12);
     expect(outcome!.statuses.get(503) ?? 0).toBe(120 - outcome!.acked.length);
     expect(outcome!.statuses.get(504)).toBeUndefined();
+    // Each of those was sent before its session died: its outcome is unknown (and it may well be stored).
+    expect([...outcome!.failures.values()]).toEqual(Array(120 - outcome!.acked.length).fill(UNKNOWN));
     expect(h.stats.connectionsOpened).toBeGreaterThan(10);
   }, 120_000);
+});
+
+describe.each(ENGINES)('what a failed write means, on %s', (_label, open) => {
+  let db: TestDatabase;
+  const USER = 'rt_fault_w';
+
+  beforeAll(async () => {
+    db = await open();
+    await db.exec('DROP TABLE IF EXISTS rt_fault_u');
+    await db.exec('CREATE TABLE rt_fault_u (k INT PRIMARY KEY)');
+    if (db.engine === 'postgres') {
+      await db.exec(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${USER}') THEN CREATE ROLE ${USER} LOGIN; END IF; END $$`);
+      await db.exec(`GRANT SELECT, INSERT ON rt_fault_u TO ${USER}`);
+    } else {
+      for (const host of ['%', 'localhost']) {
+        await db.exec(`CREATE USER IF NOT EXISTS '${USER}'@'${host}'`);
+        await db.exec(`GRANT SELECT, INSERT ON test.rt_fault_u TO '${USER}'@'${host}'`);
+      }
+    }
+  });
+  afterAll(async () => {
+    await db?.exec('DROP TABLE IF EXISTS rt_fault_u');
+    await db?.close();
+  });
+
+  const slowInsert = (timeoutMs: number, seconds: string) => query({
+    name: 'put',
+    method: 'POST',
+    path: '/u',
+    access: 'write',
+    timeoutMs,
+    sql: db.engine === 'postgres'
+      ? `INSERT INTO rt_fault_u (k) SELECT :k FROM (SELECT pg_sleep(${seconds})) AS s`
+      : `INSERT INTO rt_fault_u (k) SELECT :k FROM (SELECT SLEEP(${seconds}) AS s) AS x`,
+    parameters: [param({ name: 'k', type: 'integer' })],
+  });
+  const sleeping = async () => {
+    const rows = db.engine === 'postgres'
+      ? await db.exec("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE usename = $1 AND state = 'active'", [USER])
+      : await db.exec("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND INFO LIKE '%SLEEP%'", [USER]);
+    return Number(rows[0].n);
+  };
+
+  test('a write whose connection dies while it runs is 503 write-outcome-unknown, with Retry-After', async () => {
+    const h = handlerFor(db, [slowInsert(5000, '1')], { user: USER });
+    try {
+      const pending = h.handle(apiEvent('POST', '/u', { body: { k: 1 } }));
+      await until(async () => (await sleeping()) === 1);
+      await db.killSessionsOf(USER);
+      const res = await pending;
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('2');
+      expect(json(res)).toMatchObject({ type: UNKNOWN, title: 'The outcome of the write is unknown', detail: expect.stringMatching(/may have been applied/) });
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a write the database cancelled at its timeout is 504 timeout: nothing was written', async () => {
+    const h = handlerFor(db, [slowInsert(200, '2')], { user: USER });
+    try {
+      const res = await h.handle(apiEvent('POST', '/u', { body: { k: 2 } }));
+      expect(res.statusCode).toBe(504);
+      expect(json(res)).toMatchObject({ type: 'tag:cdk-secure-db-api,2026:problem:timeout', detail: expect.stringMatching(/nothing was written/) });
+      expect(await db.exec('SELECT k FROM rt_fault_u WHERE k = 2')).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a write to a database that cannot be reached is 503 unavailable: nothing was written', async () => {
+    const h = handlerFor(db, [slowInsert(200, '0')], { user: USER, port: await freePort() });
+    try {
+      const res = await h.handle(apiEvent('POST', '/u', { body: { k: 3 } }));
+      expect(res.statusCode).toBe(503);
+      expect(json(res)).toMatchObject({ type: UNAVAILABLE, detail: expect.stringMatching(/nothing was written/) });
+    } finally {
+      await h.close();
+    }
+  });
 });

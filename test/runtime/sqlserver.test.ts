@@ -119,6 +119,8 @@ describe('error mapping', () => {
     [new ConnectionError('Login failed', 'ELOGIN'), 'auth'],
     [new ConnectionError('Connection lost', 'ESOCKET'), 'connection'],
     [new ConnectionError('closed', 'ECLOSE'), 'connection'],
+    // A ConnectionError with any other code (tedious sets no name; the class is what counts).
+    [new ConnectionError('Failed to connect: routing', 'EROUTING'), 'connection'],
     [Object.assign(new Error('reset'), { code: 'ECONNRESET' }), 'connection'],
     [new Error('anything else'), 'internal'],
     [undefined, 'internal'],

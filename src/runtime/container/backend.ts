@@ -6,12 +6,14 @@
  */
 import type * as http from 'http';
 import * as path from 'path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { EngineName, parsePathTemplate, RuntimeConfig } from '../config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
 import type { ServerEvent, ServerIdentity } from '../http-server';
-import { configForAccess, credentialsFor, tlsCaFor } from '../lambda';
+import { idempotentWrites } from '../idempotency';
+import { configForAccess, credentialsFor, resolveEnvReferences, tlsCaFor } from '../lambda';
 import { Observer } from '../observability';
 import { HttpResponse, Problem, problemResponse } from '../problem';
 import { IDENTITY_HEADERS } from './identity-headers';
@@ -54,7 +56,9 @@ export interface PoolOptions {
 export class HandlerPool {
   private readonly idle: QueryHandler[];
   private readonly waiting: Array<{ resolve: (h: QueryHandler) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
+  /** No new work once closed (after every request the server accepted was answered). */
   private closed = false;
+  private closing?: Promise<void>;
   private allIdle?: () => void;
   /** Most handlers lent at once. */
   peakInUse = 0;
@@ -67,9 +71,23 @@ export class HandlerPool {
     return this.handlers.length - this.idle.length;
   }
 
+  /** Requests waiting for a connection. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Connections opened by all handlers so far. */
   get connectionsOpened(): number {
     return this.handlers.reduce((n, h) => n + h.stats.connectionsOpened, 0);
+  }
+
+  /** Answers one event on a lent handler; a full queue or a shutdown is a 503 problem, never a thrown error. */
+  async dispatch(event: ServerEvent, requestId: string): Promise<HttpResponse> {
+    try {
+      return await this.use((handler) => handler.handle(event, { awsRequestId: requestId }));
+    } catch (e) {
+      return problemResponse(e instanceof Problem ? e : new Problem('internal', 'An internal error occurred.'), requestId);
+    }
   }
 
   async use(work: (handler: QueryHandler) => Promise<HttpResponse>): Promise<HttpResponse> {
@@ -115,15 +133,18 @@ export class HandlerPool {
     if (this.idle.length === this.handlers.length) this.allIdle?.();
   }
 
-  /** Refuses new work, fails waiting requests, lets lent handlers finish, then closes every connection. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const w of this.waiting.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new Problem('unavailable', 'The server is shutting down', { retryAfterSeconds: 2 }));
-    }
-    if (this.idle.length < this.handlers.length) await new Promise<void>((resolve) => (this.allIdle = resolve));
-    await Promise.all(this.handlers.map((h) => h.close()));
+  /**
+   * Lets every request already lent a handler or waiting for one finish (each waiter within its own acquire
+   * timeout), then refuses new work and closes every connection. Requests accepted before a shutdown are
+   * answered, not failed: the server stops accepting first and calls this once they are done.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.idle.length < this.handlers.length || this.waiting.length > 0) await new Promise<void>((resolve) => (this.allIdle = resolve));
+      this.closed = true;
+      await Promise.all(this.handlers.map((h) => h.close()));
+    })();
+    return this.closing;
   }
 }
 
@@ -136,12 +157,16 @@ export interface ContainerBackendOptions {
   readonly awsCredentials: AwsCredentialIdentityProvider;
   /** Where the configuration was read from: a connection's `tls.caFile` is relative to it. Default: the current directory. */
   readonly configFile?: string;
+  /** The idempotency store's client, when the configuration has an `idempotency` section. Default: the SDK's default chain. */
+  readonly dynamoDb?: DynamoDBClient;
 }
 
 /** Routes each request to the pool of its query's access level. */
 export class ContainerBackend {
   readonly reader?: HandlerPool;
   readonly writer?: HandlerPool;
+  /** Answers one event: on its access level's pool, writes with an Idempotency-Key at most once when configured. */
+  readonly dispatch: (event: ServerEvent, requestId: string) => Promise<HttpResponse>;
   private readonly routes: Array<{ method: string; pattern: RegExp; access: 'read' | 'write' }>;
 
   constructor(options: ContainerBackendOptions) {
@@ -161,20 +186,26 @@ export class ContainerBackend {
     this.reader = make(configForAccess(raw, 'read'));
     this.writer = make(configForAccess(raw, 'write'));
     this.routes = raw.queries.map((q) => ({ method: q.method, pattern: parsePathTemplate(q.path).pattern, access: q.access }));
+    this.dispatch = raw.idempotency
+      ? idempotentWrites(this.dispatchToPool, {
+        settings: resolveEnvReferences(raw.idempotency),
+        client: options.dynamoDb ?? new DynamoDBClient({}),
+        isWrite: (event) => this.accessOf(event) === 'write',
+      })
+      : this.dispatchToPool;
   }
 
-  readonly dispatch = async (event: ServerEvent, requestId: string): Promise<HttpResponse> => {
-    try {
-      const route = this.routes.find((r) => r.method === event.httpMethod && r.pattern.test(event.path ?? ''));
-      // Unknown routes go to either pool: its handler answers 404 or 405 like the functions do.
-      const pool = (route?.access === 'write' ? this.writer : this.reader) ?? this.reader ?? this.writer!;
-      return await pool.use((handler) => handler.handle(event, { awsRequestId: requestId }));
-    } catch (e) {
-      return problemResponse(e instanceof Problem ? e : new Problem('internal', 'An internal error occurred.'), requestId);
-    }
+  private readonly dispatchToPool = async (event: ServerEvent, requestId: string): Promise<HttpResponse> => {
+    // Unknown routes go to either pool: its handler answers 404 or 405 like the functions do.
+    const pool = (this.accessOf(event) === 'write' ? this.writer : this.reader) ?? this.reader ?? this.writer!;
+    return pool.dispatch(event, requestId);
   };
 
-  /** Refuses new requests (503), lets those in flight finish, then closes every connection. */
+  private accessOf(event: ServerEvent): 'read' | 'write' | undefined {
+    return this.routes.find((r) => r.method === event.httpMethod && r.pattern.test(event.path ?? ''))?.access;
+  }
+
+  /** Lets the requests in flight and those waiting for a connection finish, then closes every connection; later requests get 503. */
   async close(): Promise<void> {
     await Promise.all([this.reader?.close(), this.writer?.close()]);
   }

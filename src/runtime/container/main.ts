@@ -3,7 +3,9 @@
  * certificate the image's entrypoint generates) until SIGTERM, then drains and exits.
  *
  * Environment: SECURE_DB_API_CONFIG (config file), PORT (8443), SECURE_DB_API_POOL_SIZE (10 per access
- * level), SECURE_DB_API_TLS_KEY / SECURE_DB_API_TLS_CERT (PEM files; without them plain HTTP, local only).
+ * level), SECURE_DB_API_TLS_KEY / SECURE_DB_API_TLS_CERT (PEM files; without them plain HTTP, local only),
+ * SECURE_DB_API_DRAIN_SECONDS (25: how long a shutdown waits for accepted requests, within the task's 30 s
+ * stop timeout).
  */
 import { readFileSync } from 'fs';
 import type * as http from 'http';
@@ -11,11 +13,15 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { ContainerBackend, EngineFor, identityFromHeaders } from './backend';
+import { Drain } from './drain';
 import { mysqlEngine } from '../engines/mysql';
 import { postgresEngine } from '../engines/postgres';
 import { sqlServerEngine } from '../engines/sqlserver';
 import { createQueryServer } from '../http-server';
 import { CONFIG_PATH_ENV, readConfigFile } from '../lambda';
+
+// The backend class is part of the bundle's exports, so tests can build one from what ships.
+export { ContainerBackend };
 
 export const engineFor: EngineFor = (engine) => (engine === 'postgres' ? postgresEngine : engine === 'sqlserver' ? sqlServerEngine : mysqlEngine(engine));
 
@@ -23,9 +29,16 @@ export interface RunningServer {
   readonly url: string;
   readonly server: http.Server;
   readonly backend: ContainerBackend;
-  /** Stops accepting, finishes requests in flight, closes every database connection. */
+  /**
+   * What SIGTERM does: stops accepting connections, closes idle keep-alive connections, answers every request
+   * already accepted (also those waiting for a pool connection) with `Connection: close`, then closes every
+   * database connection.
+   */
   shutdown(): Promise<void>;
 }
+
+/** Default of SECURE_DB_API_DRAIN_SECONDS: within the task's 30 s stop timeout, before ECS sends SIGKILL. */
+export const DEFAULT_DRAIN_SECONDS = 25;
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -53,7 +66,8 @@ export async function startContainerServer(
   });
   const keyFile = env.SECURE_DB_API_TLS_KEY;
   const certFile = env.SECURE_DB_API_TLS_CERT;
-  const server = createQueryServer(backend.dispatch, {
+  const drain = new Drain(positive(env, 'SECURE_DB_API_DRAIN_SECONDS', DEFAULT_DRAIN_SECONDS) * 1000);
+  const server = createQueryServer(drain.wrap(backend.dispatch), {
     maxBodyBytes: config.maxBodyBytes ?? 64 * 1024,
     identity: identityFromHeaders,
     healthPath: '/healthz',
@@ -61,21 +75,15 @@ export async function startContainerServer(
   });
   // Longer than the NLB's 350 s idle timeout, so the load balancer closes idle connections first.
   server.keepAliveTimeout = 360_000;
+  drain.attach(server);
   const port = portOverride ?? positive(env, 'PORT', 8443);
   await new Promise<void>((resolve) => server.listen(port, env.HOST ?? '0.0.0.0', resolve));
   const address = server.address() as AddressInfo;
-  let stopping: Promise<void> | undefined;
   return {
     url: `${keyFile && certFile ? 'https' : 'http'}://127.0.0.1:${address.port}`,
     server,
     backend,
-    shutdown: () => (stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await backend.close();
-      server.closeAllConnections();
-      await closed;
-    })()),
+    shutdown: () => drain.shutdown(server, () => backend.close()),
   };
 }
 

@@ -61,8 +61,14 @@ class MysqlConnection implements EngineConnection {
       this.conn.on('end', onConnectionEnd);
       const q = this.conn.query({ sql });
       q.on('error', (err: Error & { code?: string }) => finish(() => reject(markNotSent(err))));
+      // mysql2 announces each result with 'fields': the column list before rows, undefined before an OK
+      // packet (a ResultSetHeader). Class names do not survive minification, so they are never compared.
+      let okPacketNext = false;
+      q.on('fields', (fields: unknown) => {
+        okPacketNext = fields === undefined;
+      });
       q.on('result', (row: unknown) => {
-        if ((row as { constructor?: { name?: string } })?.constructor?.name === 'ResultSetHeader') {
+        if (okPacketNext) {
           affectedRows = (affectedRows ?? 0) + (row as ResultSetHeader).affectedRows;
           return;
         }

@@ -6,7 +6,7 @@
  * client-side deadline behind it. Rows beyond the limit are not kept: the request is cancelled as soon
  * as one more row arrives. TLS is always verified (`encrypt: true`, no `trustServerCertificate`).
  */
-import { Connection, ConnectionConfiguration, Request, TYPES } from 'tedious';
+import { Connection, ConnectionConfiguration, ConnectionError, Request, TYPES } from 'tedious';
 import { withDeadline } from './deadline';
 import { ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafe, Statement, StatementResult } from './engine';
 import type { BoundValue } from '../params';
@@ -51,7 +51,8 @@ export function classifySqlServerError(error: unknown): DbErrorClass {
     if (DATA_NUMBERS.has(e.number)) return 'data';
     if (AUTH_NUMBERS.has(e.number)) return 'auth';
   }
-  if (e.name === 'ConnectionError') return 'connection';
+  // By class, never by name: tedious does not set one, and minification renames classes.
+  if (error instanceof ConnectionError) return 'connection';
   return 'internal';
 }
 

@@ -39,8 +39,11 @@ export const GRAPHQL_CODES: Record<ProblemKind, string> = {
   'headers-too-large': 'HEADERS_TOO_LARGE',
   'unsupported-media-type': 'UNSUPPORTED_MEDIA_TYPE',
   'conflict': 'CONFLICT',
+  'idempotency-key-in-use': 'CONFLICT',
+  'idempotency-key-reused': 'BAD_USER_INPUT',
   'timeout': 'TIMEOUT',
   'unavailable': 'SERVICE_UNAVAILABLE',
+  'write-outcome-unknown': 'WRITE_OUTCOME_UNKNOWN',
   'internal': 'INTERNAL_SERVER_ERROR',
 };
 

@@ -4,6 +4,7 @@
  * escaped, all-or-nothing on PostgreSQL, and nothing dropped on delete.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import * as http from 'http';
 import * as https from 'https';
 import { AddressInfo } from 'net';
 import * as os from 'os';
@@ -17,6 +18,7 @@ import { handleBootstrapEvent, httpsRespond, secretReader } from '../../../src/r
 import { MasterConnection, runBootstrap } from '../../../src/runtime/bootstrap/run-bootstrap';
 import { BootstrapPlan, bootstrapStatements } from '../../../src/runtime/bootstrap/users';
 import { MARIADB } from '../helpers/databases';
+import { invokeInProcess, stageBundle } from '../helpers/shipped';
 import { makeCertificates, startThrowawayPostgres, ThrowawayPostgres } from '../helpers/throwaway-postgres';
 
 /** Passwords with every character that could break out of a literal or a dollar-quoted block. */
@@ -146,6 +148,75 @@ describe('PostgreSQL user bootstrap (SCRAM passwords, TLS)', () => {
     expect((error as Error).message).toMatch(/^statement \d+ of \d+ failed \(3F000\)/);
     expect((error as Error).message).not.toContain('never-shown-123');
     expect((await admin.query("SELECT 1 FROM pg_roles WHERE rolname = 'rt_boot_other'")).rows).toEqual([]);
+  });
+
+  test('the bundled function, as Lambda runs it (secrets from Secrets Manager, the CA through NODE_EXTRA_CA_CERTS), makes the users and answers SUCCESS', async () => {
+    const secretsById: Record<string, unknown> = {
+      master: { username: 'postgres', password: 'master-secret' },
+      reader: { username: 'rt_boot_bundle_r', password: READER_PW },
+      writer: { username: 'rt_boot_bundle_w', password: WRITER_PW },
+    };
+    // Secrets Manager's JSON protocol, as the bundled SDK client speaks it (GetSecretValue only).
+    const secretsManager = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const id = (JSON.parse(body) as { SecretId: string }).SecretId;
+        const known = req.headers['x-amz-target'] === 'secretsmanager.GetSecretValue' && id in secretsById;
+        res.writeHead(known ? 200 : 400, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify(known ? { ARN: id, Name: id, SecretString: JSON.stringify(secretsById[id]) } : { __type: 'ResourceNotFoundException' }));
+      });
+    });
+    const answers: Array<Record<string, unknown>> = [];
+    const cloudFormation = https.createServer({ cert: readFileSync(server.certs.cert), key: readFileSync(server.certs.key) }, (req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        answers.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => secretsManager.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => cloudFormation.listen(0, '127.0.0.1', resolve));
+    try {
+      const event = {
+        RequestType: 'Create',
+        ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:boot',
+        ResponseURL: `https://localhost:${(cloudFormation.address() as AddressInfo).port}/response`,
+        StackId: 'stack',
+        RequestId: 'bundle-1',
+        LogicalResourceId: 'Users',
+        ResourceType: 'Custom::SecureDbApiUsers',
+        ResourceProperties: {
+          ServiceToken: 'x',
+          Engine: 'postgres',
+          Database: 'app',
+          Host: 'localhost',
+          Port: String(server.port),
+          MasterSecretArn: 'master',
+          ReaderUser: 'rt_boot_bundle_r',
+          WriterUser: 'rt_boot_bundle_w',
+          Authentication: 'password',
+          ReaderSecretArn: 'reader',
+          WriterSecretArn: 'writer',
+        },
+      };
+      const out = await invokeInProcess(stageBundle('bootstrap/bootstrap.lambda'), event, {
+        NODE_EXTRA_CA_CERTS: server.certs.ca,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDTEST',
+        AWS_SECRET_ACCESS_KEY: 'test-secret',
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secretsManager.address() as AddressInfo).port}`,
+      });
+      expect(out.error).toBeUndefined();
+      expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS', PhysicalResourceId: 'app/rt_boot_bundle_r/rt_boot_bundle_w', RequestId: 'bundle-1' })]);
+      const reader = await connectAs('rt_boot_bundle_r', READER_PW);
+      expect((await reader.query('SELECT name FROM items ORDER BY id LIMIT 1')).rows).toEqual([{ name: 'kept' }]);
+      await reader.end();
+    } finally {
+      await new Promise((resolve) => secretsManager.close(resolve));
+      await new Promise((resolve) => cloudFormation.close(resolve));
+    }
   });
 
   test('a server with an untrusted certificate is refused', async () => {
