@@ -4,9 +4,8 @@
  * Lambda runs. Then the verified claims go on to the real query handler on both servers, as API Gateway
  * passes them.
  */
-import { execFile } from 'child_process';
 import { createSign, KeyObject } from 'crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import * as https from 'https';
 import { AddressInfo } from 'net';
 import * as os from 'os';
@@ -40,7 +39,6 @@ let issuer: string;
 let jwksUri: string;
 let caFile: string;
 let ca: Buffer;
-let caFile: string;
 let signing: KeyPair;
 let attacker: KeyPair;
 let jwksRequests = 0;
@@ -93,7 +91,6 @@ beforeAll(async () => {
   const certs = makeCertificates(dir);
   caFile = certs.ca;
   ca = readFileSync(certs.ca);
-  caFile = certs.ca;
   signing = await generateKeyPair('RS256');
   attacker = await generateKeyPair('RS256');
   const jwk: JWK = { ...(await exportJWK(signing.publicKey)), kid: 'key-1', alg: 'RS256', use: 'sig' };
@@ -265,47 +262,15 @@ describe('JWT authorizer', () => {
   });
 });
 
-const BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'authorizer.lambda', 'index.js');
-
-interface BundleRun {
-  /** Per event: the answer, or the error's message. */
-  readonly results: Array<{ result?: APIGatewayAuthorizerResult; error?: string }>;
-  /** The reasons the function logged for rejected tokens. */
-  readonly reasons: string[];
-}
-
-/**
- * Runs the built bundle as Lambda does: its own Node.js process, `authorizer.json` beside `index.js`,
- * the handler called once per event; the test CA is trusted through NODE_EXTRA_CA_CERTS.
- */
-async function runBundle(config: AuthorizerConfig, events: unknown[]): Promise<BundleRun> {
-  const bundleDir = mkdtempSync(path.join(dir, 'bundle-'));
-  copyFileSync(BUNDLE, path.join(bundleDir, 'index.js'));
-  writeFileSync(path.join(bundleDir, 'authorizer.json'), JSON.stringify(config));
-  writeFileSync(path.join(bundleDir, 'events.json'), JSON.stringify(events));
-  const script = `
-    const fs = require('fs');
-    const { handler } = require('./index.js');
-    (async () => {
-      const results = [];
-      for (const event of JSON.parse(fs.readFileSync('events.json', 'utf8'))) {
-        try { results.push({ result: await handler(event) }); } catch (e) { results.push({ error: e.message }); }
-      }
-      fs.writeFileSync('results.json', JSON.stringify(results));
-    })();`;
-  // Asynchronous, so this process's JWKS endpoint answers the child. Powertools logs warnings to stderr.
-  const stderr = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], { cwd: bundleDir, env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile } }, (error, _out, err) => (error ? reject(error) : resolve(err)));
-  });
-  const logs = stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
-  const reasons = logs.filter((l) => l.message === 'token rejected').map((l) => l.reason);
-  return { results: JSON.parse(readFileSync(path.join(bundleDir, 'results.json'), 'utf8')), reasons };
-}
-
-describe('the bundled authorizer (assets/runtime/authorizer.lambda, built by `npx projen bundle`)', () => {
-  beforeAll(() => {
-    if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npx projen bundle\` first`);
-  });
+describe('the bundled authorizer refuses what the sources refuse (its own process, as Lambda runs it)', () => {
+  /** Each event through a freshly staged bundle; the answers and the logged rejection reasons. */
+  async function runBundle(config: AuthorizerConfig, events: unknown[]) {
+    const asset = stageBundle('authorizer.lambda', { 'authorizer.json': config });
+    const outs = [];
+    for (const e of events) outs.push(await invokeInProcess(asset, e, { NODE_EXTRA_CA_CERTS: caFile }));
+    const reasons = outs.flatMap((o) => [...o.output.matchAll(/"message":"token rejected"[^\n]*?"reason":"([a-z-]+)"/g)].map((m) => m[1]));
+    return { results: outs.map((o) => (o.error ?? allowed(o.result as APIGatewayAuthorizerResult))), reasons };
+  }
 
   test('refuses crit headers and client_id in place of aud; allows the same tokens without them', async () => {
     const events = [
@@ -315,7 +280,7 @@ describe('the bundled authorizer (assets/runtime/authorizer.lambda, built by `np
       event(`Bearer ${await token({ sub: 'mallory', client_id: AUDIENCE, token_use: 'access' }, { audience: null })}`),
     ];
     const { results, reasons } = await runBundle({ version: 1, issuer, audiences: [AUDIENCE], routes: ROUTES }, events);
-    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized', 'Unauthorized', 'Unauthorized']);
+    expect(results).toEqual([['GET/notes'], 'Unauthorized', 'Unauthorized', 'Unauthorized']);
     expect(reasons).toEqual(['critical-header', 'critical-header', 'audience']);
   });
 
@@ -324,9 +289,9 @@ describe('the bundled authorizer (assets/runtime/authorizer.lambda, built by `np
       event(`Bearer ${await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'access' }, { issuer: COGNITO_ISSUER, audience: null })}`),
       event(`Bearer ${await token({ sub: 'svc', client_id: COGNITO_CLIENT, token_use: 'id' }, { issuer: COGNITO_ISSUER, audience: null })}`),
     ];
-    const config = { version: 1, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES };
+    const config = { version: 1 as const, issuer: COGNITO_ISSUER, jwksUri, audiences: [COGNITO_CLIENT], routes: ROUTES };
     const { results, reasons } = await runBundle(config, events);
-    expect(results.map((r) => r.error ?? allowed(r.result!))).toEqual([['GET/notes'], 'Unauthorized']);
+    expect(results).toEqual([['GET/notes'], 'Unauthorized']);
     expect(reasons).toEqual(['audience']);
   });
 });
