@@ -59,6 +59,18 @@ interface AlarmSpec {
   readonly description: string;
 }
 
+/**
+ * The metric at the alarm's period. A math expression gets its metrics at that period too: CloudWatch
+ * would override theirs anyway, and aws-cdk-lib warns about it (which fails `cdk synth --strict`).
+ */
+function atPeriod(metric: cloudwatch.IMetric, period: Duration): cloudwatch.IMetric {
+  if (metric instanceof cloudwatch.MathExpression) {
+    const usingMetrics = Object.fromEntries(Object.entries(metric.usingMetrics).map(([id, m]) => [id, atPeriod(m, period)]));
+    return new cloudwatch.MathExpression({ expression: metric.expression, usingMetrics, label: metric.label, color: metric.color, period });
+  }
+  return (metric as cloudwatch.Metric).with({ period });
+}
+
 /** Alarms from threshold structs, and a dashboard with one row per query route. */
 export class SecureDbApiMonitoring extends Construct {
   public readonly alarms: cloudwatch.Alarm[] = [];
@@ -301,7 +313,7 @@ export class SecureDbApiMonitoring extends Construct {
       throw new Error(`SecureDbApi alarm ${s.id}: datapointsToAlarm must be from 1 to evaluationPeriods (${evaluationPeriods})`);
     }
     const period = s.options?.period ?? Duration.minutes(5);
-    const metric = s.metric instanceof cloudwatch.Metric ? s.metric.with({ period }) : (s.metric as cloudwatch.MathExpression).with({ period });
+    const metric = atPeriod(s.metric, period);
     const alarm = new cloudwatch.Alarm(this, s.id, {
       metric,
       threshold,
