@@ -1,7 +1,7 @@
 /**
  * The main job: synthesizes every example app, checks each stack with the cdk-nag packs AwsSolutions,
  * HIPAA Security, NIST 800-53 rev 5 and PCI DSS 3.2.1, and prints a summary. Exits non-zero on any
- * unacknowledged finding.
+ * unacknowledged finding, and on any warning or error annotation (as `cdk synth --strict` does).
  */
 import { readdirSync } from 'fs';
 import * as path from 'path';
@@ -20,11 +20,14 @@ export interface Finding {
   readonly path: string;
 }
 
-/** Synthesizes one example and returns its unacknowledged findings. */
-export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stack[]; findings: Finding[] } {
+/** Synthesizes one example and returns its unacknowledged findings and its warnings (`cdk synth --strict` fails on them). */
+export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stack[]; findings: Finding[]; warnings: string[] } {
   const app = new App({ outdir });
   const stacks = mod.build(app);
   const assembly = app.synth();
+  const warnings = assembly.stacks.flatMap((s) => s.messages)
+    .filter((m) => m.level === 'warning' || m.level === 'error')
+    .map((m) => `${m.level} ${m.id}: ${String(m.entry.data)}`);
   const findings: Finding[] = [];
   // cfn-guard with the bundled AWS Control Tower proactive controls, on the synthesized templates.
   const guard = new CfnGuardValidator().validate({ templatePaths: assembly.stacks.map((s) => s.templateFullPath), appConstruct: app });
@@ -40,7 +43,7 @@ export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stac
       }
     }
   }
-  return { stacks, findings };
+  return { stacks, findings, warnings };
 }
 
 if (require.main === module) {
@@ -49,13 +52,15 @@ if (require.main === module) {
   for (const file of examples) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(__dirname, file)) as ExampleModule;
-    const { stacks, findings } = checkExample(mod, path.join(__dirname, `cdk.out.${path.basename(file, '.ts')}`));
+    const { stacks, findings, warnings } = checkExample(mod, path.join(__dirname, `cdk.out.${path.basename(file, '.ts')}`));
     const resources = stacks.reduce((n, s) => n + Object.keys(Template.fromStack(s).toJSON().Resources ?? {}).length, 0);
-    console.log(`${findings.length === 0 ? 'PASS' : 'FAIL'} ${file}: ${stacks.map((s) => s.stackName).join(', ')} (${resources} resources, ${findings.length} unacknowledged findings)`);
+    const pass = findings.length === 0 && warnings.length === 0;
+    console.log(`${pass ? 'PASS' : 'FAIL'} ${file}: ${stacks.map((s) => s.stackName).join(', ')} (${resources} resources, ${findings.length} unacknowledged findings, ${warnings.length} warnings)`);
     for (const f of findings) console.log(`  ${f.rule}  ${f.path}`);
-    if (findings.length > 0) failed++;
+    for (const w of warnings) console.log(`  ${w}`);
+    if (!pass) failed++;
   }
-  console.log('\nChecked with cdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1) and cfn-guard (Control Tower controls).');
+  console.log('\nChecked with cdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1), cfn-guard (Control Tower controls) and for warnings (cdk synth --strict).');
   console.log(`examples: ${examples.length - failed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 }
