@@ -4,11 +4,13 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DatabaseTarget, SecureDbApi } from '../src';
-import { postgresApi } from './helpers/stacks';
+import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi } from '../src';
+import { ENV, postgresApi } from './helpers/stacks';
 
 describe('account-wide API Gateway logging', () => {
   test('GIVEN two APIs in one stack THEN the stack holds one AWS::ApiGateway::Account, and both stages wait for it', () => {
@@ -92,5 +94,91 @@ describe('cdk synth --strict', () => {
       expect(new Set(periods)).toEqual(new Set([60]));
     }
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+/** Every physical name a template sets, by resource type and property. */
+function physicalNames(t: Template): string[] {
+  const NAME_PROPERTIES: Record<string, string> = {
+    'AWS::RDS::DBProxy': 'DBProxyName',
+    'AWS::ApiGateway::RestApi': 'Name',
+    'AWS::ApiGateway::VpcLink': 'Name',
+    'AWS::ApiGateway::ApiKey': 'Name',
+    'AWS::ECS::TaskDefinition': 'Family',
+    'AWS::ECS::Cluster': 'ClusterName',
+    'AWS::ECS::Service': 'ServiceName',
+    'AWS::ElasticLoadBalancingV2::LoadBalancer': 'Name',
+    'AWS::ElasticLoadBalancingV2::TargetGroup': 'Name',
+    'AWS::Lambda::Function': 'FunctionName',
+    'AWS::IAM::Role': 'RoleName',
+    'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
+    'AWS::SNS::Topic': 'TopicName',
+    'AWS::CloudWatch::Alarm': 'AlarmName',
+    'AWS::CloudWatch::Dashboard': 'DashboardName',
+    'AWS::Logs::LogGroup': 'LogGroupName',
+    'AWS::SecretsManager::Secret': 'Name',
+    'AWS::KMS::Alias': 'AliasName',
+    'AWS::EC2::SecurityGroup': 'GroupName',
+  };
+  const names: string[] = [];
+  for (const [type, property] of Object.entries(NAME_PROPERTIES)) {
+    for (const r of Object.values(t.findResources(type)) as Array<{ Properties?: Record<string, unknown> }>) {
+      const name = r.Properties?.[property];
+      if (name !== undefined) names.push(`${type} ${JSON.stringify(name)}`);
+    }
+  }
+  return names;
+}
+
+describe('physical names', () => {
+  /** A SecureDbApi with every part that has a name (proxy, Fargate backend, VPC link, API key) in a stack named `stackName`. */
+  function fullApi(app: App, id: string, stackName?: string): Stack {
+    const stack = new Stack(app, id, { env: ENV, stackName });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', {
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
+      vpc,
+      writer: rds.ClusterInstance.serverlessV2('writer'),
+    });
+    const api = new SecureDbApi(stack, 'Api', {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
+      authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://shop'] }),
+      backend: QueryBackend.fargate({
+        domainName: 'queries.internal.example.com',
+        certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555'),
+        accessLogBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'log-archive-bucket'),
+      }),
+      usagePlan: {},
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+    });
+    api.addApiKey('Partner');
+    return stack;
+  }
+
+  test('GIVEN the same app deployed twice in one account under two stack names THEN no physical name is shared', () => {
+    const staging = physicalNames(Template.fromStack(fullApi(new App(), 'Shop', 'shop-staging')));
+    const production = physicalNames(Template.fromStack(fullApi(new App(), 'Shop', 'shop-production')));
+    expect(staging).toEqual(expect.arrayContaining([expect.stringMatching(/^AWS::RDS::DBProxy "shopstaging-Api-[A-Z0-9]{8}"$/)]));
+    expect(staging.filter((n) => production.includes(n))).toEqual([]);
+  });
+
+  test('GIVEN two stacks of one app with the same construct ids THEN no physical name is shared', () => {
+    const app = new App();
+    const [stackA, stackB] = [fullApi(app, 'ShopA'), fullApi(app, 'ShopB')];
+    const a = physicalNames(Template.fromStack(stackA));
+    const b = physicalNames(Template.fromStack(stackB));
+    expect(a.filter((n) => b.includes(n))).toEqual([]);
+  });
+
+  test('proxy names follow RDS\'s rules also for long stack names', () => {
+    const { stack } = postgresApi({}, { stackId: `Shop--${'X'.repeat(100)}` });
+    const [proxy] = Object.values(Template.fromStack(stack).findResources('AWS::RDS::DBProxy')) as Array<{ Properties: { DBProxyName: string } }>;
+    expect(proxy.Properties.DBProxyName.length).toBeLessThanOrEqual(60);
+    expect(proxy.Properties.DBProxyName).toMatch(/^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]$/);
+  });
+
+  test('an invalid dashboard name is refused', () => {
+    expect(() => postgresApi({ monitoring: { dashboardName: 'shop orders' } })).toThrow(/dashboardName "shop orders" must be 1 to 255 letters/);
   });
 });
