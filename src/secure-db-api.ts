@@ -412,7 +412,11 @@ export class SecureDbApi extends Construct {
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
     this.props = props;
-    this.target = props.database.bind();
+    try {
+      this.target = props.database.bind();
+    } catch (e) {
+      throw new Error(`SecureDbApi ${this.node.path}: ${(e as Error).message}`);
+    }
     this.readerUser = props.readerUser ?? 'api_reader';
     this.writerUser = props.writerUser ?? 'api_writer';
     for (const u of [this.readerUser, this.writerUser]) {
@@ -931,8 +935,10 @@ export class SecureDbApi extends Construct {
     }
     if (props.existingProxy) throw new Error('SecureDbApi: databaseUsers.create cannot be used with existingProxy: the users\' passwords live in that proxy\'s secrets');
     if (!masterSecret) throw new Error('SecureDbApi: databaseUsers.create needs the master secret: the database was imported, so set databaseUsers.masterSecret');
+    if (!this.target.endpoint) throw new Error(`SecureDbApi ${this.node.path}: databaseUsers.create connects to the database's endpoint, which the imported cluster does not know: import it with clusterEndpointAddress and port`);
     const users = new DatabaseUsers(this, 'DatabaseUsers', {
       target: this.target,
+      endpoint: this.target.endpoint,
       masterSecret,
       reader: { name: this.readerUser, secret: this.secrets[0] },
       writer: { name: this.writerUser, secret: this.secrets[1] },
@@ -944,6 +950,7 @@ export class SecureDbApi extends Construct {
       logRetention,
       removalPolicy,
     });
+    this.acknowledgeDatabaseIngress(users.securityGroup, 'Opened to the database user bootstrap\'s security group only');
     for (const schedule of this.rotationSchedules) schedule.node.addDependency(users.resource);
   }
 
@@ -963,6 +970,7 @@ export class SecureDbApi extends Construct {
   private createUserSecrets(props: SecureDbApiProps, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.ISecret[] {
     const rotationSg = new ec2.SecurityGroup(this, 'RotationSecurityGroup', { vpc: props.vpc, allowAllOutbound: true, description: 'Secret rotation functions: database and Secrets Manager' });
     this.target.connections.allowFrom(rotationSg, ec2.Port.tcp(this.target.port), 'Secret rotation');
+    this.acknowledgeDatabaseIngress(rotationSg, 'Opened to the secret rotation functions\' security group only');
     return [this.readerUser, this.writerUser].map((username, i) => {
       const label = i === 0 ? 'Reader' : 'Writer';
       const secret = new rds.DatabaseSecret(this, `${label}Secret`, { username, encryptionKey: key, excludeCharacters: '"@/\\\'%`:;,{}[]()#?&+=<>| ' });
@@ -1014,6 +1022,9 @@ export class SecureDbApi extends Construct {
 
   /** The proxy: IAM authentication and TLS required, reachable only from the query functions. */
   private createProxy(props: SecureDbApiProps): rds.DatabaseProxy {
+    if (!this.target.connections.defaultPort) {
+      throw new Error(`SecureDbApi ${this.node.path}: the proxy opens the database's port to itself, which the imported database does not know: import it with its port`);
+    }
     const proxySg = new ec2.SecurityGroup(this, 'ProxySecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'RDS Proxy: only the query functions may connect' });
     const role = this.proxyRole();
     const proxy = new rds.DatabaseProxy(this, 'Proxy', {
@@ -1035,7 +1046,7 @@ export class SecureDbApi extends Construct {
       debugLogging: false,
     });
     // aws-cdk-lib's ProxyTarget already opened the database's port to the proxy security group.
-    this.acknowledgeProxyIngress(proxySg);
+    this.acknowledgeDatabaseIngress(proxySg, 'Opened by aws-cdk-lib ProxyTarget from the proxy security group only');
     if (role) return proxy;
     Validations.of(proxy.node.findChild('IAMRole')).acknowledge(
       ...inCompliancePacks(
@@ -1047,19 +1058,20 @@ export class SecureDbApi extends Construct {
   }
 
   /**
-   * ProxyTarget.bind opens the database's default port to the proxy with a rule whose port is a
-   * CloudFormation reference (the cluster's or instance's endpoint port): the port checks cannot
-   * evaluate it. Acknowledged on exactly those rules.
+   * The database's port is a CloudFormation reference for a database defined in the app (its endpoint
+   * port): the port checks cannot evaluate rules that open it. Acknowledged on exactly the rules from
+   * `source` (the proxy, rotation, the user bootstrap) into the database's security groups.
    */
-  private acknowledgeProxyIngress(proxySg: ec2.SecurityGroup): void {
-    const marker = `from ${Names.nodeUniqueId(proxySg.node)}:`;
+  private acknowledgeDatabaseIngress(source: ec2.ISecurityGroup, opened: string): void {
+    if (!Token.isUnresolved(this.target.port)) return;
+    const marker = `from ${Names.nodeUniqueId(source.node)}:`;
     for (const sg of this.target.connections.securityGroups) {
       for (const child of sg.node.children) {
         if (!child.node.id.startsWith(marker) || !(child instanceof ec2.CfnSecurityGroupIngress)) continue;
         Validations.of(child).acknowledge(
           ...['EC2RestrictedCommonPorts', 'EC2RestrictedSSH'].flatMap((rule) => inCompliancePacks(
             rule,
-            'Opened by aws-cdk-lib ProxyTarget from the proxy security group only, on the database port (a deploy-time reference the rule cannot read).',
+            `${opened}, on the database port (a deploy-time reference the rule cannot read).`,
           )),
         );
       }

@@ -8,9 +8,10 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi } from '../src';
-import { ENV, postgresApi } from './helpers/stacks';
+import { ENV, importedMysqlStack, postgresApi } from './helpers/stacks';
 
 describe('account-wide API Gateway logging', () => {
   test('GIVEN two APIs in one stack THEN the stack holds one AWS::ApiGateway::Account, and both stages wait for it', () => {
@@ -180,5 +181,73 @@ describe('physical names', () => {
 
   test('an invalid dashboard name is refused', () => {
     expect(() => postgresApi({ monitoring: { dashboardName: 'shop orders' } })).toThrow(/dashboardName "shop orders" must be 1 to 255 letters/);
+  });
+});
+
+describe('database ports', () => {
+  /** The ingress rules into the database's security group from the group whose description starts with `source`. */
+  function ingressFrom(t: Template, source: string): Array<Record<string, unknown>> {
+    const [sourceId] = Object.keys(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp(`^${source}`) } }));
+    return (Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': [sourceId, 'GroupId'] } } })) as Array<{ Properties: Record<string, unknown> }>)
+      .map((r) => r.Properties);
+  }
+
+  test('GIVEN a PostgreSQL instance on port 5433 THEN rotation and the user bootstrap are let in on its own port', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Port', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const instance = new rds.DatabaseInstance(stack, 'Db', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      port: 5433,
+    });
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    const t = Template.fromStack(stack);
+    const dbPort = { 'Fn::GetAtt': [stack.getLogicalId(instance.node.defaultChild as rds.CfnDBInstance), 'Endpoint.Port'] };
+    for (const source of ['Secret rotation', 'Database user bootstrap']) {
+      expect(ingressFrom(t, source)).toEqual([expect.objectContaining({ IpProtocol: 'tcp', FromPort: dbPort, ToPort: dbPort })]);
+    }
+    t.hasResourceProperties('Custom::SecureDbApiDatabaseUsers', { Port: dbPort });
+  });
+
+  test('GIVEN an Aurora MySQL cluster on port 3307 THEN rotation is let in on its own port', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Port', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', {
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      writer: rds.ClusterInstance.serverlessV2('writer'),
+      port: 3307,
+    });
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    const dbPort = { 'Fn::GetAtt': [stack.getLogicalId(cluster.node.defaultChild as rds.CfnDBCluster), 'Endpoint.Port'] };
+    expect(ingressFrom(Template.fromStack(stack), 'Secret rotation')).toEqual([expect.objectContaining({ FromPort: dbPort, ToPort: dbPort })]);
+  });
+
+  test('GIVEN an imported instance on port 3307 THEN the rules open 3307, and a different target port is refused', () => {
+    const { stack, vpc, instance } = importedMysqlStack({ port: 3307 });
+    const masterSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'inventory/master');
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), databaseUsers: { masterSecret }, queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    const t = Template.fromStack(stack);
+    for (const source of ['Secret rotation', 'Database user bootstrap']) {
+      expect(ingressFrom(t, source)).toEqual([expect.objectContaining({ FromPort: 3307, ToPort: 3307 })]);
+    }
+    const other = importedMysqlStack({ port: 3307 });
+    expect(() => new SecureDbApi(other.stack, 'Api', { vpc: other.vpc, database: DatabaseTarget.fromInstance(other.instance, { databaseName: 'inventory', port: 3306 }), queries: [] }))
+      .toThrow(/SecureDbApi Imported\/Api: Instance Imported\/Db listens on port 3307, but the target options say 3306/);
+  });
+
+  test('GIVEN an imported cluster without its port THEN synthesis stops with an error naming the construct', () => {
+    const { stack, vpc } = importedMysqlStack();
+    const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Cluster', {
+      clusterIdentifier: 'orders',
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'ClusterSg', 'sg-0fedcba9876543210')],
+    });
+    expect(() => new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'orders' }), queries: [] }))
+      .toThrow(/SecureDbApi Imported\/Api: Cluster Imported\/Cluster does not say which port it listens on: import it with its port, or set DatabaseTargetOptions.port/);
   });
 });

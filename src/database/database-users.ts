@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DatabaseTargetConfig } from './database-target';
@@ -18,6 +19,8 @@ const LAMBDA_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 
 export interface DatabaseUsersProps {
   readonly target: DatabaseTargetConfig;
+  /** The database's own endpoint. */
+  readonly endpoint: rds.Endpoint;
   readonly masterSecret: secretsmanager.ISecret;
   readonly reader: { readonly name: string; readonly secret?: secretsmanager.ISecret };
   readonly writer: { readonly name: string; readonly secret?: secretsmanager.ISecret };
@@ -39,10 +42,12 @@ export interface DatabaseUsersProps {
 export class DatabaseUsers extends Construct {
   public readonly resource: CustomResource;
   public readonly function: lambda.Function;
+  /** The bootstrap function's security group, which the database lets in. */
+  public readonly securityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: DatabaseUsersProps) {
     super(scope, id);
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    const securityGroup = this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       allowAllOutbound: false,
       description: 'Database user bootstrap: the database and Secrets Manager (HTTPS)',
@@ -90,8 +95,8 @@ export class DatabaseUsers extends Construct {
         Engine: props.target.engine,
         Database: props.target.databaseName,
         ...(props.schemas ? { Schemas: props.schemas.join(',') } : {}),
-        Host: props.target.endpoint.hostname,
-        Port: props.target.endpoint.port,
+        Host: props.endpoint.hostname,
+        Port: props.endpoint.port,
         MasterSecretArn: props.masterSecret.secretArn,
         ReaderUser: props.reader.name,
         WriterUser: props.writer.name,

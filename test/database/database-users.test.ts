@@ -83,8 +83,9 @@ describe('database users of a cluster defined in the app', () => {
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiDatabaseUsersSecurityGroup'), 'GroupId'] },
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbSecurityGroup'), 'GroupId'] },
-      FromPort: 5432,
-      ToPort: 5432,
+      // The cluster's own port, whatever it is.
+      FromPort: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Db'), 'Endpoint.Port'] },
+      ToPort: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Db'), 'Endpoint.Port'] },
     });
     const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('user bootstrap') } })) as any[];
     expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
