@@ -187,6 +187,13 @@ export interface DatabaseUsersOptions {
    */
   readonly masterSecret?: secretsmanager.ISecret;
   /**
+   * The customer-managed KMS key that encrypts the master secret, when the secret does not know it (one
+   * imported by name or ARN); the bootstrap may then decrypt with it through Secrets Manager. The key's
+   * policy must let the account's IAM policies grant its use (the default key policy does).
+   * @default - the master secret's own `encryptionKey` when it has one (a secret of this app, or imported with `Secret.fromSecretAttributes({ encryptionKey })`); otherwise the AWS managed key, which needs no grant
+   */
+  readonly masterSecretEncryptionKey?: kms.IKey;
+  /**
    * PostgreSQL schemas the users get their privileges in.
    * @default ['public']
    */
@@ -940,6 +947,7 @@ export class SecureDbApi extends Construct {
       target: this.target,
       endpoint: this.target.endpoint,
       masterSecret,
+      masterSecretEncryptionKey: options.masterSecretEncryptionKey,
       reader: { name: this.readerUser, secret: this.secrets[0] },
       writer: { name: this.writerUser, secret: this.secrets[1] },
       authentication: this.endToEndIam ? 'iam' : 'password',

@@ -22,6 +22,8 @@ export interface DatabaseUsersProps {
   /** The database's own endpoint. */
   readonly endpoint: rds.Endpoint;
   readonly masterSecret: secretsmanager.ISecret;
+  /** The master secret's key, when the secret does not know it. */
+  readonly masterSecretEncryptionKey?: kms.IKey;
   readonly reader: { readonly name: string; readonly secret?: secretsmanager.ISecret };
   readonly writer: { readonly name: string; readonly secret?: secretsmanager.ISecret };
   /** `password`: the users log in with their secrets (the proxy does); `iam`: with IAM tokens only. */
@@ -57,7 +59,8 @@ export class DatabaseUsers extends Construct {
     securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager (endpoint or NAT)');
 
     const secrets = [props.masterSecret, props.reader.secret, props.writer.secret].filter((s): s is secretsmanager.ISecret => s !== undefined);
-    const keys = [...new Set(secrets.map((s) => s.encryptionKey).filter((k): k is kms.IKey => k !== undefined))];
+    // The keys of the secrets (the construct's own, a CMK on the master secret), through Secrets Manager only.
+    const keys = [...new Set([...secrets.map((s) => s.encryptionKey), props.masterSecretEncryptionKey].filter((k): k is kms.IKey => k !== undefined))];
     this.function = privateFunction(this, 'Function', {
       description: 'SecureDbApi database user bootstrap (custom resource)',
       roleDescription: 'Creates the SecureDbApi database users with the master secret',

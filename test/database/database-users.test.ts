@@ -4,6 +4,7 @@
  * created before their secrets first rotate. Imported databases need the master secret given.
  */
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DatabaseTarget, SecureDbApi, SecureDbApiProps } from '../../src';
 import { importedMysqlStack, postgresApi, READ_AND_WRITE } from '../helpers/stacks';
@@ -137,4 +138,33 @@ test.each([
 test('custom schemas reach the resource', () => {
   const { stack } = postgresApi({ databaseUsers: { schemas: ['app', 'reporting'] } });
   Template.fromStack(stack).hasResourceProperties(USERS, { Schemas: 'app,reporting' });
+});
+
+describe('a master secret encrypted with a customer-managed key', () => {
+  /** The KMS keys the bootstrap may decrypt with. */
+  function decryptKeys(t: Template): unknown {
+    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp('user bootstrap') } })) as any[];
+    const decrypt = policy.Properties.PolicyDocument.Statement.find((s: { Sid?: string }) => s.Sid === 'DecryptTheSecrets');
+    expect(decrypt.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } });
+    return decrypt.Resource;
+  }
+  const CMK = 'arn:aws:kms:eu-west-1:123456789012:key/0b2f8f5e-aaaa-bbbb-cccc-444455556666';
+
+  test('GIVEN a secret imported with its key THEN the bootstrap may decrypt with that key', () => {
+    const { stack, make } = importedMysql();
+    const encryptionKey = kms.Key.fromKeyArn(stack, 'MasterKey', CMK);
+    make({ databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Master', { secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:inventory/master-AbCdEf', encryptionKey }) } });
+    expect(decryptKeys(Template.fromStack(stack))).toEqual(expect.arrayContaining([CMK]));
+  });
+
+  test('GIVEN a secret imported by name and databaseUsers.masterSecretEncryptionKey THEN the bootstrap may decrypt with that key', () => {
+    const { stack, make } = importedMysql();
+    make({
+      databaseUsers: {
+        masterSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'inventory/master'),
+        masterSecretEncryptionKey: kms.Key.fromKeyArn(stack, 'MasterKey', CMK),
+      },
+    });
+    expect(decryptKeys(Template.fromStack(stack))).toEqual(expect.arrayContaining([CMK, { 'Fn::GetAtt': [expect.stringMatching(/^ApiKey/), 'Arn'] }]));
+  });
 });
