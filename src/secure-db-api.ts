@@ -177,7 +177,10 @@ export interface DatabaseUsersOptions {
    * Create the reader and writer users (a custom resource that runs as the master user, directly
    * against the database, on every deployment): logins with the passwords of their rotating secrets,
    * SELECT for the reader, SELECT/INSERT/UPDATE/DELETE (and sequences) for the writer, no DDL. Never drops
-   * a user. Set false to manage the users yourself.
+   * a user. Set false to manage the users yourself: they must exist with their secrets' passwords, since
+   * rotation logs in as them. Secrets of users nothing creates (SQL Server, whose users the construct does
+   * not create yet, or an imported database without `masterSecret`, with `create` unset) get no rotation,
+   * which would fail, until `create` is false.
    * @default - true when the master secret is known (a database defined in this app with a generated secret, or `masterSecret`), and no existing proxy is used
    */
   readonly create?: boolean;
@@ -385,7 +388,10 @@ export class SecureDbApi extends Construct {
    * the app is synthesized, once every `addQuery` call is in, since each function's asset holds its routes.
    */
   public readonly functions: lambda.IFunction[] = [];
-  /** The reader's and the writer's database secrets (rotated, KMS-encrypted); empty with an existing proxy. */
+  /**
+   * The reader's and the writer's database secrets (KMS-encrypted, rotated once their users exist: see
+   * `DatabaseUsersOptions.create`); empty with an existing proxy.
+   */
   public readonly secrets: secretsmanager.ISecret[];
   /** The query functions' security group: the only one the proxy accepts connections from. */
   public readonly securityGroup: ec2.ISecurityGroup;
@@ -926,8 +932,9 @@ export class SecureDbApi extends Construct {
       if (options.create === true) throw new Error('SecureDbApi: databaseUsers.create is not available for SQL Server yet; create the logins and users yourself');
       if (options.create === undefined) {
         Annotations.of(this).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated',
-          `The database users ${this.readerUser} and ${this.writerUser} are not created on SQL Server: create the logins with their secrets' passwords, `
-          + 'the users in the database, db_datareader for the reader and db_datareader + db_datawriter for the writer. Set databaseUsers.create to false to silence this.');
+          `The database users ${this.readerUser} and ${this.writerUser} are not created on SQL Server, and their secrets do not rotate until they exist: `
+          + 'create the logins with their secrets\' passwords, the users in the database, db_datareader for the reader and db_datareader + db_datawriter for the writer, '
+          + 'then set databaseUsers.create to false, which also adds the rotation.');
       }
       return;
     }
@@ -936,7 +943,8 @@ export class SecureDbApi extends Construct {
       if (options.create === undefined) {
         Annotations.of(this).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated', props.existingProxy
           ? `The database users ${this.readerUser} and ${this.writerUser} are not created: the existing proxy's owner manages them. Set databaseUsers.create to false to silence this.`
-          : `The database users ${this.readerUser} and ${this.writerUser} are not created: the master secret of the imported database is unknown. Set databaseUsers.masterSecret, or databaseUsers.create to false if you manage them.`);
+          : `The database users ${this.readerUser} and ${this.writerUser} are not created, and their secrets do not rotate until they exist: the master secret of the imported database is unknown. `
+            + 'Set databaseUsers.masterSecret, or create them with their secrets\' passwords and set databaseUsers.create to false, which also adds the rotation.');
       }
       return;
     }
@@ -974,20 +982,38 @@ export class SecureDbApi extends Construct {
     });
   }
 
+  /**
+   * Whether the reader and writer will exist when their secrets first rotate: the bootstrap creates them, or
+   * `databaseUsers.create: false` says their owner does. Otherwise (SQL Server, or an imported database
+   * whose master secret is unknown) nothing creates them, and a rotation would fail on logins that do not exist.
+   */
+  private usersWillExist(props: SecureDbApiProps): boolean {
+    const options = props.databaseUsers ?? {};
+    if (options.create !== undefined) return true;
+    if (this.target.engine === DatabaseEngineFamily.SQL_SERVER) return false;
+    return (options.masterSecret ?? this.target.masterSecret) !== undefined;
+  }
+
   /** The app users' secrets: the proxy logs in with them; rotation changes them directly on the database. */
   private createUserSecrets(props: SecureDbApiProps, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.ISecret[] {
-    const rotationSg = new ec2.SecurityGroup(this, 'RotationSecurityGroup', { vpc: props.vpc, allowAllOutbound: true, description: 'Secret rotation functions: database and Secrets Manager' });
-    this.target.connections.allowFrom(rotationSg, ec2.Port.tcp(this.target.port), 'Secret rotation');
-    this.acknowledgeDatabaseIngress(rotationSg, 'Opened to the secret rotation functions\' security group only');
+    const rotate = this.usersWillExist(props);
+    const rotationSg = rotate ? new ec2.SecurityGroup(this, 'RotationSecurityGroup', { vpc: props.vpc, allowAllOutbound: true, description: 'Secret rotation functions: database and Secrets Manager' }) : undefined;
+    if (rotationSg) {
+      this.target.connections.allowFrom(rotationSg, ec2.Port.tcp(this.target.port), 'Secret rotation');
+      this.acknowledgeDatabaseIngress(rotationSg, 'Opened to the secret rotation functions\' security group only');
+    }
     return [this.readerUser, this.writerUser].map((username, i) => {
       const label = i === 0 ? 'Reader' : 'Writer';
       const secret = new rds.DatabaseSecret(this, `${label}Secret`, { username, encryptionKey: key, excludeCharacters: '"@/\\\'%`:;,{}[]()#?&+=<>| ' });
       secret.applyRemovalPolicy(removalPolicy);
       const attached = secret.attach(this.target.secretAttachment);
-      this.rotationSchedules.push(attached.addRotationSchedule('Rotation', {
-        automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
-        hostedRotation: this.hostedRotation({ vpc: props.vpc, vpcSubnets: this.vpcSubnets, securityGroups: [rotationSg] }),
-      }));
+      // Single-user rotation logs in as the user (at once, then on schedule): only for users that will exist.
+      if (rotate) {
+        this.rotationSchedules.push(attached.addRotationSchedule('Rotation', {
+          automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
+          hostedRotation: this.hostedRotation({ vpc: props.vpc, vpcSubnets: this.vpcSubnets, securityGroups: rotationSg ? [rotationSg] : [] }),
+        }));
+      }
       return attached;
     });
   }

@@ -94,12 +94,14 @@ describe('database users of a cluster defined in the app', () => {
 });
 
 describe('database users of an imported database', () => {
-  test('without the master secret they are not created, and a warning says how to', () => {
+  test('without the master secret they are not created, their secrets do not rotate, and a warning says how to', () => {
     const { stack, make } = importedMysql();
     make();
     const t = Template.fromStack(stack);
     t.resourceCountIs(USERS, 0);
-    Annotations.fromStack(stack).hasWarning('/Imported/Api', Match.stringLikeRegexp('not created: the master secret of the imported database is unknown'));
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    Annotations.fromStack(stack).hasWarning('/Imported/Api', Match.stringLikeRegexp('their secrets do not rotate until they exist'));
+    Annotations.fromStack(stack).hasWarning('/Imported/Api', Match.stringLikeRegexp('the master secret of the imported database is unknown'));
   });
 
   test('with databaseUsers.masterSecret they are', () => {
@@ -113,10 +115,11 @@ describe('database users of an imported database', () => {
     Annotations.fromStack(stack).hasNoWarning('/Imported/Api', Match.anyValue());
   });
 
-  test('databaseUsers.create: false is quiet', () => {
+  test('databaseUsers.create: false is quiet, and the owner\'s users rotate', () => {
     const { stack, make } = importedMysql({ databaseUsers: { create: false } });
     make();
     Annotations.fromStack(stack).hasNoWarning('/Imported/Api', Match.anyValue());
+    Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
   });
 
   test.each([
