@@ -52,7 +52,8 @@ export enum ProxyAuthentication {
 /** Alarms and dashboard. */
 export interface MonitoringOptions {
   /**
-   * Create the alarms.
+   * Create the alarms. The database's own alarms (CPU, connections, memory) are made once per stack:
+   * by the first API there on that database with alarms.
    * @default true
    */
   readonly alarms?: boolean;
@@ -289,12 +290,14 @@ export interface SecureDbApiProps {
    */
   readonly databaseUsers?: DatabaseUsersOptions;
   /**
-   * Database user for read queries.
+   * Database user for read queries. Users belong to the database server, and this API holds their
+   * secrets and rotation: a second API on the same database needs users of its own (refused at synth
+   * within one app; across apps, nothing can tell).
    * @default 'api_reader'
    */
   readonly readerUser?: string;
   /**
-   * Database user for write queries.
+   * Database user for write queries (see `readerUser` for two APIs on one database).
    * @default 'api_writer'
    */
   readonly writerUser?: string;
@@ -349,6 +352,15 @@ export interface SecureDbApiProps {
 }
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
+
+/**
+ * The users of each database (by its connections, one object per database construct) with the API that
+ * holds their secrets: two APIs on one database must not set each other's passwords and rotate one login.
+ */
+const USERS_OF_DATABASE = new WeakMap<ec2.Connections, Map<string, string>>();
+
+/** The stacks where an API already alarms on a database (by its connections): once per stack is enough. */
+const DATABASE_ALARMS = new WeakMap<ec2.Connections, Set<Stack>>();
 const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
 
 /**
@@ -419,6 +431,8 @@ export class SecureDbApi extends Construct {
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
   private readonly endToEndIam: boolean;
   private readonly proxyConnections: ec2.Connections;
+  /** Whether this API alarms on the database (another API of the stack on it may already). */
+  private readonly alarmsOnDatabase: boolean;
   /** The Fargate service of QueryBackend.fargate, once built. */
   private containerBackend?: FargateBackend;
 
@@ -436,6 +450,7 @@ export class SecureDbApi extends Construct {
       if (!USER.test(u)) throw new Error(`Database user "${u}" must be lower-case letters, digits and _ (at most 31), starting with a letter or _`);
     }
     if (this.readerUser === this.writerUser) throw new Error('readerUser and writerUser must be different users');
+    if (!props.existingProxy) this.claimUsers();
     this.vpcSubnets = this.selectSubnets(props);
     this.endToEndIam = this.checkProxyAuthentication(props);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -458,6 +473,7 @@ export class SecureDbApi extends Construct {
     this.encryptionKey = key;
 
     const monitoring = props.monitoring ?? {};
+    this.alarmsOnDatabase = this.claimDatabaseAlarms(monitoring.alarms ?? true);
     if (monitoring.dashboardName !== undefined && !Token.isUnresolved(monitoring.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(monitoring.dashboardName)) {
       throw new Error(`SecureDbApi ${this.node.path}: monitoring.dashboardName "${monitoring.dashboardName}" must be 1 to 255 letters, digits, '-' or '_'`);
     }
@@ -516,6 +532,34 @@ export class SecureDbApi extends Construct {
     this.node.addValidation({ validate: () => (this.definitions.length === 0 ? ['SecureDbApi needs at least one query (props.queries or addQuery)'] : []) });
     // Functions and routes are built once all queries are known: addQuery may follow the constructor.
     this.buildLater(port, logRetention, removalPolicy);
+  }
+
+  /**
+   * Takes the reader and writer on the database for this API (which holds their secrets, rotation and
+   * bootstrap), refusing users another API in the app already has there.
+   */
+  private claimUsers(): void {
+    const users = USERS_OF_DATABASE.get(this.target.connections) ?? new Map<string, string>();
+    USERS_OF_DATABASE.set(this.target.connections, users);
+    for (const user of [this.readerUser, this.writerUser]) {
+      const other = users.get(user);
+      if (other !== undefined) {
+        throw new Error(`SecureDbApi ${this.node.path}: database user "${user}" is already used by SecureDbApi ${other} on the same database; `
+          + 'each API needs its own readerUser and writerUser, or the two would set each other\'s passwords from different secrets and rotate one login twice');
+      }
+    }
+    for (const user of [this.readerUser, this.writerUser]) users.set(user, this.node.path);
+  }
+
+  /** Whether this API alarms on the database: the first with alarms in its stack does. */
+  private claimDatabaseAlarms(alarms: boolean): boolean {
+    if (!alarms) return false;
+    const stacks = DATABASE_ALARMS.get(this.target.connections) ?? new Set<Stack>();
+    DATABASE_ALARMS.set(this.target.connections, stacks);
+    const stack = Stack.of(this);
+    if (stacks.has(stack)) return false;
+    stacks.add(stack);
+    return true;
   }
 
   /** The dashboard (created when the app is synthesized, with the functions). */
@@ -839,6 +883,7 @@ export class SecureDbApi extends Construct {
       // An imported proxy's name is known too (dbProxyName); its metrics work the same way.
       proxy: this.proxy,
       databaseMetric: (name, props) => this.props.database.metric(name, props),
+      databaseAlarms: this.alarmsOnDatabase,
       thresholds: options.thresholds ?? {},
       action: action ?? { addActions: () => undefined },
       alarms,

@@ -10,7 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi } from '../src';
+import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi, SecureDbApiProps } from '../src';
 import { ENV, importedMysqlStack, postgresApi } from './helpers/stacks';
 
 describe('account-wide API Gateway logging', () => {
@@ -249,5 +249,68 @@ describe('database ports', () => {
     });
     expect(() => new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'orders' }), queries: [] }))
       .toThrow(/SecureDbApi Imported\/Api: Cluster Imported\/Cluster does not say which port it listens on: import it with its port, or set DatabaseTargetOptions.port/);
+  });
+});
+
+describe('two APIs on one database', () => {
+  function auroraMysql() {
+    const app = new App();
+    const stack = new Stack(app, 'Two', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', {
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      writer: rds.ClusterInstance.serverlessV2('writer'),
+    });
+    const make = (id: string, props: Partial<SecureDbApiProps> = {}) => new SecureDbApi(stack, id, {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: id.toLowerCase() }),
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+      ...props,
+    });
+    return { stack, make };
+  }
+
+  test('GIVEN the default users on both THEN the second is refused at synth, naming both', () => {
+    const { make } = auroraMysql();
+    make('Orders');
+    expect(() => make('Billing')).toThrow(/SecureDbApi Two\/Billing: database user "api_reader" is already used by SecureDbApi Two\/Orders on the same database; each API needs its own readerUser and writerUser/);
+    expect(() => make('Invoices', { readerUser: 'invoices_reader' })).toThrow(/database user "api_writer" is already used by SecureDbApi Two\/Orders/);
+  });
+
+  test('GIVEN users of their own THEN each has its secrets and rotation, the database is alarmed on once, and the stack sets account logging once', () => {
+    const { stack, make } = auroraMysql();
+    make('Orders');
+    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 4);
+    for (const user of ['api_reader', 'api_writer', 'billing_reader', 'billing_writer']) {
+      t.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username: user }) }) }, 1);
+    }
+    for (const metricName of ['CPUUtilization', 'DatabaseConnections']) t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/RDS', MetricName: metricName }, 1);
+    expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('DatabaseFreeableMemory'))).toHaveLength(1);
+    t.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  test('GIVEN the first API without alarms THEN the second alarms on the database', () => {
+    const { stack, make } = auroraMysql();
+    make('Orders', { monitoring: { alarms: false } });
+    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    Template.fromStack(stack).resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/RDS', MetricName: 'CPUUtilization' }, 1);
+  });
+
+  test('GIVEN an existing proxy THEN its owner manages the users, and sharing them is allowed', () => {
+    const { stack, make } = auroraMysql();
+    const vpc = stack.node.findChild('Vpc') as ec2.Vpc;
+    const sg = new ec2.SecurityGroup(stack, 'ProxySg', { vpc });
+    const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(stack, 'Shared', {
+      dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
+      dbProxyName: 'shared',
+      endpoint: 'shared.proxy-abc.eu-west-1.rds.amazonaws.com',
+      securityGroups: [sg],
+    });
+    make('Orders', { existingProxy: { proxy, securityGroup: sg } });
+    expect(() => make('Billing', { existingProxy: { proxy, securityGroup: sg } })).not.toThrow();
   });
 });

@@ -35,6 +35,8 @@ export interface MonitoringProps {
   /** undefined for an existing proxy whose name is not known. */
   readonly proxy?: rds.IDatabaseProxy;
   readonly databaseMetric: (metricName: string, props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
+  /** Alarm on the database: false when another API of the stack on the same database already does. */
+  readonly databaseAlarms: boolean;
   readonly thresholds: AlarmThresholds;
   readonly action: IAlarmActionStrategy;
   readonly alarms: boolean;
@@ -265,7 +267,15 @@ export class SecureDbApiMonitoring extends Construct {
     ];
     for (const spec of proxySpecs) if (spec.metric) specs.push({ ...spec, metric: spec.metric });
     const db = this.props.databaseMetric;
-    specs.push(
+    if (this.props.databaseAlarms) specs.push(...this.databaseSpecs(db));
+    for (const s of specs) this.alarm(s);
+  }
+
+  /** The database's own alarms (CPU, connections, memory). */
+  private databaseSpecs(db: MonitoringProps['databaseMetric']): AlarmSpec[] {
+    const t = this.props.thresholds;
+    const M = cloudwatch.ComparisonOperator;
+    return [
       {
         id: 'DatabaseCpu',
         options: t.databaseCpuPercent,
@@ -298,8 +308,7 @@ export class SecureDbApiMonitoring extends Construct {
         }),
         description: 'The database has less than {t} MiB of freeable memory: it will swap or be killed. Scale it up or reduce connections.',
       },
-    );
-    for (const s of specs) this.alarm(s);
+    ];
   }
 
   private alarm(s: AlarmSpec): void {
