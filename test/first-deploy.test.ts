@@ -314,3 +314,15 @@ describe('two APIs on one database', () => {
     expect(() => make('Billing', { existingProxy: { proxy, securityGroup: sg } })).not.toThrow();
   });
 });
+
+describe('timeouts under API Gateway\'s 29 s', () => {
+  test('GIVEN the longest statement timeout (25 s) THEN the function times out at 28 s, 1 s under API Gateway\'s limit', () => {
+    const { stack } = postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(25) }] });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^SecureDbApi read queries'), Timeout: 28 });
+  });
+
+  test('GIVEN a 26 s statement timeout THEN synthesis stops with a clear error', () => {
+    expect(() => Template.fromStack(postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(26) }] }).stack))
+      .toThrow(/query "getSlow": timeout 26 seconds is too long: at most 25 seconds/);
+  });
+});

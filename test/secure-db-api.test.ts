@@ -343,7 +343,8 @@ describe('SecureDbApi validation', () => {
     ['a typo beside claims is still reported', { queries: [{ route: 'GET /mine', sql: "SELECT ':claims.x', :nope" }] }, /SQL uses :nope/],
     ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
     ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
-    ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /timeoutMs must be a whole number from 1 to 29000/],
+    ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /query "getA": timeout 40 seconds is too long: at most 25 seconds/],
+    ['timeout without headroom under API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(26) }] }, /SecureDbApi Test\/Api: query "getA": timeout 26 seconds is too long: at most 25 seconds, so that the answer \(3 s to connect and respond\) reaches API Gateway 1 s before its 29-second integration limit/],
   ])('%s is refused at synth time', (_what, props, message) => {
     expect(build(props)).toThrow(message);
   });
