@@ -405,8 +405,12 @@ export class SecureDbApi extends Construct {
    * `DatabaseUsersOptions.create`); empty with an existing proxy.
    */
   public readonly secrets: secretsmanager.ISecret[];
-  /** The query functions' security group: the only one the proxy accepts connections from. */
-  public readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * The query functions' security group, which the proxy accepts connections from (and the Fargate
+   * tasks' group, with that backend).
+   * @default - undefined when no query function runs: a container backend without GraphQL
+   */
+  public readonly securityGroup?: ec2.ISecurityGroup;
   /** The key that encrypts the secrets, the log groups and the alarm topic. */
   public readonly encryptionKey: kms.IKey;
   /** The topic alarms publish to, when no other alarm action was given. Subscribe your on-call here. */
@@ -490,7 +494,12 @@ export class SecureDbApi extends Construct {
     }
 
     const port = defaultPortOf(this.target.engine);
-    this.securityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query functions: only the RDS Proxy' });
+    // Query functions run unless a container backend serves every route (GraphQL stays on its function).
+    const backendKind = (props.backend ?? QueryBackend.lambda()).kind;
+    const functions = backendKind === QueryBackendKind.LAMBDA || props.graphql !== undefined;
+    this.securityGroup = functions
+      ? new ec2.SecurityGroup(this, 'FunctionSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query functions: only the RDS Proxy' })
+      : undefined;
     let proxyConnections: ec2.Connections;
     if (props.existingProxy) {
       // The proxy's owner manages its secrets, rotation and settings; the construct only connects to it.
@@ -503,7 +512,7 @@ export class SecureDbApi extends Construct {
       this.proxy = proxy;
       proxyConnections = proxy.connections;
     }
-    proxyConnections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
+    if (this.securityGroup) proxyConnections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
     this.proxyConnections = proxyConnections;
     this.createDatabaseUsers(props, logRetention, removalPolicy);
 
@@ -721,6 +730,7 @@ export class SecureDbApi extends Construct {
     removalPolicy: RemovalPolicy,
     monitored: MonitoredFunction[],
   ): lambda.Function {
+    if (!this.securityGroup) throw new Error(`SecureDbApi ${this.node.path}: no security group for the ${id} function`);
     const fn = new QueryFunction(this, id, {
       ...spec,
       engine: this.target.engine,
