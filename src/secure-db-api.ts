@@ -377,6 +377,9 @@ function identityParameters(type: apigw.AuthorizationType | undefined): Record<s
   };
 }
 
+/** The OpenAPI documents written into each stage's cloud assembly, with the path of the API that wrote each. */
+const OPENAPI_FILES = new WeakMap<Stage, Map<string, string>>();
+
 /** Where `openApi.serve` publishes the document. */
 const OPENAPI_PATH = '/openapi.json';
 
@@ -866,10 +869,19 @@ export class SecureDbApi extends Construct {
     if (!options) return;
     const document = this.openApiObject(configs);
     const text = JSON.stringify(document, undefined, 2);
-    const outdir = Stage.of(this)?.outdir;
-    if (outdir) {
-      mkdirSync(outdir, { recursive: true });
-      writeFileSync(path.join(outdir, `${Names.uniqueId(this)}.openapi.json`), text);
+    const stage = Stage.of(this);
+    if (stage) {
+      // `<construct id>.openapi.json`, as documented: two APIs of one assembly must not overwrite each other's.
+      const file = `${this.node.id}.openapi.json`;
+      const written = OPENAPI_FILES.get(stage) ?? new Map<string, string>();
+      OPENAPI_FILES.set(stage, written);
+      const other = written.get(file);
+      if (other !== undefined && other !== this.node.path) {
+        throw new Error(`SecureDbApi ${this.node.path}: the cloud assembly already holds ${file}, the OpenAPI document of SecureDbApi ${other}; give the two APIs different construct ids`);
+      }
+      written.set(file, this.node.path);
+      mkdirSync(stage.outdir, { recursive: true });
+      writeFileSync(path.join(stage.outdir, file), text);
     }
     if (options.outputFile) {
       mkdirSync(path.dirname(path.resolve(options.outputFile)), { recursive: true });

@@ -2,6 +2,7 @@
  * What synthesis alone does not show but a first deployment into an account that already holds other
  * stacks does: shared physical names, ports, account-wide resources, `cdk synth --strict` warnings.
  */
+import { readdirSync } from 'fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
@@ -324,5 +325,26 @@ describe('timeouts under API Gateway\'s 29 s', () => {
   test('GIVEN a 26 s statement timeout THEN synthesis stops with a clear error', () => {
     expect(() => Template.fromStack(postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(26) }] }).stack))
       .toThrow(/query "getSlow": timeout 26 seconds is too long: at most 25 seconds/);
+  });
+});
+
+describe('the OpenAPI document in the cloud assembly', () => {
+  test('is named <construct id>.openapi.json, as documented', () => {
+    const { app } = postgresApi({ openApi: {} });
+    const outdir = app.synth().directory;
+    expect(readdirSync(outdir).filter((f) => f.endsWith('.openapi.json'))).toEqual(['Api.openapi.json']);
+  });
+
+  test('GIVEN two APIs with the same id in one assembly THEN the second is refused instead of overwriting the first', () => {
+    const app = new App();
+    const build = (id: string) => {
+      const stack = new Stack(app, id, { env: ENV });
+      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+      const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('writer') });
+      new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), openApi: {}, queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    };
+    build('Staging');
+    build('Production');
+    expect(() => app.synth()).toThrow(/SecureDbApi Production\/Api: the cloud assembly already holds Api.openapi.json, the OpenAPI document of SecureDbApi Staging\/Api; give the two APIs different construct ids/);
   });
 });
