@@ -6,9 +6,10 @@
 import { readdirSync } from 'fs';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
 
 export interface ExampleModule {
   build(app: App): Stack[];
@@ -20,6 +21,19 @@ export interface Finding {
   readonly path: string;
 }
 
+/** Whether the resource `logicalId` of `stack`, or a construct above it, acknowledges cfn-guard's `rule`. */
+function guardAcknowledged(stack: Stack, logicalId: string, rule: string): boolean {
+  const resource = stack.node.findAll().find((c) => CfnResource.isCfnResource(c) && stack.resolve(c.logicalId) === logicalId);
+  // Validations.acknowledge records an id without a `prefix::` as `annotation::<id>`.
+  const ids = [`cfn-guard:${rule}`, `annotation::cfn-guard:${rule}`];
+  for (let c: IConstruct | undefined = resource; c; c = c.node.scope) {
+    for (const entry of c.node.metadata) {
+      if (entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && ids.some((id) => id in (entry.data as Record<string, string>))) return true;
+    }
+  }
+  return false;
+}
+
 /** Synthesizes one example and returns its unacknowledged findings and its warnings (`cdk synth --strict` fails on them). */
 export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stack[]; findings: Finding[]; warnings: string[] } {
   const app = new App({ outdir });
@@ -29,10 +43,15 @@ export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stac
     .filter((m) => m.level === 'warning' || m.level === 'error')
     .map((m) => `${m.level} ${m.id}: ${String(m.entry.data)}`);
   const findings: Finding[] = [];
-  // cfn-guard with the bundled AWS Control Tower proactive controls, on the synthesized templates.
+  // cfn-guard with the bundled AWS Control Tower proactive controls, on the synthesized templates. A finding
+  // is acknowledged on its resource (or an ancestor) as `cfn-guard:<rule>`, with a reason.
   const guard = new CfnGuardValidator().validate({ templatePaths: assembly.stacks.map((s) => s.templateFullPath), appConstruct: app });
   for (const v of guard.violations) {
-    for (const r of v.violatingResources) findings.push({ pack: 'cfn-guard', rule: v.ruleName, path: `${path.basename(r.templatePath)}#${r.resourceLogicalId}` });
+    for (const r of v.violatingResources) {
+      const stack = stacks.find((s) => path.basename(r.templatePath) === s.templateFile);
+      if (stack && guardAcknowledged(stack, r.resourceLogicalId, v.ruleName)) continue;
+      findings.push({ pack: 'cfn-guard', rule: v.ruleName, path: `${path.basename(r.templatePath)}#${r.resourceLogicalId}` });
+    }
   }
   const packs: NagPack[] = [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
   for (const stack of stacks) {

@@ -438,6 +438,8 @@ export class SecureDbApi extends Construct {
   private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
   private readonly endToEndIam: boolean;
   private readonly proxyConnections: ec2.Connections;
+  /** Whether the construct creates the database users (the bootstrap runs in the VPC). */
+  private bootstrapsUsers = false;
   /** Whether this API alarms on the database (another API of the stack on it may already). */
   private readonly alarmsOnDatabase: boolean;
   /** The Fargate service of QueryBackend.fargate, once built. */
@@ -518,6 +520,7 @@ export class SecureDbApi extends Construct {
     if (this.securityGroup) proxyConnections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
     this.proxyConnections = proxyConnections;
     this.createDatabaseUsers(props, logRetention, removalPolicy);
+    this.noteVpcEndpoints(props);
 
     this.stageName = props.stageName ?? 'v1';
     this.apiName = props.apiName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
@@ -1018,6 +1021,7 @@ export class SecureDbApi extends Construct {
     if (props.existingProxy) throw new Error('SecureDbApi: databaseUsers.create cannot be used with existingProxy: the users\' passwords live in that proxy\'s secrets');
     if (!masterSecret) throw new Error('SecureDbApi: databaseUsers.create needs the master secret: the database was imported, so set databaseUsers.masterSecret');
     if (!this.target.endpoint) throw new Error(`SecureDbApi ${this.node.path}: databaseUsers.create connects to the database's endpoint, which the imported cluster does not know: import it with clusterEndpointAddress and port`);
+    this.bootstrapsUsers = true;
     const users = new DatabaseUsers(this, 'DatabaseUsers', {
       target: this.target,
       endpoint: this.target.endpoint,
@@ -1177,6 +1181,29 @@ export class SecureDbApi extends Construct {
         );
       }
     }
+  }
+
+  /**
+   * In subnets without a route out of the VPC (isolated), what runs there reaches AWS services only
+   * through VPC endpoints: says which at synth time, as information (the app may well have them; a
+   * warning would fail `cdk synth --strict` for a correct app). The query functions need none.
+   */
+  private noteVpcEndpoints(props: SecureDbApiProps): void {
+    const isolated = new Set(props.vpc.isolatedSubnets.map((s) => s.subnetId));
+    const selected = props.vpc.selectSubnets(this.vpcSubnets).subnets;
+    if (selected.length === 0 || !selected.every((s) => isolated.has(s.subnetId))) return;
+    const users = [
+      ...(this.rotationSchedules.length > 0 ? ['secret rotation'] : []),
+      ...(this.bootstrapsUsers ? ['the database user bootstrap'] : []),
+    ];
+    const needs = [
+      ...(users.length > 0 ? [`Secrets Manager (com.amazonaws.${Token.isUnresolved(Stack.of(this).region) ? '<region>' : Stack.of(this).region}.secretsmanager) for ${users.join(' and ')}`] : []),
+      ...((props.backend ?? QueryBackend.lambda()).kind === QueryBackendKind.FARGATE
+        ? ['ECR (ecr.api, ecr.dkr) and S3 (gateway) for the query tasks\' image, CloudWatch Logs (logs) for their logs'] : []),
+    ];
+    if (needs.length === 0) return;
+    Annotations.of(this).addInfo(`SecureDbApi ${this.node.path} runs in subnets without a route out of the VPC: it needs VPC endpoints for ${needs.join('; ')}. `
+      + 'Without them those parts time out (the user bootstrap fails its deployment after 2 minutes).');
   }
 
   private selectSubnets(props: SecureDbApiProps): ec2.SubnetSelection {

@@ -348,3 +348,17 @@ describe('the OpenAPI document in the cloud assembly', () => {
     expect(() => app.synth()).toThrow(/SecureDbApi Production\/Api: the cloud assembly already holds Api.openapi.json, the OpenAPI document of SecureDbApi Staging\/Api; give the two APIs different construct ids/);
   });
 });
+
+describe('subnets without egress', () => {
+  test('GIVEN isolated subnets THEN synthesis says which VPC endpoints the in-VPC parts need, as information (no warning for --strict)', () => {
+    const { stack } = postgresApi();
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasInfo('/Test/Api', Match.stringLikeRegexp('subnets without a route out of the VPC: it needs VPC endpoints for Secrets Manager \\(com\\.amazonaws\\.eu-west-1\\.secretsmanager\\) for secret rotation and the database user bootstrap'));
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('GIVEN private subnets with egress THEN there is nothing to say', () => {
+    const { stack } = postgresApi({}, { egress: true });
+    expect(Annotations.fromStack(stack).findInfo('/Test/Api', Match.stringLikeRegexp('VPC endpoints'))).toEqual([]);
+  });
+});

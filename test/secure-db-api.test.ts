@@ -116,7 +116,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
 
   test('every log group is KMS-encrypted and kept one year', () => {
     const groups = Object.values(t.findResources('AWS::Logs::LogGroup')) as any[];
-    expect(groups.length).toBe(4); // access logs, reader, writer, user bootstrap
+    expect(groups.length).toBe(5); // access logs, reader, writer, user bootstrap and its provider
     for (const g of groups) {
       expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(g.Properties.RetentionInDays).toBe(365);

@@ -31,7 +31,7 @@ describe('database users of a cluster defined in the app', () => {
   test('one custom resource, kept on delete, with the master secret, the endpoint and the users with their secrets', () => {
     expect(resource.DeletionPolicy).toBe('Retain');
     expect(resource.Properties).toEqual({
-      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ApiDatabaseUsersFunction/), 'Arn'] },
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ApiDatabaseUsersProviderframeworkonEvent/), 'Arn'] },
       Engine: 'postgres',
       Database: 'shop',
       Host: { 'Fn::GetAtt': [expect.stringMatching(/^Db/), 'Endpoint.Address'] },
@@ -90,6 +90,42 @@ describe('database users of a cluster defined in the app', () => {
     });
     const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('user bootstrap') } })) as any[];
     expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
+  });
+});
+
+describe('the custom resource answers CloudFormation from outside the VPC', () => {
+  const { stack } = postgresApi();
+  const t = Template.fromStack(stack);
+  const functions = t.findResources('AWS::Lambda::Function');
+  const [frameworkId, framework] = Object.entries(functions).find(([id]) => id.startsWith('ApiDatabaseUsersProviderframeworkonEvent')) as [string, any];
+  const [bootstrapId, bootstrap] = Object.entries(functions).find(([, f]) => /user bootstrap/.test((f as any).Properties.Description)) as [string, any];
+
+  test('its service token is the provider framework, outside the VPC, which invokes the in-VPC bootstrap', () => {
+    const [resource] = Object.values(t.findResources(USERS)) as any[];
+    expect(resource.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [frameworkId, 'Arn'] });
+    expect(framework.Properties.VpcConfig).toBeUndefined();
+    expect(framework.Properties.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN).toEqual({ 'Fn::GetAtt': [bootstrapId, 'Arn'] });
+    expect(bootstrap.Properties.VpcConfig.SubnetIds).toHaveLength(2);
+  });
+
+  test('the bootstrap\'s own timeout (2 minutes) bounds the operation: the framework answers FAILED when it expires', () => {
+    expect(bootstrap.Properties.Timeout).toBe(120);
+  });
+
+  test('the framework may only invoke the bootstrap and write its own encrypted logs, with no inline policy', () => {
+    const roleId = framework.Properties.Role['Fn::GetAtt'][0];
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: {
+        Statement: [
+          { Sid: 'InvokeTheBootstrap', Effect: 'Allow', Action: ['lambda:InvokeFunction', 'lambda:GetFunction'], Resource: { 'Fn::GetAtt': [bootstrapId, 'Arn'] } },
+          { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiDatabaseUsersProviderLogGroup'), 'Arn'] } },
+        ],
+      },
+    });
+    expect(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })).toEqual({});
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiKey'), 'Arn'] } });
+    expect(framework.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^ApiDatabaseUsersProviderLogGroup/) });
   });
 });
 
