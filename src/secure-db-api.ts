@@ -409,8 +409,8 @@ export class SecureDbApi extends Construct {
    */
   public readonly secrets: secretsmanager.ISecret[];
   /**
-   * The query functions' security group, which the proxy accepts connections from (and the Fargate
-   * tasks' group, with that backend).
+   * The query functions' security group, which the proxy accepts connections from (the Fargate tasks have
+   * a group of their own).
    * @default - undefined when no query function runs: a container backend without GraphQL
    */
   public readonly securityGroup?: ec2.ISecurityGroup;
