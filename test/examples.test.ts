@@ -1,11 +1,12 @@
 /**
  * The example apps the README's main command synthesizes: zero unacknowledged cdk-nag findings in four
- * packs and zero cfn-guard (Control Tower) findings, and a stable template (asset hashes stripped).
+ * packs and zero cfn-guard (Control Tower) findings, no warnings (`cdk synth --strict`), and a stable
+ * template (asset hashes stripped).
  */
 import { mkdtempSync, readdirSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -25,10 +26,14 @@ test('there are the four example apps', () => {
 describe.each(files)('example %s', (file) => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(path.join(EXAMPLES, file)) as ExampleModule;
-  const { stacks, findings } = checkExample(mod, mkdtempSync(path.join(os.tmpdir(), 'sdba-example-')));
+  const { stacks, findings, warnings } = checkExample(mod, mkdtempSync(path.join(os.tmpdir(), 'sdba-example-')));
 
   test('has no unacknowledged cdk-nag or cfn-guard findings', () => {
     expect(findings).toEqual([]);
+  });
+
+  test('synthesizes without warnings (cdk synth --strict)', () => {
+    expect(warnings).toEqual([]);
   });
 
   test('matches its snapshot', () => {
@@ -54,4 +59,15 @@ test('the checks do report findings: an unrestricted key and an inline wildcard 
     'NIST.800.53.R5:NIST.800.53.R5-IAMNoInlinePolicy',
     'PCI.DSS.321:PCI.DSS.321-IAMNoInlinePolicy',
   ]));
+});
+
+test('the checks report warnings, which cdk synth --strict fails on', () => {
+  const { warnings } = checkExample({
+    build(app: App) {
+      const stack = new Stack(app, 'Warned', { env: { account: '123456789012', region: 'eu-west-1' } });
+      Annotations.of(stack).addWarningV2('test:warned', 'something to look at');
+      return [stack];
+    },
+  }, mkdtempSync(path.join(os.tmpdir(), 'sdba-warned-')));
+  expect(warnings).toEqual([expect.stringMatching(/^warning .*something to look at/)]);
 });

@@ -116,7 +116,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
 
   test('every log group is KMS-encrypted and kept one year', () => {
     const groups = Object.values(t.findResources('AWS::Logs::LogGroup')) as any[];
-    expect(groups.length).toBe(4); // access logs, reader, writer, user bootstrap
+    expect(groups.length).toBe(5); // access logs, reader, writer, user bootstrap and its provider
     for (const g of groups) {
       expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
       expect(g.Properties.RetentionInDays).toBe(365);
@@ -349,7 +349,8 @@ describe('SecureDbApi validation', () => {
     ['a typo beside claims is still reported', { queries: [{ route: 'GET /mine', sql: "SELECT ':claims.x', :nope" }] }, /SQL uses :nope/],
     ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
     ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
-    ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /timeoutMs must be a whole number from 1 to 29000/],
+    ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /query "getA": timeout 40 seconds is too long: at most 25 seconds/],
+    ['timeout without headroom under API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(26) }] }, /SecureDbApi Test\/Api: query "getA": timeout 26 seconds is too long: at most 25 seconds, so that the answer \(3 s to connect and respond\) reaches API Gateway 1 s before its 29-second integration limit/],
   ])('%s is refused at synth time', (_what, props, message) => {
     expect(build(props)).toThrow(message);
   });

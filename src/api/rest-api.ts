@@ -1,4 +1,4 @@
-import { Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -41,7 +41,11 @@ export interface QueryRestApiProps {
   readonly configureAccountLogging: boolean;
 }
 
-const EXECUTION_LOGS_ARN = 'arn:*:logs:*:*:log-group:API-Gateway-Execution-Logs_*';
+/** API Gateway's execution log groups are named `API-Gateway-Execution-Logs_{api-id}/{stage}`. */
+const EXECUTION_LOG_GROUPS = 'API-Gateway-Execution-Logs_*';
+
+/** The id of the stack-wide account logging setting, shared by every SecureDbApi in the stack. */
+const ACCOUNT_LOGGING_ID = 'SecureDbApiAccountLogging';
 
 /** JSON access log line with the caller's identity. */
 function accessLogFormat(): apigw.AccessLogFormat {
@@ -82,8 +86,7 @@ export class QueryRestApi extends Construct {
     super(scope, id);
     this.accessLogGroup = encryptedLogGroup(this, 'AccessLogs', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
 
-    let account: apigw.CfnAccount | undefined;
-    if (props.configureAccountLogging) account = this.accountLoggingRole();
+    const account = props.configureAccountLogging ? accountLogging(Stack.of(this)) : undefined;
 
     const description = 'SecureDbApi: named database queries';
     this.api = new apigw.RestApi(this, 'Api', {
@@ -310,30 +313,49 @@ export class QueryRestApi extends Construct {
       });
     }
   }
+}
 
-  /** API Gateway's account-level CloudWatch role, with a customer-managed policy scoped to its log groups. */
-  private accountLoggingRole(): apigw.CfnAccount {
-    const role = new iam.Role(this, 'CloudWatchRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      description: 'Lets API Gateway write execution logs for this account and region',
-    });
-    const policy = new iam.ManagedPolicy(this, 'CloudWatchPolicy', {
-      roles: [role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
-          // Only API Gateway's execution log groups. Partition, region and account are wildcards because an
-          // identity policy reaches no other account's logs anyway, and tokens there cannot be acknowledged.
-          resources: [EXECUTION_LOGS_ARN],
-        }),
-      ],
-    });
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${EXECUTION_LOGS_ARN}]`,
-      reason: 'API Gateway names its execution log groups API-Gateway-Execution-Logs_{api-id}/{stage}; the prefix is the narrowest scope.',
-    });
-    const account = new apigw.CfnAccount(this, 'Account', { cloudWatchRoleArn: role.roleArn });
-    account.node.addDependency(policy);
-    return account;
-  }
+/**
+ * API Gateway's account-level CloudWatch role and setting, once per stack (a second AWS::ApiGateway::Account
+ * in one stack would fight the first), with a customer-managed policy scoped to the execution log groups
+ * of this account and region. All three are retained when they leave the stack, like aws-cdk-lib's RestApi
+ * does: the setting is account-wide, and every other API in the account and region logs through the role.
+ */
+function accountLogging(stack: Stack): apigw.CfnAccount {
+  const existing = stack.node.tryFindChild(ACCOUNT_LOGGING_ID);
+  if (existing) return existing.node.findChild('Account') as apigw.CfnAccount;
+  const scope = new Construct(stack, ACCOUNT_LOGGING_ID);
+  const role = new iam.Role(scope, 'CloudWatchRole', {
+    assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+    description: 'Lets API Gateway write execution logs for this account and region',
+  });
+  // The partition is a wildcard: an identity policy reaches no other partition, and the finding id of a
+  // resource with a reference in it cannot be acknowledged.
+  const logGroups = `arn:*:logs:${stack.region}:${stack.account}:log-group:${EXECUTION_LOG_GROUPS}`;
+  const policy = new iam.ManagedPolicy(scope, 'CloudWatchPolicy', {
+    roles: [role],
+    statements: [
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
+        // Only API Gateway's execution log groups, in this account and region.
+        resources: [logGroups],
+      }),
+    ],
+  });
+  acknowledgeFinding(policy, `AwsSolutions-IAM5[Resource::${Token.isUnresolved(stack.region) || Token.isUnresolved(stack.account)
+    ? `arn:*:logs:<AWS::Region>:<AWS::AccountId>:log-group:${EXECUTION_LOG_GROUPS}` : logGroups}]`,
+  'API Gateway names its execution log groups API-Gateway-Execution-Logs_{api-id}/{stage}; the prefix in this account and region is the narrowest scope.');
+  const account = new apigw.CfnAccount(scope, 'Account', { cloudWatchRoleArn: role.roleArn });
+  account.node.addDependency(policy);
+  for (const retained of [role, policy, account]) retained.applyRemovalPolicy(RemovalPolicy.RETAIN);
+  return account;
+}
+
+/**
+ * Acknowledges one cdk-nag finding. `Validations.acknowledge` refuses ids with more than one `::`, which a
+ * finding on a resource holding a reference has (`<AWS::Region>`): those are recorded as the same metadata.
+ */
+function acknowledgeFinding(scope: Construct, id: string, reason: string): void {
+  if (id.split('::').length <= 2) Validations.of(scope).acknowledge({ id, reason });
+  else scope.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, { [id]: reason });
 }

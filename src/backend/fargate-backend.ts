@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -80,6 +80,8 @@ export class FargateBackend extends Construct {
       description: 'Pulls the query server image and writes its logs',
     });
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      // A family of its own in the account and region (aws-cdk-lib names it after the construct path only).
+      family: Names.uniqueResourceName(this, { maxLength: 255, separator: '-' }),
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryLimitMiB ?? 1024,
       taskRole: this.taskRole,

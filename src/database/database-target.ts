@@ -1,9 +1,9 @@
+import { Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { defaultPortOf } from './ports';
 
 /** Database engines the construct serves. */
 export enum DatabaseEngineFamily {
@@ -28,8 +28,10 @@ export interface DatabaseTargetOptions {
    */
   readonly engine?: DatabaseEngineFamily;
   /**
-   * The port the database listens on (the proxy itself always listens on the engine's default port).
-   * @default - the engine's default: 5432 for PostgreSQL, 3306 for MySQL and MariaDB
+   * The port the database listens on, for an imported cluster that does not know it (the proxy itself
+   * always listens on the engine's default port). A database defined in the app, or imported with its
+   * port, tells its own (`Endpoint.Port`), and a different value here is refused.
+   * @default - the instance's or cluster's own port; required for an imported cluster without one
    */
   readonly port?: number;
 }
@@ -38,15 +40,21 @@ export interface DatabaseTargetOptions {
 export interface DatabaseTargetConfig {
   readonly engine: DatabaseEngineFamily;
   readonly databaseName: string;
-  /** The database's own port. */
+  /**
+   * The database's own port (the security group rules of rotation and the user bootstrap open it); a
+   * token for a database defined in the app (`Endpoint.Port`).
+   */
   readonly port: number;
   readonly proxyTarget: rds.ProxyTarget;
   /** The database's security groups, opened to the proxy and the rotation functions. */
   readonly connections: ec2.Connections;
   /** Where the app users' secrets are attached, so they carry host, port and engine. */
   readonly secretAttachment: secretsmanager.ISecretAttachmentTarget;
-  /** The database's own endpoint (the user bootstrap connects here, not through the proxy). */
-  readonly endpoint: rds.Endpoint;
+  /**
+   * The database's own endpoint (the user bootstrap connects here, not through the proxy).
+   * @default - unknown (an imported cluster without its endpoint address and port)
+   */
+  readonly endpoint?: rds.Endpoint;
   /**
    * The master user's secret, when the cluster or instance was created with one in this app.
    * @default - unknown (imported databases)
@@ -105,8 +113,23 @@ function resolveEngine(what: string, engineType: string | undefined, options: Da
   return engine;
 }
 
-function defaultPort(engine: DatabaseEngineFamily, options: DatabaseTargetOptions): number {
-  return options.port ?? defaultPortOf(engine);
+/**
+ * The port the database listens on: its own (a token for one defined in the app), else `options.port`.
+ * Never the engine's default: a database moved off it (cdk-nag's RDS11) would be unreachable.
+ */
+function databasePort(what: string, connections: ec2.Connections, options: DatabaseTargetOptions): number {
+  const own = connections.defaultPort;
+  if (own) {
+    const port = own.toRuleJson().fromPort as number;
+    if (options.port !== undefined && !Token.isUnresolved(port) && port !== options.port) {
+      throw new Error(`${what} listens on port ${port}, but the target options say ${options.port}`);
+    }
+    return port;
+  }
+  if (options.port === undefined) {
+    throw new Error(`${what} does not say which port it listens on: import it with its port, or set DatabaseTargetOptions.port`);
+  }
+  return options.port;
 }
 
 /** The database behind the API, reached through an RDS Proxy. */
@@ -155,19 +178,29 @@ class RdsTarget extends DatabaseTarget {
   }
 
   public bind(): DatabaseTargetConfig {
-    const engine = resolveEngine(`${this.what} ${this.db.node.path}`, this.engineType, this.options);
+    const what = `${this.what} ${this.db.node.path}`;
+    const engine = resolveEngine(what, this.engineType, this.options);
     return {
       engine,
       databaseName: this.options.databaseName,
-      port: defaultPort(engine, this.options),
+      port: databasePort(what, this.db.connections, this.options),
       proxyTarget: this.proxyTarget(),
       connections: this.db.connections,
       secretAttachment: this.secretAttachment,
-      endpoint: this.endpoint(),
+      endpoint: this.tryEndpoint(),
       masterSecret: this.masterSecret,
       resourceId: this.tryResourceId(),
       iamAuthentication: this.iamAuthentication(),
     };
+  }
+
+  /** An imported cluster throws when asked for an endpoint it was not given. */
+  private tryEndpoint(): rds.Endpoint | undefined {
+    try {
+      return this.endpoint();
+    } catch {
+      return undefined;
+    }
   }
 
   /** Imported databases throw when asked for an identifier they were not given. */

@@ -6,12 +6,22 @@ import type { ColumnConfig, HttpMethod as RuntimeMethod, QueryConfig } from '../
 /** Time beyond the statement timeout to connect and answer. */
 const ANSWER_GRACE_MS = 3000;
 
+/** How long before API Gateway gives up (its integration limit) a function or backend must have answered. */
+const GATEWAY_HEADROOM_MS = 1000;
+
+/**
+ * The longest statement timeout: its answer (after `ANSWER_GRACE_MS`) must reach API Gateway
+ * `GATEWAY_HEADROOM_MS` before the 29-second integration limit, or callers get API Gateway's own 504
+ * instead of the query's answer.
+ */
+export const MAX_STATEMENT_TIMEOUT_MS = MAX_TIMEOUT_MS - GATEWAY_HEADROOM_MS - ANSWER_GRACE_MS;
+
 /**
  * How long a function or integration may take for queries of `timeoutMs`: the statement timeout plus
- * time to connect and answer, within API Gateway's 29-second integration limit.
+ * time to connect and answer, at least `GATEWAY_HEADROOM_MS` under API Gateway's 29-second limit.
  */
 export function answerTimeout(timeoutMs: number): Duration {
-  return Duration.millis(Math.min(MAX_TIMEOUT_MS, timeoutMs + ANSWER_GRACE_MS));
+  return Duration.millis(Math.min(MAX_TIMEOUT_MS - GATEWAY_HEADROOM_MS, timeoutMs + ANSWER_GRACE_MS));
 }
 
 const ROUTE = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)$/;
@@ -39,8 +49,13 @@ export function toQueryConfig(def: QueryDefinition): QueryConfig {
   const { method, path } = parseRoute(def.route);
   const pathNames = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
   const timeout = def.timeout ?? Duration.seconds(5);
+  const name = def.name ?? nameFromRoute(method, path);
+  if (timeout.toMilliseconds() > MAX_STATEMENT_TIMEOUT_MS) {
+    throw new Error(`query "${name}": timeout ${timeout.toHumanString()} is too long: at most ${MAX_STATEMENT_TIMEOUT_MS / 1000} seconds, so that the answer `
+      + `(${ANSWER_GRACE_MS / 1000} s to connect and respond) reaches API Gateway ${GATEWAY_HEADROOM_MS / 1000} s before its ${MAX_TIMEOUT_MS / 1000}-second integration limit`);
+  }
   return {
-    name: def.name ?? nameFromRoute(method, path),
+    name,
     method,
     path,
     sql: def.sql,

@@ -227,7 +227,8 @@ export interface QueryOptions {
    */
   readonly rowLimit?: number;
   /**
-   * Statement timeout (the API answers 504 after it). At most 29 seconds.
+   * Statement timeout (the API answers 504 after it). At most 25 seconds: the function (or container)
+   * needs 3 more to connect and answer, and must answer 1 second before API Gateway's 29-second limit.
    * @default Duration.seconds(5)
    */
   readonly timeout?: Duration;

@@ -35,6 +35,8 @@ export interface MonitoringProps {
   /** undefined for an existing proxy whose name is not known. */
   readonly proxy?: rds.IDatabaseProxy;
   readonly databaseMetric: (metricName: string, props?: cloudwatch.MetricOptions) => cloudwatch.Metric;
+  /** Alarm on the database: false when another API of the stack on the same database already does. */
+  readonly databaseAlarms: boolean;
   readonly thresholds: AlarmThresholds;
   readonly action: IAlarmActionStrategy;
   readonly alarms: boolean;
@@ -57,6 +59,18 @@ interface AlarmSpec {
   readonly treatMissingData: cloudwatch.TreatMissingData;
   /** What a person on call reads first. */
   readonly description: string;
+}
+
+/**
+ * The metric at the alarm's period. A math expression gets its metrics at that period too: CloudWatch
+ * would override theirs anyway, and aws-cdk-lib warns about it (which fails `cdk synth --strict`).
+ */
+function atPeriod(metric: cloudwatch.IMetric, period: Duration): cloudwatch.IMetric {
+  if (metric instanceof cloudwatch.MathExpression) {
+    const usingMetrics = Object.fromEntries(Object.entries(metric.usingMetrics).map(([id, m]) => [id, atPeriod(m, period)]));
+    return new cloudwatch.MathExpression({ expression: metric.expression, usingMetrics, label: metric.label, color: metric.color, period });
+  }
+  return (metric as cloudwatch.Metric).with({ period });
 }
 
 /** Alarms from threshold structs, and a dashboard with one row per query route. */
@@ -253,7 +267,15 @@ export class SecureDbApiMonitoring extends Construct {
     ];
     for (const spec of proxySpecs) if (spec.metric) specs.push({ ...spec, metric: spec.metric });
     const db = this.props.databaseMetric;
-    specs.push(
+    if (this.props.databaseAlarms) specs.push(...this.databaseSpecs(db));
+    for (const s of specs) this.alarm(s);
+  }
+
+  /** The database's own alarms (CPU, connections, memory). */
+  private databaseSpecs(db: MonitoringProps['databaseMetric']): AlarmSpec[] {
+    const t = this.props.thresholds;
+    const M = cloudwatch.ComparisonOperator;
+    return [
       {
         id: 'DatabaseCpu',
         options: t.databaseCpuPercent,
@@ -286,8 +308,7 @@ export class SecureDbApiMonitoring extends Construct {
         }),
         description: 'The database has less than {t} MiB of freeable memory: it will swap or be killed. Scale it up or reduce connections.',
       },
-    );
-    for (const s of specs) this.alarm(s);
+    ];
   }
 
   private alarm(s: AlarmSpec): void {
@@ -301,7 +322,7 @@ export class SecureDbApiMonitoring extends Construct {
       throw new Error(`SecureDbApi alarm ${s.id}: datapointsToAlarm must be from 1 to evaluationPeriods (${evaluationPeriods})`);
     }
     const period = s.options?.period ?? Duration.minutes(5);
-    const metric = s.metric instanceof cloudwatch.Metric ? s.metric.with({ period }) : (s.metric as cloudwatch.MathExpression).with({ period });
+    const metric = atPeriod(s.metric, period);
     const alarm = new cloudwatch.Alarm(this, s.id, {
       metric,
       threshold,

@@ -9,10 +9,11 @@ import * as path from 'path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
-import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { postgresStack } from '../helpers/stacks';
 
 const JWT = ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] });
@@ -229,5 +230,31 @@ describe('refusals', () => {
     const certificate = acm.Certificate.fromCertificateArn(t.stack, 'Cert', CERT_ARN);
     const accessLogBucket = s3.Bucket.fromBucketName(t.stack, 'Logs', 'log-archive-bucket');
     expect(() => QueryBackend.fargate({ domainName: 'q.example.com', certificate, accessLogBucket, ...override })).toThrow(error);
+  });
+});
+
+describe('the query functions\' security group', () => {
+  /** The security groups with the query functions' description, and the proxy's ingress rules from them. */
+  function functionGroups(t: Template) {
+    const groups = Object.keys(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Query functions') } }));
+    const ingress = t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { Description: 'Query functions' } });
+    return { groups, ingress: Object.keys(ingress) };
+  }
+
+  test('GIVEN QueryBackend.fargate without GraphQL THEN there is no function security group and no proxy ingress for it', () => {
+    const { stack, api: construct } = api(fargate);
+    expect(functionGroups(Template.fromStack(stack))).toEqual({ groups: [], ingress: [] });
+    expect(construct.securityGroup).toBeUndefined();
+  });
+
+  test('GIVEN QueryBackend.fargate with GraphQL THEN the GraphQL function has its group, let into the proxy', () => {
+    const { stack, api: construct } = api(fargate, {
+      graphql: {},
+      queries: [{ route: 'GET /orders/{id}', sql: 'SELECT id FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id')], columns: [{ name: 'id', type: ColumnType.INTEGER }] }],
+    });
+    const groups = functionGroups(Template.fromStack(stack));
+    expect(groups.groups).toHaveLength(1);
+    expect(groups.ingress).toHaveLength(1);
+    expect(construct.securityGroup).toBeInstanceOf(ec2.SecurityGroup);
   });
 });

@@ -4,6 +4,7 @@
  * created before their secrets first rotate. Imported databases need the master secret given.
  */
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DatabaseTarget, SecureDbApi, SecureDbApiProps } from '../../src';
 import { importedMysqlStack, postgresApi, READ_AND_WRITE } from '../helpers/stacks';
@@ -30,7 +31,7 @@ describe('database users of a cluster defined in the app', () => {
   test('one custom resource, kept on delete, with the master secret, the endpoint and the users with their secrets', () => {
     expect(resource.DeletionPolicy).toBe('Retain');
     expect(resource.Properties).toEqual({
-      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ApiDatabaseUsersFunction/), 'Arn'] },
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ApiDatabaseUsersProviderframeworkonEvent/), 'Arn'] },
       Engine: 'postgres',
       Database: 'shop',
       Host: { 'Fn::GetAtt': [expect.stringMatching(/^Db/), 'Endpoint.Address'] },
@@ -83,21 +84,60 @@ describe('database users of a cluster defined in the app', () => {
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiDatabaseUsersSecurityGroup'), 'GroupId'] },
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DbSecurityGroup'), 'GroupId'] },
-      FromPort: 5432,
-      ToPort: 5432,
+      // The cluster's own port, whatever it is.
+      FromPort: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Db'), 'Endpoint.Port'] },
+      ToPort: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Db'), 'Endpoint.Port'] },
     });
     const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('user bootstrap') } })) as any[];
     expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
   });
 });
 
+describe('the custom resource answers CloudFormation from outside the VPC', () => {
+  const { stack } = postgresApi();
+  const t = Template.fromStack(stack);
+  const functions = t.findResources('AWS::Lambda::Function');
+  const [frameworkId, framework] = Object.entries(functions).find(([id]) => id.startsWith('ApiDatabaseUsersProviderframeworkonEvent')) as [string, any];
+  const [bootstrapId, bootstrap] = Object.entries(functions).find(([, f]) => /user bootstrap/.test((f as any).Properties.Description)) as [string, any];
+
+  test('its service token is the provider framework, outside the VPC, which invokes the in-VPC bootstrap', () => {
+    const [resource] = Object.values(t.findResources(USERS)) as any[];
+    expect(resource.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [frameworkId, 'Arn'] });
+    expect(framework.Properties.VpcConfig).toBeUndefined();
+    expect(framework.Properties.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN).toEqual({ 'Fn::GetAtt': [bootstrapId, 'Arn'] });
+    expect(bootstrap.Properties.VpcConfig.SubnetIds).toHaveLength(2);
+  });
+
+  test('the bootstrap\'s own timeout (2 minutes) bounds the operation: the framework answers FAILED when it expires', () => {
+    expect(bootstrap.Properties.Timeout).toBe(120);
+  });
+
+  test('the framework may only invoke the bootstrap and write its own encrypted logs, with no inline policy', () => {
+    const roleId = framework.Properties.Role['Fn::GetAtt'][0];
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: {
+        Statement: [
+          { Sid: 'InvokeTheBootstrap', Effect: 'Allow', Action: ['lambda:InvokeFunction', 'lambda:GetFunction'], Resource: { 'Fn::GetAtt': [bootstrapId, 'Arn'] } },
+          { Sid: 'WriteOwnLogs', Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiDatabaseUsersProviderLogGroup'), 'Arn'] } },
+        ],
+      },
+    });
+    expect(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })).toEqual({});
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApiKey'), 'Arn'] } });
+    expect(framework.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/^ApiDatabaseUsersProviderLogGroup/) });
+  });
+});
+
 describe('database users of an imported database', () => {
-  test('without the master secret they are not created, and a warning says how to', () => {
+  test('without the master secret they are not created, their secrets do not rotate, and a warning says how to', () => {
     const { stack, make } = importedMysql();
     make();
     const t = Template.fromStack(stack);
     t.resourceCountIs(USERS, 0);
-    Annotations.fromStack(stack).hasWarning('/Imported/Api', Match.stringLikeRegexp('not created: the master secret of the imported database is unknown'));
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    Annotations.fromStack(stack).hasWarning('/Imported/Api', Match.stringLikeRegexp('their secrets do not rotate until they exist'));
+    Annotations.fromStack(stack).hasWarning('/Imported/Api', Match.stringLikeRegexp('the master secret of the imported database is unknown'));
   });
 
   test('with databaseUsers.masterSecret they are', () => {
@@ -111,10 +151,11 @@ describe('database users of an imported database', () => {
     Annotations.fromStack(stack).hasNoWarning('/Imported/Api', Match.anyValue());
   });
 
-  test('databaseUsers.create: false is quiet', () => {
+  test('databaseUsers.create: false is quiet, and the owner\'s users rotate', () => {
     const { stack, make } = importedMysql({ databaseUsers: { create: false } });
     make();
     Annotations.fromStack(stack).hasNoWarning('/Imported/Api', Match.anyValue());
+    Template.fromStack(stack).resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
   });
 
   test.each([
@@ -136,4 +177,33 @@ test.each([
 test('custom schemas reach the resource', () => {
   const { stack } = postgresApi({ databaseUsers: { schemas: ['app', 'reporting'] } });
   Template.fromStack(stack).hasResourceProperties(USERS, { Schemas: 'app,reporting' });
+});
+
+describe('a master secret encrypted with a customer-managed key', () => {
+  /** The KMS keys the bootstrap may decrypt with. */
+  function decryptKeys(t: Template): unknown {
+    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp('user bootstrap') } })) as any[];
+    const decrypt = policy.Properties.PolicyDocument.Statement.find((s: { Sid?: string }) => s.Sid === 'DecryptTheSecrets');
+    expect(decrypt.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } });
+    return decrypt.Resource;
+  }
+  const CMK = 'arn:aws:kms:eu-west-1:123456789012:key/0b2f8f5e-aaaa-bbbb-cccc-444455556666';
+
+  test('GIVEN a secret imported with its key THEN the bootstrap may decrypt with that key', () => {
+    const { stack, make } = importedMysql();
+    const encryptionKey = kms.Key.fromKeyArn(stack, 'MasterKey', CMK);
+    make({ databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Master', { secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:inventory/master-AbCdEf', encryptionKey }) } });
+    expect(decryptKeys(Template.fromStack(stack))).toEqual(expect.arrayContaining([CMK]));
+  });
+
+  test('GIVEN a secret imported by name and databaseUsers.masterSecretEncryptionKey THEN the bootstrap may decrypt with that key', () => {
+    const { stack, make } = importedMysql();
+    make({
+      databaseUsers: {
+        masterSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'inventory/master'),
+        masterSecretEncryptionKey: kms.Key.fromKeyArn(stack, 'MasterKey', CMK),
+      },
+    });
+    expect(decryptKeys(Template.fromStack(stack))).toEqual(expect.arrayContaining([CMK, { 'Fn::GetAtt': [expect.stringMatching(/^ApiKey/), 'Arn'] }]));
+  });
 });

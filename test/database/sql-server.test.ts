@@ -34,6 +34,7 @@ function sqlServerApi(props: Partial<SecureDbApiProps> = {}) {
 test('GIVEN RDS for SQL Server WHEN published THEN the SQL Server bundle runs the T-SQL with @p placeholders on port 1433', () => {
   const { app, stack, make } = sqlServerApi({
     queries: [{ route: 'GET /orders', sql: 'SELECT id, status FROM dbo.orders WHERE status = :status', parameters: [QueryParameter.string('status')] }],
+    databaseUsers: { create: false },
   });
   make();
   const t = Template.fromStack(stack);
@@ -54,8 +55,27 @@ test('the user bootstrap is not offered for SQL Server yet: a warning by default
   const quiet = sqlServerApi();
   quiet.make();
   Template.fromStack(quiet.stack).resourceCountIs('Custom::SecureDbApiDatabaseUsers', 0);
-  Annotations.fromStack(quiet.stack).hasWarning('/SqlServer/Api', Match.stringLikeRegexp('not created on SQL Server'));
+  Annotations.fromStack(quiet.stack).hasWarning('/SqlServer/Api', Match.stringLikeRegexp('not created on SQL Server, and their secrets do not rotate until they exist'));
   expect(sqlServerApi({ databaseUsers: { create: true } }).make).toThrow(/not available for SQL Server yet/);
+});
+
+test('GIVEN SQL Server users nothing creates THEN their secrets exist for the proxy but get no rotation, which would fail on missing logins', () => {
+  const { stack, make } = sqlServerApi();
+  make();
+  const t = Template.fromStack(stack);
+  t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+  t.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ SecretStringTemplate: Match.stringLikeRegexp('api_(reader|writer)') }) }, 2);
+  t.hasResourceProperties('AWS::RDS::DBProxy', { Auth: Match.arrayWith([Match.objectLike({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED' })]) });
+  // Nothing opens the database to rotation functions that do not exist.
+  t.resourcePropertiesCountIs('AWS::EC2::SecurityGroupIngress', { Description: 'Secret rotation' }, 0);
+  t.resourcePropertiesCountIs('AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('^Secret rotation') }, 0);
+});
+
+test('GIVEN databaseUsers.create false (the owner made the logins) THEN both secrets rotate, quietly', () => {
+  const { stack, make } = sqlServerApi({ databaseUsers: { create: false } });
+  make();
+  Template.fromStack(stack).resourcePropertiesCountIs('AWS::SecretsManager::RotationSchedule', { HostedRotationLambda: Match.objectLike({ RotationType: 'SQLServerSingleUser' }) }, 2);
+  Annotations.fromStack(stack).hasNoWarning('/SqlServer/Api', Match.anyValue());
 });
 
 test('T-SQL errors are reported at synth time', () => {

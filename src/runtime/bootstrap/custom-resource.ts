@@ -1,9 +1,9 @@
 /**
- * The CloudFormation custom resource that creates the API's database users. It answers CloudFormation
- * itself (a PUT to the pre-signed response URL), so no provider framework functions are needed.
+ * The CloudFormation custom resource that creates the API's database users, as the `onEvent` handler of
+ * aws-cdk-lib's provider framework: the framework (outside the VPC) answers CloudFormation with what this
+ * returns, or FAILED with the message of what it throws, so this function needs no route to S3.
  * Create and Update run the bootstrap; Delete never drops a user or any data.
  */
-import * as https from 'https';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { EngineName } from '../config';
@@ -36,7 +36,6 @@ export interface SecretValue {
 export interface BootstrapDependencies {
   readSecret(arn: string): Promise<SecretValue>;
   run(plan: BootstrapPlan, master: MasterConnection): Promise<number>;
-  respond(url: string, body: string): Promise<void>;
   log(message: string, attributes: Record<string, unknown>): void;
 }
 
@@ -79,11 +78,20 @@ async function bootstrap(props: BootstrapProperties, deps: BootstrapDependencies
   return deps.run(plan, { host: props.Host, port, user: master.username, password: master.password, database: props.Database });
 }
 
-/** Handles one event and always answers CloudFormation (a missing answer would hang the stack for an hour). */
-export async function handleBootstrapEvent(event: CloudFormationCustomResourceEvent, deps: BootstrapDependencies): Promise<void> {
+/** What the provider framework answers CloudFormation with. */
+export interface BootstrapResult {
+  readonly PhysicalResourceId: string;
+  readonly Data: Record<string, string>;
+  readonly NoEcho: boolean;
+}
+
+/**
+ * Handles one event: returns the resource's answer, or throws an error whose message (never a secret)
+ * the provider framework reports to CloudFormation as FAILED.
+ */
+export async function handleBootstrapEvent(event: CloudFormationCustomResourceEvent, deps: BootstrapDependencies): Promise<BootstrapResult> {
   const props = event.ResourceProperties as unknown as BootstrapProperties;
   const physicalId = `${props.Database}/${props.ReaderUser}/${props.WriterUser}`;
-  let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
   let reason = 'database users are up to date';
   try {
     if (event.RequestType === 'Delete') {
@@ -94,40 +102,15 @@ export async function handleBootstrapEvent(event: CloudFormationCustomResourceEv
       reason = `database users are up to date (${statements} statements)`;
     }
   } catch (e) {
-    status = 'FAILED';
     reason = (e as Error).message;
+    deps.log('database user bootstrap', { requestType: event.RequestType, status: 'FAILED', reason });
+    throw new Error(reason.slice(0, 1000));
   }
-  deps.log('database user bootstrap', { requestType: event.RequestType, status, reason });
-  await deps.respond(event.ResponseURL, JSON.stringify({
-    Status: status,
-    Reason: reason.slice(0, 1000),
-    // A Create always names its resource (a failed one is then deleted with this id); a Delete or a failed
-    // Update keeps the id it came with.
-    PhysicalResourceId: event.RequestType === 'Create' || (event.RequestType === 'Update' && status === 'SUCCESS') ? physicalId : event.PhysicalResourceId,
-    StackId: event.StackId,
-    RequestId: event.RequestId,
-    LogicalResourceId: event.LogicalResourceId,
+  deps.log('database user bootstrap', { requestType: event.RequestType, status: 'SUCCESS', reason });
+  return {
+    // A Create or Update names its resource; a Delete keeps the id it came with.
+    PhysicalResourceId: event.RequestType === 'Delete' ? event.PhysicalResourceId : physicalId,
     NoEcho: true,
     Data: {},
-  }));
-}
-
-/** PUTs the answer to CloudFormation's pre-signed S3 URL (https only). */
-export function httpsRespond(url: string, body: string, options: { ca?: string | Buffer } = {}): Promise<void> {
-  const target = new URL(url);
-  if (target.protocol !== 'https:') return Promise.reject(new Error('the response URL must be https'));
-  return new Promise((resolve, reject) => {
-    const req = https.request(target, {
-      method: 'PUT',
-      headers: { 'Content-Type': '', 'Content-Length': Buffer.byteLength(body) },
-      timeout: 10_000,
-      ...(options.ca ? { ca: options.ca } : {}),
-    }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode && res.statusCode < 300 ? resolve() : reject(new Error(`CloudFormation response PUT answered ${res.statusCode}`))));
-    });
-    req.on('timeout', () => req.destroy(new Error('CloudFormation response PUT timed out')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  };
 }

@@ -3,23 +3,20 @@
  * (so passwords are really checked) and the machine's MariaDB. Idempotent, least privilege, passwords
  * escaped, all-or-nothing on PostgreSQL, and nothing dropped on delete.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { readFileSync } from 'fs';
 import * as http from 'http';
-import * as https from 'https';
 import { AddressInfo } from 'net';
-import * as os from 'os';
-import * as path from 'path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
-import { handleBootstrapEvent, httpsRespond, secretReader } from '../../../src/runtime/bootstrap/custom-resource';
+import { handleBootstrapEvent, secretReader } from '../../../src/runtime/bootstrap/custom-resource';
 import { MasterConnection, runBootstrap } from '../../../src/runtime/bootstrap/run-bootstrap';
 import { BootstrapPlan, bootstrapStatements } from '../../../src/runtime/bootstrap/users';
 import { MARIADB } from '../helpers/databases';
 import { invokeInProcess, stageBundle } from '../helpers/shipped';
-import { makeCertificates, startThrowawayPostgres, ThrowawayPostgres } from '../helpers/throwaway-postgres';
+import { startThrowawayPostgres, ThrowawayPostgres } from '../helpers/throwaway-postgres';
 
 /** Passwords with every character that could break out of a literal or a dollar-quoted block. */
 const READER_PW = "r'ea\\der$$pw\"1";
@@ -150,7 +147,7 @@ describe('PostgreSQL user bootstrap (SCRAM passwords, TLS)', () => {
     expect((await admin.query("SELECT 1 FROM pg_roles WHERE rolname = 'rt_boot_other'")).rows).toEqual([]);
   });
 
-  test('the bundled function, as Lambda runs it (secrets from Secrets Manager, the CA through NODE_EXTRA_CA_CERTS), makes the users and answers SUCCESS', async () => {
+  test('the bundled function, as Lambda runs it (secrets from Secrets Manager, the CA through NODE_EXTRA_CA_CERTS), makes the users and returns the resource id', async () => {
     const secretsById: Record<string, unknown> = {
       master: { username: 'postgres', password: 'master-secret' },
       reader: { username: 'rt_boot_bundle_r', password: READER_PW },
@@ -167,22 +164,12 @@ describe('PostgreSQL user bootstrap (SCRAM passwords, TLS)', () => {
         res.end(JSON.stringify(known ? { ARN: id, Name: id, SecretString: JSON.stringify(secretsById[id]) } : { __type: 'ResourceNotFoundException' }));
       });
     });
-    const answers: Array<Record<string, unknown>> = [];
-    const cloudFormation = https.createServer({ cert: readFileSync(server.certs.cert), key: readFileSync(server.certs.key) }, (req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        answers.push(JSON.parse(body) as Record<string, unknown>);
-        res.writeHead(200).end();
-      });
-    });
     await new Promise<void>((resolve) => secretsManager.listen(0, '127.0.0.1', resolve));
-    await new Promise<void>((resolve) => cloudFormation.listen(0, '127.0.0.1', resolve));
     try {
       const event = {
         RequestType: 'Create',
         ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:boot',
-        ResponseURL: `https://localhost:${(cloudFormation.address() as AddressInfo).port}/response`,
+        ResponseURL: 'https://cloudformation-custom-resource-response.s3.amazonaws.com/x',
         StackId: 'stack',
         RequestId: 'bundle-1',
         LogicalResourceId: 'Users',
@@ -208,14 +195,14 @@ describe('PostgreSQL user bootstrap (SCRAM passwords, TLS)', () => {
         AWS_SECRET_ACCESS_KEY: 'test-secret',
         AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secretsManager.address() as AddressInfo).port}`,
       });
+      // The provider framework's onEvent contract: the function answers with the resource, never to the URL.
       expect(out.error).toBeUndefined();
-      expect(answers).toEqual([expect.objectContaining({ Status: 'SUCCESS', PhysicalResourceId: 'app/rt_boot_bundle_r/rt_boot_bundle_w', RequestId: 'bundle-1' })]);
+      expect(out.result).toEqual({ PhysicalResourceId: 'app/rt_boot_bundle_r/rt_boot_bundle_w', NoEcho: true, Data: {} });
       const reader = await connectAs('rt_boot_bundle_r', READER_PW);
       expect((await reader.query('SELECT name FROM items ORDER BY id LIMIT 1')).rows).toEqual([{ name: 'kept' }]);
       await reader.end();
     } finally {
       await new Promise((resolve) => secretsManager.close(resolve));
-      await new Promise((resolve) => cloudFormation.close(resolve));
     }
   });
 
@@ -290,28 +277,10 @@ describe('bad plans', () => {
   });
 });
 
-describe('the custom resource', () => {
+describe('the custom resource (the provider framework\'s onEvent handler)', () => {
   const secrets = mockClient(SecretsManagerClient);
-  let dir: string;
-  let ca: Buffer;
-  let server: https.Server;
-  let url: string;
-  const answers: any[] = [];
 
-  beforeAll(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'bootstrap-cr-'));
-    const certs = makeCertificates(dir);
-    ca = readFileSync(certs.ca);
-    server = https.createServer({ cert: readFileSync(certs.cert), key: readFileSync(certs.key) }, (req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        answers.push({ method: req.method, body: JSON.parse(body) });
-        res.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `https://localhost:${(server.address() as AddressInfo).port}/response?X-Amz-Signature=abc`;
+  beforeAll(() => {
     secrets.on(GetSecretValueCommand, { SecretId: 'master' }).resolves({ SecretString: JSON.stringify({ username: 'root', password: '', host: 'db', port: 3306 }) });
     secrets.on(GetSecretValueCommand, { SecretId: 'reader' }).resolves({ SecretString: JSON.stringify({ username: 'rt_boot_reader', password: READER_PW }) });
     secrets.on(GetSecretValueCommand, { SecretId: 'writer' }).resolves({ SecretString: JSON.stringify({ username: 'rt_boot_writer', password: WRITER_PW }) });
@@ -319,8 +288,6 @@ describe('the custom resource', () => {
 
   afterAll(async () => {
     secrets.restore();
-    await new Promise((resolve) => server?.close(resolve));
-    if (dir) rmSync(dir, { recursive: true, force: true });
     const admin = await mysql.createConnection(MARIADB);
     await admin.query("DROP USER IF EXISTS 'rt_boot_reader'@'%', 'rt_boot_writer'@'%'");
     await admin.end();
@@ -330,9 +297,9 @@ describe('the custom resource', () => {
     return {
       RequestType: type,
       ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:boot',
-      ResponseURL: url,
+      ResponseURL: 'https://cloudformation-custom-resource-response.s3.amazonaws.com/x',
       StackId: 'stack',
-      RequestId: `req-${answers.length}`,
+      RequestId: 'req-1',
       LogicalResourceId: 'Users',
       ResourceType: 'Custom::SecureDbApiUsers',
       ...(type === 'Create' ? {} : { PhysicalResourceId: 'test/rt_boot_reader/rt_boot_writer' }),
@@ -357,43 +324,32 @@ describe('the custom resource', () => {
     readSecret: secretReader(new SecretsManagerClient({ region: 'eu-west-1' })),
     // The local server has no TLS; RDS always does (the function trusts the RDS CA).
     run: (p: BootstrapPlan, m: MasterConnection) => runBootstrap(p, { ...m, tls: false }),
-    respond: (u: string, body: string) => httpsRespond(u, body, { ca }),
     log: () => undefined,
   });
 
-  test('Create and Update make the users from the secrets and answer SUCCESS; Delete answers SUCCESS and drops nothing', async () => {
-    answers.length = 0;
-    await handleBootstrapEvent(cfnEvent('Create'), deps());
-    await handleBootstrapEvent(cfnEvent('Update'), deps());
+  test('Create and Update make the users from the secrets and name the resource; Delete keeps its id and drops nothing', async () => {
+    const answers = [
+      await handleBootstrapEvent(cfnEvent('Create'), deps()),
+      await handleBootstrapEvent(cfnEvent('Update'), deps()),
+    ];
     const reader = await mysql.createConnection({ host: MARIADB.host, port: MARIADB.port, user: 'rt_boot_reader', password: READER_PW, database: 'test' });
     await reader.end();
-    await handleBootstrapEvent(cfnEvent('Delete'), deps());
-    expect(answers.map((a) => [a.method, a.body.Status, a.body.PhysicalResourceId, a.body.NoEcho])).toEqual([
-      ['PUT', 'SUCCESS', 'test/rt_boot_reader/rt_boot_writer', true],
-      ['PUT', 'SUCCESS', 'test/rt_boot_reader/rt_boot_writer', true],
-      ['PUT', 'SUCCESS', 'test/rt_boot_reader/rt_boot_writer', true],
-    ]);
-    expect(answers[2].body.Reason).toMatch(/kept on delete/);
+    answers.push(await handleBootstrapEvent(cfnEvent('Delete'), deps()));
+    expect(answers).toEqual([0, 1, 2].map(() => ({ PhysicalResourceId: 'test/rt_boot_reader/rt_boot_writer', NoEcho: true, Data: {} })));
     const admin = await mysql.createConnection(MARIADB);
     const [users] = await admin.query("SELECT user FROM mysql.user WHERE user LIKE 'rt_boot_%' ORDER BY user");
     await admin.end();
     expect(users).toEqual([{ User: 'rt_boot_reader' }, { User: 'rt_boot_writer' }]);
   });
 
-  test('a failure answers FAILED with a reason and no secret, and a failed Update keeps its id', async () => {
-    answers.length = 0;
-    await handleBootstrapEvent(cfnEvent('Update', { Port: '1' }), deps());
+  test('a failure throws a reason without the secret, for the framework to answer FAILED with', async () => {
+    const logged: Array<Record<string, unknown>> = [];
+    const failing = { ...deps(), log: (_: string, attributes: Record<string, unknown>) => logged.push(attributes) };
+    await expect(handleBootstrapEvent(cfnEvent('Update', { Port: '1' }), failing)).rejects.toThrow(/./);
     secrets.on(GetSecretValueCommand, { SecretId: 'broken' }).resolves({ SecretString: `not json ${READER_PW}` });
-    await handleBootstrapEvent(cfnEvent('Create', { ReaderSecretArn: 'broken' }), deps());
-    expect(answers.map((a) => [a.body.Status, a.body.PhysicalResourceId])).toEqual([
-      ['FAILED', 'test/rt_boot_reader/rt_boot_writer'],
-      ['FAILED', 'test/rt_boot_reader/rt_boot_writer'],
-    ]);
-    expect(answers[1].body.Reason).toBe('secret broken is not a JSON object');
-    for (const a of answers) expect(JSON.stringify(a.body)).not.toContain(READER_PW);
-  });
-
-  test('the answer only ever goes to an https URL', async () => {
-    await expect(httpsRespond('http://example.com/x', '{}')).rejects.toThrow(/must be https/);
+    const error = await handleBootstrapEvent(cfnEvent('Create', { ReaderSecretArn: 'broken' }), failing).catch((e: Error) => e);
+    expect(error).toEqual(new Error('secret broken is not a JSON object'));
+    expect(logged.map((l) => l.status)).toEqual(['FAILED', 'FAILED']);
+    expect(JSON.stringify(logged)).not.toContain(READER_PW);
   });
 });

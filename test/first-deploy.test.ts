@@ -1,0 +1,364 @@
+/**
+ * What synthesis alone does not show but a first deployment into an account that already holds other
+ * stacks does: shared physical names, ports, account-wide resources, `cdk synth --strict` warnings.
+ */
+import { readdirSync } from 'fs';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi, SecureDbApiProps } from '../src';
+import { ENV, importedMysqlStack, postgresApi } from './helpers/stacks';
+
+describe('account-wide API Gateway logging', () => {
+  test('GIVEN two APIs in one stack THEN the stack holds one AWS::ApiGateway::Account, and both stages wait for it', () => {
+    const { stack, vpc, cluster } = postgresApi();
+    new SecureDbApi(stack, 'Second', {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
+      readerUser: 'second_reader',
+      writerUser: 'second_writer',
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+    });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::ApiGateway::Account', 1);
+    const [accountId] = Object.keys(t.findResources('AWS::ApiGateway::Account'));
+    const stages = Object.values(t.findResources('AWS::ApiGateway::Stage')) as any[];
+    expect(stages).toHaveLength(2);
+    for (const s of stages) expect(s.DependsOn).toEqual(expect.arrayContaining([accountId]));
+  });
+
+  test('the role, its policy and the account setting are retained when the stack is deleted', () => {
+    const t = Template.fromStack(postgresApi().stack);
+    const role = Object.values(t.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })] } } })) as any[];
+    expect(role).toHaveLength(1);
+    expect(role[0]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    t.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    t.hasResource('AWS::IAM::ManagedPolicy', {
+      DeletionPolicy: 'Retain',
+      Properties: { PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['logs:PutLogEvents']) })] } },
+    });
+  });
+
+  test('the role writes only the execution log groups of this account and region', () => {
+    Template.fromStack(postgresApi().stack).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^SecureDbApiAccountLoggingCloudWatchRole') }],
+      PolicyDocument: { Statement: [Match.objectLike({ Resource: 'arn:*:logs:eu-west-1:123456789012:log-group:API-Gateway-Execution-Logs_*' })] },
+    });
+  });
+
+  test('an environment-agnostic stack scopes the role to its own account and region', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Agnostic');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('writer') });
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^SecureDbApiAccountLoggingCloudWatchRole') }],
+      PolicyDocument: {
+        Statement: [Match.objectLike({
+          Resource: { 'Fn::Join': ['', ['arn:*:logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:API-Gateway-Execution-Logs_*']] },
+        })],
+      },
+    });
+    // The wildcard's finding is acknowledged there too, although its id holds references.
+    const findings = new AwsSolutionsChecks().validateScope(stack).violations
+      .filter((v) => v.violatingResources.some((r) => r.constructPath?.includes('SecureDbApiAccountLogging')));
+    expect(findings.map((v) => v.ruleName)).toEqual([]);
+  });
+});
+
+describe('cdk synth --strict', () => {
+  test('a default SecureDbApi synthesizes without warnings', () => {
+    const { stack } = postgresApi();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('alarm periods set in the thresholds apply to every metric of a math expression, without warnings', () => {
+    const { stack } = postgresApi({
+      monitoring: {
+        thresholds: {
+          apiServerErrorRatePercent: { period: Duration.minutes(1) },
+          proxyBorrowLatencyMs: { period: Duration.minutes(1) },
+          functionDurationPercentOfTimeout: { period: Duration.minutes(1) },
+        },
+      },
+    });
+    const t = Template.fromStack(stack);
+    const alarm = (id: string) => Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([logicalId]) => logicalId.includes(id))![1] as any;
+    for (const id of ['ApiServerErrorRate', 'ProxyBorrowLatency', 'ReaderDurationNearTimeout']) {
+      const periods = alarm(id).Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Period);
+      expect(periods.length).toBeGreaterThan(0);
+      expect(new Set(periods)).toEqual(new Set([60]));
+    }
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+});
+
+/** Every physical name a template sets, by resource type and property. */
+function physicalNames(t: Template): string[] {
+  const NAME_PROPERTIES: Record<string, string> = {
+    'AWS::RDS::DBProxy': 'DBProxyName',
+    'AWS::ApiGateway::RestApi': 'Name',
+    'AWS::ApiGateway::VpcLink': 'Name',
+    'AWS::ApiGateway::ApiKey': 'Name',
+    'AWS::ECS::TaskDefinition': 'Family',
+    'AWS::ECS::Cluster': 'ClusterName',
+    'AWS::ECS::Service': 'ServiceName',
+    'AWS::ElasticLoadBalancingV2::LoadBalancer': 'Name',
+    'AWS::ElasticLoadBalancingV2::TargetGroup': 'Name',
+    'AWS::Lambda::Function': 'FunctionName',
+    'AWS::IAM::Role': 'RoleName',
+    'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
+    'AWS::SNS::Topic': 'TopicName',
+    'AWS::CloudWatch::Alarm': 'AlarmName',
+    'AWS::CloudWatch::Dashboard': 'DashboardName',
+    'AWS::Logs::LogGroup': 'LogGroupName',
+    'AWS::SecretsManager::Secret': 'Name',
+    'AWS::KMS::Alias': 'AliasName',
+    'AWS::EC2::SecurityGroup': 'GroupName',
+  };
+  const names: string[] = [];
+  for (const [type, property] of Object.entries(NAME_PROPERTIES)) {
+    for (const r of Object.values(t.findResources(type)) as Array<{ Properties?: Record<string, unknown> }>) {
+      const name = r.Properties?.[property];
+      if (name !== undefined) names.push(`${type} ${JSON.stringify(name)}`);
+    }
+  }
+  return names;
+}
+
+describe('physical names', () => {
+  /** A SecureDbApi with every part that has a name (proxy, Fargate backend, VPC link, API key) in a stack named `stackName`. */
+  function fullApi(app: App, id: string, stackName?: string): Stack {
+    const stack = new Stack(app, id, { env: ENV, stackName });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', {
+      engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
+      vpc,
+      writer: rds.ClusterInstance.serverlessV2('writer'),
+    });
+    const api = new SecureDbApi(stack, 'Api', {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
+      authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://shop'] }),
+      backend: QueryBackend.fargate({
+        domainName: 'queries.internal.example.com',
+        certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555'),
+        accessLogBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'log-archive-bucket'),
+      }),
+      usagePlan: {},
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+    });
+    api.addApiKey('Partner');
+    return stack;
+  }
+
+  test('GIVEN the same app deployed twice in one account under two stack names THEN no physical name is shared', () => {
+    const staging = physicalNames(Template.fromStack(fullApi(new App(), 'Shop', 'shop-staging')));
+    const production = physicalNames(Template.fromStack(fullApi(new App(), 'Shop', 'shop-production')));
+    expect(staging).toEqual(expect.arrayContaining([expect.stringMatching(/^AWS::RDS::DBProxy "shopstaging-Api-[A-Z0-9]{8}"$/)]));
+    expect(staging.filter((n) => production.includes(n))).toEqual([]);
+  });
+
+  test('GIVEN two stacks of one app with the same construct ids THEN no physical name is shared', () => {
+    const app = new App();
+    const [stackA, stackB] = [fullApi(app, 'ShopA'), fullApi(app, 'ShopB')];
+    const a = physicalNames(Template.fromStack(stackA));
+    const b = physicalNames(Template.fromStack(stackB));
+    expect(a.filter((n) => b.includes(n))).toEqual([]);
+  });
+
+  test('proxy names follow RDS\'s rules also for long stack names', () => {
+    const { stack } = postgresApi({}, { stackId: `Shop--${'X'.repeat(100)}` });
+    const [proxy] = Object.values(Template.fromStack(stack).findResources('AWS::RDS::DBProxy')) as Array<{ Properties: { DBProxyName: string } }>;
+    expect(proxy.Properties.DBProxyName.length).toBeLessThanOrEqual(60);
+    expect(proxy.Properties.DBProxyName).toMatch(/^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]$/);
+  });
+
+  test('an invalid dashboard name is refused', () => {
+    expect(() => postgresApi({ monitoring: { dashboardName: 'shop orders' } })).toThrow(/dashboardName "shop orders" must be 1 to 255 letters/);
+  });
+});
+
+describe('database ports', () => {
+  /** The ingress rules into the database's security group from the group whose description starts with `source`. */
+  function ingressFrom(t: Template, source: string): Array<Record<string, unknown>> {
+    const [sourceId] = Object.keys(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp(`^${source}`) } }));
+    return (Object.values(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { SourceSecurityGroupId: { 'Fn::GetAtt': [sourceId, 'GroupId'] } } })) as Array<{ Properties: Record<string, unknown> }>)
+      .map((r) => r.Properties);
+  }
+
+  test('GIVEN a PostgreSQL instance on port 5433 THEN rotation and the user bootstrap are let in on its own port', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Port', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const instance = new rds.DatabaseInstance(stack, 'Db', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      port: 5433,
+    });
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    const t = Template.fromStack(stack);
+    const dbPort = { 'Fn::GetAtt': [stack.getLogicalId(instance.node.defaultChild as rds.CfnDBInstance), 'Endpoint.Port'] };
+    for (const source of ['Secret rotation', 'Database user bootstrap']) {
+      expect(ingressFrom(t, source)).toEqual([expect.objectContaining({ IpProtocol: 'tcp', FromPort: dbPort, ToPort: dbPort })]);
+    }
+    t.hasResourceProperties('Custom::SecureDbApiDatabaseUsers', { Port: dbPort });
+  });
+
+  test('GIVEN an Aurora MySQL cluster on port 3307 THEN rotation is let in on its own port', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Port', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', {
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      writer: rds.ClusterInstance.serverlessV2('writer'),
+      port: 3307,
+    });
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    const dbPort = { 'Fn::GetAtt': [stack.getLogicalId(cluster.node.defaultChild as rds.CfnDBCluster), 'Endpoint.Port'] };
+    expect(ingressFrom(Template.fromStack(stack), 'Secret rotation')).toEqual([expect.objectContaining({ FromPort: dbPort, ToPort: dbPort })]);
+  });
+
+  test('GIVEN an imported instance on port 3307 THEN the rules open 3307, and a different target port is refused', () => {
+    const { stack, vpc, instance } = importedMysqlStack({ port: 3307 });
+    const masterSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'inventory/master');
+    new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), databaseUsers: { masterSecret }, queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    const t = Template.fromStack(stack);
+    for (const source of ['Secret rotation', 'Database user bootstrap']) {
+      expect(ingressFrom(t, source)).toEqual([expect.objectContaining({ FromPort: 3307, ToPort: 3307 })]);
+    }
+    const other = importedMysqlStack({ port: 3307 });
+    expect(() => new SecureDbApi(other.stack, 'Api', { vpc: other.vpc, database: DatabaseTarget.fromInstance(other.instance, { databaseName: 'inventory', port: 3306 }), queries: [] }))
+      .toThrow(/SecureDbApi Imported\/Api: Instance Imported\/Db listens on port 3307, but the target options say 3306/);
+  });
+
+  test('GIVEN an imported cluster without its port THEN synthesis stops with an error naming the construct', () => {
+    const { stack, vpc } = importedMysqlStack();
+    const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Cluster', {
+      clusterIdentifier: 'orders',
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'ClusterSg', 'sg-0fedcba9876543210')],
+    });
+    expect(() => new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'orders' }), queries: [] }))
+      .toThrow(/SecureDbApi Imported\/Api: Cluster Imported\/Cluster does not say which port it listens on: import it with its port, or set DatabaseTargetOptions.port/);
+  });
+});
+
+describe('two APIs on one database', () => {
+  function auroraMysql() {
+    const app = new App();
+    const stack = new Stack(app, 'Two', { env: ENV });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const cluster = new rds.DatabaseCluster(stack, 'Db', {
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      writer: rds.ClusterInstance.serverlessV2('writer'),
+    });
+    const make = (id: string, props: Partial<SecureDbApiProps> = {}) => new SecureDbApi(stack, id, {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: id.toLowerCase() }),
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+      ...props,
+    });
+    return { stack, make };
+  }
+
+  test('GIVEN the default users on both THEN the second is refused at synth, naming both', () => {
+    const { make } = auroraMysql();
+    make('Orders');
+    expect(() => make('Billing')).toThrow(/SecureDbApi Two\/Billing: database user "api_reader" is already used by SecureDbApi Two\/Orders on the same database; each API needs its own readerUser and writerUser/);
+    expect(() => make('Invoices', { readerUser: 'invoices_reader' })).toThrow(/database user "api_writer" is already used by SecureDbApi Two\/Orders/);
+  });
+
+  test('GIVEN users of their own THEN each has its secrets and rotation, the database is alarmed on once, and the stack sets account logging once', () => {
+    const { stack, make } = auroraMysql();
+    make('Orders');
+    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 4);
+    for (const user of ['api_reader', 'api_writer', 'billing_reader', 'billing_writer']) {
+      t.resourcePropertiesCountIs('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username: user }) }) }, 1);
+    }
+    for (const metricName of ['CPUUtilization', 'DatabaseConnections']) t.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/RDS', MetricName: metricName }, 1);
+    expect(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).filter((id) => id.includes('DatabaseFreeableMemory'))).toHaveLength(1);
+    t.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+
+  test('GIVEN the first API without alarms THEN the second alarms on the database', () => {
+    const { stack, make } = auroraMysql();
+    make('Orders', { monitoring: { alarms: false } });
+    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    Template.fromStack(stack).resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/RDS', MetricName: 'CPUUtilization' }, 1);
+  });
+
+  test('GIVEN an existing proxy THEN its owner manages the users, and sharing them is allowed', () => {
+    const { stack, make } = auroraMysql();
+    const vpc = stack.node.findChild('Vpc') as ec2.Vpc;
+    const sg = new ec2.SecurityGroup(stack, 'ProxySg', { vpc });
+    const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(stack, 'Shared', {
+      dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
+      dbProxyName: 'shared',
+      endpoint: 'shared.proxy-abc.eu-west-1.rds.amazonaws.com',
+      securityGroups: [sg],
+    });
+    make('Orders', { existingProxy: { proxy, securityGroup: sg } });
+    expect(() => make('Billing', { existingProxy: { proxy, securityGroup: sg } })).not.toThrow();
+  });
+});
+
+describe('timeouts under API Gateway\'s 29 s', () => {
+  test('GIVEN the longest statement timeout (25 s) THEN the function times out at 28 s, 1 s under API Gateway\'s limit', () => {
+    const { stack } = postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(25) }] });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^SecureDbApi read queries'), Timeout: 28 });
+  });
+
+  test('GIVEN a 26 s statement timeout THEN synthesis stops with a clear error', () => {
+    expect(() => Template.fromStack(postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(26) }] }).stack))
+      .toThrow(/query "getSlow": timeout 26 seconds is too long: at most 25 seconds/);
+  });
+});
+
+describe('the OpenAPI document in the cloud assembly', () => {
+  test('is named <construct id>.openapi.json, as documented', () => {
+    const { app } = postgresApi({ openApi: {} });
+    const outdir = app.synth().directory;
+    expect(readdirSync(outdir).filter((f) => f.endsWith('.openapi.json'))).toEqual(['Api.openapi.json']);
+  });
+
+  test('GIVEN two APIs with the same id in one assembly THEN the second is refused instead of overwriting the first', () => {
+    const app = new App();
+    const build = (id: string) => {
+      const stack = new Stack(app, id, { env: ENV });
+      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+      const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('writer') });
+      new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), openApi: {}, queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
+    };
+    build('Staging');
+    build('Production');
+    expect(() => app.synth()).toThrow(/SecureDbApi Production\/Api: the cloud assembly already holds Api.openapi.json, the OpenAPI document of SecureDbApi Staging\/Api; give the two APIs different construct ids/);
+  });
+});
+
+describe('subnets without egress', () => {
+  test('GIVEN isolated subnets THEN synthesis says which VPC endpoints the in-VPC parts need, as information (no warning for --strict)', () => {
+    const { stack } = postgresApi();
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasInfo('/Test/Api', Match.stringLikeRegexp('subnets without a route out of the VPC: it needs VPC endpoints for Secrets Manager \\(com\\.amazonaws\\.eu-west-1\\.secretsmanager\\) for secret rotation and the database user bootstrap'));
+    expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('GIVEN private subnets with egress THEN there is nothing to say', () => {
+    const { stack } = postgresApi({}, { egress: true });
+    expect(Annotations.fromStack(stack).findInfo('/Test/Api', Match.stringLikeRegexp('VPC endpoints'))).toEqual([]);
+  });
+});
