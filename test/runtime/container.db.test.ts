@@ -7,11 +7,10 @@
 import { spawn } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as http from 'http';
-import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import { ENGINES, param, query, TestDatabase } from './helpers/databases';
-import { bundleFile, BUILDS, containerModule, until } from './helpers/shipped';
+import { bundleFile, BUILDS, containerModule, httpCall, until } from './helpers/shipped';
 import { freePort, makeCertificates } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { IDENTITY_HEADERS } from '../../src/runtime/container/backend';
@@ -22,29 +21,6 @@ import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
 const noAwsCredentials = async (): Promise<never> => {
   throw new Error('no AWS credentials in this test');
 };
-
-interface Reply { status: number; headers: http.IncomingHttpHeaders; body: any }
-
-interface CallInit { method?: string; headers?: Record<string, string>; body?: unknown; ca?: Buffer; agent?: http.Agent }
-
-function call(url: string, init: CallInit = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
-    const req = (u.protocol === 'https:' ? https : http).request(u, {
-      method: init.method ?? 'GET',
-      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...init.headers },
-      ...(init.ca ? { ca: init.ca, servername: 'localhost' } : {}),
-      agent: init.agent ?? false,
-    }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 const claims = (c: Record<string, unknown>) => ({ [IDENTITY_HEADERS.claims]: JSON.stringify(c), [IDENTITY_HEADERS.requestId]: 'apigw-req-1' });
 
@@ -116,13 +92,13 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
   test('identity comes from API Gateway\'s headers; without it a claim-bound query is a 403', async () => {
     const s = await start();
     try {
-      expect((await call(`${s.url}/items`, { headers: claims({ sub: 'alice', tenant_id: 't1' }) })).body.data).toEqual([{ name: 'a' }]);
-      const anonymous = await call(`${s.url}/items`);
+      expect((await httpCall(`${s.url}/items`, { headers: claims({ sub: 'alice', tenant_id: 't1' }) })).body.data).toEqual([{ name: 'a' }]);
+      const anonymous = await httpCall(`${s.url}/items`);
       expect(anonymous.status).toBe(403);
       expect(anonymous.headers['content-type']).toBe('application/problem+json');
-      expect((await call(`${s.url}/items`, { headers: { [IDENTITY_HEADERS.claims]: 'not json' } })).status).toBe(403);
+      expect((await httpCall(`${s.url}/items`, { headers: { [IDENTITY_HEADERS.claims]: 'not json' } })).status).toBe(403);
       // Only the one JSON header API Gateway sets counts; other look-alike headers are ignored.
-      expect((await call(`${s.url}/items`, { headers: { 'x-secure-db-api-claim-tenant_id': 't2', 'x-tenant-id': 't2' } })).status).toBe(403);
+      expect((await httpCall(`${s.url}/items`, { headers: { 'x-secure-db-api-claim-tenant_id': 't2', 'x-tenant-id': 't2' } })).status).toBe(403);
     } finally {
       await s.shutdown();
     }
@@ -131,7 +107,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
   test('writes run on the writer pool (the reader user cannot insert), reads on the reader pool', async () => {
     const s = await start();
     try {
-      const res = await call(`${s.url}/items`, { method: 'POST', headers: claims({ tenant_id: 't3' }), body: { name: 'w' } });
+      const res = await httpCall(`${s.url}/items`, { method: 'POST', headers: claims({ tenant_id: 't3' }), body: { name: 'w' } });
       expect(res.status).toBe(200);
       expect(await db.exec("SELECT name FROM rt_ctr_items WHERE tenant = 't3'")).toEqual([{ name: 'w' }]);
       expect(s.backend.writer!.connectionsOpened).toBe(1);
@@ -146,7 +122,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
     try {
       let peakSessions = 0;
       const sampler = setInterval(() => void sessionsOf(READER).then((n) => (peakSessions = Math.max(peakSessions, n))), 20);
-      const replies = await Promise.all(Array.from({ length: 30 }, () => call(`${s.url}/slow`)));
+      const replies = await Promise.all(Array.from({ length: 30 }, () => httpCall(`${s.url}/slow`)));
       clearInterval(sampler);
       expect(replies.map((r) => r.status)).toEqual(Array(30).fill(200));
       expect(s.backend.reader!.peakInUse).toBe(3);
@@ -160,7 +136,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
   test('beyond the pool and its queue, requests get 503 with Retry-After at once, never another error', async () => {
     const s = await start({ size: 1, maxQueue: 2, acquireTimeoutMs: 10_000 });
     try {
-      const replies = await Promise.all(Array.from({ length: 8 }, () => call(`${s.url}/slow`)));
+      const replies = await Promise.all(Array.from({ length: 8 }, () => httpCall(`${s.url}/slow`)));
       const statuses = replies.map((r) => r.status).sort();
       expect(statuses.filter((x) => x === 200)).toHaveLength(3);
       expect(statuses.filter((x) => x === 503)).toHaveLength(5);
@@ -175,11 +151,11 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
 
   test('shutdown finishes the requests in flight, then refuses connections and closes every database session', async () => {
     const s = await start();
-    const inFlight = Promise.all(Array.from({ length: 3 }, () => call(`${s.url}/slow`)));
+    const inFlight = Promise.all(Array.from({ length: 3 }, () => httpCall(`${s.url}/slow`)));
     await until(() => s.backend.reader!.inUse === 3);
     await s.shutdown();
     expect((await inFlight).map((r) => r.status)).toEqual([200, 200, 200]);
-    await expect(call(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(httpCall(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await until(async () => (await sessionsOf(READER)) === 0);
   });
 
@@ -188,7 +164,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
     // Keep-alive clients: a response without Connection: close would invite a request the closing server resets.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 12 });
     try {
-      const accepted = Promise.allSettled(Array.from({ length: 12 }, () => call(`${s.url}/slow`, { agent })));
+      const accepted = Promise.allSettled(Array.from({ length: 12 }, () => httpCall(`${s.url}/slow`, { agent })));
       await until(() => s.backend.reader!.inUse === 2 && s.backend.reader!.queued === 10);
       await s.shutdown();
       const replies = await accepted;
@@ -196,7 +172,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
       const ok = replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       expect(ok.map((r) => [r.status, r.headers.connection])).toEqual(Array(12).fill([200, 'close']));
       expect(s.backend.reader!.connectionsOpened).toBe(2);
-      await expect(call(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(httpCall(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     } finally {
       agent.destroy();
     }
@@ -207,9 +183,9 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
     try {
       // One connection stays busy with a slow read, a second one is idle after its answer.
-      const busy = call(`${s.url}/slow`, { agent });
+      const busy = httpCall(`${s.url}/slow`, { agent });
       await until(() => s.backend.reader!.inUse === 1);
-      expect((await call(`${s.url}/healthz`, { agent })).headers.connection).toBe('keep-alive');
+      expect((await httpCall(`${s.url}/healthz`, { agent })).headers.connection).toBe('keep-alive');
       const stopping = s.shutdown();
       expect(await busy).toMatchObject({ status: 200, headers: { connection: 'close' } });
       await stopping;
@@ -232,7 +208,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
         out += d.toString();
         if (out.includes('"message":"serving"')) resolve();
       }));
-      const accepted = Promise.allSettled(Array.from({ length: 4 }, () => call(`http://127.0.0.1:${port}/slower`)));
+      const accepted = Promise.allSettled(Array.from({ length: 4 }, () => httpCall(`http://127.0.0.1:${port}/slower`)));
       await until(async () => (await slowSessions()) === 2);
       child.kill('SIGTERM');
       const replies = (await accepted).map((r) => (r.status === 'fulfilled' ? [r.value.status, r.value.headers.connection] : [r.reason]));
@@ -245,7 +221,7 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
   test('the health check answers without touching the database', async () => {
     const s = await start();
     try {
-      expect(await call(`${s.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
+      expect(await httpCall(`${s.url}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
       expect(s.backend.reader!.connectionsOpened).toBe(0);
     } finally {
       await s.shutdown();
@@ -259,8 +235,8 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
     try {
       expect(s.url.startsWith('https://')).toBe(true);
       const ca = readFileSync(certs.ca);
-      expect((await call(`${s.url}/items`, { headers: claims({ tenant_id: 't1' }), ca })).body.data).toEqual([{ name: 'a' }]);
-      await expect(call(`${s.url.replace('https:', 'http:')}/items`)).rejects.toBeDefined();
+      expect((await httpCall(`${s.url}/items`, { headers: claims({ tenant_id: 't1' }), ca })).body.data).toEqual([{ name: 'a' }]);
+      await expect(httpCall(`${s.url.replace('https:', 'http:')}/items`)).rejects.toBeDefined();
     } finally {
       await s.shutdown();
     }

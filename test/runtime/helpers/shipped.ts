@@ -6,6 +6,7 @@
 import { ChildProcess, execFile, spawn } from 'child_process';
 import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'fs';
 import * as http from 'http';
+import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
 import type { RuntimeConfig } from '../../../src/runtime/config';
@@ -147,14 +148,18 @@ export interface CallInit {
   readonly body?: unknown;
   /** Default: a connection of its own, closed after the reply. */
   readonly agent?: http.Agent;
+  /** For https URLs: the CA that signed the server's certificate (for `localhost`). */
+  readonly ca?: Buffer;
 }
 
 export function httpCall(url: string, init: CallInit = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
+    const u = new URL(url);
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
-    const req = http.request(url, {
+    const req = (u.protocol === 'https:' ? https : http).request(u, {
       method: init.method ?? 'GET',
       headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...init.headers },
+      ...(init.ca ? { ca: init.ca, servername: 'localhost' } : {}),
       agent: init.agent ?? false,
     }, (res) => {
       let text = '';
