@@ -97,7 +97,10 @@ assert.deepStrictEqual(queryFns.map((fn) => JSON.parse(fs.readFileSync(path.join
 const [authorizer] = byDescription(/JWT authorizer/);
 assert.strictEqual(JSON.parse(fs.readFileSync(path.join(assetOf(authorizer), 'authorizer.json'), 'utf8')).routes[0].requiredScopes[0], 'notes:read');
 assert.strictEqual(byDescription(/user bootstrap/).length, 3);
-for (const fn of fns) assert.ok(fs.statSync(path.join(assetOf(fn), 'index.js')).size > 10000, `bundle present for ${fn.Properties.Description}`);
+// The bootstraps answer CloudFormation through aws-cdk-lib's provider framework; every other function is a bundle of the package's.
+const frameworks = byDescription(/resource provider framework/);
+assert.ok(frameworks.length >= 1, 'the user bootstrap is answered by the provider framework');
+for (const fn of fns.filter((f) => !frameworks.includes(f))) assert.ok(fs.statSync(path.join(assetOf(fn), 'index.js')).size > 10000, `bundle present for ${fn.Properties.Description}`);
 assert.strictEqual(resources.filter((r) => r.Type === 'Custom::SecureDbApiDatabaseUsers').length, 3);
 const assets = JSON.parse(fs.readFileSync(path.join('cdk.out', 'Consumer.assets.json'), 'utf8'));
 const [image] = Object.values(assets.dockerImages);
