@@ -54,7 +54,7 @@ describe('account-wide API Gateway logging', () => {
   test('an environment-agnostic stack scopes the role to its own account and region', () => {
     const app = new App();
     const stack = new Stack(app, 'Agnostic');
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = isolatedVpc(stack);
     const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('writer') });
     new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::ManagedPolicy', {
@@ -100,6 +100,11 @@ describe('cdk synth --strict', () => {
 });
 
 /** Every physical name a template sets, by resource type and property. */
+/** A VPC of isolated subnets only (no NAT gateway, no route to the internet). */
+function isolatedVpc(stack: Stack): ec2.Vpc {
+  return new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+}
+
 function physicalNames(t: Template): string[] {
   const NAME_PROPERTIES: Record<string, string> = {
     'AWS::RDS::DBProxy': 'DBProxyName',
@@ -196,7 +201,7 @@ describe('database ports', () => {
   test('GIVEN a PostgreSQL instance on port 5433 THEN rotation and the user bootstrap are let in on its own port', () => {
     const app = new App();
     const stack = new Stack(app, 'Port', { env: ENV });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = isolatedVpc(stack);
     const instance = new rds.DatabaseInstance(stack, 'Db', {
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
       vpc,
@@ -215,7 +220,7 @@ describe('database ports', () => {
   test('GIVEN an Aurora MySQL cluster on port 3307 THEN rotation is let in on its own port', () => {
     const app = new App();
     const stack = new Stack(app, 'Port', { env: ENV });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = isolatedVpc(stack);
     const cluster = new rds.DatabaseCluster(stack, 'Db', {
       engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
       vpc,
@@ -257,7 +262,7 @@ describe('two APIs on one database', () => {
   function auroraMysql() {
     const app = new App();
     const stack = new Stack(app, 'Two', { env: ENV });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const vpc = isolatedVpc(stack);
     const cluster = new rds.DatabaseCluster(stack, 'Db', {
       engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
       vpc,
@@ -339,7 +344,7 @@ describe('the OpenAPI document in the cloud assembly', () => {
     const app = new App();
     const build = (id: string) => {
       const stack = new Stack(app, id, { env: ENV });
-      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+      const vpc = isolatedVpc(stack);
       const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('writer') });
       new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), openApi: {}, queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
     };
