@@ -3,10 +3,10 @@
  * write and two reads through API Gateway (the reader and writer functions, the proxy with IAM tokens,
  * the database) store and return the row, and the reader's secret rotates while the API keeps serving.
  */
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { App } from 'aws-cdk-lib';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { destroyOnDelete, rotates, SqlRunner, testInvoke } from './fixtures';
+import { destroyOnDelete, integTest, rotates, SqlRunner, testInvoke } from './fixtures';
 import { AuroraPostgresOrdersStack } from '../../examples/aurora-postgres-serverless';
 
 const CUSTOMER = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
@@ -15,21 +15,9 @@ const app = new App();
 const stack = new AuroraPostgresOrdersStack(app, 'SecureDbApiIntegAuroraPostgres');
 destroyOnDelete(stack);
 const cluster = stack.node.findChild('Database') as rds.DatabaseCluster;
-const sql = new SqlRunner(stack, 'IntegSql', {
-  vpc: cluster.vpc,
-  database: cluster,
-  port: 5432,
-  masterSecret: cluster.secret!,
-  databaseName: 'shop',
-  engine: 'postgres',
-});
+const sql = SqlRunner.forPostgresCluster(stack, cluster, 'shop');
 
-const integ = new IntegTest(app, 'SecureDbApiAuroraPostgresInteg', {
-  testCases: [stack],
-  diffAssets: false,
-  stackUpdateWorkflow: false,
-  cdkCommandOptions: { destroy: { args: { force: true } } },
-});
+const integ = integTest(app, 'SecureDbApiAuroraPostgresInteg', stack);
 const a = integ.assertions;
 const api = stack.ordersApi;
 const rotation = rotates(a, api.secrets[0]);

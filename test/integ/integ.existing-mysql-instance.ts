@@ -4,11 +4,11 @@
  * write without RETURNING answers its affected rows and changes the row, a read returns it, and the
  * writer's secret rotates while the API keeps writing.
  */
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { destroyOnDelete, rotates, SqlRunner, testInvoke } from './fixtures';
+import { destroyOnDelete, integTest, rotates, SqlRunner, testInvoke } from './fixtures';
 import { ExistingMysqlInventoryStack } from '../../examples/existing-mysql-instance';
 import { egressVpc } from '../../examples/shared';
 
@@ -56,12 +56,7 @@ const stack = new ExistingMysqlInventoryStack(app, 'SecureDbApiIntegExistingMysq
 });
 destroyOnDelete(stack);
 
-const integ = new IntegTest(app, 'SecureDbApiExistingMysqlInteg', {
-  testCases: [stack],
-  diffAssets: false,
-  stackUpdateWorkflow: false,
-  cdkCommandOptions: { destroy: { args: { force: true } } },
-});
+const integ = integTest(app, 'SecureDbApiExistingMysqlInteg', stack);
 const a = integ.assertions;
 const api = stack.inventoryApi;
 const rotation = rotates(a, api.secrets[1]);

@@ -4,10 +4,10 @@
  * placeholder, so no token can pass the deployed authorizer): a tenant's write and read, row-level
  * security hiding it from another tenant, and a GraphQL query as the reader. The reader's secret rotates.
  */
-import { ExpectedResult, IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
 import { App } from 'aws-cdk-lib';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { Caller, destroyOnDelete, invokeRoute, rotates, SqlRunner, testInvoke } from './fixtures';
+import { Caller, destroyOnDelete, integTest, invokeRoute, rotates, SqlRunner, testInvoke } from './fixtures';
 import { MultiTenantNotesStack } from '../../examples/multi-tenant-oidc';
 
 const ALICE: Caller = { sub: 'alice', tenantId: 'tenant-a', scope: 'notes:read notes:write' };
@@ -21,21 +21,9 @@ const app = new App();
 const stack = new MultiTenantNotesStack(app, 'SecureDbApiIntegMultiTenantOidc');
 destroyOnDelete(stack);
 const cluster = stack.node.findChild('Database') as rds.DatabaseCluster;
-const sql = new SqlRunner(stack, 'IntegSql', {
-  vpc: cluster.vpc,
-  database: cluster,
-  port: 5432,
-  masterSecret: cluster.secret!,
-  databaseName: 'notes',
-  engine: 'postgres',
-});
+const sql = SqlRunner.forPostgresCluster(stack, cluster, 'notes');
 
-const integ = new IntegTest(app, 'SecureDbApiMultiTenantOidcInteg', {
-  testCases: [stack],
-  diffAssets: false,
-  stackUpdateWorkflow: false,
-  cdkCommandOptions: { destroy: { args: { force: true } } },
-});
+const integ = integTest(app, 'SecureDbApiMultiTenantOidcInteg', stack);
 const a = integ.assertions;
 const api = stack.notesApi;
 const rotation = rotates(a, api.secrets[0]);

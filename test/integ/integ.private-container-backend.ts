@@ -58,14 +58,7 @@ api.addQuery('GET /integ/orders/{id}', {
   allowUnauthenticated: true,
 });
 const cluster = stack.node.findChild('Database') as rds.DatabaseCluster;
-const sql = new SqlRunner(stack, 'IntegSql', {
-  vpc: cluster.vpc,
-  database: cluster,
-  port: 5432,
-  masterSecret: cluster.secret!,
-  databaseName: 'orders',
-  engine: 'postgres',
-});
+const sql = SqlRunner.forPostgresCluster(stack, cluster, 'orders');
 
 const integ = new IntegTest(app, 'SecureDbApiPrivateContainerInteg', {
   testCases: [stack],
