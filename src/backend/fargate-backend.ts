@@ -10,6 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
+import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { RuntimeConfig } from '../runtime/config';
 import { SERVICE_NAME_ENV } from '../runtime/metric-names';
 import { inCompliancePacks } from '../security/compliance-packs';
@@ -37,6 +38,8 @@ export interface FargateBackendProps extends FargateBackendOptions {
   readonly removalPolicy: RemovalPolicy;
   /** The API's name: the `service` of the server's audit records and metrics. */
   readonly serviceName: string;
+  /** The idempotency store of the write routes: its configuration, environment and grants. */
+  readonly idempotency?: IdempotencyTable;
 }
 
 /**
@@ -54,7 +57,9 @@ export class FargateBackend extends Construct {
 
   constructor(scope: Construct, id: string, props: FargateBackendProps) {
     super(scope, id);
-    const stage = stageAsset(SERVER_BUNDLE, { 'config.json': JSON.stringify(props.config) }, {
+    const idempotency = props.idempotency;
+    const config: RuntimeConfig = idempotency ? { ...props.config, idempotency: idempotency.runtimeConfig() } : props.config;
+    const stage = stageAsset(SERVER_BUNDLE, { 'config.json': JSON.stringify(config) }, {
       'Dockerfile': path.join(DOCKER_DIR, 'Dockerfile'),
       'entrypoint.sh': path.join(DOCKER_DIR, 'entrypoint.sh'),
     });
@@ -72,7 +77,7 @@ export class FargateBackend extends Construct {
         sid: 'ConnectAsTheApiUsersThroughProxy',
         actions: ['rds-db:connect'],
         resources: props.users.map((u) => proxyDbUserArn(props.proxy, u)),
-      })],
+      }), ...(idempotency?.statements() ?? [])],
     });
     const logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
     const executionRole = new iam.Role(this, 'ExecutionRole', {
@@ -101,6 +106,7 @@ export class FargateBackend extends Construct {
         [DB_HOST_ENV]: props.proxy.endpoint,
         SECURE_DB_API_POOL_SIZE: String(props.poolSize ?? 10),
         [SERVICE_NAME_ENV]: props.serviceName,
+        ...idempotency?.environment(),
       },
       portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],
       stopTimeout: Duration.seconds(30),
@@ -120,7 +126,7 @@ export class FargateBackend extends Construct {
     );
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The environment holds the proxy endpoint and the pool size only; no secret (credentials are IAM tokens, the route table is in the image).',
+      reason: `The environment holds the proxy endpoint and the pool size${idempotency ? ' and the idempotency table\'s name' : ''} only; no secret (credentials are IAM tokens, the route table is in the image).`,
     });
 
     const taskSg = new ec2.SecurityGroup(this, 'TaskSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query tasks: only the RDS Proxy and HTTPS to AWS APIs' });

@@ -9,6 +9,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
 import { answerTimeout } from './query-config';
+import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
 import { SERVICE_NAME_ENV } from '../runtime/metric-names';
 import { privateFunction } from '../security/private-function';
@@ -91,6 +92,8 @@ export interface QueryFunctionProps {
   readonly rlsClaims?: boolean;
   /** The API's name: the `service` of the function's audit records and metrics. */
   readonly serviceName: string;
+  /** The idempotency store (the write function only): its configuration, environment, grants and egress. */
+  readonly idempotency?: IdempotencyTable;
 }
 
 /**
@@ -106,7 +109,7 @@ export class QueryFunction extends Construct {
     super(scope, id);
 
     const users = [props.dbUser, ...(props.writeDbUser ? [props.writeDbUser] : [])];
-    const config = proxyRuntimeConfig({
+    const routes = proxyRuntimeConfig({
       engine: props.engine,
       port: props.port,
       databaseName: props.databaseName,
@@ -116,6 +119,8 @@ export class QueryFunction extends Construct {
       rlsClaims: props.rlsClaims,
       graphql: props.graphql,
     });
+    const idempotency = props.idempotency;
+    const config: RuntimeConfig = idempotency ? { ...routes, idempotency: idempotency.runtimeConfig() } : routes;
 
     const fn = privateFunction(this, 'Function', {
       description: `SecureDbApi ${props.access} queries (${props.queries.length} route${props.queries.length === 1 ? '' : 's'})`,
@@ -125,17 +130,19 @@ export class QueryFunction extends Construct {
         sid: 'ConnectAsOwnDbUserThroughProxy',
         actions: ['rds-db:connect'],
         resources: users.map((u) => proxyDbUserArn(props.proxy, u)),
-      })],
+      }), ...(idempotency?.statements() ?? [])],
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       bundle: path.join(bundleDir(props.engine, props.access === 'graphql'), 'index.js'),
       files: { 'config.json': JSON.stringify(config) },
       // Deploy-time values only; the route table is config.json in the asset.
-      environment: { [DB_HOST_ENV]: props.proxy.endpoint, [SERVICE_NAME_ENV]: props.serviceName },
+      environment: { [DB_HOST_ENV]: props.proxy.endpoint, [SERVICE_NAME_ENV]: props.serviceName, ...idempotency?.environment() },
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroup: props.securityGroup,
+      // The shared group reaches only the proxy; this function alone also reaches DynamoDB.
+      extraSecurityGroups: idempotency ? [idempotency.egressFrom(this, props.vpc)] : undefined,
       memorySize: props.memorySize,
       timeout: answerTimeout(Math.max(...props.queries.map((q) => q.timeoutMs))),
       tracing: true,

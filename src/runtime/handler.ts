@@ -243,6 +243,15 @@ export class QueryHandler {
     await c?.close();
   }
 
+  /** The access level of the query an event is for; undefined when it matches none (answered 404 or 405). */
+  accessOf(event: PublicEvent): 'read' | 'write' | undefined {
+    try {
+      return this.route(event).access;
+    } catch {
+      return undefined;
+    }
+  }
+
   private route(event: PublicEvent): PreparedQuery {
     // HTTP methods are case-sensitive (RFC 9110): `get` is not GET.
     const method = event.httpMethod ?? '';

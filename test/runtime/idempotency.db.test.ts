@@ -1,13 +1,14 @@
 /**
- * Idempotent writes on the container backend (source and bundle), on both real databases, with dynalite
- * (a DynamoDB-compatible server) as the idempotency store: a retried key answers the first outcome and never
- * writes twice, also when the write's connection dies while it runs; a key reused for another request is a
- * 422 problem; an invalid key a 400.
+ * Idempotent writes on the container backend and the Lambda query functions (source and bundle), on both
+ * real databases, with dynalite (a DynamoDB-compatible server) as the idempotency store: a retried key answers
+ * the first outcome and never writes twice, also when the write's connection dies while it runs; a key reused
+ * for another request is a 422 problem; an invalid key a 400.
  */
 import type * as http from 'http';
+import * as path from 'path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ENGINES, param, query, TestDatabase } from './helpers/databases';
-import { BUILDS, containerModule, httpCall, Reply, until, writeConfig } from './helpers/shipped';
+import { apiEvent, ENGINES, json, param, query, TestDatabase } from './helpers/databases';
+import { BUILDS, containerModule, httpCall, invokeInProcess, lambdaEntry, LambdaEntry, Reply, stageBundle, until, writeConfig } from './helpers/shipped';
 import { freePort } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { RunningServer } from '../../src/runtime/container/main';
@@ -177,3 +178,117 @@ describe.each(ENGINES)('idempotent writes on %s', (_label, open) => describe.eac
     expect([...first.values()].filter((r) => r.body?.type === UNKNOWN)).toHaveLength(4);
   });
 }));
+
+describe.each(ENGINES)('idempotent writes of the Lambda query function on %s', (_label, open) => {
+  const USER = 'rt_idem_lw';
+  let db: TestDatabase;
+  let next = 0;
+  const bundleOf = () => (db.engine === 'postgres' ? 'postgres.lambda' : 'mysql.lambda');
+
+  const config = (idempotency = true): RuntimeConfig => ({
+    version: 1,
+    engine: db.engine,
+    connection: { host: db.admin.host, port: db.admin.port, database: db.admin.database, user: USER, credentials: { type: 'static', password: '' }, tls: { enabled: false } },
+    // The construct's form: the table name is a deploy-time value in the function's environment.
+    ...(idempotency ? { idempotency: { tableName: '${env:SECURE_DB_API_IDEMPOTENCY_TABLE}', expiresAfterSeconds: 3600 } } : {}),
+    queries: [
+      query({ name: 'add', method: 'POST', path: '/rows', access: 'write', sql: 'INSERT INTO rt_idem_l (k) VALUES (:k)', parameters: [param({ name: 'k', type: 'integer' })] }),
+      query({ name: 'count', method: 'GET', path: '/rows', sql: 'SELECT COUNT(*) AS n FROM rt_idem_l' }),
+    ],
+  });
+  const rowsOf = async (k: number) => Number((await db.exec(`SELECT COUNT(*) AS n FROM rt_idem_l WHERE k = ${Math.trunc(k)}`))[0].n);
+  const event = (k: number, key?: string, requestId = `req-${k}`) => apiEvent('POST', '/rows', {
+    body: { k },
+    headers: { 'Content-Type': 'application/json', ...(key === undefined ? {} : { 'Idempotency-Key': key }) },
+    requestId,
+  });
+
+  beforeAll(async () => {
+    db = await open();
+    process.env.SECURE_DB_API_IDEMPOTENCY_TABLE = TABLE;
+    await db.exec('DROP TABLE IF EXISTS rt_idem_l');
+    await db.exec(`CREATE TABLE rt_idem_l (id ${db.types.serial}, k INT NOT NULL)`);
+    if (db.engine === 'postgres') {
+      await db.exec(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${USER}') THEN CREATE ROLE ${USER} LOGIN; END IF; END $$`);
+      await db.exec(`GRANT SELECT, INSERT ON rt_idem_l TO ${USER}`);
+      await db.exec(`GRANT USAGE ON SEQUENCE rt_idem_l_id_seq TO ${USER}`);
+    } else {
+      for (const host of ['%', 'localhost']) {
+        await db.exec(`CREATE USER IF NOT EXISTS '${USER}'@'${host}'`);
+        await db.exec(`GRANT SELECT, INSERT ON test.rt_idem_l TO '${USER}'@'${host}'`);
+      }
+    }
+  });
+  afterAll(async () => {
+    delete process.env.SECURE_DB_API_IDEMPOTENCY_TABLE;
+    await db?.exec('DROP TABLE IF EXISTS rt_idem_l');
+    await db?.close();
+  });
+
+  describe.each(BUILDS)('from the %s', (build) => {
+    let fn: LambdaEntry;
+    beforeAll(() => {
+      fn = lambdaEntry(build, bundleOf(), config());
+    });
+    afterAll(async () => fn?.close());
+
+    test('a retried key answers the first outcome and writes once; without a key each request writes', async () => {
+      const k = ++next + 1000 * BUILDS.indexOf(build);
+      const key = `lambda-${build}-${db.engine}-${k}`;
+      const first = await fn(event(k, key, 'first'), { awsRequestId: 'first' });
+      const again = await fn(event(k, key, 'again'), { awsRequestId: 'again' });
+      expect(first.statusCode).toBe(200);
+      expect(json(first)).toMatchObject({ data: [], meta: { affectedRows: 1 } });
+      expect(again.body).toEqual(first.body);
+      expect(await rowsOf(k)).toBe(1);
+      await fn(event(k), { awsRequestId: 'n1' });
+      await fn(event(k), { awsRequestId: 'n2' });
+      expect(await rowsOf(k)).toBe(3);
+    });
+
+    test('a key reused for another request is a 422 problem and writes nothing; an invalid key is a 400 and writes nothing', async () => {
+      const k = ++next + 1000 * BUILDS.indexOf(build);
+      const key = `lambda-${build}-${db.engine}-${k}`;
+      expect((await fn(event(k, key), { awsRequestId: 'a' })).statusCode).toBe(200);
+      const reused = await fn(event(k + 500, key), { awsRequestId: 'b' });
+      expect(reused.statusCode).toBe(422);
+      expect(json(reused)).toMatchObject({ type: 'tag:cdk-secure-db-api,2026:problem:idempotency-key-reused' });
+      expect(await rowsOf(k + 500)).toBe(0);
+      const invalid = await fn(event(k + 600, 'has spaces in it'), { awsRequestId: 'c' });
+      expect(invalid.statusCode).toBe(400);
+      expect(json(invalid)).toMatchObject({ errors: [{ name: 'Idempotency-Key', in: 'header' }] });
+      expect(await rowsOf(k + 600)).toBe(0);
+    });
+
+    test('reads are never keyed: the header on a read route changes nothing', async () => {
+      const read = (requestId: string) => fn(apiEvent('GET', '/rows', { headers: { 'Idempotency-Key': 'read-key' }, requestId }), { awsRequestId: requestId });
+      const before = json(await read('r1')).data[0].n;
+      await fn(event(++next + 1000 * BUILDS.indexOf(build)), { awsRequestId: 'w' });
+      expect(Number(json(await read('r2')).data[0].n)).toBe(Number(before) + 1);
+    });
+  });
+
+  test('the staged bundle, each call a cold start as Lambda runs it, finds the AWS SDK where the runtime keeps it (NODE_PATH) and writes a retried key once', async () => {
+    const asset = stageBundle(bundleOf(), { 'config.json': config() });
+    const k = 90_000 + ++next;
+    const env = {
+      // Lambda's NODE_PATH names /var/runtime/node_modules, where the runtime's AWS SDK v3 is; here: this repository's.
+      NODE_PATH: path.join(__dirname, '..', '..', 'node_modules'),
+      SECURE_DB_API_IDEMPOTENCY_TABLE: TABLE,
+      ...Object.fromEntries(AWS_ENV.map((name) => [name, process.env[name]])),
+    };
+    const first = await invokeInProcess(asset, event(k, `staged-${db.engine}-${k}`, 'staged-1'), env);
+    const again = await invokeInProcess(asset, event(k, `staged-${db.engine}-${k}`, 'staged-2'), env);
+    expect(first).toMatchObject({ result: { statusCode: 200 } });
+    expect(again.result).toEqual(first.result);
+    expect(await rowsOf(k)).toBe(1);
+  });
+
+  test('without an idempotency section the staged bundle never loads the AWS SDK (none on NODE_PATH) and serves writes', async () => {
+    const asset = stageBundle(bundleOf(), { 'config.json': config(false) });
+    const k = 95_000 + ++next;
+    const out = await invokeInProcess(asset, event(k, `ignored-${k}`), {});
+    expect(out).toMatchObject({ result: { statusCode: 200 } });
+    expect(await rowsOf(k)).toBe(1);
+  });
+});

@@ -194,13 +194,14 @@ export function stageBundle(bundle: string, files: Record<string, unknown> = {})
 
 /**
  * Calls the `handler` export of the bundle in `dir` once, in a Node process of its own as Lambda runs it,
- * with `env` (e.g. NODE_EXTRA_CA_CERTS, which Node reads only at start).
+ * with `env` (e.g. NODE_EXTRA_CA_CERTS, which Node reads only at start; NODE_PATH, where Lambda's Node.js
+ * runtimes keep the AWS SDK).
  */
 export function invokeInProcess(dir: string, event: unknown, env: NodeJS.ProcessEnv = {}): Promise<ProcessInvocation> {
+  // Once the handler settles the process ends, as Lambda freezes it: a warm connection does not keep it running.
   const script = `const { handler } = require(require('path').join(process.argv[1], 'index.js'));
-Promise.resolve().then(() => handler(JSON.parse(process.argv[2]))).then(
-  (result) => process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify({ result }) + '\\n'),
-  (e) => process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify({ error: e && e.message }) + '\\n'));`;
+const done = (out) => process.stdout.write('\\n${RESULT_MARK}' + JSON.stringify(out) + '\\n', () => process.exit(0));
+Promise.resolve().then(() => handler(JSON.parse(process.argv[2]))).then((result) => done({ result }), (e) => done({ error: e && e.message }));`;
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['-e', script, dir, JSON.stringify(event)], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARK));
