@@ -17,6 +17,7 @@
  */
 import { fork } from 'child_process';
 import * as dgram from 'dgram';
+import * as os from 'os';
 import * as path from 'path';
 import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
@@ -48,11 +49,23 @@ type Timings = Record<string, { p50: number; p99: number }>;
 
 const QUERIES: QueryConfig[] = [
   {
-    name: 'byId', method: 'GET', path: '/q', access: 'read', sql: READ_SQL, rowLimit: 100, timeoutMs: TIMEOUT_MS,
+    name: 'byId',
+    method: 'GET',
+    path: '/q',
+    access: 'read',
+    sql: READ_SQL,
+    rowLimit: 100,
+    timeoutMs: TIMEOUT_MS,
     parameters: [{ name: 'n', type: 'integer', in: 'query' }],
   },
   {
-    name: 'add', method: 'POST', path: '/w', access: 'write', sql: WRITE_SQL, rowLimit: 100, timeoutMs: TIMEOUT_MS,
+    name: 'add',
+    method: 'POST',
+    path: '/w',
+    access: 'write',
+    sql: WRITE_SQL,
+    rowLimit: 100,
+    timeoutMs: TIMEOUT_MS,
     parameters: [{ name: 'label', type: 'string', in: 'body', maxLength: 40 }, { name: 'amount', type: 'integer', in: 'body' }],
   },
 ];
@@ -80,7 +93,8 @@ interface Raw {
 async function rawDriver(engine: Engine, port: number, sameWork: boolean): Promise<Raw> {
   let i = 0;
   if (engine === 'postgres') {
-    const c = new Client({ host: PG.host, port, database: PG.database, user: PG.user, ...(sameWork ? { pipeline: true } : {}) } as ConstructorParameters<typeof Client>[0]);
+    // Pipelined when several statements go together, as the function sends them.
+    const c = new Client({ host: PG.host, port, database: PG.database, user: PG.user, ...(sameWork ? { pipeline: true } : {}) });
     await c.connect();
     const read = READ_SQL.replace(':n', '$1');
     const write = WRITE_SQL.replace(':label', '$1').replace(':amount', '$2');
@@ -185,7 +199,12 @@ async function worker(job: Job): Promise<Timings> {
 
 /** Runs one job in a fresh process with a deployed function's environment. */
 function runWorker(job: Job, xrayPort: number, memoryBundle: string): Promise<Timings> {
-  const env = { ...process.env, ...lambdaEnvironment(path.join(ASSETS), xrayPort, '127.0.0.1'), BENCH_WORKER: JSON.stringify(job), BENCH_MEMORY_BUNDLE: memoryBundle };
+  const env = {
+    ...process.env,
+    ...lambdaEnvironment(path.join(ASSETS), xrayPort, '127.0.0.1'),
+    BENCH_WORKER: JSON.stringify(job),
+    BENCH_MEMORY_BUNDLE: memoryBundle,
+  };
   const child = fork(__filename, [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['-r', 'ts-node/register/transpile-only'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { timings?: Timings; error?: string }) => (m.timings ? resolve(m.timings) : reject(new Error(m.error))));
@@ -195,7 +214,8 @@ function runWorker(job: Job, xrayPort: number, memoryBundle: string): Promise<Ti
 
 async function main(): Promise<void> {
   console.log(`Per-call benchmark: ${ROUNDS} rounds after ${WARMUP} warm-up, order shuffled every round, seed ${SEED} (BENCH_SEED=${SEED} repeats it)\n`);
-  const memoryBundle = await buildLike('runtime/postgres.lambda', 'bench/memory.lambda.ts', path.join(require('os').tmpdir(), `sdba-bench-memory-${process.pid}`, 'index.js'), false);
+  const memoryFile = path.join(os.tmpdir(), `sdba-bench-memory-${process.pid}`, 'index.js');
+  const memoryBundle = await buildLike('runtime/postgres.lambda', 'bench/memory.lambda.ts', memoryFile, false);
   // The X-Ray daemon's stand-in: counts the segments the function sends.
   const xray = dgram.createSocket('udp4');
   let datagrams = 0;
@@ -233,7 +253,8 @@ async function main(): Promise<void> {
         rows.push([
           engine, kind === 'read' ? '1-row read' : '1-row INSERT', `${rtt} (${(t['raw read'].p50 - loopbackRaw).toFixed(2)})`,
           s.p50.toFixed(3), r.p50.toFixed(3), (s.p50 / r.p50).toFixed(2), judged ? `<= ${target.toFixed(2)}` : '', judged ? met(s.p50 / r.p50 <= target) : '',
-          s.p99.toFixed(3), r.p99.toFixed(3), (s.p99 / r.p99).toFixed(2), ((s.p50 - r.p50) * 1000).toFixed(0), g.p50.toFixed(3), (s.p50 / g.p50).toFixed(2),
+          s.p99.toFixed(3), r.p99.toFixed(3), (s.p99 / r.p99).toFixed(2), ((s.p50 - r.p50) * 1000).toFixed(0),
+          g.p50.toFixed(3), (s.p50 / g.p50).toFixed(2),
         ]);
       }
     }
@@ -250,7 +271,8 @@ async function main(): Promise<void> {
   const mem: string[][] = [['call', 'shipped p50 µs', 'in-memory raw p50 µs', 'µs added p50', 'shipped p99 µs', 'target', '']];
   for (const kind of ['read', 'write']) {
     const added = (m[`shipped ${kind}`].p50 - m[`raw ${kind}`].p50) * 1000;
-    mem.push([kind, (m[`shipped ${kind}`].p50 * 1000).toFixed(1), (m[`raw ${kind}`].p50 * 1000).toFixed(1), added.toFixed(1), (m[`shipped ${kind}`].p99 * 1000).toFixed(1), '<= 50', met(added <= 50)]);
+    const [s, r] = [m[`shipped ${kind}`], m[`raw ${kind}`]];
+    mem.push([kind, (s.p50 * 1000).toFixed(1), (r.p50 * 1000).toFixed(1), added.toFixed(1), (s.p99 * 1000).toFixed(1), '<= 50', met(added <= 50)]);
   }
   console.log('The shipped function code with an in-memory engine (the database answer excluded), audit, metrics and tracing on:');
   printTable(mem);

@@ -12,15 +12,13 @@ import type { RuntimeConfig } from '../src/runtime/config';
 export const ROOT = path.join(__dirname, '..');
 export const ASSETS = path.join(ROOT, 'assets', 'runtime');
 
-/** mulberry32: a small seeded generator, so a run's order can be repeated. */
+/** Park-Miller (MINSTD): a small seeded generator, so a run's order can be repeated. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
+  const M = 2147483647;
+  let state = (Math.abs(Math.trunc(seed)) % (M - 1)) + 1;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    state = (state * 48271) % M;
+    return (state - 1) / (M - 1);
   };
 }
 
