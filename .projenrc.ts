@@ -175,8 +175,12 @@ project.addTask('bench', {
   description: 'Run the benchmarks in bench/ (needs the local databases and the bundles)',
   steps: [
     { spawn: 'bundle' },
-    { exec: 'ts-node --project tsconfig.dev.json bench/handler-overhead.ts' },
-    { exec: 'ts-node --project tsconfig.dev.json bench/synth-and-startup.ts' },
+    // The shipped bundles per warm call (through a latency proxy) and at cold start, synthesis per route,
+    // and the warm handler's connection and token counts. PGPORT / MYSQL_PORT name the servers.
+    { exec: 'ts-node --project tsconfig.dev.json bench/per-call.ts' },
+    { exec: 'ts-node --project tsconfig.dev.json bench/cold-start.ts' },
+    { exec: 'ts-node --project tsconfig.dev.json bench/synthesis.ts' },
+    { exec: 'ts-node --project tsconfig.dev.json bench/warm-connections.ts' },
   ],
 });
 project.addScripts({ bench: 'npx projen bench' });

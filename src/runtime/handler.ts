@@ -7,7 +7,7 @@ import { authorize, Claims, claimsOf, claimValues } from './claims';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 import { CredentialsProvider } from './credentials';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
-import { AuditRecord, CallTracer, Observer, PowertoolsCallTracer, PowertoolsObserver, principalOf, sqlComment } from './observability';
+import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
 import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 
@@ -33,9 +33,9 @@ export interface QueryHandlerOptions {
   /** PEM CA text for TLS verification (the file named by `connection.tls.caFile`). */
   readonly tlsCa?: string;
   readonly log?: LogSink;
-  /** Audit records and metrics. Default: Powertools Logger and Metrics on stdout. */
+  /** Audit records and metrics. Default: {@link AuditLog} on stdout. */
   readonly observer?: Observer;
-  /** X-Ray subsegment around the database call. Default: Powertools Tracer. */
+  /** X-Ray subsegment around the database call. Default: {@link XRayCallTracer}. */
   readonly tracer?: CallTracer;
 }
 
@@ -107,8 +107,8 @@ export class QueryHandler {
       throw new Error('IAM authentication tokens are only sent over TLS: set connection.tls.enabled');
     }
     this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
-    this.observer = options.observer ?? new PowertoolsObserver();
-    this.tracer = options.tracer ?? new PowertoolsCallTracer();
+    this.observer = options.observer ?? new AuditLog();
+    this.tracer = options.tracer ?? new XRayCallTracer();
   }
 
   /** Handles one API Gateway REST proxy event. Never throws; writes one audit record. */

@@ -1,15 +1,19 @@
 /**
- * Per-call audit records (Powertools Logger, structured JSON), per-route metrics (Powertools Metrics,
- * CloudWatch embedded metric format) and the sqlcommenter comment that ties a database log line back
- * to its API call. Sensitive parameter values never reach any of them.
+ * Per-call audit records (structured JSON, the line Powertools Logger writes), per-route metrics
+ * (CloudWatch embedded metric format, the document Powertools Metrics writes), the X-Ray subsegment of
+ * the database call, and the sqlcommenter comment that ties a database log line back to its API call.
+ * Sensitive parameter values never reach any of them.
+ *
+ * They are written here rather than through Powertools Logger, Metrics and Tracer: those build, merge and
+ * format each record field by field, and the X-Ray SDK under Tracer installs async hooks that run on every
+ * promise of the process; together they cost the function more than the database call on a fast network.
+ * The lines are the same (test/runtime/audit.db.test.ts compares them with Powertools' own).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import { randomFillSync } from 'crypto';
+import * as dgram from 'dgram';
 import type { AccessLevel } from './config';
 import { METRICS_NAMESPACE, serviceName } from './metric-names';
 import type { BoundValue } from './params';
-
 
 /** One audit record per call, whatever its outcome. */
 export interface AuditRecord {
@@ -40,23 +44,58 @@ export interface Observer {
   record(audit: AuditRecord): void;
 }
 
-/** Writes the audit record with Powertools Logger and publishes EMF metrics per route. */
-export class PowertoolsObserver implements Observer {
-  private readonly logger: Logger;
-  private readonly metrics: Metrics;
+/** The metric a call's outcome counts under. */
+function outcomeMetric(audit: AuditRecord): string {
+  return audit.outcome === 'success' ? 'QuerySuccess' : audit.status >= 500 ? 'QueryServerError' : 'QueryClientError';
+}
 
-  constructor(options: { logger?: Logger; metrics?: Metrics } = {}) {
-    this.logger = options.logger ?? new Logger({ serviceName: serviceName() });
-    this.metrics = options.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: serviceName() });
+/** The trace id of the current invocation (Lambda sets `_X_AMZN_TRACE_ID` for each), as Powertools Logger reports it. */
+function xrayTraceId(env: NodeJS.ProcessEnv): string | undefined {
+  const header = env._X_AMZN_TRACE_ID;
+  if (!header) return undefined;
+  const root = /(?:^|;)Root=([^;]+)/.exec(header);
+  return root?.[1];
+}
+
+/**
+ * Writes one audit record (Powertools Logger's line: level, message, timestamp, service, sampling_rate,
+ * xray_trace_id, then `audit`) and one EMF document per call (namespace `SecureDbApi`, dimensions
+ * service and Route; QueryDuration, the outcome's count, QueryRows), each a line of its own on stdout.
+ * What never changes between calls is serialized once; the audit record is written whatever the log level.
+ */
+export class AuditLog implements Observer {
+  private readonly service: string;
+  private readonly auditHead: string;
+  private readonly samplingRate: string;
+  /** `"Route":"GET /q"` and the EMF head per route and metric set: a fixed set (routes, never request text). */
+  private readonly heads = new Map<string, string>();
+
+  constructor(
+    private readonly write: (text: string) => void = (text) => process.stdout.write(text),
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.service = JSON.stringify(serviceName());
+    this.auditHead = '{"level":"INFO","message":"audit","timestamp":"';
+    const rate = Number(env.POWERTOOLS_LOGGER_SAMPLE_RATE ?? 0);
+    this.samplingRate = String(Number.isFinite(rate) ? rate : 0);
   }
 
   record(audit: AuditRecord): void {
-    this.logger.info('audit', { audit });
-    this.metrics.addDimension('Route', audit.route);
-    this.metrics.addMetric('QueryDuration', MetricUnit.Milliseconds, audit.durationMs);
-    this.metrics.addMetric(audit.outcome === 'success' ? 'QuerySuccess' : audit.status >= 500 ? 'QueryServerError' : 'QueryClientError', MetricUnit.Count, 1);
-    if (audit.rowCount !== undefined) this.metrics.addMetric('QueryRows', MetricUnit.Count, audit.rowCount);
-    this.metrics.publishStoredMetrics();
+    const now = Date.now();
+    const trace = xrayTraceId(this.env);
+    this.write(`${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
+      + `${trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`},"audit":${JSON.stringify(audit)}}\n`);
+    const outcome = outcomeMetric(audit);
+    const rows = audit.rowCount !== undefined;
+    const key = `${outcome}\u0000${rows ? 1 : 0}\u0000${audit.route}`;
+    let head = this.heads.get(key);
+    if (head === undefined) {
+      const metrics = [{ Name: 'QueryDuration', Unit: 'Milliseconds' }, { Name: outcome, Unit: 'Count' }, ...(rows ? [{ Name: 'QueryRows', Unit: 'Count' }] : [])];
+      const directive = JSON.stringify([{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'Route']], Metrics: metrics }]);
+      head = `,"CloudWatchMetrics":${directive}},"service":${this.service},"Route":${JSON.stringify(audit.route)},"QueryDuration":`;
+      this.heads.set(key, head);
+    }
+    this.write(`{"_aws":{"Timestamp":${now}${head}${JSON.stringify(audit.durationMs)},"${outcome}":1${rows ? `,"QueryRows":${audit.rowCount}` : ''}}\n`);
   }
 }
 
@@ -96,32 +135,89 @@ export interface CallTracer {
   trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T>;
 }
 
+/** The first line of every document sent to the X-Ray daemon. */
+const XRAY_HEADER = '{"format":"json","version":1}\n';
+
+/** 16 hexadecimal digits, from a pool of random bytes filled 512 ids at a time. */
+class IdPool {
+  private readonly pool = Buffer.alloc(8 * 512);
+  private next = this.pool.length;
+
+  id(): string {
+    if (this.next >= this.pool.length) {
+      randomFillSync(this.pool);
+      this.next = 0;
+    }
+    this.next += 8;
+    return this.pool.toString('hex', this.next - 8, this.next);
+  }
+}
+
+/** The daemon's UDP address from `AWS_XRAY_DAEMON_ADDRESS` (`host:port`, or `tcp:host:port udp:host:port`). */
+export function xrayDaemonAddress(value: string | undefined): { host: string; port: number } {
+  const udp = (value ?? '').split(/\s+/).map((p) => p.replace(/^udp:/, '')).find((p) => p !== '' && !p.startsWith('tcp:'));
+  const m = /^(.*):(\d+)$/.exec(udp ?? '');
+  return m ? { host: m[1], port: Number(m[2]) } : { host: '127.0.0.1', port: 2000 };
+}
+
 /**
- * Powertools Tracer: the database call becomes subsegment `database` with the route, query and access
- * level as annotations (searchable in X-Ray). Outside Lambda, Powertools turns tracing off and this is a
- * pass-through.
+ * The database call as an X-Ray subsegment `database` of the function's segment, with the route, query and
+ * access level as annotations (searchable in X-Ray) and, on failure, a fault flag and the error's kind.
+ * As the X-Ray SDK does in Lambda, the subsegment is sent to the daemon over UDP when it closes, under the
+ * trace and parent the invocation's `_X_AMZN_TRACE_ID` names, only when that trace is sampled. Tracing is
+ * on in Lambda unless `POWERTOOLS_TRACE_ENABLED` or `AWS_XRAY_SDK_ENABLED` is `false`, off under
+ * `sam local` and outside Lambda (a pass-through), as with Powertools Tracer.
  */
-export class PowertoolsCallTracer implements CallTracer {
-  constructor(private readonly tracer: Tracer = new Tracer({ serviceName: serviceName(), captureHTTPsRequests: false })) {}
+export class XRayCallTracer implements CallTracer {
+  private readonly enabled: boolean;
+  private readonly ids = new IdPool();
+  private readonly daemon: { host: string; port: number };
+  private socket?: dgram.Socket;
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+    const off = (name: string) => (env[name] ?? '').toLowerCase() === 'false';
+    this.enabled = Boolean(env.AWS_EXECUTION_ENV) && env.AWS_SAM_LOCAL !== 'true' && !off('POWERTOOLS_TRACE_ENABLED') && !off('AWS_XRAY_SDK_ENABLED');
+    this.daemon = xrayDaemonAddress(env.AWS_XRAY_DAEMON_ADDRESS);
+  }
 
   async trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-    if (!this.tracer.isTracingEnabled()) return fn();
-    const parent = this.tracer.getSegment();
-    if (!parent) return fn();
-    const sub = parent.addNewSubsegment(name);
-    this.tracer.setSegment(sub);
-    for (const [k, v] of Object.entries(annotations)) sub.addAnnotation(k, v);
+    const header = this.enabled ? this.env._X_AMZN_TRACE_ID : undefined;
+    if (!header || !/(?:^|;)Sampled=1(?:;|$)/.test(header)) return fn();
+    const root = /(?:^|;)Root=([^;]+)/.exec(header)?.[1];
+    const parent = /(?:^|;)Parent=([^;]+)/.exec(header)?.[1];
+    if (!root || !parent) return fn();
+    const start = Date.now() / 1000;
+    let error: string | undefined;
     try {
       return await fn();
     } catch (e) {
       // Only the error's kind (a problem kind such as `timeout`): driver messages can quote data.
       const kind = (e as { kind?: unknown; code?: unknown } | undefined);
-      sub.addAnnotation('error', String(kind?.kind ?? kind?.code ?? 'error'));
-      sub.addFaultFlag();
+      error = String(kind?.kind ?? kind?.code ?? 'error');
       throw e;
     } finally {
-      sub.close();
-      this.tracer.setSegment(parent);
+      const document = {
+        id: this.ids.id(),
+        name,
+        start_time: start,
+        end_time: Date.now() / 1000,
+        type: 'subsegment',
+        trace_id: root,
+        parent_id: parent,
+        annotations: error === undefined ? annotations : { ...annotations, error },
+        ...(error === undefined ? {} : { fault: true }),
+      };
+      this.send(`${XRAY_HEADER}${JSON.stringify(document)}`);
     }
+  }
+
+  private send(text: string): void {
+    if (!this.socket) {
+      this.socket = dgram.createSocket('udp4');
+      this.socket.unref();
+      // A daemon that is not there loses the trace, never the call.
+      this.socket.on('error', () => undefined);
+    }
+    this.socket.send(text, this.daemon.port, this.daemon.host);
   }
 }

@@ -1,12 +1,14 @@
 /**
  * Audit records, metrics and sqlcommenter tags from real handler runs on both servers, with the real
- * Powertools Logger and Metrics writing to stdout. Sensitive values appear nowhere in the output.
+ * audit log writing to stdout, line for line what Powertools Logger and Metrics write. Sensitive values appear nowhere in the output.
  */
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { Segment, Subsegment } from 'aws-xray-sdk-core';
+import * as dgram from 'dgram';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { apiEvent, ENGINES, handlerFor, param, query, TestDatabase } from './helpers/databases';
+import { until } from './helpers/shipped';
 import { QueryHandler } from '../../src/runtime/handler';
-import { PowertoolsCallTracer, PowertoolsObserver, sqlComment } from '../../src/runtime/observability';
+import { AuditLog, AuditRecord, sqlComment, XRayCallTracer, xrayDaemonAddress } from '../../src/runtime/observability';
 
 const CALLER = 'arn:aws:iam::123456789012:role/orders-reader';
 const SECRET = 'hunter2-do-not-log-me';
@@ -46,7 +48,7 @@ describe.each(ENGINES)('audit on %s', (_label, open) => {
       }),
       query({ name: 'countAccounts', method: 'GET', path: '/accounts', sql: 'SELECT COUNT(*) AS n FROM rt_accounts' }),
       query({ name: 'slowTagged', method: 'GET', path: '/tagged', sql: `${db.sleepSql('0.6')}, :tag AS tag`, parameters: [param({ name: 'tag', type: 'string', in: 'query', sensitive: true })] }),
-    ], { observer: new PowertoolsObserver() });
+    ], { observer: new AuditLog() });
   });
 
   afterAll(async () => {
@@ -131,7 +133,7 @@ describe('service name', () => {
 
   /** The service of the audit record and the service dimension of the metrics one call writes. */
   async function servicesOfOneCall(): Promise<{ audit: string; metrics: string }> {
-    const lines = (await captureStdout(async () => new PowertoolsObserver().record(AUDIT))).map((l) => JSON.parse(l));
+    const lines = (await captureStdout(async () => new AuditLog().record(AUDIT))).map((l) => JSON.parse(l));
     const emf = lines.find((l) => l._aws);
     expect(emf._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'Route']]);
     return { audit: lines.find((l) => l.message === 'audit').service, metrics: emf.service };
@@ -160,41 +162,130 @@ describe('sqlComment', () => {
   });
 });
 
-describe('X-Ray', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await ENGINES[0][1]();
+describe('the audit line and the EMF document are what Powertools writes', () => {
+  const TRACE = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+  const RECORDS: AuditRecord[] = [
+    { requestId: 'r-1', apiRequestId: 'a-1', principal: CALLER, route: 'GET /q', query: 'q', access: 'read', durationMs: 1.25, rowCount: 1, status: 200, outcome: 'success', parameters: { n: 1, at: new Date('2026-01-02T03:04:05.000Z'), s: 'x"\\y' } },
+    { requestId: 'r-2', principal: 'anonymous', route: 'unmatched', request: 'GET /nowhere', durationMs: 0.5, status: 404, outcome: 'not-found' },
+    { principal: CALLER, route: 'POST /w', query: 'w', access: 'write', durationMs: 7, rowCount: 0, affectedRows: 1, status: 503, outcome: 'unavailable' },
+  ];
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
   });
-  afterAll(async () => db.close());
 
-  /** A Powertools Tracer whose current segment is a real X-Ray segment (no Lambda context here). */
-  function tracerWithSegment(): { tracer: Tracer; segment: Segment } {
-    const tracer = new Tracer({ serviceName: 'test', enabled: true });
-    const segment = new Segment('handler');
-    let current: Segment | Subsegment = segment;
-    jest.spyOn(tracer, 'isTracingEnabled').mockReturnValue(true);
-    jest.spyOn(tracer, 'getSegment').mockImplementation(() => current);
-    jest.spyOn(tracer, 'setSegment').mockImplementation((s) => {
-      current = s;
-    });
-    return { tracer, segment };
+  /** Each record written once by Powertools Logger and Metrics as the handler used to, once by AuditLog. */
+  async function bothWays(): Promise<{ powertools: any[]; ours: any[] }> {
+    const powertools = (await captureStdout(async () => {
+      const logger = new Logger({ serviceName: 'orders-api' });
+      const metrics = new Metrics({ namespace: 'SecureDbApi', serviceName: 'orders-api' });
+      for (const audit of RECORDS) {
+        logger.info('audit', { audit });
+        metrics.addDimension('Route', audit.route);
+        metrics.addMetric('QueryDuration', MetricUnit.Milliseconds, audit.durationMs);
+        metrics.addMetric(audit.outcome === 'success' ? 'QuerySuccess' : audit.status >= 500 ? 'QueryServerError' : 'QueryClientError', MetricUnit.Count, 1);
+        if (audit.rowCount !== undefined) metrics.addMetric('QueryRows', MetricUnit.Count, audit.rowCount);
+        metrics.publishStoredMetrics();
+      }
+    })).map((l) => JSON.parse(l));
+    const ours = (await captureStdout(async () => {
+      const log = new AuditLog();
+      for (const audit of RECORDS) log.record(audit);
+    })).map((l) => JSON.parse(l));
+    return { powertools, ours };
   }
 
-  test('the database call is a subsegment with searchable annotations, and failures are faults', async () => {
-    const { tracer, segment } = tracerWithSegment();
+  /** Timestamps differ by the time between the two writes: compared as their kind. */
+  const timeless = (line: any) => ({
+    ...line,
+    ...(line.timestamp ? { timestamp: typeof line.timestamp } : {}),
+    ...(line._aws ? { _aws: { ...line._aws, Timestamp: typeof line._aws.Timestamp } } : {}),
+  });
+
+  test.each([
+    ['in Lambda, with a sampled trace', { _X_AMZN_TRACE_ID: TRACE, AWS_LAMBDA_FUNCTION_NAME: 'fn' }],
+    ['outside Lambda', {}],
+  ])('%s: the same lines, field by field and in order', async (_label, env) => {
+    delete process.env._X_AMZN_TRACE_ID;
+    Object.assign(process.env, { POWERTOOLS_SERVICE_NAME: 'orders-api' }, env);
+    const { powertools, ours } = await bothWays();
+    expect(ours).toHaveLength(6);
+    expect(ours.map(timeless)).toEqual(powertools.map(timeless));
+    expect(ours.map((l) => Object.keys(l))).toEqual(powertools.map((l) => Object.keys(l)));
+    expect(ours[0].timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(typeof ours[1]._aws.Timestamp).toBe('number');
+  });
+});
+
+describe('X-Ray', () => {
+  let db: TestDatabase;
+  let daemon: dgram.Socket;
+  const received: any[] = [];
+  beforeAll(async () => {
+    db = await ENGINES[0][1]();
+    daemon = dgram.createSocket('udp4');
+    daemon.on('message', (m) => {
+      const [header, body] = String(m).split('\n');
+      received.push({ header: JSON.parse(header), ...JSON.parse(body) });
+    });
+    await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    daemon.close();
+    await db.close();
+  });
+
+  /** A deployed function's environment: Lambda's variables, a trace for the invocation, the daemon's address. */
+  const lambdaEnv = (trace: string) => ({
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    _X_AMZN_TRACE_ID: trace,
+    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+  });
+
+  test('the database call is a subsegment of the invocation\'s segment with searchable annotations, and failures are faults', async () => {
+    received.length = 0;
     const handler = handlerFor(db, [
       query({ name: 'one', method: 'GET', path: '/one', sql: 'SELECT 1 AS one' }),
       query({ name: 'slow', method: 'GET', path: '/slow', timeoutMs: 100, sql: db.sleepSql('2') }),
     ]);
-    (handler as unknown as { tracer: PowertoolsCallTracer }).tracer = new PowertoolsCallTracer(tracer);
+    const env = lambdaEnv('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1');
+    (handler as unknown as { tracer: XRayCallTracer }).tracer = new XRayCallTracer(env);
     expect((await handler.handle(apiEvent('GET', '/one'))).statusCode).toBe(200);
     expect((await handler.handle(apiEvent('GET', '/slow'))).statusCode).toBe(504);
     await handler.close();
-    const subs = (segment.subsegments ?? []) as Subsegment[];
-    expect(subs.map((s) => s.name)).toEqual(['database', 'database']);
-    expect((subs[0] as unknown as { annotations: object }).annotations).toEqual({ route: 'GET /one', query: 'one', access: 'read' });
-    expect((subs[1] as unknown as { annotations: object; fault?: boolean }).annotations).toMatchObject({ route: 'GET /slow', error: 'timeout' });
-    expect((subs[1] as unknown as { fault?: boolean }).fault).toBe(true);
-    expect(subs.every((s) => (s as unknown as { in_progress?: boolean }).in_progress !== true)).toBe(true);
+    await until(() => received.length === 2);
+    const [one, slow] = received;
+    expect(one).toEqual({
+      header: { format: 'json', version: 1 },
+      id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      name: 'database',
+      type: 'subsegment',
+      trace_id: '1-5759e988-bd862e3fe1be46a994272793',
+      parent_id: '53995c3f42cd8ad8',
+      start_time: expect.any(Number),
+      end_time: expect.any(Number),
+      annotations: { route: 'GET /one', query: 'one', access: 'read' },
+    });
+    expect(one.end_time).toBeGreaterThanOrEqual(one.start_time);
+    expect(slow).toMatchObject({ name: 'database', fault: true, annotations: { route: 'GET /slow', query: 'slow', access: 'read', error: 'timeout' } });
+    expect(slow.id).not.toBe(one.id);
+  });
+
+  test('an unsampled trace sends nothing, and outside Lambda tracing is a pass-through', async () => {
+    received.length = 0;
+    const call = (tracer: XRayCallTracer, route: string) => tracer.trace('database', { route }, async () => 1);
+    await call(new XRayCallTracer(lambdaEnv('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0')), 'unsampled');
+    await call(new XRayCallTracer({ ...lambdaEnv('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'), AWS_EXECUTION_ENV: undefined }), 'outside');
+    await call(new XRayCallTracer({ ...lambdaEnv('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'), POWERTOOLS_TRACE_ENABLED: 'false' }), 'disabled');
+    // The last one is sent; the daemon receives datagrams in order, so the others were never sent.
+    await call(new XRayCallTracer(lambdaEnv('Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1')), 'sampled');
+    await until(() => received.length >= 1);
+    expect(received.map((r) => r.annotations.route)).toEqual(['sampled']);
+  });
+
+  test('the daemon address is read as the X-Ray SDK reads it', () => {
+    expect(xrayDaemonAddress('169.254.79.129:2000')).toEqual({ host: '169.254.79.129', port: 2000 });
+    expect(xrayDaemonAddress('tcp:10.0.0.1:2001 udp:10.0.0.2:2002')).toEqual({ host: '10.0.0.2', port: 2002 });
+    expect(xrayDaemonAddress(undefined)).toEqual({ host: '127.0.0.1', port: 2000 });
   });
 });

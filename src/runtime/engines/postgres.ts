@@ -5,7 +5,7 @@
  * (transaction-scoped, so RDS Proxy does not pin the session), the statement (reads wrapped in
  * `LIMIT rowLimit + 1`), then COMMIT. Nothing session-level is ever SET.
  */
-import { Client, types as pgTypes } from 'pg';
+import { Client, QueryResult, types as pgTypes } from 'pg';
 import { withDeadline } from './deadline';
 import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 
@@ -40,17 +40,29 @@ class PostgresConnection implements EngineConnection {
     }
     return withDeadline(st.timeoutMs, () => this.abandon(), async () => {
       const begin = st.access === 'read' ? 'BEGIN READ ONLY' : 'BEGIN READ WRITE';
-      // Pipelined: the three are written at once and answered in one round trip. The timeout is an
-      // integer from validated configuration, never from the request.
-      const opening = this.client.query(`${begin}; SET LOCAL statement_timeout = ${Math.trunc(st.timeoutMs)}`);
-      // Transaction-local, bound values: visible to row-level security policies, gone at COMMIT.
-      const settings = Object.entries(st.settings ?? {}).map(([name, value]) => this.client.query('SELECT set_config($1, $2, true)', [name, value]));
       const text = st.access === 'read'
         // The limit is applied by the server: at most rowLimit + 1 rows are produced and sent.
         ? `SELECT * FROM (\n${st.text}\n) AS secure_db_api_result LIMIT ${Math.trunc(st.rowLimit) + 1}`
         : st.text;
-      const statement = this.client.query({ text, values: st.values as unknown[] });
-      const commit = this.client.query('COMMIT');
+      // Pipelined: the statements are written at once and answered in one round trip. node-postgres writes
+      // each protocol message on its own (Parse, Bind, Describe, Execute, Sync, and each simple query):
+      // corked, they leave in one write (one TLS record, one system call) instead of seven.
+      const stream = this.stream();
+      stream?.cork();
+      let opening: Promise<unknown>;
+      let settings: Array<Promise<unknown>>;
+      let statement: Promise<QueryResult>;
+      let commit: Promise<unknown>;
+      try {
+        // The timeout is an integer from validated configuration, never from the request.
+        opening = this.client.query(`${begin}; SET LOCAL statement_timeout = ${Math.trunc(st.timeoutMs)}`);
+        // Transaction-local, bound values: visible to row-level security policies, gone at COMMIT.
+        settings = st.settings ? Object.entries(st.settings).map(([name, value]) => this.client.query('SELECT set_config($1, $2, true)', [name, value])) : [];
+        statement = this.client.query({ text, values: st.values as unknown[] });
+        commit = this.client.query('COMMIT');
+      } finally {
+        stream?.uncork();
+      }
       const [o, r, c, ...sets] = await Promise.allSettled([opening, statement, commit, ...settings]);
       if (o.status === 'rejected') {
         const e = o.reason as { message?: string };
@@ -70,6 +82,12 @@ class PostgresConnection implements EngineConnection {
         ...(st.access === 'write' ? { affectedRows: r.value.rowCount ?? 0 } : {}),
       };
     });
+  }
+
+  /** The client's socket (node-postgres keeps it on its connection), to cork around one call's messages. */
+  private stream(): { cork(): void; uncork(): void } | undefined {
+    const stream = (this.client as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } }).connection?.stream;
+    return typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? stream as { cork(): void; uncork(): void } : undefined;
   }
 
   private abandon(): void {

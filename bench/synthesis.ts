@@ -1,13 +1,13 @@
 /**
- * Benchmark: synthesis time for 20 vs 200 routes (target ratio <= 3), for an API given its queries in props
- * and one built with addQuery, against aws-cdk-lib's own RestApi with the same routes (the floor every
- * Method and Resource costs); and the time to require each engine's bundle against a minimal bundle
- * that holds only pg (the floor any PostgreSQL Lambda pays). Ratios against baselines measured in the same process; printed, never asserted.
+ * Benchmark: what one route costs at synthesis, a SecureDbApi query (given in props, or added with
+ * addQuery) against aws-cdk-lib's own RestApi with the same routes (one Resource and one Method each,
+ * IAM authorization, a validator, the same query-string parameters), in the same run. The cost of a route
+ * is the difference between an app with 200 and one with 20 routes, divided by 180; the apps are built in
+ * an order shuffled every round. Target: a SecureDbApi route costs at most 1.0x aws-cdk-lib's own.
  *
- * Run: npm run bench (needs the bundles: npx projen bundle).
+ * Run: npm run bench (needs the bundles: npx projen bundle). BENCH_SYNTH_ROUNDS (default 7).
  */
-import { execFileSync } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -16,6 +16,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi } from '../src';
+import { loadLine, median, met, seededRandom, SEED, shuffle } from './support';
 import { printTable } from './table';
 
 type Build = (stack: Stack, vpc: ec2.IVpc, cluster: rds.DatabaseCluster, routes: number) => void;
@@ -27,6 +28,8 @@ const queryOf = (i: number): QueryDefinition => ({
   sql: `SELECT * FROM table${i} WHERE id = :id AND status = :status`,
   parameters: [QueryParameter.integer('id'), QueryParameter.enumeration('status', ['a', 'b'], { defaultValue: 'a' })],
 });
+
+const BASELINE = 'aws-cdk-lib RestApi, Resource + Method';
 
 const BUILDS: Record<string, Build> = {
   'SecureDbApi, queries in props': (stack, vpc, cluster, routes) => {
@@ -41,7 +44,7 @@ const BUILDS: Record<string, Build> = {
   },
   // The floor: aws-cdk-lib's own RestApi with the same routes (one Resource and one Method each, IAM
   // authorization, a validator, the same query-string parameters) and one function, nothing else.
-  'baseline: plain aws-cdk-lib RestApi': (stack, _vpc, _cluster, routes) => {
+  [BASELINE]: (stack, _vpc, _cluster, routes) => {
     const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = 1') });
     const api = new apigw.RestApi(stack, 'Plain', { deployOptions: { stageName: 'v1' } });
     const validator = api.addRequestValidator('Validator', { validateRequestParameters: true, validateRequestBody: true });
@@ -73,54 +76,29 @@ function synthOnce(build: Build, routes: number): number {
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-/** Median wall time of `node -e require(file)` in fresh processes. */
-function requireTime(file: string, runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(file)});console.log(Number(process.hrtime.bigint()-t)/1e6)`]);
-    times.push(Number(String(out).trim()));
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-}
-
 function main() {
-  const ROUNDS = 5;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const rows: string[][] = [['build', '20 routes ms', '200 routes ms', 'ratio 200/20 (target <= 3)', 'ms per added route']];
-  const perRoute: Record<string, number> = {};
+  const rounds = Number(process.env.BENCH_SYNTH_ROUNDS ?? 7);
+  const random = seededRandom(SEED + 2);
+  console.log(`Synthesis: ${rounds} rounds of 20 and 200 routes per build, shuffled order, seed ${SEED}`);
+  const names = Object.keys(BUILDS);
   for (const build of Object.values(BUILDS)) synthOnce(build, 5); // warm the module cache
-  for (const [name, build] of Object.entries(BUILDS)) {
-    const small: number[] = [];
-    const large: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      small.push(synthOnce(build, 20));
-      large.push(synthOnce(build, 200));
+  const small: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const large: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const [name, routes] of shuffle(names.flatMap((n) => [[n, 20], [n, 200]] as Array<[string, number]>), random)) {
+      (routes === 20 ? small : large)[name].push(synthOnce(BUILDS[name], routes));
     }
-    const [s20, s200] = [median(small), median(large)];
-    perRoute[name] = (s200 - s20) / 180;
-    rows.push([name, s20.toFixed(0), s200.toFixed(0), (s200 / s20).toFixed(2), perRoute[name].toFixed(2)]);
+  }
+  const perRoute = (n: string) => (median(large[n]) - median(small[n])) / 180;
+  const base = perRoute(BASELINE);
+  const rows: string[][] = [['build', '20 routes ms', '200 routes ms', 'ms per route', 'ratio to aws-cdk-lib', 'target', '']];
+  for (const n of names) {
+    const ratio = perRoute(n) / base;
+    const judged = n !== BASELINE;
+    rows.push([n, median(small[n]).toFixed(0), median(large[n]).toFixed(0), perRoute(n).toFixed(2), ratio.toFixed(2), judged ? '<= 1.00' : '', judged ? met(ratio <= 1.0) : '']);
   }
   printTable(rows);
-  const base = perRoute['baseline: plain aws-cdk-lib RestApi'];
-  console.log(`Cost of an added route, SecureDbApi / plain aws-cdk-lib: ${(perRoute['SecureDbApi, queries in props'] / base).toFixed(2)} (props), `
-    + `${(perRoute['SecureDbApi, addQuery per route'] / base).toFixed(2)} (addQuery)\n`);
-
-  // Baseline: pg alone, bundled and minified by the same esbuild.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-bench-pg-'));
-  writeFileSync(path.join(dir, 'entry.js'), "module.exports = require('pg');\n");
-  const baseline = path.join(dir, 'pg-only.js');
-  execFileSync(path.join(__dirname, '..', 'node_modules', '.bin', 'esbuild'), [
-    path.join(dir, 'entry.js'), '--bundle', '--minify', '--platform=node', '--target=node20', `--outfile=${baseline}`,
-    '--external:pg-native', '--external:cloudflare:sockets', '--resolve-extensions=.js', `--alias:pg=${path.dirname(require.resolve('pg/package.json'))}`,
-  ], { stdio: 'ignore' });
-  const pgAlone = requireTime(baseline, 9);
-  const times: string[][] = [['bundle', 'require ms (median of 9)', 'ratio to pg alone']];
-  times.push(['pg alone', pgAlone.toFixed(1), '1.00']);
-  for (const bundle of ['postgres.lambda', 'mysql.lambda']) {
-    const t = requireTime(path.join(__dirname, '..', 'assets', 'runtime', bundle, 'index.js'), 9);
-    times.push([bundle, t.toFixed(1), (t / pgAlone).toFixed(2)]);
-  }
-  printTable(times);
+  console.log(`  ${loadLine()}\n`);
 }
 
 main();

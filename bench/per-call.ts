@@ -1,0 +1,294 @@
+/**
+ * Benchmark: what one warm call of the SHIPPED query function costs (assets/runtime/{postgres,mysql}.lambda,
+ * the esbuild bundles users deploy, required as Lambda requires them, config.json beside them) with its
+ * audit record, EMF metrics and X-Ray tracing on as deployed, against the raw driver (pg, mysql2) doing the
+ * same 1-row read and 1-row INSERT, on the real PostgreSQL and MariaDB, through a latency-injecting TCP
+ * proxy (0, 1 and 2 ms added round trip). A third variant, the raw driver asked for the same server work
+ * as the function (PostgreSQL: read-only or read-write transaction with SET LOCAL statement_timeout and
+ * the row limit; MariaDB: SET STATEMENT max_statement_time), tells the function's own cost from the
+ * server's. Plus the function with an in-memory engine: microseconds added per call, the database's
+ * answer excluded.
+ *
+ * Each (engine, latency) runs in a fresh process of its own whose stdout (the audit and EMF lines) goes to
+ * /dev/null; all variants run every round, in an order shuffled every round from a printed seed.
+ *
+ * Run: npm run bench (builds the bundles), or `npx ts-node --project tsconfig.dev.json bench/per-call.ts`
+ * with PGPORT / MYSQL_PORT naming the servers. BENCH_ROUNDS (default 1000), BENCH_SEED.
+ */
+import { fork } from 'child_process';
+import * as dgram from 'dgram';
+import * as os from 'os';
+import * as path from 'path';
+import * as mysql from 'mysql2/promise';
+import { Client } from 'pg';
+import { startLatencyProxy } from './latency-proxy';
+import { ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, met, percentile, seededRandom, SEED, shuffle, stageBundle, apiEvent } from './support';
+import { printTable } from './table';
+import type { QueryConfig, RuntimeConfig } from '../src/runtime/config';
+import { mariadb, MARIADB, PG, postgres } from '../test/runtime/helpers/databases';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1000);
+const WARMUP = Math.min(200, ROUNDS);
+const RTTS = [0, 1, 2];
+const TIMEOUT_MS = 5000;
+const READ_SQL = 'SELECT id, label, amount FROM bench_rows WHERE id = :n';
+const WRITE_SQL = 'INSERT INTO bench_rows (label, amount) VALUES (:label, :amount)';
+
+type Engine = 'postgres' | 'mariadb';
+type Kind = 'read' | 'write';
+
+interface Job {
+  readonly engine: Engine | 'memory';
+  readonly port: number;
+  readonly rtt: number;
+  readonly seed: number;
+}
+
+/** p50 and p99 (ms) of each variant. */
+type Timings = Record<string, { p50: number; p99: number }>;
+
+const QUERIES: QueryConfig[] = [
+  {
+    name: 'byId',
+    method: 'GET',
+    path: '/q',
+    access: 'read',
+    sql: READ_SQL,
+    rowLimit: 100,
+    timeoutMs: TIMEOUT_MS,
+    parameters: [{ name: 'n', type: 'integer', in: 'query' }],
+  },
+  {
+    name: 'add',
+    method: 'POST',
+    path: '/w',
+    access: 'write',
+    sql: WRITE_SQL,
+    rowLimit: 100,
+    timeoutMs: TIMEOUT_MS,
+    parameters: [{ name: 'label', type: 'string', in: 'body', maxLength: 40 }, { name: 'amount', type: 'integer', in: 'body' }],
+  },
+];
+
+function configFor(engine: Engine, port: number): RuntimeConfig {
+  const admin = engine === 'postgres' ? PG : MARIADB;
+  return {
+    version: 1,
+    engine,
+    // As the construct writes it: the host comes from the function's environment.
+    connection: { host: `\${env:${DB_HOST_ENV}}`, port, database: admin.database, user: admin.user, credentials: { type: 'static', password: '' }, tls: { enabled: false }, connectTimeoutMs: 2000 },
+    queries: QUERIES,
+  };
+}
+
+type Call = () => Promise<unknown>;
+
+interface Raw {
+  read: Call;
+  write: Call;
+  close(): Promise<void>;
+}
+
+/** The raw driver: one statement per call, rows to JSON; `sameWork` adds what the function asks of the server. */
+async function rawDriver(engine: Engine, port: number, sameWork: boolean): Promise<Raw> {
+  let i = 0;
+  if (engine === 'postgres') {
+    // Pipelined when several statements go together, as the function sends them.
+    const c = new Client({ host: PG.host, port, database: PG.database, user: PG.user, ...(sameWork ? { pipeline: true } : {}) });
+    await c.connect();
+    const read = READ_SQL.replace(':n', '$1');
+    const write = WRITE_SQL.replace(':label', '$1').replace(':amount', '$2');
+    if (!sameWork) {
+      return {
+        read: async () => JSON.stringify({ data: (await c.query(read, [1])).rows }),
+        write: async () => JSON.stringify({ affectedRows: (await c.query(write, [`raw ${i++}`, i])).rowCount }),
+        close: () => c.end(),
+      };
+    }
+    const tx = async (begin: string, text: string, values: unknown[]) => {
+      const opening = c.query(`${begin}; SET LOCAL statement_timeout = ${TIMEOUT_MS}`);
+      const r = c.query(text, values);
+      const commit = c.query('COMMIT');
+      await Promise.all([opening, commit]);
+      return r;
+    };
+    return {
+      read: async () => JSON.stringify({ data: (await tx('BEGIN READ ONLY', `SELECT * FROM (\n${read}\n) AS r LIMIT 101`, [1])).rows }),
+      write: async () => JSON.stringify({ affectedRows: (await tx('BEGIN READ WRITE', write, [`raw ${i++}`, i])).rowCount }),
+      close: () => c.end(),
+    };
+  }
+  const c = await mysql.createConnection({ host: MARIADB.host, port, database: MARIADB.database, user: MARIADB.user });
+  const prefix = sameWork ? `SET STATEMENT max_statement_time=${(TIMEOUT_MS / 1000).toFixed(3)} FOR ` : '';
+  const read = `${prefix}${READ_SQL.replace(':n', '?')}`;
+  const write = `${prefix}${WRITE_SQL.replace(':label', '?').replace(':amount', '?')}`;
+  return {
+    read: async () => JSON.stringify({ data: (await c.query(read, [1]))[0] }),
+    write: async () => JSON.stringify({ affectedRows: ((await c.query(write, [`raw ${i++}`, i]))[0] as { affectedRows: number }).affectedRows }),
+    close: () => c.end(),
+  };
+}
+
+/** Every variant once per round, in an order shuffled every round. */
+async function interleaved(variants: Record<string, Call>, seed: number): Promise<Timings> {
+  const random = seededRandom(seed);
+  const names = Object.keys(variants);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < WARMUP; i++) for (const n of shuffle([...names], random)) await variants[n]();
+  for (let i = 0; i < ROUNDS; i++) {
+    for (const n of shuffle([...names], random)) {
+      const t0 = process.hrtime.bigint();
+      await variants[n]();
+      times[n].push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  return Object.fromEntries(names.map((n) => {
+    const s = times[n].sort((a, b) => a - b);
+    return [n, { p50: percentile(s, 0.5), p99: percentile(s, 0.99) }];
+  }));
+}
+
+type LambdaEntry = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+
+/** A benchmark of failing calls measures nothing: stop at the first one. */
+function expectOk(res: { statusCode: number; body: string }): void {
+  if (res.statusCode !== 200) throw new Error(`benchmark call failed with ${res.statusCode}: ${res.body}`);
+}
+
+function shippedCalls(handler: LambdaEntry): { read: Call; write: Call } {
+  let i = 0;
+  const context = (n: number) => ({ awsRequestId: `req-${n}`, functionName: 'bench-query-function', getRemainingTimeInMillis: () => 10_000 });
+  return {
+    read: async () => expectOk(await handler(apiEvent('GET', '/q', { n: '1' }, undefined, i), context(i++))),
+    write: async () => expectOk(await handler(apiEvent('POST', '/w', null, { label: `fn ${i}`, amount: i }, i), context(i++))),
+  };
+}
+
+/** Runs in a process of its own, with the Lambda environment; stdout is /dev/null. */
+async function worker(job: Job): Promise<Timings> {
+  if (job.engine === 'memory') {
+    const dir = stageBundle(path.join(process.env.BENCH_MEMORY_BUNDLE!), configFor('postgres', 1));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const shipped = shippedCalls((require(path.join(dir, 'index.js')) as { handler: LambdaEntry }).handler);
+    const row = { id: 1, label: 'row 1', amount: 1 };
+    return interleaved({
+      'shipped read': shipped.read,
+      'raw read': async () => JSON.stringify({ data: [{ ...row }] }),
+      'shipped write': shipped.write,
+      'raw write': async () => JSON.stringify({ affectedRows: 1 }),
+    }, job.seed);
+  }
+  const bundle = job.engine === 'postgres' ? 'postgres.lambda' : 'mysql.lambda';
+  const dir = stageBundle(path.join(ASSETS, bundle, 'index.js'), configFor(job.engine, job.port));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const shipped = shippedCalls((require(path.join(dir, 'index.js')) as { handler: LambdaEntry }).handler);
+  const raw = await rawDriver(job.engine, job.port, false);
+  const same = await rawDriver(job.engine, job.port, true);
+  const t = await interleaved({
+    'shipped read': shipped.read,
+    'raw read': raw.read,
+    'same work read': same.read,
+    'shipped write': shipped.write,
+    'raw write': raw.write,
+    'same work write': same.write,
+  }, job.seed);
+  await raw.close();
+  await same.close();
+  return t;
+}
+
+/** Runs one job in a fresh process with a deployed function's environment. */
+function runWorker(job: Job, xrayPort: number, memoryBundle: string): Promise<Timings> {
+  const env = {
+    ...process.env,
+    ...lambdaEnvironment(path.join(ASSETS), xrayPort, '127.0.0.1'),
+    BENCH_WORKER: JSON.stringify(job),
+    BENCH_MEMORY_BUNDLE: memoryBundle,
+  };
+  const child = fork(__filename, [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['-r', 'ts-node/register/transpile-only'] });
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { timings?: Timings; error?: string }) => (m.timings ? resolve(m.timings) : reject(new Error(m.error))));
+    child.once('exit', (code) => reject(new Error(`benchmark worker exited with ${code}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  console.log(`Per-call benchmark: ${ROUNDS} rounds after ${WARMUP} warm-up, order shuffled every round, seed ${SEED} (BENCH_SEED=${SEED} repeats it)\n`);
+  const memoryFile = path.join(os.tmpdir(), `sdba-bench-memory-${process.pid}`, 'index.js');
+  const memoryBundle = await buildLike('runtime/postgres.lambda', 'bench/memory.lambda.ts', memoryFile, false);
+  // The X-Ray daemon's stand-in: counts the segments the function sends.
+  const xray = dgram.createSocket('udp4');
+  let datagrams = 0;
+  xray.on('message', () => datagrams++);
+  await new Promise<void>((resolve) => xray.bind(0, '127.0.0.1', resolve));
+  const xrayPort = xray.address().port;
+
+  const header = [
+    'engine', 'call', 'added RTT ms', 'shipped p50 ms', 'raw p50 ms', 'p50 ratio', 'target', '', 'shipped p99 ms', 'raw p99 ms', 'p99 ratio',
+    'µs added p50', 'raw + same server work p50 ms', 'ratio to it',
+  ];
+  const rows: string[][] = [header];
+  const loads: string[] = [];
+  let calls = 0;
+  let seed = SEED;
+  for (const [engine, open] of [['postgres', postgres], ['mariadb', mariadb]] as const) {
+    const db = await open();
+    await db.exec('DROP TABLE IF EXISTS bench_rows');
+    await db.exec(`CREATE TABLE bench_rows (id ${db.types.serial}, label VARCHAR(40), amount ${db.types.int})`);
+    for (let i = 0; i < 100; i++) await db.exec(`INSERT INTO bench_rows (label, amount) VALUES ('row ${i}', ${i})`);
+    let loopbackRaw = 0;
+    for (const rtt of RTTS) {
+      const proxy = await startLatencyProxy(db.admin.port, rtt);
+      const t = await runWorker({ engine, port: proxy.port, rtt, seed: seed++ }, xrayPort, memoryBundle);
+      await proxy.close();
+      calls += 2 * (ROUNDS + WARMUP);
+      loads.push(`${engine} ${rtt} ms: ${loadLine()}`);
+      if (rtt === 0) loopbackRaw = t['raw read'].p50;
+      for (const kind of ['read', 'write'] as Kind[]) {
+        const s = t[`shipped ${kind}`];
+        const r = t[`raw ${kind}`];
+        const g = t[`same work ${kind}`];
+        const target = kind === 'read' ? 1.10 : 1.05;
+        const judged = rtt === 1;
+        rows.push([
+          engine, kind === 'read' ? '1-row read' : '1-row INSERT', `${rtt} (${(t['raw read'].p50 - loopbackRaw).toFixed(2)})`,
+          s.p50.toFixed(3), r.p50.toFixed(3), (s.p50 / r.p50).toFixed(2), judged ? `<= ${target.toFixed(2)}` : '', judged ? met(s.p50 / r.p50 <= target) : '',
+          s.p99.toFixed(3), r.p99.toFixed(3), (s.p99 / r.p99).toFixed(2), ((s.p50 - r.p50) * 1000).toFixed(0),
+          g.p50.toFixed(3), (s.p50 / g.p50).toFixed(2),
+        ]);
+      }
+    }
+    await db.exec('DROP TABLE bench_rows');
+    await db.close();
+  }
+  printTable(rows);
+  console.log('added RTT: what the proxy was asked for (what the raw read measured over loopback). Ratios: shipped / raw p50.');
+  console.log(`X-Ray datagrams received: ${datagrams} for ${calls} function calls (tracing on).`);
+  for (const l of loads) console.log(`  ${l}`);
+  console.log('');
+
+  const m = await runWorker({ engine: 'memory', port: 0, rtt: 0, seed: seed++ }, xrayPort, memoryBundle);
+  const mem: string[][] = [['call', 'shipped p50 µs', 'in-memory raw p50 µs', 'µs added p50', 'shipped p99 µs', 'target', '']];
+  for (const kind of ['read', 'write']) {
+    const added = (m[`shipped ${kind}`].p50 - m[`raw ${kind}`].p50) * 1000;
+    const [s, r] = [m[`shipped ${kind}`], m[`raw ${kind}`]];
+    mem.push([kind, (s.p50 * 1000).toFixed(1), (r.p50 * 1000).toFixed(1), added.toFixed(1), (s.p99 * 1000).toFixed(1), '<= 50', met(added <= 50)]);
+  }
+  console.log('The shipped function code with an in-memory engine (the database answer excluded), audit, metrics and tracing on:');
+  printTable(mem);
+  console.log(`  ${loadLine()}\n`);
+  xray.close();
+}
+
+if (process.env.BENCH_WORKER) {
+  const job = JSON.parse(process.env.BENCH_WORKER) as Job;
+  worker(job).then(
+    (timings) => process.send!({ timings }, () => process.exit(0)),
+    (e: Error) => process.send!({ error: e.stack ?? String(e) }, () => process.exit(1)),
+  );
+} else {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * What the benchmarks share: a seeded shuffle (the seed is printed, BENCH_SEED repeats a run), the
+ * environment Lambda and the construct give a query function, the shipped bundles staged as their
+ * assets are (index.js with config.json beside it), and bundles built with the shipped bundles' own
+ * esbuild options (scripts/bundle-runtime.js).
+ */
+import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { RuntimeConfig } from '../src/runtime/config';
+
+export const ROOT = path.join(__dirname, '..');
+export const ASSETS = path.join(ROOT, 'assets', 'runtime');
+
+/** Park-Miller (MINSTD): a small seeded generator, so a run's order can be repeated. */
+export function seededRandom(seed: number): () => number {
+  const M = 2147483647;
+  let state = (Math.abs(Math.trunc(seed)) % (M - 1)) + 1;
+  return () => {
+    state = (state * 48271) % M;
+    return (state - 1) / (M - 1);
+  };
+}
+
+export const SEED = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/** Fisher-Yates, in place. */
+export function shuffle<T>(xs: T[], random: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+export const median = (xs: readonly number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
+
+/** The machine's load average (1, 5, 15 min) and cores, printed beside every table. */
+export function loadLine(): string {
+  return `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')} on ${os.cpus().length} cores`;
+}
+
+export const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+
+/** The environment variable the construct points the function at the proxy with (src/database/query-function.ts). */
+export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';
+
+/**
+ * What a deployed query function's process sees: Lambda's own variables (so Powertools and the X-Ray SDK
+ * run as in Lambda, with tracing on and a sampled trace), and what the construct sets (the proxy's host,
+ * the API's service name). X-Ray segments go over UDP to `xrayPort`.
+ */
+export function lambdaEnvironment(taskRoot: string, xrayPort: number, dbHost: string): Record<string, string> {
+  return {
+    AWS_LAMBDA_FUNCTION_NAME: 'bench-query-function',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+    AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/bench-query-function',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_REGION: 'eu-west-1',
+    AWS_DEFAULT_REGION: 'eu-west-1',
+    LAMBDA_TASK_ROOT: taskRoot,
+    _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${xrayPort}`,
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+    [DB_HOST_ENV]: dbHost,
+    POWERTOOLS_SERVICE_NAME: 'bench-api',
+  };
+}
+
+/** Copies a bundle (index.js) into a fresh directory with its config.json beside it, as the asset holds them. */
+export function stageBundle(bundleFile: string, config: RuntimeConfig): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-bench-asset-'));
+  copyFileSync(bundleFile, path.join(dir, 'index.js'));
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+interface BuildOptions {
+  readonly entryPoint?: string;
+  readonly outfile?: string;
+  readonly mysql?: boolean;
+}
+
+/** Builds `entryPoint` into `outfile` with the esbuild options of the runtime bundle `entry`. */
+export async function buildLike(entry: string, entryPoint: string, outfile: string, mysql: boolean): Promise<string> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runtimeBuildOptions } = require(path.join(ROOT, 'scripts', 'bundle-runtime.js')) as { runtimeBuildOptions(e: string, o: BuildOptions): object };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const esbuild = require('esbuild') as { build(o: object): Promise<unknown> };
+  await esbuild.build({ ...runtimeBuildOptions(entry, { entryPoint, outfile, mysql }), sourcemap: false });
+  return outfile;
+}
+
+/** A REST proxy event as API Gateway sends it (IAM caller, request id). */
+export function apiEvent(method: string, resource: string, query: Record<string, string> | null, body: unknown, i: number) {
+  return {
+    httpMethod: method,
+    path: resource,
+    resource,
+    pathParameters: null,
+    queryStringParameters: query,
+    multiValueQueryStringParameters: query ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])) : null,
+    headers: body === undefined ? { Host: 'api.example.com' } : { 'Host': 'api.example.com', 'Content-Type': 'application/json' },
+    body: body === undefined ? null : JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: { requestId: `api-${i}`, identity: { userArn: 'arn:aws:iam::123456789012:role/bench-caller' } },
+  };
+}
