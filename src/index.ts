@@ -7,3 +7,4 @@ export * from './monitoring/alarm-actions';
 export * from './monitoring/thresholds';
 export * from './api/authorization';
 export * from './backend/query-backend';
+export * from './schema';
