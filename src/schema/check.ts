@@ -69,7 +69,7 @@ export function checkAgainstSchema(schema: QuerySchema, engine: EngineName, quer
   try {
     statements = describeQueries(schema, engine, queries);
   } catch (e) {
-    throw new Error(`SecureDbApi ${constructPath}: ${(e as Error).message}`);
+    throw userError(`SecureDbApi ${constructPath}: ${(e as Error).message}`);
   }
   const postgres = engine === 'postgres';
   const problems: string[] = [];
@@ -110,9 +110,19 @@ export function checkAgainstSchema(schema: QuerySchema, engine: EngineName, quer
     return { ...q, columns: described };
   });
   if (problems.length > 0) {
-    throw new Error(`SecureDbApi ${constructPath}: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the queries against ${schema.description}:\n- ${problems.join('\n- ')}`);
+    throw userError(`SecureDbApi ${constructPath}: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the queries against ${schema.description}:\n- ${problems.join('\n- ')}`);
   }
   return checked;
+}
+
+/**
+ * An error about the user's queries or schema: its stack is its message, so `cdk synth` prints the list of
+ * problems and not the construct library's call stack.
+ */
+function userError(message: string): Error {
+  const error = new Error(message);
+  error.stack = `Error: ${message}`;
+  return error;
 }
 
 /** The server's message with `$1`, `$2` named as the query's `:parameters`. */

@@ -130,11 +130,15 @@ describe('a PostgreSQL schema file (embedded PGlite)', () => {
       ],
     });
     let message = '';
+    let stack: string | undefined;
     try {
       app.synth();
     } catch (e) {
       message = (e as Error).message;
+      stack = (e as Error).stack;
     }
+    // What `cdk synth` prints: the problems, not the library's call stack.
+    expect(stack).toBe(`Error: ${message}`);
     expect(message).toMatch(/^SecureDbApi Test\/Api: 5 problems with the queries against .*shop\.sql:/);
     expect(message).toContain('- query "getOrders" (GET /orders): relation "orderz" does not exist [42P01] at line 3, column 6 (near "orderz")');
     expect(message).toContain('- query "getOrdersById" (GET /orders/{id}): column "totl" does not exist [42703] at line 1, column 12 (near "totl FROM orders WHERE id = :i")');
