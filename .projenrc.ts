@@ -177,6 +177,8 @@ project.addTask('bench', {
     { spawn: 'bundle' },
     { exec: 'ts-node --project tsconfig.dev.json bench/handler-overhead.ts' },
     { exec: 'ts-node --project tsconfig.dev.json bench/synth-and-startup.ts' },
+    // the schema check's cost at synthesis (50 tables, 200 queries; PGlite, and the local PostgreSQL when it answers)
+    { exec: 'ts-node --project tsconfig.dev.json bench/schema-check.ts' },
   ],
 });
 project.addScripts({ bench: 'npx projen bench' });
