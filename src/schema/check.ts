@@ -101,9 +101,12 @@ export function checkAgainstSchema(schema: QuerySchema, engine: EngineName, quer
     const described = d.fields.map((f) => columnOf(outerJoin ? { ...f, notNull: false } : f, engine));
     if (q.columns) {
       for (const c of q.columns) {
-        const found = described.find((f) => f.name === c.name);
-        if (!found) problems.push(`${label}: declared column "${c.name}" is not in the result (it returns ${described.map((f) => f.name).join(', ')})`);
-        else if (!columnFits(c.type, found.type, exactNumber(d.fields[described.indexOf(found)], engine))) problems.push(`${label}: column "${c.name}" is declared ${c.type}, but the result holds ${found.type} (${d.fields[described.indexOf(found)].type})`);
+        const at = described.findIndex((f) => f.name === c.name);
+        if (at < 0) {
+          problems.push(`${label}: declared column "${c.name}" is not in the result (it returns ${described.map((f) => f.name).join(', ')})`);
+        } else if (!columnFits(c.type, described[at].type, exactNumber(d.fields[at], engine))) {
+          problems.push(`${label}: column "${c.name}" is declared ${c.type}, but the result holds ${described[at].type} (${typeName(d.fields[at], engine)})`);
+        }
       }
       return q;
     }
@@ -229,6 +232,41 @@ function mysqlType(f: DescribedField): ColumnType {
   if (type === MYSQL.TIMESTAMP || type === MYSQL.DATETIME) return 'date-time';
   if (type === MYSQL.JSON) return 'json';
   return 'string';
+}
+
+/** MySQL protocol type numbers as SQL type names, for messages. */
+const MYSQL_NAMES: Record<number, string> = {
+  0: 'DECIMAL',
+  1: 'TINYINT',
+  2: 'SMALLINT',
+  3: 'INT',
+  4: 'FLOAT',
+  5: 'DOUBLE',
+  7: 'TIMESTAMP',
+  8: 'BIGINT',
+  9: 'MEDIUMINT',
+  10: 'DATE',
+  11: 'TIME',
+  12: 'DATETIME',
+  13: 'YEAR',
+  15: 'VARCHAR',
+  16: 'BIT',
+  245: 'JSON',
+  246: 'DECIMAL',
+  247: 'ENUM',
+  248: 'SET',
+  249: 'TINYBLOB',
+  250: 'MEDIUMBLOB',
+  251: 'LONGBLOB',
+  252: 'BLOB',
+  253: 'VARCHAR',
+  254: 'CHAR',
+  255: 'GEOMETRY',
+};
+
+/** The column's type as the database names it. */
+function typeName(f: DescribedField, engine: EngineName): string {
+  return engine === 'postgres' ? f.type : MYSQL_NAMES[Number(f.type)] ?? `type ${f.type}`;
 }
 
 /** A bigint or decimal column: a number, answered as exact text. */
