@@ -181,6 +181,8 @@ project.addTask('bench', {
     { exec: 'ts-node --project tsconfig.dev.json bench/cold-start.ts' },
     { exec: 'ts-node --project tsconfig.dev.json bench/synthesis.ts' },
     { exec: 'ts-node --project tsconfig.dev.json bench/warm-connections.ts' },
+    // the schema check's cost at synthesis (50 tables, 200 queries; PGlite, and the local PostgreSQL when it answers)
+    { exec: 'ts-node --project tsconfig.dev.json bench/schema-check.ts' },
   ],
 });
 project.addScripts({ bench: 'npx projen bench' });

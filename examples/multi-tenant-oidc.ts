@@ -4,16 +4,15 @@
  * claims, never from the request; PostgreSQL row-level security sees the same claims; scopes and
  * groups gate each route at the gateway and again in the function. Partners also need an API key.
  *
- * The table and its policy (run once by the schema owner):
- *   CREATE TABLE notes (id BIGSERIAL PRIMARY KEY, tenant_id TEXT NOT NULL, author TEXT NOT NULL, body TEXT NOT NULL);
- *   ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
- *   CREATE POLICY tenant_only ON notes
- *     USING (tenant_id = current_setting('request.jwt.claims', true)::json->>'tenant_id');
+ * The table and its policy (run once by the schema owner) are in multi-tenant-oidc.sql: every query is
+ * checked against that schema at synthesis (in an embedded PGlite), and the result columns of the GraphQL
+ * types and the OpenAPI document come from it (BIGSERIAL ids are exact strings, as pg answers int8).
  */
+import * as path from 'path';
 import { App, Stack, StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { Construct } from 'constructs';
-import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
+import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryParameter, QuerySchema, SecureDbApi } from '../src';
 import { auroraPostgres, egressVpc } from './shared';
 
 export class MultiTenantNotesStack extends Stack {
@@ -37,16 +36,13 @@ export class MultiTenantNotesStack extends Stack {
       // The same queries as GraphQL (POST /graphql), and an OpenAPI 3.1 document served at GET /openapi.json.
       graphql: { maxDepth: 4 },
       openApi: { title: 'Notes', version: '1.0.0', serve: true },
+      // Queries are checked against the schema at synthesis; results are typed from it (no `columns`).
+      schema: QuerySchema.fromFile(path.join(__dirname, 'multi-tenant-oidc.sql')),
       queries: [
         {
           // No WHERE on the tenant: row-level security filters with the token's tenant_id.
           route: 'GET /notes',
           sql: 'SELECT id, author, body FROM notes ORDER BY id DESC',
-          columns: [
-            { name: 'id', type: ColumnType.INTEGER, nullable: false },
-            { name: 'author', type: ColumnType.STRING, nullable: false },
-            { name: 'body', type: ColumnType.STRING, nullable: false },
-          ],
           requiredScopes: ['notes:read'],
           rowLimit: 50,
         },
@@ -55,7 +51,6 @@ export class MultiTenantNotesStack extends Stack {
           access: AccessLevel.WRITE,
           sql: 'INSERT INTO notes (tenant_id, author, body) VALUES (:claims.tenant_id, :claims.sub, :body) RETURNING id',
           parameters: [QueryParameter.string('body', { maxLength: 2000 })],
-          columns: [{ name: 'id', type: ColumnType.INTEGER, nullable: false }],
           requiredScopes: ['notes:read', 'notes:write'],
         },
         {
@@ -65,13 +60,13 @@ export class MultiTenantNotesStack extends Stack {
           parameters: [QueryParameter.integer('id', { minimum: 1 })],
           requiredScopes: ['notes:write'],
           requiredGroups: ['notes-admins'],
-          columns: [{ name: 'id', type: ColumnType.INTEGER, nullable: false }],
           single: true,
         },
         {
           // Public, read-only and claim-free, opened on purpose.
           route: 'GET /health',
           sql: 'SELECT 1 AS ok',
+          // Declared (an expression's nullability is unknown to the schema), and checked against it.
           columns: [{ name: 'ok', type: ColumnType.INTEGER, nullable: false }],
           allowUnauthenticated: true,
         },

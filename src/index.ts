@@ -8,3 +8,4 @@ export * from './monitoring/thresholds';
 export * from './api/authorization';
 export * from './backend/query-backend';
 export * from './idempotency/idempotency-options';
+export * from './schema';

@@ -34,6 +34,8 @@ import { AlarmThresholds } from './monitoring/thresholds';
 import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from './runtime/config';
 import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
+import { withSchemaColumns } from './schema/check'; // [schema #19]
+import { QuerySchema } from './schema/query-schema'; // [schema #19]
 import { inCompliancePacks } from './security/compliance-packs';
 import { ArnRoute, arnPath, coveredRoutes, denyInManagedPolicy, executeApiArn, grantInManagedPolicy } from './security/invoke-grant';
 import { KeyPolicies } from './security/key-policies';
@@ -289,6 +291,15 @@ export interface SecureDbApiProps {
    * @default - not written or served
    */
   readonly openApi?: OpenApiOptions;
+  // [schema #19]
+  /**
+   * The database schema every query is checked against at synthesis (prepared, never executed): SQL
+   * errors, unknown tables and columns, parameters of the wrong type and reads the server would plan as
+   * writes stop the synthesis with every problem listed. Result columns come from the schema, so
+   * `columns` may be left out (declared ones are checked against it). PostgreSQL, MySQL and MariaDB.
+   * @default - no schema: queries are checked on their own, results typed by their declared columns
+   */
+  readonly schema?: QuerySchema;
   /**
    * Creating the database users.
    * @default - created when the master secret is known (see DatabaseUsersOptions.create)
@@ -729,7 +740,7 @@ export class SecureDbApi extends Construct {
     const build = () => {
       if (this.built) return;
       this.built = true;
-      const configs = this.checkQueries();
+      const configs = this.schemaChecked(this.checkQueries()); // [schema #19]
       if (!configs) return;
       const open = this.unauthenticatedRoutes();
       const isOpen = (q: QueryConfig) => open.has(routeKeyOf(q.method, q.path));
@@ -910,7 +921,7 @@ export class SecureDbApi extends Construct {
    * (typed by its declared columns), authorization with scopes, API key, and problem+json errors.
    */
   public openApiDocument(): string {
-    return JSON.stringify(this.openApiObject(this.checkQueries() ?? []), undefined, 2);
+    return JSON.stringify(this.openApiObject(this.schemaChecked(this.checkQueries()) ?? []), undefined, 2); // [schema #19]
   }
 
   /** The GraphQL endpoint's path, when there is one. */
@@ -1005,6 +1016,11 @@ export class SecureDbApi extends Construct {
     });
     this.alarms.push(...monitoring.alarms);
     this._dashboard = monitoring.dashboard;
+  }
+
+  /** [schema #19] The queries checked against `props.schema`, with the result columns it describes; as they are without one. */
+  private schemaChecked(configs: QueryConfig[] | undefined): QueryConfig[] | undefined {
+    return configs && withSchemaColumns(this, this.props.schema, this.target.engine, configs, this.node.path);
   }
 
   private checkQueries(definitions: readonly QueryDefinition[] = this.definitions): QueryConfig[] | undefined {

@@ -262,10 +262,11 @@ export interface QueryOptions {
   readonly requiredGroups?: string[];
   /**
    * The result's columns. A read query needs them to be published over GraphQL (with `graphql` on, a read
-   * query without them is refused at synth); they also type the OpenAPI document's responses. A write query
+   * query without them is refused at synth); they also type the OpenAPI document's responses. With a
+   * `SecureDbApiProps.schema` they come from the schema when left out, and are checked against it when given. A write query
    * without them (or with `[]`: an UPDATE or DELETE without RETURNING) answers its affected-row count:
    * `meta.affectedRows` on REST, a `{ affectedRows }` payload on GraphQL.
-   * @default - undeclared (the OpenAPI response is a generic object; a write's GraphQL mutation answers only `affectedRows`)
+   * @default - from the schema if any; else undeclared (OpenAPI: a generic object; a write's GraphQL mutation answers `affectedRows`)
    */
   readonly columns?: QueryColumn[];
   /**
