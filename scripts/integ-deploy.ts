@@ -15,11 +15,12 @@
  *
  * Exits nonzero when anything failed, after a summary.
  *
- *   npx projen integ:deploy [-- [--region R] [--profile P] [--dry-run] [test ...]]
+ *   npx projen integ:deploy [-- [--region R] [--profile P] [--dry-run] [--output DIR] [test ...]]
  *
  * `test` is an example name (`aurora-postgres-serverless`) or file (`integ.aurora-postgres-serverless.ts`);
  * all tests when none is given. `--dry-run` only synthesizes with the CLI and lists the stacks, without
- * credentials (no AWS call). INTEG_DEPLOY_CDK_CLI names another CLI entry point (the tests' stand-in).
+ * credentials (no AWS call), in integ-runner's fixed environment: the assemblies are the snapshots.
+ * `--output DIR` keeps the assemblies in DIR/integ.<example>.ts. INTEG_DEPLOY_CDK_CLI names another CLI entry point (the tests' stand-in).
  */
 import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
@@ -27,13 +28,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { INTEG_DIR, INTEG_RUNNER_ENV, integTestFiles, ROOT } from './integ-app';
 
-const USAGE = 'usage: npx projen integ:deploy [-- [--region REGION] [--profile PROFILE] [--dry-run] [test ...]]';
+const USAGE = 'usage: npx projen integ:deploy [-- [--region REGION] [--profile PROFILE] [--dry-run] [--output DIR] [test ...]]';
 
 export interface Options {
   readonly tests: string[];
   readonly region?: string;
   readonly profile?: string;
   readonly dryRun: boolean;
+  /** Where the cloud assemblies go (DIR/integ.<example>.ts, kept); a temporary directory when not given. */
+  readonly output?: string;
 }
 
 export class UsageError extends Error {}
@@ -43,7 +46,10 @@ export function parseArgs(argv: string[], available: string[]): Options {
   let region: string | undefined;
   let profile: string | undefined;
   let dryRun = false;
+  let output: string | undefined;
   for (let i = 0; i < argv.length; i++) {
+    // projen passes on the `--` that separates the task's arguments.
+    if (argv[i] === '--') continue;
     const [flag, inline] = argv[i].startsWith('--') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
@@ -56,6 +62,8 @@ export function parseArgs(argv: string[], available: string[]): Options {
       profile = value();
     } else if (flag === '--dry-run') {
       dryRun = true;
+    } else if (flag === '--output') {
+      output = path.resolve(value());
     } else if (flag.startsWith('-')) {
       throw new UsageError(`unknown option ${flag}\n${USAGE}`);
     } else {
@@ -66,7 +74,7 @@ export function parseArgs(argv: string[], available: string[]): Options {
       tests.push(path.basename(file));
     }
   }
-  return { tests: tests.length > 0 ? tests : available, region, profile, dryRun };
+  return { tests: tests.length > 0 ? tests : available, region, profile, dryRun, output };
 }
 
 /** One step's outcome in the summary. */
@@ -143,7 +151,7 @@ export function failedAssertions(outputsFile: string): { total: number; failed: 
 
 async function runTest(file: string, options: Options): Promise<Outcome> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'sdba-integ-deploy-'));
-  const outdir = path.join(scratch, 'cdk.out');
+  const outdir = options.output ? path.join(options.output, file) : path.join(scratch, 'cdk.out');
   const env = cliEnv(options, scratch);
   const profile = options.profile ? ['--profile', options.profile] : [];
   const app = ['--app', outdir, ...profile];
@@ -153,7 +161,8 @@ async function runTest(file: string, options: Options): Promise<Outcome> {
   try {
     // The app runs in the repository, as the snapshot test runs it (NodejsFunction finds the lock file there).
     const appCommand = `cd "${ROOT}" && "${process.execPath}" -r ts-node/register scripts/integ-app.ts ${path.relative(ROOT, path.join(INTEG_DIR, file))}`;
-    const synth = await cdk(['synth', '--app', appCommand, '--output', outdir, '--quiet', ...profile], env, scratch, quiet);
+    // As integ-runner synthesizes (and as the snapshots are): no version reporting, path or asset metadata.
+    const synth = await cdk(['synth', '--app', appCommand, '--output', outdir, '--quiet', '--no-version-reporting', '--no-path-metadata', '--no-asset-metadata', ...profile], env, scratch, quiet);
     if (synth.code !== 0) {
       failures.push(`cdk synth failed (exit ${synth.code})`);
       return { test: file, steps, failures };
@@ -194,7 +203,7 @@ async function runTest(file: string, options: Options): Promise<Outcome> {
     if (!options.dryRun && existsSync(path.join(outdir, 'manifest.json'))) {
       const destroy = await cdk(['destroy', ...app, '--all', '--force'], env, scratch, quiet);
       if (destroy.code === 0) steps.push('destroyed');
-      else failures.push(`cdk destroy failed (exit ${destroy.code}): delete the stacks by hand (cdk destroy --app ${outdir} --all)`);
+      else failures.push(`cdk destroy failed (exit ${destroy.code}): delete the stacks by hand (npx cdk destroy --app ${outdir} --all)`);
     }
     if (failures.length === 0) rmSync(scratch, { recursive: true, force: true });
   }

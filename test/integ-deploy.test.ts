@@ -71,18 +71,42 @@ describe('every assertion of the integration tests fails the deployment when it 
   });
 });
 
+/** Templates and the test manifest, without what changes on every synthesis (as test/integ-snapshots.test.ts compares). */
+function templatesOf(dir: string): Record<string, unknown> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.template.json') || f === 'integ.json').sort();
+  return Object.fromEntries(files.map((f) => [f, JSON.parse(readFileSync(path.join(dir, f), 'utf8')
+    .replace(/[0-9a-f]{64}/g, '[ASSET HASH]')
+    .replace(/"salt": ?"\d+"/g, '"salt": "[SALT]"'))]));
+}
+
 describe('the dry run', () => {
-  test('the CDK CLI synthesizes every integration test and lists its stacks', async () => {
-    const { code, out } = await run(['--dry-run']);
-    expect({ code, out }).toEqual({ code: 0, out: expect.stringContaining('passed, 0 failed') });
+  const output = mkdtempSync(path.join(os.tmpdir(), 'sdba-integ-dry-run-'));
+  let result: { code: number; out: string };
+  beforeAll(async () => {
+    result = await run(['--dry-run', '--output', output]);
+  }, 600_000);
+  afterAll(() => rmSync(output, { recursive: true, force: true }));
+
+  test('the CDK CLI synthesizes every integration test and lists its stacks', () => {
+    const { code, out } = result;
+    expect({ code, out }).toEqual({ code: 0, out: expect.stringContaining(`${integTestFiles().length} passed, 0 failed`) });
     for (const file of integTestFiles()) {
       const version = readJson(path.join(snapshotDir(file), 'manifest.json')).version;
       const section = out.slice(out.indexOf(`PASS  ${file}`));
       expect(section).toContain(`synthesized: cloud assembly schema ${version}`);
       for (const stack of snapshotStacks(file)) expect(section).toContain(`stack: ${stack}\n`);
     }
-    expect(out).toContain(`${integTestFiles().length} passed, 0 failed`);
-  }, 600_000);
+  });
+
+  test.each(integTestFiles())('%s: what the CLI synthesizes to deploy is the committed snapshot', (file) => {
+    expect(templatesOf(path.join(output, file))).toEqual(templatesOf(snapshotDir(file)));
+  });
+
+  test('the options after projen\'s -- are read, and an unknown one is refused', async () => {
+    const { code, out } = await run(['--', '--region', 'eu-west-1', '--bogus']);
+    expect(code).toBe(2);
+    expect(out).toMatch(/^unknown option --bogus\nusage: npx projen integ:deploy/);
+  });
 
   test('an unknown test is refused with the tests there are', async () => {
     const { code, out } = await run(['--dry-run', 'no-such-example']);
@@ -131,7 +155,7 @@ describe('a deployment (stand-in CLI)', () => {
     const { code, out, calls } = await deploy({ FAKE_CDK_OUTPUTS: JSON.stringify(outputs) }, ['--profile', 'integ', '--region', 'eu-west-1']);
     expect(code).toBe(0);
     expect(calls.map((c) => c.args.filter((a) => !a.startsWith('/') && !a.includes(' ')))).toEqual([
-      ['synth', '--app', '--output', '--quiet', '--profile', 'integ', '--no-notices'],
+      ['synth', '--app', '--output', '--quiet', '--no-version-reporting', '--no-path-metadata', '--no-asset-metadata', '--profile', 'integ', '--no-notices'],
       ['deploy', '--app', '--profile', 'integ', 'SecureDbApiIntegExistingMysql', '--require-approval', 'never', '--no-notices'],
       ['deploy', '--app', '--profile', 'integ', '--exclusively', ASSERTIONS, '--require-approval', 'never', '--outputs-file', '--no-notices'],
       ['destroy', '--app', '--profile', 'integ', '--all', '--force', '--no-notices'],
