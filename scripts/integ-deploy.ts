@@ -158,6 +158,8 @@ async function runTest(file: string, options: Options): Promise<Outcome> {
   const steps: string[] = [];
   const failures: string[] = [];
   const quiet = options.dryRun;
+  // No assembly of an earlier run in --output: the destroy below is of this run's stacks only.
+  rmSync(outdir, { recursive: true, force: true });
   try {
     // The app runs in the repository, as the snapshot test runs it (NodejsFunction finds the lock file there).
     const appCommand = `cd "${ROOT}" && "${process.execPath}" -r ts-node/register scripts/integ-app.ts ${path.relative(ROOT, path.join(INTEG_DIR, file))}`;
