@@ -97,6 +97,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // integration tests in the ecosystem's convention (snapshots checked here, deployed by a maintainer)
     '@aws-cdk/integ-runner',
     '@aws-cdk/integ-tests-alpha',
+    // deploys the integration tests (integ:deploy): integ-runner's bundled CLI (2.1115) cannot read the
+    // cloud assembly schema 54 that aws-cdk-lib 2.258 writes; this CLI can
+    'aws-cdk@^2.1148.1',
     // examples and checks
     'cdk-nag@^3.0.2',
     '@cdklabs/cdk-validator-cfnguard',
@@ -164,10 +167,12 @@ project.addTask('integ:update', {
   env: { UPDATE_INTEG_SNAPSHOTS: '1' },
   steps: [{ spawn: 'bundle' }, { exec: 'jest --coverage=false test/integ-snapshots.test.ts' }],
 });
+// integ:deploy uses the aws-cdk CLI (scripts/integ-deploy.ts): integ-runner's bundled CLI cannot read the
+// assemblies aws-cdk-lib 2.258 writes. `-- --dry-run` synthesizes and lists without credentials.
 project.addTask('integ:deploy', {
-  description: 'Deploy every integration test, run its assertions and destroy it (needs AWS credentials)',
-  env: { TS_NODE_PROJECT: 'tsconfig.dev.json', TS_NODE_TRANSPILE_ONLY: 'true' },
-  steps: [{ spawn: 'bundle' }, { exec: 'integ-runner --directory test/integ --language typescript --force', receiveArgs: true }],
+  description: 'Deploy every integration test (or those named after --), run its assertions and destroy it (needs AWS credentials)',
+  env: { TS_NODE_TRANSPILE_ONLY: 'true' },
+  steps: [{ spawn: 'bundle' }, { exec: 'ts-node --project tsconfig.dev.json scripts/integ-deploy.ts', receiveArgs: true }],
 });
 
 // Benchmarks: printed tables of ratios against a baseline measured in the same process, never timed tests.

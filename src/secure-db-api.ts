@@ -1267,19 +1267,47 @@ export class SecureDbApi extends Construct {
   }
 
   /**
+   * The rules between `source` (the proxy, rotation, the user bootstrap) and the database's security groups.
+   * aws-cdk-lib puts both (the database's ingress, the source's egress) beside the database's security
+   * group; when that is in another stack, which would then reference this one while this one references it
+   * (a cycle), they move here, beside `source`, as aws-cdk-lib places them for `source.connections.allowTo`.
    * The database's port is a CloudFormation reference for a database defined in the app (its endpoint
-   * port): the port checks cannot evaluate rules that open it. Acknowledged on exactly the rules from
-   * `source` (the proxy, rotation, the user bootstrap) into the database's security groups.
+   * port): the port checks cannot evaluate rules that open it, so they are acknowledged on exactly the ingress rules.
    */
   private acknowledgeDatabaseIngress(source: ec2.ISecurityGroup, opened: string): void {
-    if (!Token.isUnresolved(this.target.port)) return;
-    const marker = `from ${Names.nodeUniqueId(source.node)}:`;
+    const sourceId = Names.nodeUniqueId(source.node);
     for (const sg of this.target.connections.securityGroups) {
-      for (const child of sg.node.children) {
-        if (!child.node.id.startsWith(marker) || !(child instanceof ec2.CfnSecurityGroupIngress)) continue;
-        Validations.of(child).acknowledge(
-          ...['EC2RestrictedCommonPorts', 'EC2RestrictedSSH'].flatMap((rule) => inCompliancePacks(
-            rule,
+      const elsewhere = Stack.of(sg) !== Stack.of(this);
+      for (const child of [...sg.node.children]) {
+        if (!child.node.id.includes(sourceId)) continue;
+        if (elsewhere && child instanceof ec2.CfnSecurityGroupEgress) {
+          sg.node.tryRemoveChild(child.node.id);
+          new ec2.CfnSecurityGroupEgress(source, `egress ${child.node.id}`, {
+            groupId: child.groupId,
+            ipProtocol: child.ipProtocol,
+            fromPort: child.fromPort,
+            toPort: child.toPort,
+            destinationSecurityGroupId: child.destinationSecurityGroupId,
+            description: child.description,
+          });
+        }
+        if (!(child instanceof ec2.CfnSecurityGroupIngress)) continue;
+        let rule = child;
+        if (elsewhere) {
+          sg.node.tryRemoveChild(child.node.id);
+          rule = new ec2.CfnSecurityGroupIngress(source, `ingress ${child.node.id}`, {
+            groupId: child.groupId,
+            ipProtocol: child.ipProtocol,
+            fromPort: child.fromPort,
+            toPort: child.toPort,
+            sourceSecurityGroupId: child.sourceSecurityGroupId,
+            description: child.description,
+          });
+        }
+        if (!Token.isUnresolved(this.target.port)) continue;
+        Validations.of(rule).acknowledge(
+          ...['EC2RestrictedCommonPorts', 'EC2RestrictedSSH'].flatMap((r) => inCompliancePacks(
+            r,
             `${opened}, on the database port (a deploy-time reference the rule cannot read).`,
           )),
         );

@@ -5,37 +5,24 @@
  * recommended feature flags as context, its fixed CDK_INTEG_* environment; assets are left out of the
  * snapshots, as integ-runner leaves them out.
  *
- * integ-runner itself cannot read these assemblies yet: the installed @aws-cdk/integ-runner (2.197.10,
- * with CLI 2.1115) reads cloud assembly schema 53, and aws-cdk-lib 2.258 writes 54. Until it can,
- * this test is the snapshot check, and `UPDATE_INTEG_SNAPSHOTS=1` (`npx projen integ:update`) rewrites
- * the snapshots after an intended change.
+ * integ-runner itself cannot read these assemblies: the latest @aws-cdk/integ-runner (2.197.10) bundles
+ * CLI 2.1115, which reads cloud assembly schema 53, and aws-cdk-lib 2.258 writes 54. So this test is the
+ * snapshot check, `UPDATE_INTEG_SNAPSHOTS=1` (`npx projen integ:update`) rewrites the snapshots after an
+ * intended change, and `npx projen integ:deploy` (scripts/integ-deploy.ts) deploys with the aws-cdk CLI.
  */
 import { spawn } from 'child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { INTEG_RUNNER_ENV, integRunnerContext as recommendedFlags } from '../scripts/integ-app';
 
 const ROOT = path.join(__dirname, '..');
 const INTEG = path.join(__dirname, 'integ');
 const UPDATE = process.env.UPDATE_INTEG_SNAPSHOTS === '1';
 
-/** What integ-runner synthesizes its snapshot apps with (runner-base.js DEFAULT_SYNTH_OPTIONS). */
-const INTEG_RUNNER_ENV = {
-  CDK_INTEG_ACCOUNT: '12345678',
-  CDK_INTEG_REGION: 'test-region',
-  CDK_INTEG_HOSTED_ZONE_ID: 'Z23ABC4XYZL05B',
-  CDK_INTEG_HOSTED_ZONE_NAME: 'example.com',
-  CDK_INTEG_DOMAIN_NAME: '*.example.com',
-  CDK_INTEG_CERT_ARN: 'arn:aws:acm:test-region:12345678:certificate/86468209-a272-595d-b831-0efb6421265z',
-  CDK_INTEG_SUBNET_ID: 'subnet-0dff1a399d8f6f92c',
-};
-
-/** integ-runner's context for apps without lookups: its recommended feature flags, target partitions unset. */
+/** integ-runner's context (scripts/integ-app.ts, as integ:deploy synthesizes), without stack traces as the CLI. */
 function integRunnerContext(): Record<string, unknown> {
-  const flags = JSON.parse(readFileSync(require.resolve('@aws-cdk/integ-runner/lib/recommended-feature-flags.json'), 'utf8'));
-  delete flags['@aws-cdk/core:target-partitions'];
-  // As the CDK CLI it synthesizes through: no stack traces in the metadata.
-  return { ...flags, 'aws:cdk:disable-stack-trace': true };
+  return { ...recommendedFlags(), 'aws:cdk:disable-stack-trace': true };
 }
 
 function synth(file: string, outdir: string): Promise<void> {
