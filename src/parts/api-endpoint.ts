@@ -1,0 +1,118 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ApiContext } from './context';
+import { DEFAULTS } from './defaults';
+import { Route } from './query-registry';
+import { ApiAuthorization } from '../api/authorization';
+import { QueryRestApi } from '../api/rest-api';
+import { parseRoute } from '../database/query-config';
+import type { SecureDbApiKeyOptions, UsagePlanOptions } from '../secure-db-api-props';
+import { ArnRoute, arnPath, coveredRoutes, denyInManagedPolicy, executeApiArn, grantInManagedPolicy } from '../security/invoke-grant';
+
+const INVOKE = ['execute-api:Invoke'];
+const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
+
+/**
+ * The REST API and its stage, with what callers deal with: the authorization, the usage plan and its
+ * keys, the invoke grants, and the stage's metrics.
+ */
+export class ApiEndpoint {
+  public readonly restApi: QueryRestApi;
+  public readonly api: apigw.RestApi;
+  public readonly authorization: ApiAuthorization;
+  public readonly usagePlan?: apigw.UsagePlan;
+  /** Route grants whose covered routes are denied once every route is known. */
+  private readonly routeGrants: Array<{ grantee: iam.IGrantable; route: ArnRoute }> = [];
+
+  constructor(private readonly ctx: ApiContext) {
+    const { scope, props } = ctx;
+    if (!Token.isUnresolved(ctx.apiName) && !API_NAME.test(ctx.apiName)) {
+      throw new Error(`SecureDbApi apiName "${ctx.apiName}" must be 1 to 128 letters, digits, spaces, '.', '_' or '-'`);
+    }
+    this.restApi = new QueryRestApi(scope, 'Rest', {
+      apiName: ctx.apiName,
+      stageName: ctx.stageName,
+      throttling: props.throttling ?? {},
+      encryptionKey: ctx.encryptionKey,
+      logRetention: ctx.logRetention,
+      removalPolicy: ctx.removalPolicy,
+      configureAccountLogging: props.configureAccountLogging ?? DEFAULTS.configureAccountLogging,
+    });
+    this.api = this.restApi.api;
+    this.authorization = props.authorization ?? ApiAuthorization.iam();
+    if (props.usagePlan) this.usagePlan = this.createUsagePlan(props.usagePlan);
+  }
+
+  private createUsagePlan(options: UsagePlanOptions): apigw.UsagePlan {
+    if (options.quota !== undefined && !(Number.isSafeInteger(options.quota) && options.quota > 0)) {
+      throw new Error('SecureDbApi: usagePlan.quota must be a positive whole number');
+    }
+    return this.api.addUsagePlan('UsagePlan', {
+      description: 'SecureDbApi callers with API keys',
+      throttle: options.throttling ? { rateLimit: options.throttling.rateLimit, burstLimit: options.throttling.burstLimit } : undefined,
+      quota: options.quota !== undefined ? { limit: options.quota, period: options.quotaPeriod ?? DEFAULTS.quotaPeriod } : undefined,
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+  }
+
+  /** A new API key of the usage plan. */
+  public addApiKey(id: string, options: SecureDbApiKeyOptions): apigw.IApiKey {
+    if (!this.usagePlan) throw new Error('SecureDbApi.addApiKey needs SecureDbApiProps.usagePlan');
+    const key = new apigw.ApiKey(this.ctx.scope, id, { apiKeyName: options.apiKeyName, description: options.description ?? 'SecureDbApi caller' });
+    this.usagePlan.addApiKey(key);
+    return key;
+  }
+
+  /**
+   * Lets `grantee` call every route, or only `route`; `routes` gives every route of the API once they are
+   * all known (`built`), when the routes a grant covers are denied at once.
+   */
+  public grantInvoke(grantee: iam.IGrantable, route: string | undefined, built: boolean, routes: () => Route[]): iam.Grant {
+    if (this.authorization.carriesClaims) {
+      throw new Error('SecureDbApi.grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
+    }
+    const { scope, stageName } = this.ctx;
+    if (!route) return grantInManagedPolicy(scope, grantee, INVOKE, [executeApiArn(this.api, stageName, '*', '/*')], this.invokePolicyDescription());
+    const parsed = parseRoute(route);
+    const arn = executeApiArn(this.api, stageName, parsed.method, arnPath(parsed.path));
+    const grant = grantInManagedPolicy(scope, grantee, INVOKE, [arn], this.invokePolicyDescription());
+    this.routeGrants.push({ grantee, route: parsed });
+    if (built) this.denyCoveredRoutes(routes());
+    return grant;
+  }
+
+  private invokePolicyDescription(): string {
+    return `Invoke routes of SecureDbApi ${this.ctx.scope.node.path}`;
+  }
+
+  /**
+   * A route's grant names its path parameters with `*`, which also matches `/`: the other routes it
+   * covers that can be denied exactly (coveredRoutes) are denied beside it, once every route is known.
+   */
+  public denyCoveredRoutes(routes: readonly Route[]): void {
+    if (this.routeGrants.length === 0) return;
+    const { scope, stageName } = this.ctx;
+    for (const { grantee, route } of this.routeGrants.splice(0)) {
+      if (!routes.some((r) => r.method === route.method && arnPath(r.path) === arnPath(route.path))) {
+        throw new Error(`SecureDbApi ${scope.node.path}: grantInvoke names ${route.method} ${route.path}, which is not a route of this API`);
+      }
+      const covered = coveredRoutes(route, routes);
+      if (covered.length === 0) continue;
+      const arns = covered.map((q) => executeApiArn(this.api, stageName, q.method, arnPath(q.path)));
+      denyInManagedPolicy(scope, grantee, INVOKE, arns, this.invokePolicyDescription());
+    }
+  }
+
+  /** Any API Gateway metric of the stage; extra dimensions are added to ApiName and Stage. */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ApiGateway',
+      metricName,
+      period: Duration.minutes(1),
+      ...props,
+      dimensionsMap: { ApiName: this.api.restApiName, Stage: this.ctx.stageName, ...props?.dimensionsMap },
+    });
+  }
+}
