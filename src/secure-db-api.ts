@@ -9,7 +9,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { QueryBackend, QueryBackendKind } from './backend/query-backend';
+import { QueryBackend } from './backend/query-backend';
 import { DatabaseEngineFamily } from './database/database-target';
 import { defaultPortOf } from './database/ports';
 import { QueryOptions } from './database/query';
@@ -116,7 +116,7 @@ export class SecureDbApi extends Construct {
     noteVpcEndpoints(this, props.vpc, vpcSubnets, {
       secretRotation: access.rotationSchedules.length > 0,
       userBootstrap: databaseUsers.bootstraps,
-      containerTasks: (props.backend ?? QueryBackend.lambda()).kind === QueryBackendKind.FARGATE,
+      containerTasks: (props.backend ?? QueryBackend.lambda())._runsTasks,
     });
 
     this.endpoint = new ApiEndpoint(ctx);
@@ -166,7 +166,7 @@ export class SecureDbApi extends Construct {
     this.monitoring.create({
       routes: [...configs.map((q) => ({ method: q.method, path: q.path })), ...(graphql ? [{ method: 'POST', path: graphql.path }] : [])],
       functions: serving.monitored,
-      container: serving.containerBackend,
+      container: serving.container,
       proxy: this.proxy,
       apiMetric: (name, metricProps) => this.metric(name, metricProps),
       serviceName: ctx.apiName,
