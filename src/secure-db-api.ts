@@ -10,8 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { QueryBackend } from './backend/query-backend';
-import { DatabaseEngineFamily } from './database/database-target';
-import { defaultPortOf } from './database/ports';
+import { ENGINES } from './database/engines';
 import { QueryOptions } from './database/query';
 import { ApiEndpoint } from './parts/api-endpoint';
 import { ApiMonitoring } from './parts/api-monitoring';
@@ -97,7 +96,7 @@ export class SecureDbApi extends Construct {
       scope: this,
       props,
       target,
-      port: defaultPortOf(target.engine),
+      port: ENGINES[target.engine].port,
       ...users,
       vpc: props.vpc,
       vpcSubnets,
@@ -121,7 +120,7 @@ export class SecureDbApi extends Construct {
 
     this.endpoint = new ApiEndpoint(ctx);
     this.api = this.endpoint.api;
-    if (props.rowLevelSecurityClaims && target.engine !== DatabaseEngineFamily.POSTGRESQL) {
+    if (props.rowLevelSecurityClaims && !ENGINES[target.engine].rowLevelSecurity) {
       throw new Error('SecureDbApi: rowLevelSecurityClaims is for PostgreSQL row-level security only');
     }
     this.queries = new QueryRegistry({ scope: this, props, target, readerUser: ctx.readerUser, authorization: this.endpoint.authorization });

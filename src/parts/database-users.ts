@@ -4,8 +4,9 @@ import { Construct } from 'constructs';
 import { ApiContext } from './context';
 import { DEFAULTS } from './defaults';
 import { acknowledgeDatabaseIngress, ProxyAccess } from './proxy-access';
-import { DatabaseEngineFamily, DatabaseTargetConfig } from '../database/database-target';
+import { DatabaseTargetConfig } from '../database/database-target';
 import { DatabaseUsers } from '../database/database-users';
+import { ENGINES } from '../database/engines';
 import type { SecureDbApiProps } from '../secure-db-api-props';
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
@@ -56,7 +57,7 @@ export function claimUsers(scope: Construct, props: SecureDbApiProps, target: Da
 export function usersWillExist(props: SecureDbApiProps, target: DatabaseTargetConfig): boolean {
   const options = props.databaseUsers ?? {};
   if (options.create !== undefined) return true;
-  if (target.engine === DatabaseEngineFamily.SQL_SERVER) return false;
+  if (!ENGINES[target.engine].userBootstrap) return false;
   return (options.masterSecret ?? target.masterSecret) !== undefined;
 }
 
@@ -73,12 +74,12 @@ export class DatabaseUsersPart {
     const options = props.databaseUsers ?? {};
     const masterSecret = options.masterSecret ?? target.masterSecret;
     if (options.schemas !== undefined) {
-      if (target.engine !== DatabaseEngineFamily.POSTGRESQL) throw new Error('SecureDbApi: databaseUsers.schemas is for PostgreSQL (on MySQL and MariaDB the database is the schema)');
+      if (!ENGINES[target.engine].schemas) throw new Error('SecureDbApi: databaseUsers.schemas is for PostgreSQL (on MySQL and MariaDB the database is the schema)');
       const bad = options.schemas.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s));
       if (options.schemas.length === 0 || bad.length > 0) throw new Error(`SecureDbApi: databaseUsers.schemas must be plain identifiers, got ${JSON.stringify(options.schemas)}`);
     }
-    if (target.engine === DatabaseEngineFamily.SQL_SERVER) {
-      // Not built yet: its logins, users and roles are created in two places (server and database).
+    if (!ENGINES[target.engine].userBootstrap) {
+      // SQL Server (the only engine without): the warning says how to create its logins and users.
       if (options.create === true) throw new Error('SecureDbApi: databaseUsers.create is not available for SQL Server yet; create the logins and users yourself');
       if (options.create === undefined) {
         Annotations.of(scope).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated',

@@ -6,7 +6,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiContext } from './context';
 import { DEFAULTS, EXCLUDED_PASSWORD_CHARACTERS, PROXY_DEFAULTS } from './defaults';
-import { DatabaseEngineFamily, DatabaseTargetConfig } from '../database/database-target';
+import { DatabaseTargetConfig } from '../database/database-target';
+import { ENGINES } from '../database/engines';
 import { ProxyAuthentication, SecureDbApiProps } from '../secure-db-api-props';
 import { inCompliancePacks } from '../security/compliance-packs';
 
@@ -85,7 +86,7 @@ export class ProxyAccess {
       if (rotate) {
         this.rotationSchedules.push(attached.addRotationSchedule('Rotation', {
           automaticallyAfter: props.rotationSchedule ?? DEFAULTS.rotationSchedule,
-          hostedRotation: hostedRotation(target.engine, rotationOptions),
+          hostedRotation: ENGINES[target.engine].hostedRotation(rotationOptions),
         }));
       }
       return attached;
@@ -172,19 +173,6 @@ export function acknowledgeDatabaseIngress(target: DatabaseTargetConfig, source:
         )),
       );
     }
-  }
-}
-
-function hostedRotation(engine: DatabaseEngineFamily, options: secretsmanager.SingleUserHostedRotationOptions): secretsmanager.HostedRotation {
-  switch (engine) {
-    case DatabaseEngineFamily.POSTGRESQL:
-      return secretsmanager.HostedRotation.postgreSqlSingleUser(options);
-    case DatabaseEngineFamily.MARIADB:
-      return secretsmanager.HostedRotation.mariaDbSingleUser(options);
-    case DatabaseEngineFamily.SQL_SERVER:
-      return secretsmanager.HostedRotation.sqlServerSingleUser(options);
-    default:
-      return secretsmanager.HostedRotation.mysqlSingleUser(options);
   }
 }
 
