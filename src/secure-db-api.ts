@@ -14,7 +14,7 @@ import { ENGINES } from './database/engines';
 import { QueryOptions } from './database/query';
 import { ApiEndpoint } from './parts/api-endpoint';
 import { ApiMonitoring } from './parts/api-monitoring';
-import { ApiContext } from './parts/context';
+import { ApiContext, apiError } from './parts/context';
 import { claimUsers, DatabaseUsersPart, usersWillExist } from './parts/database-users';
 import { DEFAULTS } from './parts/defaults';
 import { createEncryptionKey } from './parts/encryption-key';
@@ -80,11 +80,11 @@ export class SecureDbApi extends Construct {
     try {
       target = props.database.bind();
     } catch (e) {
-      throw new Error(`SecureDbApi ${this.node.path}: ${(e as Error).message}`);
+      throw apiError(this, `${(e as Error).message}`);
     }
     const users = claimUsers(this, props, target);
-    const vpcSubnets = selectSubnets(props);
-    const endToEndIam = ProxyAccess.endToEndIam(props, target);
+    const vpcSubnets = selectSubnets(this, props);
+    const endToEndIam = ProxyAccess.endToEndIam(this, props, target);
     const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
     const key = createEncryptionKey(this, removalPolicy);
     this.encryptionKey = key;
@@ -121,7 +121,7 @@ export class SecureDbApi extends Construct {
     this.endpoint = new ApiEndpoint(ctx);
     this.api = this.endpoint.api;
     if (props.rowLevelSecurityClaims && !ENGINES[target.engine].rowLevelSecurity) {
-      throw new Error('SecureDbApi: rowLevelSecurityClaims is for PostgreSQL row-level security only');
+      throw apiError(this, 'rowLevelSecurityClaims is for PostgreSQL row-level security only');
     }
     this.queries = new QueryRegistry({ scope: this, props, target, readerUser: ctx.readerUser, authorization: this.endpoint.authorization });
     this.openApi = new OpenApiPublishing(ctx, this.endpoint, this.queries);

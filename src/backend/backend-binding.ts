@@ -10,7 +10,7 @@ import type { FargateBackendOptions, NetworkLoadBalancerBackendOptions } from '.
 import type { HttpBackend, MethodAccess, QueryRestApi } from '../api/rest-api';
 import { proxyRuntimeConfig, QueryFunctionProps } from '../database/query-function';
 import type { MonitoredContainerService } from '../monitoring/monitoring';
-import type { ApiContext } from '../parts/context';
+import { ApiContext, apiError } from '../parts/context';
 import type { QueryConfig } from '../runtime/config';
 import { IDENTITY_HEADERS } from '../runtime/container/identity-headers';
 
@@ -88,7 +88,7 @@ abstract class VpcLinkBinding implements BackendBinding {
     const { configs, access, isOpen, restApi } = options;
     const authorizationType = access.authorization.authorizationType;
     if (authorizationType === apigw.AuthorizationType.COGNITO) {
-      throw new Error(`SecureDbApi ${scope.node.path}: the container backend receives the caller's claims as one JSON header, which only the JWT authorizer provides; `
+      throw apiError(scope, 'the container backend receives the caller\'s claims as one JSON header, which only the JWT authorizer provides; '
         + 'verify Cognito tokens with ApiAuthorization.jwt({ issuer: userPool issuer URL, audiences: [app client id] })');
     }
     const target = this.loadBalancer(scope, options);

@@ -2,7 +2,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ApiContext } from './context';
+import { ApiContext, apiError } from './context';
 import { DEFAULTS } from './defaults';
 import { Route } from './query-registry';
 import { ApiAuthorization } from '../api/authorization';
@@ -29,7 +29,7 @@ export class ApiEndpoint {
   constructor(private readonly ctx: ApiContext) {
     const { scope, props } = ctx;
     if (!Token.isUnresolved(ctx.apiName) && !API_NAME.test(ctx.apiName)) {
-      throw new Error(`SecureDbApi apiName "${ctx.apiName}" must be 1 to 128 letters, digits, spaces, '.', '_' or '-'`);
+      throw apiError(scope, `apiName "${ctx.apiName}" must be 1 to 128 letters, digits, spaces, '.', '_' or '-'`);
     }
     this.restApi = new QueryRestApi(scope, 'Rest', {
       apiName: ctx.apiName,
@@ -47,7 +47,7 @@ export class ApiEndpoint {
 
   private createUsagePlan(options: UsagePlanOptions): apigw.UsagePlan {
     if (options.quota !== undefined && !(Number.isSafeInteger(options.quota) && options.quota > 0)) {
-      throw new Error('SecureDbApi: usagePlan.quota must be a positive whole number');
+      throw apiError(this.ctx.scope, 'usagePlan.quota must be a positive whole number');
     }
     return this.api.addUsagePlan('UsagePlan', {
       description: 'SecureDbApi callers with API keys',
@@ -59,7 +59,7 @@ export class ApiEndpoint {
 
   /** A new API key of the usage plan. */
   public addApiKey(id: string, options: SecureDbApiKeyOptions): apigw.IApiKey {
-    if (!this.usagePlan) throw new Error('SecureDbApi.addApiKey needs SecureDbApiProps.usagePlan');
+    if (!this.usagePlan) throw apiError(this.ctx.scope, 'addApiKey needs SecureDbApiProps.usagePlan');
     const key = new apigw.ApiKey(this.ctx.scope, id, { apiKeyName: options.apiKeyName, description: options.description ?? 'SecureDbApi caller' });
     this.usagePlan.addApiKey(key);
     return key;
@@ -71,7 +71,7 @@ export class ApiEndpoint {
    */
   public grantInvoke(grantee: iam.IGrantable, route: string | undefined, built: boolean, routes: () => Route[]): iam.Grant {
     if (this.authorization.carriesClaims) {
-      throw new Error('SecureDbApi.grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
+      throw apiError(this.ctx.scope, 'grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
     }
     const { scope, stageName } = this.ctx;
     if (!route) return grantInManagedPolicy(scope, grantee, INVOKE, [executeApiArn(this.api, stageName, '*', '/*')], this.invokePolicyDescription());
@@ -96,7 +96,7 @@ export class ApiEndpoint {
     const { scope, stageName } = this.ctx;
     for (const { grantee, route } of this.routeGrants.splice(0)) {
       if (!routes.some((r) => r.method === route.method && arnPath(r.path) === arnPath(route.path))) {
-        throw new Error(`SecureDbApi ${scope.node.path}: grantInvoke names ${route.method} ${route.path}, which is not a route of this API`);
+        throw apiError(scope, `grantInvoke names ${route.method} ${route.path}, which is not a route of this API`);
       }
       const covered = coveredRoutes(route, routes);
       if (covered.length === 0) continue;

@@ -11,6 +11,7 @@ import { DatabaseTargetConfig } from '../database/database-target';
 import { AlarmActions } from '../monitoring/alarm-actions';
 import { MonitoredContainerService, MonitoredFunction, SecureDbApiMonitoring } from '../monitoring/monitoring';
 import type { SecureDbApiProps } from '../secure-db-api-props';
+import { apiError } from './context';
 
 /** The stacks where an API already alarms on a database (by its connections): once per stack is enough. */
 const DATABASE_ALARMS = new WeakMap<ec2.Connections, Set<Stack>>();
@@ -41,7 +42,7 @@ export class ApiMonitoring {
     const monitoring = props.monitoring ?? {};
     this.alarmsOnDatabase = claimDatabaseAlarms(scope, target, monitoring.alarms ?? true);
     if (monitoring.dashboardName !== undefined && !Token.isUnresolved(monitoring.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(monitoring.dashboardName)) {
-      throw new Error(`SecureDbApi ${scope.node.path}: monitoring.dashboardName "${monitoring.dashboardName}" must be 1 to 255 letters, digits, '-' or '_'`);
+      throw apiError(scope, `monitoring.dashboardName "${monitoring.dashboardName}" must be 1 to 255 letters, digits, '-' or '_'`);
     }
     if ((monitoring.alarms ?? true) && !monitoring.alarmAction) {
       // CloudWatch publishes alarms to the encrypted topic with this key.

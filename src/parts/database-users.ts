@@ -1,7 +1,7 @@
 import { Annotations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { ApiContext } from './context';
+import { ApiContext, apiError } from './context';
 import { DEFAULTS } from './defaults';
 import { acknowledgeDatabaseIngress, ProxyAccess } from './proxy-access';
 import { DatabaseTargetConfig } from '../database/database-target';
@@ -32,16 +32,16 @@ export function claimUsers(scope: Construct, props: SecureDbApiProps, target: Da
   const readerUser = props.readerUser ?? DEFAULTS.readerUser;
   const writerUser = props.writerUser ?? DEFAULTS.writerUser;
   for (const u of [readerUser, writerUser]) {
-    if (!USER.test(u)) throw new Error(`Database user "${u}" must be lower-case letters, digits and _ (at most 31), starting with a letter or _`);
+    if (!USER.test(u)) throw apiError(scope, `database user "${u}" must be lower-case letters, digits and _ (at most 31), starting with a letter or _`);
   }
-  if (readerUser === writerUser) throw new Error('readerUser and writerUser must be different users');
+  if (readerUser === writerUser) throw apiError(scope, 'readerUser and writerUser must be different users');
   if (props.existingProxy) return { readerUser, writerUser };
   const users = USERS_OF_DATABASE.get(target.connections) ?? new Map<string, string>();
   USERS_OF_DATABASE.set(target.connections, users);
   for (const user of [readerUser, writerUser]) {
     const other = users.get(user);
     if (other !== undefined) {
-      throw new Error(`SecureDbApi ${scope.node.path}: database user "${user}" is already used by SecureDbApi ${other} on the same database; `
+      throw apiError(scope, `database user "${user}" is already used by SecureDbApi ${other} on the same database; `
         + 'each API needs its own readerUser and writerUser, or the two would set each other\'s passwords from different secrets and rotate one login twice');
     }
   }
@@ -74,13 +74,13 @@ export class DatabaseUsersPart {
     const options = props.databaseUsers ?? {};
     const masterSecret = options.masterSecret ?? target.masterSecret;
     if (options.schemas !== undefined) {
-      if (!ENGINES[target.engine].schemas) throw new Error('SecureDbApi: databaseUsers.schemas is for PostgreSQL (on MySQL and MariaDB the database is the schema)');
+      if (!ENGINES[target.engine].schemas) throw apiError(scope, 'databaseUsers.schemas is for PostgreSQL (on MySQL and MariaDB the database is the schema)');
       const bad = options.schemas.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s));
-      if (options.schemas.length === 0 || bad.length > 0) throw new Error(`SecureDbApi: databaseUsers.schemas must be plain identifiers, got ${JSON.stringify(options.schemas)}`);
+      if (options.schemas.length === 0 || bad.length > 0) throw apiError(scope, `databaseUsers.schemas must be plain identifiers, got ${JSON.stringify(options.schemas)}`);
     }
     if (!ENGINES[target.engine].userBootstrap) {
       // SQL Server (the only engine without): the warning says how to create its logins and users.
-      if (options.create === true) throw new Error('SecureDbApi: databaseUsers.create is not available for SQL Server yet; create the logins and users yourself');
+      if (options.create === true) throw apiError(scope, 'databaseUsers.create is not available for SQL Server yet; create the logins and users yourself');
       if (options.create === undefined) {
         Annotations.of(scope).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated',
           `The database users ${ctx.readerUser} and ${ctx.writerUser} are not created on SQL Server, and their secrets do not rotate until they exist: `
@@ -99,9 +99,9 @@ export class DatabaseUsersPart {
       }
       return;
     }
-    if (props.existingProxy) throw new Error('SecureDbApi: databaseUsers.create cannot be used with existingProxy: the users\' passwords live in that proxy\'s secrets');
-    if (!masterSecret) throw new Error('SecureDbApi: databaseUsers.create needs the master secret: the database was imported, so set databaseUsers.masterSecret');
-    if (!target.endpoint) throw new Error(`SecureDbApi ${scope.node.path}: databaseUsers.create connects to the database's endpoint, which the imported cluster does not know: import it with clusterEndpointAddress and port`);
+    if (props.existingProxy) throw apiError(scope, 'databaseUsers.create cannot be used with existingProxy: the users\' passwords live in that proxy\'s secrets');
+    if (!masterSecret) throw apiError(scope, 'databaseUsers.create needs the master secret: the database was imported, so set databaseUsers.masterSecret');
+    if (!target.endpoint) throw apiError(scope, 'databaseUsers.create connects to the database\'s endpoint, which the imported cluster does not know: import it with clusterEndpointAddress and port');
     this.bootstraps = true;
     const users = new DatabaseUsers(scope, 'DatabaseUsers', {
       target,

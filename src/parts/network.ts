@@ -2,18 +2,19 @@ import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { SecureDbApiProps } from '../secure-db-api-props';
+import { apiError } from './context';
 
 /** The private subnets the proxy and everything the construct runs use: never public ones. */
-export function selectSubnets(props: SecureDbApiProps): ec2.SubnetSelection {
+export function selectSubnets(scope: Construct, props: SecureDbApiProps): ec2.SubnetSelection {
   if (props.vpcSubnets) {
     const selected = props.vpc.selectSubnets(props.vpcSubnets);
-    if (selected.subnets.length === 0) throw new Error('SecureDbApi: vpcSubnets selects no subnets');
-    if (selected.hasPublic) throw new Error('SecureDbApi: the proxy and the functions must run in private subnets, not public ones');
+    if (selected.subnets.length === 0) throw apiError(scope, 'vpcSubnets selects no subnets');
+    if (selected.hasPublic) throw apiError(scope, 'the proxy and the functions must run in private subnets, not public ones');
     return props.vpcSubnets;
   }
   if (props.vpc.privateSubnets.length > 0) return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
   if (props.vpc.isolatedSubnets.length > 0) return { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-  throw new Error('SecureDbApi: the VPC has no private or isolated subnets; the proxy and functions never run in public subnets');
+  throw apiError(scope, 'the VPC has no private or isolated subnets; the proxy and functions never run in public subnets');
 }
 
 /** What reaches AWS services from the API's subnets. */

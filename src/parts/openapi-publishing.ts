@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { CfnOutput, Stack, Stage, Token } from 'aws-cdk-lib';
 import { ApiEndpoint } from './api-endpoint';
-import { ApiContext } from './context';
+import { ApiContext, apiError } from './context';
 import { DEFAULTS } from './defaults';
 import { QueryRegistry } from './query-registry';
 import { asMappingTemplate, executeApiServer, openApiDocument, OpenApiServer } from '../api/openapi';
@@ -65,7 +65,7 @@ export class OpenApiPublishing {
       OPENAPI_FILES.set(stage, written);
       const other = written.get(file);
       if (other !== undefined && other !== scope.node.path) {
-        throw new Error(`SecureDbApi ${scope.node.path}: the cloud assembly already holds ${file}, the OpenAPI document of SecureDbApi ${other}; give the two APIs different construct ids`);
+        throw apiError(scope, `the cloud assembly already holds ${file}, the OpenAPI document of SecureDbApi ${other}; give the two APIs different construct ids`);
       }
       written.set(file, scope.node.path);
       mkdirSync(stage.outdir, { recursive: true });

@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ApiContext } from './context';
+import { ApiContext, apiError } from './context';
 import { DEFAULTS, EXCLUDED_PASSWORD_CHARACTERS, PROXY_DEFAULTS } from './defaults';
 import { DatabaseTargetConfig } from '../database/database-target';
 import { ENGINES } from '../database/engines';
@@ -25,15 +25,15 @@ export interface ProxyAccessOptions {
  */
 export class ProxyAccess {
   /** Whether the new proxy logs in with IAM: checked before anything is created. */
-  public static endToEndIam(props: SecureDbApiProps, target: DatabaseTargetConfig): boolean {
+  public static endToEndIam(scope: Construct, props: SecureDbApiProps, target: DatabaseTargetConfig): boolean {
     if (props.proxyAuthentication === undefined) return false;
-    if (props.existingProxy) throw new Error('SecureDbApi: proxyAuthentication applies to a new proxy; the existing proxy\'s owner decides how it logs in');
+    if (props.existingProxy) throw apiError(scope, 'proxyAuthentication applies to a new proxy; the existing proxy\'s owner decides how it logs in');
     if (props.proxyAuthentication !== ProxyAuthentication.END_TO_END_IAM) return false;
     if (!target.resourceId) {
-      throw new Error('SecureDbApi: ProxyAuthentication.END_TO_END_IAM needs the database\'s resource id for the proxy\'s rds-db:connect permission; '
+      throw apiError(scope, 'ProxyAuthentication.END_TO_END_IAM needs the database\'s resource id for the proxy\'s rds-db:connect permission; '
         + 'import the cluster with clusterResourceIdentifier or the instance with instanceResourceId');
     }
-    if (target.iamAuthentication === false) throw new Error('SecureDbApi: ProxyAuthentication.END_TO_END_IAM needs iamAuthentication: true on the database');
+    if (target.iamAuthentication === false) throw apiError(scope, 'ProxyAuthentication.END_TO_END_IAM needs iamAuthentication: true on the database');
     return true;
   }
 
@@ -122,7 +122,7 @@ export class ProxyAccess {
   private createProxy(): rds.DatabaseProxy {
     const { scope, target } = this.ctx;
     if (!target.connections.defaultPort) {
-      throw new Error(`SecureDbApi ${scope.node.path}: the proxy opens the database's port to itself, which the imported database does not know: import it with its port`);
+      throw apiError(scope, 'the proxy opens the database\'s port to itself, which the imported database does not know: import it with its port');
     }
     const proxySg = new ec2.SecurityGroup(scope, 'ProxySecurityGroup', { vpc: this.ctx.vpc, allowAllOutbound: false, description: 'RDS Proxy: only the query functions may connect' });
     const role = this.proxyRole();
@@ -183,6 +183,6 @@ export function acknowledgeDatabaseIngress(target: DatabaseTargetConfig, source:
  */
 function proxyName(api: Construct): string {
   const name = Names.uniqueResourceName(api, { maxLength: 60, separator: '-' }).replace(/-{2,}/g, '-');
-  if (!/^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]$/.test(name)) throw new Error(`SecureDbApi ${api.node.path}: cannot name its proxy after the stack name and path ("${name}")`);
+  if (!/^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]$/.test(name)) throw apiError(api, `cannot name its proxy after the stack name and path ("${name}")`);
   return name;
 }

@@ -1,7 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { ApiEndpoint } from './api-endpoint';
-import { ApiContext } from './context';
+import { ApiContext, apiError } from './context';
 import { DEFAULTS } from './defaults';
 import { ProxyAccess } from './proxy-access';
 import { MethodAccess } from '../api/rest-api';
@@ -72,7 +72,7 @@ export class QueryFunctions {
   private queryFunction(id: string, spec: QueryFunctionSpec): lambda.Function {
     const { scope, props, target } = this.ctx;
     const securityGroup: ec2.ISecurityGroup | undefined = this.access.securityGroup;
-    if (!securityGroup) throw new Error(`SecureDbApi ${scope.node.path}: no security group for the ${id} function`);
+    if (!securityGroup) throw apiError(scope, `no security group for the ${id} function`);
     const fn = new QueryFunction(scope, id, {
       ...spec,
       engine: target.engine,

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { apiError } from './context';
 import { DEFAULTS } from './defaults';
 import { ApiAuthorization } from '../api/authorization';
 import { DatabaseTargetConfig } from '../database/database-target';
@@ -45,7 +46,7 @@ export class QueryRegistry {
 
   /** Publishes one more query at `route` (e.g. `GET /orders/{id}`). */
   public add(route: string, options: QueryOptions): void {
-    if (this.sealed) throw new Error('addQuery must be called before the app is synthesized');
+    if (this.sealed) throw apiError(this.o.scope, 'addQuery must be called before the app is synthesized');
     parseRoute(route);
     const definition: QueryDefinition = { ...options, route };
     // The new query alone, and its name and route against the others: checking every query again on each
@@ -56,7 +57,7 @@ export class QueryRegistry {
     const clash = taken.get(nameKey) ?? taken.get(routeKey);
     if (clash) {
       const what = taken.has(nameKey) ? `the query name "${config.name}"` : `route ${config.method} ${config.path}`;
-      throw new Error(`SecureDbApi ${this.o.scope.node.path}: ${what} is already used by query "${clash}"`);
+      throw apiError(this.o.scope, `${what} is already used by query "${clash}"`);
     }
     this.definitions.push(definition);
     taken.set(nameKey, config.name).set(routeKey, config.name);
@@ -76,12 +77,11 @@ export class QueryRegistry {
 
   /** The queries' runtime configurations, checked; undefined when there are none. */
   public check(definitions: readonly QueryDefinition[] = this.definitions): QueryConfig[] | undefined {
-    const path = this.o.scope.node.path;
     let configs: QueryConfig[];
     try {
       configs = definitions.map(toQueryConfig);
     } catch (e) {
-      throw new Error(`SecureDbApi ${path}: ${(e as Error).message}`);
+      throw apiError(this.o.scope, (e as Error).message);
     }
     if (configs.length === 0) return undefined;
     const config: RuntimeConfig = {
@@ -94,7 +94,7 @@ export class QueryRegistry {
     try {
       prepared = prepareConfig(config);
     } catch (e) {
-      if (e instanceof ConfigError) throw new Error(`SecureDbApi ${path} has invalid queries:\n- ${e.problems.join('\n- ')}`);
+      if (e instanceof ConfigError) throw apiError(this.o.scope, `invalid queries:\n- ${e.problems.join('\n- ')}`);
       throw e;
     }
     this.checkIdentity(prepared, definitions);
@@ -121,7 +121,7 @@ export class QueryRegistry {
         problems.push(`query "${q.name}" ${needs.join(' and ')}, but the API authorizes with AWS IAM, which carries no token claims; use ApiAuthorization.cognito() or .jwt()`);
       }
     });
-    if (problems.length > 0) throw new Error(`SecureDbApi ${this.o.scope.node.path}:\n- ${problems.join('\n- ')}`);
+    if (problems.length > 0) throw apiError(this.o.scope, `the queries need an identity the API does not give them:\n- ${problems.join('\n- ')}`);
   }
 
   /** The routes opened with `allowUnauthenticated`, by `routeKeyOf`. */
@@ -158,7 +158,7 @@ export class QueryRegistry {
       ...(options.persistedQueriesOnly ? { persistedOnly: true } : {}),
     };
     const problems = graphqlProblems(configs, config);
-    if (problems.length > 0) throw new Error(`SecureDbApi ${this.o.scope.node.path} cannot publish GraphQL:\n- ${problems.join('\n- ')}`);
+    if (problems.length > 0) throw apiError(this.o.scope, `cannot publish GraphQL:\n- ${problems.join('\n- ')}`);
     return config;
   }
 }
