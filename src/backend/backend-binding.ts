@@ -12,7 +12,7 @@ import { proxyRuntimeConfig, QueryFunctionProps } from '../database/query-functi
 import type { MonitoredContainerService } from '../monitoring/monitoring';
 import { ApiContext, apiError } from '../parts/context';
 import type { QueryConfig } from '../runtime/config';
-import { IDENTITY_HEADERS } from '../runtime/container/identity-headers';
+import { IDENTITY_HEADERS } from '../shared/identity-headers';
 
 /** What a query function is asked to serve (the rest comes from the API's context). */
 export type QueryFunctionSpec = Pick<QueryFunctionProps, 'access' | 'dbUser' | 'writeDbUser' | 'queries' | 'graphql'>;

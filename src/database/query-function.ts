@@ -11,8 +11,8 @@ import { DatabaseEngineFamily } from './database-target';
 import { ENGINES } from './engines';
 import { answerTimeout } from './query-config';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
-import { SERVICE_NAME_ENV } from '../runtime/metric-names';
 import { privateFunction } from '../security/private-function';
+import { SERVICE_NAME_ENV } from '../shared/metric-names';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
 export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';

@@ -7,8 +7,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { AccessLevel } from './config';
-import { METRICS_NAMESPACE, serviceName } from './metric-names';
 import type { BoundValue } from './params';
+import { METRICS_NAMESPACE, serviceName } from '../shared/metric-names';
 
 
 /** One audit record per call, whatever its outcome. */
