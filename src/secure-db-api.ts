@@ -23,6 +23,7 @@ import { OpenApiPublishing } from './parts/openapi-publishing';
 import { ProxyAccess } from './parts/proxy-access';
 import { QueryFunctions } from './parts/query-functions';
 import { QueryRegistry, Route } from './parts/query-registry';
+import { validateProps } from './parts/validate-props';
 import { routeKeyOf } from './runtime/config';
 import { SecureDbApiKeyOptions, SecureDbApiProps } from './secure-db-api-props';
 
@@ -82,6 +83,7 @@ export class SecureDbApi extends Construct {
     } catch (e) {
       throw apiError(this, `${(e as Error).message}`);
     }
+    validateProps(this, props, target);
     const users = claimUsers(this, props, target);
     const vpcSubnets = selectSubnets(this, props);
     const endToEndIam = ProxyAccess.endToEndIam(this, props, target);
@@ -120,9 +122,6 @@ export class SecureDbApi extends Construct {
 
     this.endpoint = new ApiEndpoint(ctx);
     this.api = this.endpoint.api;
-    if (props.rowLevelSecurityClaims && !ENGINES[target.engine].rowLevelSecurity) {
-      throw apiError(this, 'rowLevelSecurityClaims is for PostgreSQL row-level security only');
-    }
     this.queries = new QueryRegistry({ scope: this, props, target, readerUser: ctx.readerUser, authorization: this.endpoint.authorization });
     this.openApi = new OpenApiPublishing(ctx, this.endpoint, this.queries);
     const serving = new QueryFunctions(ctx, access, this.endpoint);

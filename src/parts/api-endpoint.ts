@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,7 +12,6 @@ import type { SecureDbApiKeyOptions, UsagePlanOptions } from '../secure-db-api-p
 import { ArnRoute, arnPath, coveredRoutes, denyInManagedPolicy, executeApiArn, grantInManagedPolicy } from '../security/invoke-grant';
 
 const INVOKE = ['execute-api:Invoke'];
-const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
 
 /**
  * The REST API and its stage, with what callers deal with: the authorization, the usage plan and its
@@ -28,9 +27,6 @@ export class ApiEndpoint {
 
   constructor(private readonly ctx: ApiContext) {
     const { scope, props } = ctx;
-    if (!Token.isUnresolved(ctx.apiName) && !API_NAME.test(ctx.apiName)) {
-      throw apiError(scope, `apiName "${ctx.apiName}" must be 1 to 128 letters, digits, spaces, '.', '_' or '-'`);
-    }
     this.restApi = new QueryRestApi(scope, 'Rest', {
       apiName: ctx.apiName,
       stageName: ctx.stageName,
@@ -46,9 +42,6 @@ export class ApiEndpoint {
   }
 
   private createUsagePlan(options: UsagePlanOptions): apigw.UsagePlan {
-    if (options.quota !== undefined && !(Number.isSafeInteger(options.quota) && options.quota > 0)) {
-      throw apiError(this.ctx.scope, 'usagePlan.quota must be a positive whole number');
-    }
     return this.api.addUsagePlan('UsagePlan', {
       description: 'SecureDbApi callers with API keys',
       throttle: options.throttling ? { rateLimit: options.throttling.rateLimit, burstLimit: options.throttling.burstLimit } : undefined,

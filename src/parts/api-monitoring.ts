@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,7 +11,6 @@ import { DatabaseTargetConfig } from '../database/database-target';
 import { AlarmActions } from '../monitoring/alarm-actions';
 import { MonitoredContainerService, MonitoredFunction, SecureDbApiMonitoring } from '../monitoring/monitoring';
 import type { SecureDbApiProps } from '../secure-db-api-props';
-import { apiError } from './context';
 
 /** The stacks where an API already alarms on a database (by its connections): once per stack is enough. */
 const DATABASE_ALARMS = new WeakMap<ec2.Connections, Set<Stack>>();
@@ -41,9 +40,6 @@ export class ApiMonitoring {
   constructor(private readonly scope: Construct, private readonly props: SecureDbApiProps, target: DatabaseTargetConfig, key: kms.Key) {
     const monitoring = props.monitoring ?? {};
     this.alarmsOnDatabase = claimDatabaseAlarms(scope, target, monitoring.alarms ?? true);
-    if (monitoring.dashboardName !== undefined && !Token.isUnresolved(monitoring.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(monitoring.dashboardName)) {
-      throw apiError(scope, `monitoring.dashboardName "${monitoring.dashboardName}" must be 1 to 255 letters, digits, '-' or '_'`);
-    }
     if ((monitoring.alarms ?? true) && !monitoring.alarmAction) {
       // CloudWatch publishes alarms to the encrypted topic with this key.
       allowAlarmPublishing(key);

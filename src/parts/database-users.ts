@@ -9,8 +9,6 @@ import { DatabaseUsers } from '../database/database-users';
 import { ENGINES } from '../database/engines';
 import type { SecureDbApiProps } from '../secure-db-api-props';
 
-const USER = /^[a-z_][a-z0-9_]{0,30}$/;
-
 /**
  * The users of each database (by its connections, one object per database construct) with the API that
  * holds their secrets: two APIs on one database must not set each other's passwords and rotate one login.
@@ -31,10 +29,6 @@ export interface ApiUsers {
 export function claimUsers(scope: Construct, props: SecureDbApiProps, target: DatabaseTargetConfig): ApiUsers {
   const readerUser = props.readerUser ?? DEFAULTS.readerUser;
   const writerUser = props.writerUser ?? DEFAULTS.writerUser;
-  for (const u of [readerUser, writerUser]) {
-    if (!USER.test(u)) throw apiError(scope, `database user "${u}" must be lower-case letters, digits and _ (at most 31), starting with a letter or _`);
-  }
-  if (readerUser === writerUser) throw apiError(scope, 'readerUser and writerUser must be different users');
   if (props.existingProxy) return { readerUser, writerUser };
   const users = USERS_OF_DATABASE.get(target.connections) ?? new Map<string, string>();
   USERS_OF_DATABASE.set(target.connections, users);
@@ -73,11 +67,6 @@ export class DatabaseUsersPart {
     const { scope, props, target } = ctx;
     const options = props.databaseUsers ?? {};
     const masterSecret = options.masterSecret ?? target.masterSecret;
-    if (options.schemas !== undefined) {
-      if (!ENGINES[target.engine].schemas) throw apiError(scope, 'databaseUsers.schemas is for PostgreSQL (on MySQL and MariaDB the database is the schema)');
-      const bad = options.schemas.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s));
-      if (options.schemas.length === 0 || bad.length > 0) throw apiError(scope, `databaseUsers.schemas must be plain identifiers, got ${JSON.stringify(options.schemas)}`);
-    }
     if (!ENGINES[target.engine].userBootstrap) {
       // SQL Server (the only engine without): the warning says how to create its logins and users.
       if (options.create === true) throw apiError(scope, 'databaseUsers.create is not available for SQL Server yet; create the logins and users yourself');

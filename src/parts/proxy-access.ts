@@ -27,7 +27,6 @@ export class ProxyAccess {
   /** Whether the new proxy logs in with IAM: checked before anything is created. */
   public static endToEndIam(scope: Construct, props: SecureDbApiProps, target: DatabaseTargetConfig): boolean {
     if (props.proxyAuthentication === undefined) return false;
-    if (props.existingProxy) throw apiError(scope, 'proxyAuthentication applies to a new proxy; the existing proxy\'s owner decides how it logs in');
     if (props.proxyAuthentication !== ProxyAuthentication.END_TO_END_IAM) return false;
     if (!target.resourceId) {
       throw apiError(scope, 'ProxyAuthentication.END_TO_END_IAM needs the database\'s resource id for the proxy\'s rds-db:connect permission; '
