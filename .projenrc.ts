@@ -1,3 +1,5 @@
+import { readdirSync } from 'fs';
+import * as path from 'path';
 import { awscdk, javascript } from 'projen';
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -35,17 +37,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     tsconfigPath: './tsconfig.dev.json',
   },
 
-  // Lambda runtime code: every src/**/*.lambda.ts is bundled by esbuild into assets/.
-  lambdaAutoDiscover: true,
-  lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
-    awsSdkConnectionReuse: false,
-    bundlingOptions: {
-      // Everything the handler needs ships inside its bundle; pg's optional native binding is never used.
-      externals: ['pg-native', 'cloudflare:sockets'],
-      sourcemap: true,
-    },
-  },
+  // Lambda runtime code: every src/**/*.lambda.ts is bundled into assets/ (below). No auto-discovery:
+  // it would also generate a lambda.Function class per entry, which the construct does not use (its
+  // functions are built by security/private-function.ts with the bundles' paths).
+  lambdaAutoDiscover: false,
 
   devDeps: [
     '@types/node@^20',
@@ -113,7 +108,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
       // Runtime tests share two real database servers; one worker keeps them deterministic.
       maxWorkers: 1,
       testTimeout: 60_000,
-      collectCoverageFrom: ['src/**/*.ts', '!src/**/*-function.ts'],
+      collectCoverageFrom: ['src/**/*.ts'],
       coverageReporters: ['text-summary', 'lcov', 'cobertura'],
     },
   },
@@ -123,6 +118,16 @@ const project = new awscdk.AwsCdkConstructLibrary({
   releaseToNpm: false,
   publishToPypi: { distName: 'cdk-secure-db-api', module: 'cdk_secure_db_api' },
 });
+
+// One bundle per src/runtime/**/*.lambda.ts (task `bundle:runtime/<name>.lambda`, output
+// assets/runtime/<name>.lambda/index.js), as projen's lambda discovery named them.
+const lambdaEntries = (readdirSync('src/runtime', { recursive: true }) as string[])
+  .filter((f) => f.endsWith('.lambda.ts'))
+  .map((f) => path.posix.join('src/runtime', f.split(path.sep).join('/')))
+  .sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
+for (const entry of lambdaEntries) {
+  project.bundler.addBundle(entry, { platform: 'node', target: 'node24', outfile: 'index.js', externals: ['pg-native', 'cloudflare:sockets'], sourcemap: true, tsconfigPath: 'tsconfig.dev.json' });
+}
 
 // The runtime module is bundled into assets/; its compiled .js in lib/runtime is not what Lambda runs.
 project.npmignore?.addPatterns(

@@ -1,413 +1,35 @@
-import { mkdirSync, writeFileSync } from 'fs';
-import * as path from 'path';
-import { Annotations, ArnFormat, AspectPriority, Aspects, CfnOutput, Duration, Names, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, Names } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ApiAuthorization, ApiAuthorizationConfig } from './api/authorization';
-import { asMappingTemplate, executeApiServer, openApiDocument, OpenApiServer } from './api/openapi';
-import { HttpBackend, MethodAccess, QueryRestApi } from './api/rest-api';
-import { ThrottlingOptions } from './api/throttling';
-import { FargateBackend } from './backend/fargate-backend';
-import { QueryBackend, QueryBackendKind } from './backend/query-backend';
-import { DatabaseEngineFamily, DatabaseTarget, DatabaseTargetConfig } from './database/database-target';
-import { DatabaseUsers } from './database/database-users';
-import { defaultPortOf } from './database/ports';
-import { QueryDefinition, QueryOptions } from './database/query';
-import { parseRoute, toQueryConfig } from './database/query-config';
-import { proxyRuntimeConfig, QueryFunction, QueryFunctionProps } from './database/query-function';
-import { IdempotencyOptions } from './idempotency/idempotency-options';
+import { QueryBackend } from './backend/query-backend';
+import { ENGINES } from './database/engines';
+import { QueryOptions } from './database/query';
 import { IdempotencyTable } from './idempotency/idempotency-table';
-import { AlarmActions, IAlarmActionStrategy } from './monitoring/alarm-actions';
-import { MonitoredFunction, SecureDbApiMonitoring } from './monitoring/monitoring';
-import { AlarmThresholds } from './monitoring/thresholds';
-import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from './runtime/config';
-import { IDENTITY_HEADERS } from './runtime/container/identity-headers';
-import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from './runtime/graphql-config';
-import { withSchemaColumns } from './schema/check'; // [schema #19]
-import { QuerySchema } from './schema/query-schema'; // [schema #19]
-import { inCompliancePacks } from './security/compliance-packs';
-import { ArnRoute, arnPath, coveredRoutes, denyInManagedPolicy, executeApiArn, grantInManagedPolicy } from './security/invoke-grant';
-import { KeyPolicies } from './security/key-policies';
+import { ApiEndpoint } from './parts/api-endpoint';
+import { ApiMonitoring } from './parts/api-monitoring';
+import { ApiContext, apiError } from './parts/context';
+import { claimUsers, DatabaseUsersPart, usersWillExist } from './parts/database-users';
+import { DEFAULTS } from './parts/defaults';
+import { createEncryptionKey } from './parts/encryption-key';
+import { noteVpcEndpoints, selectSubnets } from './parts/network';
+import { OpenApiPublishing } from './parts/openapi-publishing';
+import { ProxyAccess } from './parts/proxy-access';
+import { QueryFunctions } from './parts/query-functions';
+import { QueryRegistry, Route } from './parts/query-registry';
+import { validateProps } from './parts/validate-props';
+import { routeKeyOf } from './runtime/config';
+import { SecureDbApiKeyOptions, SecureDbApiProps } from './secure-db-api-props';
 
-/** How the proxy logs in to the database. */
-export enum ProxyAuthentication {
-  /**
-   * With the reader's and writer's passwords, from KMS-encrypted secrets that Secrets Manager rotates;
-   * the users log in with passwords. Callers still reach the proxy with IAM tokens only.
-   */
-  SECRETS = 'SECRETS',
-  /**
-   * End-to-end IAM: the proxy logs in with IAM tokens too (its role may `rds-db:connect` as the two users),
-   * so there are no database passwords at all; the users are IAM-only (`rds_iam` on PostgreSQL,
-   * AWSAuthenticationPlugin on MySQL/MariaDB). The database needs IAM authentication enabled.
-   */
-  END_TO_END_IAM = 'END_TO_END_IAM',
-}
-
-/** Alarms and dashboard. */
-export interface MonitoringOptions {
-  /**
-   * Create the alarms. The database's own alarms (CPU, connections, memory) are made once per stack:
-   * by the first API there on that database with alarms.
-   * @default true
-   */
-  readonly alarms?: boolean;
-  /**
-   * Create the CloudWatch dashboard.
-   * @default true
-   */
-  readonly dashboard?: boolean;
-  /**
-   * What alarms do when they change state.
-   * @default - publish to a new KMS-encrypted SNS topic (`SecureDbApi.alarmTopic`), on ALARM and OK
-   */
-  readonly alarmAction?: IAlarmActionStrategy;
-  /**
-   * Thresholds, per alarm; each can also be disabled.
-   * @default - the defaults documented on AlarmThresholds
-   */
-  readonly thresholds?: AlarmThresholds;
-  /**
-   * Name of the dashboard: unique in the account (dashboards are global), 1 to 255 letters, digits, `-`
-   * and `_`.
-   * @default - generated by CloudFormation, unique
-   */
-  readonly dashboardName?: string;
-}
-
-/** A usage plan: API keys on every route, with their own throttling and quota. */
-export interface UsagePlanOptions {
-  /**
-   * Throttling per API key.
-   * @default - the stage's throttling only
-   */
-  readonly throttling?: ThrottlingOptions;
-  /**
-   * Requests each key may make per period.
-   * @default - no quota
-   */
-  readonly quota?: number;
-  /**
-   * The quota's period.
-   * @default apigw.Period.DAY
-   */
-  readonly quotaPeriod?: apigw.Period;
-}
-
-/** Options of `SecureDbApi.addApiKey`. */
-export interface SecureDbApiKeyOptions {
-  /**
-   * Name of the key.
-   * @default - generated by CloudFormation
-   */
-  readonly apiKeyName?: string;
-  /**
-   * Description of the key.
-   * @default - none
-   */
-  readonly description?: string;
-}
-
-/** The GraphQL endpoint, for `SecureDbApiProps.graphql`. */
-export interface GraphqlOptions {
-  /**
-   * Path of the endpoint (POST).
-   * @default '/graphql'
-   */
-  readonly path?: string;
-  /**
-   * Deepest selection accepted (graphql-depth-limit's depth: root fields are 0).
-   * @default 6
-   */
-  readonly maxDepth?: number;
-  /**
-   * Highest cost of one operation: each query or mutation field costs 10 plus 1 per selected field.
-   * @default 100
-   */
-  readonly maxComplexity?: number;
-  /**
-   * Answer introspection queries. Off in production; turn it on for development stages.
-   * @default false
-   */
-  readonly introspection?: boolean;
-  /**
-   * Documents clients may send by SHA-256 hash (automatic persisted queries: `extensions.persistedQuery`).
-   * @default - none
-   */
-  readonly persistedQueries?: string[];
-  /**
-   * Run only the persisted documents.
-   * @default false
-   */
-  readonly persistedQueriesOnly?: boolean;
-}
-
-/** The OpenAPI 3.1 document, for `SecureDbApiProps.openApi`. */
-export interface OpenApiOptions {
-  /**
-   * The document's title.
-   * @default - the construct's path
-   */
-  readonly title?: string;
-  /**
-   * The API's version in the document.
-   * @default '1.0.0'
-   */
-  readonly version?: string;
-  /**
-   * Also write the document to this file at synthesis (it is always written into the cloud assembly as
-   * `<construct id>.openapi.json`).
-   * @default - the cloud assembly only
-   */
-  readonly outputFile?: string;
-  /**
-   * Serve the document at `GET /openapi.json`, authorized like every route.
-   * @default false
-   */
-  readonly serve?: boolean;
-}
-
-/** The database users the API runs as, for `SecureDbApiProps.databaseUsers`. */
-export interface DatabaseUsersOptions {
-  /**
-   * Create the reader and writer users (a custom resource that runs as the master user, directly
-   * against the database, on every deployment): logins with the passwords of their rotating secrets,
-   * SELECT for the reader, SELECT/INSERT/UPDATE/DELETE (and sequences) for the writer, no DDL. Never drops
-   * a user. Set false to manage the users yourself: they must exist with their secrets' passwords, since
-   * rotation logs in as them. Secrets of users nothing creates (SQL Server, whose users the construct does
-   * not create yet, or an imported database without `masterSecret`, with `create` unset) get no rotation,
-   * which would fail, until `create` is false.
-   * @default - true when the master secret is known (a database defined in this app with a generated secret, or `masterSecret`), and no existing proxy is used
-   */
-  readonly create?: boolean;
-  /**
-   * The master user's secret (JSON with username and password), for an imported database.
-   * @default - the cluster's or instance's own secret
-   */
-  readonly masterSecret?: secretsmanager.ISecret;
-  /**
-   * The customer-managed KMS key that encrypts the master secret, when the secret does not know it (one
-   * imported by name or ARN); the bootstrap may then decrypt with it through Secrets Manager. The key's
-   * policy must let the account's IAM policies grant its use (the default key policy does).
-   * @default - the master secret's own `encryptionKey` when it has one (a secret of this app, or imported with `Secret.fromSecretAttributes({ encryptionKey })`); otherwise the AWS managed key, which needs no grant
-   */
-  readonly masterSecretEncryptionKey?: kms.IKey;
-  /**
-   * PostgreSQL schemas the users get their privileges in.
-   * @default ['public']
-   */
-  readonly schemas?: string[];
-}
-
-/** A proxy created elsewhere, for `SecureDbApiProps.existingProxy`. */
-export interface ExistingProxyOptions {
-  /**
-   * The proxy. It must require IAM authentication and TLS, and hold the secrets of the reader and
-   * writer users; the construct then creates neither the proxy nor those secrets.
-   */
-  readonly proxy: rds.IDatabaseProxy;
-  /** The proxy's security group; the construct lets the query functions in. */
-  readonly securityGroup: ec2.ISecurityGroup;
-}
-
-/** Properties of {@link SecureDbApi}. */
-export interface SecureDbApiProps {
-  /** The VPC of the database; the proxy and the query functions run in its private subnets. */
-  readonly vpc: ec2.IVpc;
-  /**
-   * Subnets for the proxy and the functions.
-   * @default - the VPC's private subnets with egress, or else its isolated subnets
-   */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  /** The database, e.g. `DatabaseTarget.fromCluster(cluster, { databaseName: 'app' })`. */
-  readonly database: DatabaseTarget;
-  /**
-   * Queries to publish; more can be added with `addQuery`.
-   * @default - none
-   */
-  readonly queries?: QueryDefinition[];
-  /**
-   * Alarms and dashboard for API, functions, proxy and database.
-   * @default - all alarms with default thresholds, notifying a new SNS topic, and a dashboard
-   */
-  readonly monitoring?: MonitoringOptions;
-  /**
-   * Who may call the API: `ApiAuthorization.iam()`, `.cognito(userPool)` or `.jwt({ issuer, audiences })`.
-   * Only Cognito and JWT callers carry token claims for `:claims.<name>`, `requiredScopes` and `requiredGroups`.
-   * @default ApiAuthorization.iam()
-   */
-  readonly authorization?: ApiAuthorization;
-  /**
-   * API keys as an add-on to the authorization: every route then needs a key of this usage plan
-   * (`addApiKey`), which meters and throttles its callers.
-   * @default - no API keys
-   */
-  readonly usagePlan?: UsagePlanOptions;
-  /**
-   * PostgreSQL: set the verified token's claims as `request.jwt.claims` in each call's transaction
-   * (`set_config(…, true)`), so row-level security policies can use them
-   * (`current_setting('request.jwt.claims', true)::json->>'tenant_id'`). Needs Cognito or JWT authorization.
-   * @default false
-   */
-  readonly rowLevelSecurityClaims?: boolean;
-  /**
-   * How the new proxy logs in to the database (not used with `existingProxy`).
-   * @default ProxyAuthentication.SECRETS
-   */
-  readonly proxyAuthentication?: ProxyAuthentication;
-  /**
-   * Use a proxy you already run instead of creating one (with its user secrets and their rotation).
-   * @default - a new proxy, secrets and rotation
-   */
-  readonly existingProxy?: ExistingProxyOptions;
-  /**
-   * What serves the REST routes: Lambda functions, or the query module as a private container behind a
-   * VPC link (`QueryBackend.fargate(...)`, `QueryBackend.networkLoadBalancer(...)`). GraphQL stays on
-   * its function.
-   * @default QueryBackend.lambda()
-   */
-  readonly backend?: QueryBackend;
-  /**
-   * A GraphQL endpoint over the same queries (read queries as Query fields, write queries as Mutation
-   * fields), served by its own function that runs reads as the reader and writes as the writer. Every read
-   * query needs declared `columns` (refused at synth otherwise); a write query without them is a mutation
-   * answering `{ affectedRows }`.
-   * @default - no GraphQL endpoint
-   */
-  readonly graphql?: GraphqlOptions;
-  /**
-   * Generate an OpenAPI 3.1 document of the API at synthesis (`openApiDocument()` returns it at any time).
-   * @default - not written or served
-   */
-  readonly openApi?: OpenApiOptions;
-  // [schema #19]
-  /**
-   * The database schema every query is checked against at synthesis (prepared, never executed): SQL
-   * errors, unknown tables and columns, parameters of the wrong type and reads the server would plan as
-   * writes stop the synthesis with every problem listed. Result columns come from the schema, so
-   * `columns` may be left out (declared ones are checked against it). PostgreSQL, MySQL and MariaDB.
-   * @default - no schema: queries are checked on their own, results typed by their declared columns
-   */
-  readonly schema?: QuerySchema;
-  /**
-   * Creating the database users.
-   * @default - created when the master secret is known (see DatabaseUsersOptions.create)
-   */
-  readonly databaseUsers?: DatabaseUsersOptions;
-  /**
-   * Database user for read queries. Users belong to the database server, and this API holds their
-   * secrets and rotation: a second API on the same database needs users of its own (refused at synth
-   * within one app; across apps, nothing can tell).
-   * @default 'api_reader'
-   */
-  readonly readerUser?: string;
-  /**
-   * Database user for write queries (see `readerUser` for two APIs on one database).
-   * @default 'api_writer'
-   */
-  readonly writerUser?: string;
-  /**
-   * Stage throttling.
-   * @default - 100 requests per second, bursts of 200
-   */
-  readonly throttling?: ThrottlingOptions;
-  /**
-   * API stage name.
-   * @default 'v1'
-   */
-  readonly stageName?: string;
-  /**
-   * Name of the REST API, also the `service` of the query module's audit records, metrics and traces.
-   * API Gateway's metrics and alarms find the API by this name, so two APIs in one account and region
-   * (a staging and a production stack, say) must not share it: each would count the other's calls.
-   * Letters, digits, spaces, `.`, `_` and `-`, at most 128.
-   * @default - unique in the account and region: the stack name and construct path with a hash
-   */
-  readonly apiName?: string;
-  /**
-   * Retention of every log group the construct creates.
-   * @default logs.RetentionDays.ONE_YEAR
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the KMS key, secrets and log groups when they leave the stack.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
-  /**
-   * How often the database users' passwords rotate.
-   * @default Duration.days(30)
-   */
-  readonly rotationSchedule?: Duration;
-  /**
-   * Set API Gateway's account-level CloudWatch role (needed once per account and region for execution logs).
-   * @default true
-   */
-  readonly configureAccountLogging?: boolean;
-  /**
-   * Memory of each query function, in MiB.
-   * @default 512
-   */
-  readonly memorySize?: number;
-  /**
-   * Reserved concurrency of each query function, which also caps connections to the proxy.
-   * @default - unreserved
-   */
-  readonly reservedConcurrency?: number;
-  /**
-   * Idempotent writes: a write sent with an `Idempotency-Key` header runs at most once per caller and key, and
-   * a retry answers the first outcome. Creates the store, a DynamoDB table (`idempotencyTable`) encrypted with
-   * `encryptionKey`, with TTL and point-in-time recovery, used only by the write function or the container tasks.
-   * @default - off: no table, the header is ignored
-   */
-  readonly idempotency?: IdempotencyOptions;
-}
-
-const USER = /^[a-z_][a-z0-9_]{0,30}$/;
-const INVOKE = ['execute-api:Invoke'];
-
-/**
- * The users of each database (by its connections, one object per database construct) with the API that
- * holds their secrets: two APIs on one database must not set each other's passwords and rotate one login.
- */
-const USERS_OF_DATABASE = new WeakMap<ec2.Connections, Map<string, string>>();
-
-/** The stacks where an API already alarms on a database (by its connections): once per stack is enough. */
-const DATABASE_ALARMS = new WeakMap<ec2.Connections, Set<Stack>>();
-const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
-
-/**
- * The identity headers API Gateway sets on requests to the container backend, from the authorizer's
- * verified context; static values where there is no identity, so a client's own headers never pass.
- */
-function identityParameters(type: apigw.AuthorizationType | undefined): Record<string, string> {
-  const h = (name: string) => `integration.request.header.${name}`;
-  return {
-    [h(IDENTITY_HEADERS.requestId)]: 'context.requestId',
-    [h(IDENTITY_HEADERS.claims)]: type === apigw.AuthorizationType.CUSTOM ? 'context.authorizer.claims' : "'{}'",
-    [h(IDENTITY_HEADERS.principal)]: type === apigw.AuthorizationType.IAM ? 'context.identity.userArn'
-      : type === apigw.AuthorizationType.CUSTOM ? 'context.authorizer.principalId' : "'anonymous'",
-  };
-}
-
-/** The OpenAPI documents written into each stage's cloud assembly, with the path of the API that wrote each. */
-const OPENAPI_FILES = new WeakMap<Stage, Map<string, string>>();
-
-/** Where `openApi.serve` publishes the document. */
-const OPENAPI_PATH = '/openapi.json';
-/** Stands for the stage's URL in the served document until the URL (with tokens) replaces it. */
-const SERVED_URL = 'urn:secure-db-api:stage-url';
+export * from './secure-db-api-props';
 
 /**
  * Publishes named SQL queries as an API Gateway REST API, securely: IAM-authorized routes with
@@ -415,6 +37,8 @@ const SERVED_URL = 'urn:secure-db-api:stage-url';
  * tokens through an RDS Proxy that requires IAM auth and TLS, KMS-encrypted rotating secrets, and
  * encrypted logs.
  */
+// Composed of parts (src/parts/), each owning one concern and its acknowledgements; all of them create
+// their resources in this construct's scope, so construct paths and logical ids do not depend on them.
 export class SecureDbApi extends Construct {
   /**
    * The REST API. Its stage is `api.deploymentStage`. The construct makes the deployment itself (so
@@ -428,7 +52,7 @@ export class SecureDbApi extends Construct {
    * The query functions: the reader, then the writer when there are write queries. They are created when
    * the app is synthesized, once every `addQuery` call is in, since each function's asset holds its routes.
    */
-  public readonly functions: lambda.IFunction[] = [];
+  public readonly functions: lambda.IFunction[];
   /**
    * The reader's and the writer's database secrets (KMS-encrypted, rotated once their users exist: see
    * `DatabaseUsersOptions.create`); empty with an existing proxy.
@@ -444,209 +68,136 @@ export class SecureDbApi extends Construct {
   public readonly encryptionKey: kms.IKey;
   /** The topic alarms publish to, when no other alarm action was given. Subscribe your on-call here. */
   public readonly alarmTopic?: sns.ITopic;
+  /** The alarms (created when the app is synthesized, with the functions). */
+  public readonly alarms: cloudwatch.IAlarm[];
   /**
    * The idempotency store of the write routes (`SecureDbApiProps.idempotency`).
    * @default - undefined when idempotency is off
    */
   public readonly idempotencyTable?: dynamodb.ITable;
-  /** The alarms (created when the app is synthesized, with the functions). */
-  public readonly alarms: cloudwatch.IAlarm[] = [];
-  private _dashboard?: cloudwatch.Dashboard;
 
-  private readonly target: DatabaseTargetConfig;
-  private readonly restApi: QueryRestApi;
-  private readonly definitions: QueryDefinition[] = [];
-  private readonly props: SecureDbApiProps;
-  private readonly readerUser: string;
-  private readonly writerUser: string;
-  private readonly vpcSubnets: ec2.SubnetSelection;
+  private readonly endpoint: ApiEndpoint;
+  private readonly queries: QueryRegistry;
+  private readonly monitoring: ApiMonitoring;
+  private readonly openApi: OpenApiPublishing;
   private built = false;
-  private taken?: Map<string, string>;
-  private readonly stageName: string;
-  private readonly apiName: string;
-  private readonly authorization: ApiAuthorization;
-  private readonly usagePlan?: apigw.UsagePlan;
-  private readonly rotationSchedules: secretsmanager.RotationSchedule[] = [];
-  private readonly endToEndIam: boolean;
-  private readonly proxyConnections: ec2.Connections;
-  /** Route grants whose covered routes are denied once every route is known. */
-  private readonly routeGrants: Array<{ grantee: iam.IGrantable; route: ArnRoute }> = [];
-  /** Whether the construct creates the database users (the bootstrap runs in the VPC). */
-  private bootstrapsUsers = false;
-  /** Whether this API alarms on the database (another API of the stack on it may already). */
-  private readonly alarmsOnDatabase: boolean;
-  /** The Fargate service of QueryBackend.fargate, once built. */
-  private containerBackend?: FargateBackend;
-  private readonly idempotency?: IdempotencyTable;
 
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
-    this.props = props;
+    let target;
     try {
-      this.target = props.database.bind();
+      target = props.database.bind();
     } catch (e) {
-      throw new Error(`SecureDbApi ${this.node.path}: ${(e as Error).message}`);
+      throw apiError(this, `${(e as Error).message}`);
     }
-    this.readerUser = props.readerUser ?? 'api_reader';
-    this.writerUser = props.writerUser ?? 'api_writer';
-    for (const u of [this.readerUser, this.writerUser]) {
-      if (!USER.test(u)) throw new Error(`Database user "${u}" must be lower-case letters, digits and _ (at most 31), starting with a letter or _`);
-    }
-    if (this.readerUser === this.writerUser) throw new Error('readerUser and writerUser must be different users');
-    if (!props.existingProxy) this.claimUsers();
-    this.vpcSubnets = this.selectSubnets(props);
-    this.endToEndIam = this.checkProxyAuthentication(props);
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-
-    const key = new kms.Key(this, 'Key', {
-      description: `SecureDbApi ${this.node.path}: secrets and logs`,
-      enableKeyRotation: true,
-      removalPolicy,
-    });
-    const stack = Stack.of(this);
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'CloudWatchLogsOfThisAccount',
-      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
-    }));
-    KeyPolicies.restrictGrantsToAwsServices(key);
+    validateProps(this, props, target);
+    const users = claimUsers(this, props, target);
+    const vpcSubnets = selectSubnets(this, props);
+    const endToEndIam = ProxyAccess.endToEndIam(this, props, target);
+    const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
+    const key = createEncryptionKey(this, removalPolicy);
     this.encryptionKey = key;
-    if (props.idempotency) this.idempotency = new IdempotencyTable(this, 'Idempotency', { ...props.idempotency, encryptionKey: key, removalPolicy });
-    this.idempotencyTable = this.idempotency?.table;
-
-    const monitoring = props.monitoring ?? {};
-    this.alarmsOnDatabase = this.claimDatabaseAlarms(monitoring.alarms ?? true);
-    if (monitoring.dashboardName !== undefined && !Token.isUnresolved(monitoring.dashboardName) && !/^[A-Za-z0-9_-]{1,255}$/.test(monitoring.dashboardName)) {
-      throw new Error(`SecureDbApi ${this.node.path}: monitoring.dashboardName "${monitoring.dashboardName}" must be 1 to 255 letters, digits, '-' or '_'`);
-    }
-    if ((monitoring.alarms ?? true) && !monitoring.alarmAction) {
-      // CloudWatch publishes alarms to the encrypted topic with this key.
-      key.addToResourcePolicy(new iam.PolicyStatement({
-        sid: 'CloudWatchAlarmsPublishToTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
-      }));
-      this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { displayName: 'SecureDbApi alarms', masterKey: key, enforceSSL: true });
-    }
-
-    const port = defaultPortOf(this.target.engine);
-    // Query functions run unless a container backend serves every route (GraphQL stays on its function).
-    const backendKind = (props.backend ?? QueryBackend.lambda()).kind;
-    const functions = backendKind === QueryBackendKind.LAMBDA || props.graphql !== undefined;
-    this.securityGroup = functions
-      ? new ec2.SecurityGroup(this, 'FunctionSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query functions: only the RDS Proxy' })
+    const idempotency = props.idempotency
+      ? new IdempotencyTable(this, 'Idempotency', { ...props.idempotency, encryptionKey: key, removalPolicy })
       : undefined;
-    let proxyConnections: ec2.Connections;
-    if (props.existingProxy) {
-      // The proxy's owner manages its secrets, rotation and settings; the construct only connects to it.
-      this.proxy = props.existingProxy.proxy;
-      this.secrets = [];
-      proxyConnections = new ec2.Connections({ securityGroups: [props.existingProxy.securityGroup] });
-    } else {
-      this.secrets = this.endToEndIam ? [] : this.createUserSecrets(props, key, removalPolicy);
-      const proxy = this.createProxy(props);
-      this.proxy = proxy;
-      proxyConnections = proxy.connections;
-    }
-    if (this.securityGroup) proxyConnections.allowFrom(this.securityGroup, ec2.Port.tcp(port), 'Query functions');
-    this.proxyConnections = proxyConnections;
-    this.createDatabaseUsers(props, logRetention, removalPolicy);
-    this.noteVpcEndpoints(props);
+    this.idempotencyTable = idempotency?.table;
+    this.monitoring = new ApiMonitoring(this, props, target, key);
+    this.alarmTopic = this.monitoring.alarmTopic;
+    this.alarms = this.monitoring.alarms;
 
-    this.stageName = props.stageName ?? 'v1';
-    this.apiName = props.apiName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' });
-    if (!Token.isUnresolved(this.apiName) && !API_NAME.test(this.apiName)) {
-      throw new Error(`SecureDbApi apiName "${this.apiName}" must be 1 to 128 letters, digits, spaces, '.', '_' or '-'`);
-    }
-    this.restApi = new QueryRestApi(this, 'Rest', {
-      apiName: this.apiName,
-      stageName: this.stageName,
-      throttling: props.throttling ?? {},
-      encryptionKey: key,
-      logRetention,
+    const ctx: ApiContext = {
+      scope: this,
+      props,
+      target,
+      port: ENGINES[target.engine].port,
+      ...users,
+      vpc: props.vpc,
+      vpcSubnets,
+      apiName: props.apiName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
+      stageName: props.stageName ?? DEFAULTS.stageName,
+      logRetention: props.logRetention ?? DEFAULTS.logRetention,
       removalPolicy,
-      configureAccountLogging: props.configureAccountLogging ?? true,
+      encryptionKey: key,
+      endToEndIam,
+      idempotency,
+    };
+    const access = new ProxyAccess(ctx, { functions: QueryFunctions.needed(props), rotate: usersWillExist(props, target) });
+    this.proxy = access.proxy;
+    this.secrets = access.secrets;
+    this.securityGroup = access.securityGroup;
+    const databaseUsers = new DatabaseUsersPart(ctx, access);
+    noteVpcEndpoints(this, props.vpc, vpcSubnets, {
+      secretRotation: access.rotationSchedules.length > 0,
+      userBootstrap: databaseUsers.bootstraps,
+      containerTasks: (props.backend ?? QueryBackend.lambda())._runsTasks,
+      idempotencyStore: idempotency !== undefined,
     });
-    this.api = this.restApi.api;
-    this.authorization = props.authorization ?? ApiAuthorization.iam();
-    if (props.rowLevelSecurityClaims && this.target.engine !== DatabaseEngineFamily.POSTGRESQL) {
-      throw new Error('SecureDbApi: rowLevelSecurityClaims is for PostgreSQL row-level security only');
-    }
-    if (props.usagePlan) this.usagePlan = this.createUsagePlan(props.usagePlan);
 
-    for (const q of props.queries ?? []) this.definitions.push(q);
-    this.node.addValidation({ validate: () => (this.definitions.length === 0 ? ['SecureDbApi needs at least one query (props.queries or addQuery)'] : []) });
+    this.endpoint = new ApiEndpoint(ctx);
+    this.api = this.endpoint.api;
+    this.queries = new QueryRegistry({ scope: this, props, target, readerUser: ctx.readerUser, authorization: this.endpoint.authorization });
+    this.openApi = new OpenApiPublishing(ctx, this.endpoint, this.queries);
+    const serving = new QueryFunctions(ctx, access, this.endpoint);
+    this.functions = serving.functions;
+
     // Functions and routes are built once all queries are known: addQuery may follow the constructor.
-    this.buildLater(port, logRetention, removalPolicy);
+    // Aspects run before validation and synthesis: late enough for addQuery, early enough for cdk-nag;
+    // a mutating aspect runs when the app is prepared for synthesis, before any read-only checks.
+    Aspects.of(this).add({ visit: () => this.build(ctx, serving) }, { priority: AspectPriority.MUTATING });
   }
 
-  /**
-   * Takes the reader and writer on the database for this API (which holds their secrets, rotation and
-   * bootstrap), refusing users another API in the app already has there.
-   */
-  private claimUsers(): void {
-    const users = USERS_OF_DATABASE.get(this.target.connections) ?? new Map<string, string>();
-    USERS_OF_DATABASE.set(this.target.connections, users);
-    for (const user of [this.readerUser, this.writerUser]) {
-      const other = users.get(user);
-      if (other !== undefined) {
-        throw new Error(`SecureDbApi ${this.node.path}: database user "${user}" is already used by SecureDbApi ${other} on the same database; `
-          + 'each API needs its own readerUser and writerUser, or the two would set each other\'s passwords from different secrets and rotate one login twice');
-      }
-    }
-    for (const user of [this.readerUser, this.writerUser]) users.set(user, this.node.path);
+  /** Builds the routes, what serves them, the monitoring and the OpenAPI document, once. */
+  private build(ctx: ApiContext, serving: QueryFunctions): void {
+    if (this.built) return;
+    this.built = true;
+    this.queries.sealed = true;
+    const configs = this.queries.checkAgainstSchema();
+    if (!configs) return;
+    const open = this.queries.unauthenticatedRoutes();
+    const isOpen = (q: { method: string; path: string }) => open.has(routeKeyOf(q.method, q.path));
+    const graphql = this.queries.graphqlConfig(configs);
+    const extraRoutes = this.queries.extraRoutes();
+    const authorization = this.endpoint.authorization.bind(this, {
+      routes: [...extraRoutes, ...configs.filter((q) => !isOpen(q)).map((q) => ({
+        method: q.method,
+        path: q.path,
+        requiredScopes: q.requiredScopes ? [...q.requiredScopes] : undefined,
+        requiredGroups: q.requiredGroups ? [...q.requiredGroups] : undefined,
+      }))],
+      encryptionKey: ctx.encryptionKey,
+      logRetention: ctx.logRetention,
+      removalPolicy: ctx.removalPolicy,
+      vpc: ctx.vpc,
+      vpcSubnets: ctx.vpcSubnets,
+    });
+    const access = { authorization, unauthenticated: false, apiKeyRequired: this.endpoint.usagePlan !== undefined };
+    serving.serve({ configs, graphql, access, isOpen });
+    if (authorization.authorizerFunction) this.endpoint.restApi.restrictAuthorizerPermission(authorization.authorizerFunction);
+    this.endpoint.denyCoveredRoutes(this.routes());
+    this.monitoring.create({
+      routes: [...configs.map((q) => ({ method: q.method, path: q.path })), ...(graphql ? [{ method: 'POST', path: graphql.path }] : [])],
+      functions: serving.monitored,
+      container: serving.container,
+      proxy: this.proxy,
+      apiMetric: (name, metricProps) => this.metric(name, metricProps),
+      serviceName: ctx.apiName,
+    });
+    this.openApi.publish(configs, access);
   }
 
-  /** Whether this API alarms on the database: the first with alarms in its stack does. */
-  private claimDatabaseAlarms(alarms: boolean): boolean {
-    if (!alarms) return false;
-    const stacks = DATABASE_ALARMS.get(this.target.connections) ?? new Set<Stack>();
-    DATABASE_ALARMS.set(this.target.connections, stacks);
-    const stack = Stack.of(this);
-    if (stacks.has(stack)) return false;
-    stacks.add(stack);
-    return true;
+  /** Every route of the API: the queries', GraphQL's and the served document's. */
+  private routes(): Route[] {
+    return [...(this.queries.check() ?? []).map((q) => ({ method: q.method, path: q.path })), ...this.queries.extraRoutes()];
   }
 
   /** The dashboard (created when the app is synthesized, with the functions). */
   public get dashboard(): cloudwatch.Dashboard | undefined {
-    return this._dashboard;
+    return this.monitoring.dashboard;
   }
 
   /** Publishes one more query at `route` (e.g. `GET /orders/{id}`). */
   public addQuery(route: string, options: QueryOptions): void {
-    if (this.built) throw new Error('addQuery must be called before the app is synthesized');
-    parseRoute(route);
-    const definition: QueryDefinition = { ...options, route };
-    // The new query alone, and its name and route against the others: checking every query again on each
-    // call would make an API built call by call quadratic. Synthesis checks the whole set once more.
-    const [config] = this.checkQueries([definition]) ?? [];
-    const [nameKey, routeKey] = takenKeys(config);
-    const taken = this.takenNamesAndRoutes();
-    const clash = taken.get(nameKey) ?? taken.get(routeKey);
-    if (clash) {
-      const what = taken.has(nameKey) ? `the query name "${config.name}"` : `route ${config.method} ${config.path}`;
-      throw new Error(`SecureDbApi ${this.node.path}: ${what} is already used by query "${clash}"`);
-    }
-    this.definitions.push(definition);
-    taken.set(nameKey, config.name).set(routeKey, config.name);
-  }
-
-  /** Names and routes of the queries so far, built on first use and kept current by addQuery. */
-  private takenNamesAndRoutes(): Map<string, string> {
-    if (!this.taken) {
-      this.taken = new Map();
-      for (const d of this.definitions) {
-        const [config] = this.checkQueries([d]) ?? [];
-        for (const key of takenKeys(config)) this.taken.set(key, config.name);
-      }
-    }
-    return this.taken;
+    this.queries.add(route, options);
   }
 
   /**
@@ -654,10 +205,7 @@ export class SecureDbApi extends Construct {
    * hand it to the caller out of band.
    */
   public addApiKey(id: string, options: SecureDbApiKeyOptions = {}): apigw.IApiKey {
-    if (!this.usagePlan) throw new Error('SecureDbApi.addApiKey needs SecureDbApiProps.usagePlan');
-    const key = new apigw.ApiKey(this, id, { apiKeyName: options.apiKeyName, description: options.description ?? 'SecureDbApi caller' });
-    this.usagePlan.addApiKey(key);
-    return key;
+    return this.endpoint.addApiKey(id, options);
   }
 
   /**
@@ -672,38 +220,7 @@ export class SecureDbApi extends Construct {
    * granted as aws-cdk-lib grants.
    */
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
-    if (this.authorization.carriesClaims) {
-      throw new Error('SecureDbApi.grantInvoke applies to ApiAuthorization.iam(); with Cognito or JWT authorization callers are authorized by their tokens');
-    }
-    if (!route) return grantInManagedPolicy(this, grantee, INVOKE, [executeApiArn(this.api, this.stageName, '*', '/*')], this.invokePolicyDescription());
-    const parsed = parseRoute(route);
-    const arn = executeApiArn(this.api, this.stageName, parsed.method, arnPath(parsed.path));
-    const grant = grantInManagedPolicy(this, grantee, INVOKE, [arn], this.invokePolicyDescription());
-    this.routeGrants.push({ grantee, route: parsed });
-    if (this.built) this.denyCoveredRoutes();
-    return grant;
-  }
-
-  private invokePolicyDescription(): string {
-    return `Invoke routes of SecureDbApi ${this.node.path}`;
-  }
-
-  /**
-   * A route's grant names its path parameters with `*`, which also matches `/`: the other routes it
-   * covers that can be denied exactly (coveredRoutes) are denied beside it, once every route is known.
-   */
-  private denyCoveredRoutes(): void {
-    if (this.routeGrants.length === 0) return;
-    const routes: ArnRoute[] = [...(this.checkQueries() ?? []).map((q) => ({ method: q.method, path: q.path })), ...this.extraRoutes()];
-    for (const { grantee, route } of this.routeGrants.splice(0)) {
-      if (!routes.some((r) => r.method === route.method && arnPath(r.path) === arnPath(route.path))) {
-        throw new Error(`SecureDbApi ${this.node.path}: grantInvoke names ${route.method} ${route.path}, which is not a route of this API`);
-      }
-      const covered = coveredRoutes(route, routes);
-      if (covered.length === 0) continue;
-      const arns = covered.map((q) => executeApiArn(this.api, this.stageName, q.method, arnPath(q.path)));
-      denyInManagedPolicy(this, grantee, INVOKE, arns, this.invokePolicyDescription());
-    }
+    return this.endpoint.grantInvoke(grantee, route, this.built, () => this.routes());
   }
 
   /**
@@ -711,13 +228,7 @@ export class SecureDbApi extends Construct {
    * route) are added to ApiName and Stage.
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/ApiGateway',
-      metricName,
-      period: Duration.minutes(1),
-      ...props,
-      dimensionsMap: { ApiName: this.api.restApiName, Stage: this.stageName, ...props?.dimensionsMap },
-    });
+    return this.endpoint.metric(metricName, props);
   }
 
   /** 5XX responses (sum per minute). */
@@ -735,648 +246,11 @@ export class SecureDbApi extends Construct {
     return this.metric('Latency', { statistic: 'p99', ...props });
   }
 
-  private buildLater(port: number, logRetention: logs.RetentionDays, removalPolicy: RemovalPolicy): void {
-    // Aspects run before validation and synthesis: late enough for addQuery, early enough for cdk-nag.
-    const build = () => {
-      if (this.built) return;
-      this.built = true;
-      const configs = this.schemaChecked(this.checkQueries()); // [schema #19]
-      if (!configs) return;
-      const open = this.unauthenticatedRoutes();
-      const isOpen = (q: QueryConfig) => open.has(routeKeyOf(q.method, q.path));
-      const graphql = this.graphqlConfig(configs);
-      const extraRoutes = this.extraRoutes();
-      const authorization = this.bindAuthorization(configs.filter((q) => !isOpen(q)), extraRoutes, logRetention, removalPolicy);
-      const monitored: MonitoredFunction[] = [];
-      const access = { authorization, unauthenticated: false, apiKeyRequired: this.usagePlan !== undefined };
-      const backend = this.props.backend ?? QueryBackend.lambda();
-      if (backend.kind !== QueryBackendKind.LAMBDA) {
-        if (authorization.authorizationType === apigw.AuthorizationType.COGNITO) {
-          throw new Error(`SecureDbApi ${this.node.path}: the container backend receives the caller's claims as one JSON header, which only the JWT authorizer provides; `
-            + 'verify Cognito tokens with ApiAuthorization.jwt({ issuer: userPool issuer URL, audiences: [app client id] })');
-        }
-        const http = this.httpBackend(backend, configs, port, logRetention, removalPolicy);
-        const identity = identityParameters(authorization.authorizationType);
-        for (const q of configs) {
-          const unauthenticated = isOpen(q);
-          this.restApi.addBackendQuery(q, http, { ...access, unauthenticated }, unauthenticated ? identityParameters(undefined) : identity);
-        }
-      }
-      for (const level of ['read', 'write'] as const) {
-        const queries = configs.filter((q) => q.access === level);
-        if (queries.length === 0 || backend.kind !== QueryBackendKind.LAMBDA) continue;
-        const fn = this.queryFunction(level === 'read' ? 'Reader' : 'Writer', {
-          access: level,
-          dbUser: level === 'read' ? this.readerUser : this.writerUser,
-          queries,
-          idempotency: level === 'write' ? this.idempotency : undefined,
-        }, port, logRetention, removalPolicy, monitored);
-        for (const q of queries) this.restApi.addQuery(q, fn, { ...access, unauthenticated: isOpen(q) });
-        this.restApi.restrictInvokePermission(fn);
-      }
-      if (graphql) {
-        const hasWrites = configs.some((q) => q.access === 'write');
-        const fn = this.queryFunction('GraphQL', {
-          access: 'graphql',
-          dbUser: this.readerUser,
-          writeDbUser: hasWrites ? this.writerUser : undefined,
-          queries: configs,
-          graphql,
-        }, port, logRetention, removalPolicy, monitored);
-        this.restApi.addFunctionRoute('POST', graphql.path, 'graphql', fn, access);
-        this.restApi.restrictInvokePermission(fn);
-      }
-      if (authorization.authorizerFunction) this.restApi.restrictAuthorizerPermission(authorization.authorizerFunction);
-      this.denyCoveredRoutes();
-      this.createMonitoring([...configs.map((q) => ({ method: q.method, path: q.path })), ...(graphql ? [{ method: 'POST', path: graphql.path }] : [])], monitored);
-      this.publishOpenApi(configs, access);
-    };
-    // A mutating aspect runs when the app is prepared for synthesis, before any read-only checks.
-    Aspects.of(this).add({ visit: () => build() }, { priority: AspectPriority.MUTATING });
-  }
-
-  /** One query function, acknowledged and monitored. */
-  private queryFunction(
-    id: string,
-    spec: Pick<QueryFunctionProps, 'access' | 'dbUser' | 'writeDbUser' | 'queries' | 'graphql' | 'idempotency'>,
-    port: number,
-    logRetention: logs.RetentionDays,
-    removalPolicy: RemovalPolicy,
-    monitored: MonitoredFunction[],
-  ): lambda.Function {
-    if (!this.securityGroup) throw new Error(`SecureDbApi ${this.node.path}: no security group for the ${id} function`);
-    const fn = new QueryFunction(this, id, {
-      ...spec,
-      engine: this.target.engine,
-      databaseName: this.target.databaseName,
-      port,
-      proxy: this.proxy,
-      vpc: this.props.vpc,
-      vpcSubnets: this.vpcSubnets,
-      securityGroup: this.securityGroup,
-      encryptionKey: this.encryptionKey,
-      logRetention,
-      removalPolicy,
-      memorySize: this.props.memorySize ?? 512,
-      reservedConcurrentExecutions: this.props.reservedConcurrency,
-      rlsClaims: this.props.rowLevelSecurityClaims,
-      serviceName: this.apiName,
-    });
-    this.functions.push(fn.function);
-    monitored.push({
-      label: id,
-      function: fn.function,
-      timeout: fn.function.timeout ?? Duration.seconds(3),
-      reservedConcurrency: this.props.reservedConcurrency,
-    });
-    return fn.function;
-  }
-
-  /** The VPC link to the container backend (creating the Fargate service when asked). */
-  private httpBackend(
-    backend: QueryBackend,
-    configs: QueryConfig[],
-    port: number,
-    logRetention: logs.RetentionDays,
-    removalPolicy: RemovalPolicy,
-  ): HttpBackend {
-    let loadBalancer: elbv2.INetworkLoadBalancer;
-    let domainName: string;
-    if (backend.kind === QueryBackendKind.FARGATE) {
-      const options = backend.fargateOptions!;
-      const hasWrites = configs.some((q) => q.access === 'write');
-      const fargate = new FargateBackend(this, 'Backend', {
-        ...options,
-        config: proxyRuntimeConfig({
-          engine: this.target.engine,
-          port,
-          databaseName: this.target.databaseName,
-          user: this.readerUser,
-          writeUser: hasWrites ? this.writerUser : undefined,
-          queries: configs,
-          rlsClaims: this.props.rowLevelSecurityClaims,
-        }),
-        users: hasWrites ? [this.readerUser, this.writerUser] : [this.readerUser],
-        proxy: this.proxy,
-        proxyConnections: this.proxyConnections,
-        proxyPort: port,
-        vpc: this.props.vpc,
-        vpcSubnets: this.vpcSubnets,
-        encryptionKey: this.encryptionKey,
-        logRetention,
-        removalPolicy,
-        serviceName: this.apiName,
-        idempotency: hasWrites ? this.idempotency : undefined,
-      });
-      this.containerBackend = fargate;
-      loadBalancer = fargate.loadBalancer;
-      domainName = options.domainName;
-    } else {
-      loadBalancer = backend.loadBalancerOptions!.loadBalancer;
-      domainName = backend.loadBalancerOptions!.domainName;
-    }
-    const vpcLink = new apigw.VpcLink(this, 'VpcLink', {
-      vpcLinkName: Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
-      targets: [loadBalancer],
-      description: 'SecureDbApi: the private query backend',
-    });
-    return { vpcLink, domainName };
-  }
-
-  /** The GraphQL endpoint and the served OpenAPI document, when there are. */
-  private extraRoutes(): Array<{ method: string; path: string }> {
-    const graphqlPath = this.graphqlPath();
-    return [
-      ...(graphqlPath ? [{ method: 'POST', path: graphqlPath }] : []),
-      ...(this.props.openApi?.serve ? [{ method: 'GET', path: OPENAPI_PATH }] : []),
-    ];
-  }
-
-  /** The routes opened with `allowUnauthenticated`, by `routeKeyOf`. */
-  private unauthenticatedRoutes(): Set<string> {
-    return new Set(this.definitions.filter((d) => d.allowUnauthenticated).map((d) => parseRoute(d.route)).map((r) => routeKeyOf(r.method, r.path)));
-  }
-
-  /** The GraphQL endpoint's runtime settings, checked against the queries; undefined without one. */
-  private graphqlConfig(configs: QueryConfig[]): GraphqlConfig | undefined {
-    const options = this.props.graphql;
-    const graphqlPath = this.graphqlPath();
-    if (!options || !graphqlPath) return undefined;
-    const persisted = options.persistedQueries ?? [];
-    const config: GraphqlConfig = {
-      path: graphqlPath,
-      maxDepth: options.maxDepth ?? DEFAULT_GRAPHQL_MAX_DEPTH,
-      maxComplexity: options.maxComplexity ?? DEFAULT_GRAPHQL_MAX_COMPLEXITY,
-      introspection: options.introspection ?? false,
-      ...(persisted.length > 0 ? { persistedQueries: Object.fromEntries(persisted.map((d) => [sha256Hex(d), d])) } : {}),
-      ...(options.persistedQueriesOnly ? { persistedOnly: true } : {}),
-    };
-    const problems = graphqlProblems(configs, config);
-    if (problems.length > 0) throw new Error(`SecureDbApi ${this.node.path} cannot publish GraphQL:\n- ${problems.join('\n- ')}`);
-    return config;
-  }
-
   /**
    * The OpenAPI 3.1 document of the API as it is now: every query's route, parameters, body, result
    * (typed by its declared columns), authorization with scopes, API key, and problem+json errors.
    */
   public openApiDocument(): string {
-    return JSON.stringify(this.openApiObject(this.schemaChecked(this.checkQueries()) ?? []), undefined, 2); // [schema #19]
+    return JSON.stringify(this.openApi.document(this.queries.checkAgainstSchema() ?? []), undefined, 2);
   }
-
-  /** The GraphQL endpoint's path, when there is one. */
-  private graphqlPath(): string | undefined {
-    return this.props.graphql ? this.props.graphql.path ?? '/graphql' : undefined;
-  }
-
-  private openApiObject(configs: QueryConfig[], servers: readonly OpenApiServer[] = [this.executeApiServer()]): Record<string, unknown> {
-    const options = this.props.openApi ?? {};
-    // checkQueries keeps the definitions' order.
-    const descriptions = new Map<string, string>();
-    this.definitions.forEach((d, i) => {
-      if (d.description && configs[i]) descriptions.set(configs[i].name, d.description);
-    });
-    return openApiDocument({
-      title: options.title ?? `SecureDbApi ${this.node.path}`,
-      version: options.version ?? '1.0.0',
-      queries: configs,
-      unauthenticated: this.unauthenticatedRoutes(),
-      security: this.authorization._openApi,
-      tokens: this.authorization.carriesClaims,
-      apiKeyRequired: this.usagePlan !== undefined,
-      graphqlPath: this.graphqlPath(),
-      documentPath: options.serve ? OPENAPI_PATH : undefined,
-      servers,
-      descriptions,
-    });
-  }
-
-  /** The stage as a templated server: the RestApi's id is only known once it is deployed. */
-  private executeApiServer(): OpenApiServer {
-    const stack = Stack.of(this);
-    const output = this.api.node.tryFindChild('Endpoint');
-    const outputName = output instanceof CfnOutput ? stack.getLogicalId(output) : 'Endpoint';
-    return executeApiServer(this.stageName, Token.isUnresolved(stack.region) ? undefined : stack.region, outputName);
-  }
-
-  /** Writes the document into the cloud assembly (and `outputFile`), and serves it when asked. */
-  private publishOpenApi(configs: QueryConfig[], access: MethodAccess): void {
-    const options = this.props.openApi;
-    if (!options) return;
-    const document = this.openApiObject(configs);
-    const text = JSON.stringify(document, undefined, 2);
-    const stage = Stage.of(this);
-    if (stage) {
-      // `<construct id>.openapi.json`, as documented: two APIs of one assembly must not overwrite each other's.
-      const file = `${this.node.id}.openapi.json`;
-      const written = OPENAPI_FILES.get(stage) ?? new Map<string, string>();
-      OPENAPI_FILES.set(stage, written);
-      const other = written.get(file);
-      if (other !== undefined && other !== this.node.path) {
-        throw new Error(`SecureDbApi ${this.node.path}: the cloud assembly already holds ${file}, the OpenAPI document of SecureDbApi ${other}; give the two APIs different construct ids`);
-      }
-      written.set(file, this.node.path);
-      mkdirSync(stage.outdir, { recursive: true });
-      writeFileSync(path.join(stage.outdir, file), text);
-    }
-    if (options.outputFile) {
-      mkdirSync(path.dirname(path.resolve(options.outputFile)), { recursive: true });
-      writeFileSync(options.outputFile, text);
-    }
-    if (options.serve) {
-      // The served document names the deployed stage itself: its URL is resolved by CloudFormation.
-      const stack = Stack.of(this);
-      const url = `https://${this.api.restApiId}.execute-api.${stack.region}.${stack.urlSuffix}/${this.stageName}`;
-      const served = this.openApiObject(configs, [{ url: SERVED_URL, description: 'This API\'s stage' }]);
-      this.restApi.addStaticDocument(OPENAPI_PATH, asMappingTemplate(served).replace(JSON.stringify(SERVED_URL), () => JSON.stringify(url)), access);
-    }
-  }
-
-  private createMonitoring(routes: Array<{ method: string; path: string }>, functions: MonitoredFunction[]): void {
-    const options = this.props.monitoring ?? {};
-    const alarms = options.alarms ?? true;
-    const dashboard = options.dashboard ?? true;
-    if (!alarms && !dashboard) return;
-    const action = options.alarmAction ?? (this.alarmTopic ? AlarmActions.snsTopic(this.alarmTopic) : undefined);
-    const monitoring = new SecureDbApiMonitoring(this, 'Monitoring', {
-      apiMetric: (name, props) => this.metric(name, props),
-      serviceName: this.apiName,
-      routes,
-      functions,
-      container: this.containerBackend,
-      // An imported proxy's name is known too (dbProxyName); its metrics work the same way.
-      proxy: this.proxy,
-      databaseMetric: (name, props) => this.props.database.metric(name, props),
-      databaseAlarms: this.alarmsOnDatabase,
-      thresholds: options.thresholds ?? {},
-      action: action ?? { addActions: () => undefined },
-      alarms,
-      dashboard,
-      dashboardName: options.dashboardName,
-    });
-    this.alarms.push(...monitoring.alarms);
-    this._dashboard = monitoring.dashboard;
-  }
-
-  /** [schema #19] The queries checked against `props.schema`, with the result columns it describes; as they are without one. */
-  private schemaChecked(configs: QueryConfig[] | undefined): QueryConfig[] | undefined {
-    return configs && withSchemaColumns(this, this.props.schema, this.target.engine, configs, this.node.path);
-  }
-
-  private checkQueries(definitions: readonly QueryDefinition[] = this.definitions): QueryConfig[] | undefined {
-    let configs: QueryConfig[];
-    try {
-      configs = definitions.map(toQueryConfig);
-    } catch (e) {
-      throw new Error(`SecureDbApi ${this.node.path}: ${(e as Error).message}`);
-    }
-    if (configs.length === 0) return undefined;
-    const config: RuntimeConfig = {
-      version: 1,
-      engine: this.target.engine,
-      connection: { host: 'proxy', port: 1, database: this.target.databaseName, user: this.readerUser, credentials: { type: 'iam', region: 'x' }, tls: { enabled: true } },
-      queries: configs,
-    };
-    let prepared: PreparedQuery[];
-    try {
-      prepared = prepareConfig(config);
-    } catch (e) {
-      if (e instanceof ConfigError) throw new Error(`SecureDbApi ${this.node.path} has invalid queries:\n- ${e.problems.join('\n- ')}`);
-      throw e;
-    }
-    this.checkIdentity(prepared, definitions);
-    return configs;
-  }
-
-  /**
-   * Claims, scopes and groups need callers with verified tokens: refused under AWS IAM and on
-   * unauthenticated routes, so a query never silently runs without the identity it binds. The lexer's
-   * parameter names are used, so `:claims.x` inside a literal or comment is not mistaken for one.
-   */
-  private checkIdentity(prepared: PreparedQuery[], definitions: readonly QueryDefinition[]): void {
-    const iamOnly = !this.authorization.carriesClaims;
-    const problems: string[] = [];
-    if (iamOnly && this.props.rowLevelSecurityClaims) problems.push('rowLevelSecurityClaims needs token claims, but the API authorizes with AWS IAM; use ApiAuthorization.cognito() or .jwt()');
-    prepared.forEach((q, i) => {
-      const def = definitions[i];
-      const claims = q.compiled.names.some((n) => n.startsWith(CLAIMS_PREFIX));
-      const needs = [claims ? 'binds :claims.…' : '', q.requiredScopes?.length ? 'needs scopes' : '', q.requiredGroups?.length ? 'needs groups' : ''].filter(Boolean);
-      if (def.allowUnauthenticated) {
-        if (q.access !== 'read') problems.push(`query "${q.name}" is a write query: only read queries can allow unauthenticated callers`);
-        if (needs.length > 0) problems.push(`query "${q.name}" allows unauthenticated callers but ${needs.join(' and ')}`);
-      } else if (iamOnly && needs.length > 0) {
-        problems.push(`query "${q.name}" ${needs.join(' and ')}, but the API authorizes with AWS IAM, which carries no token claims; use ApiAuthorization.cognito() or .jwt()`);
-      }
-    });
-    if (problems.length > 0) throw new Error(`SecureDbApi ${this.node.path}:\n- ${problems.join('\n- ')}`);
-  }
-
-  private bindAuthorization(
-    routes: QueryConfig[],
-    extra: Array<{ method: string; path: string }>,
-    logRetention: logs.RetentionDays,
-    removalPolicy: RemovalPolicy,
-  ): ApiAuthorizationConfig {
-    return this.authorization.bind(this, {
-      routes: [...extra, ...routes.map((q) => ({
-        method: q.method,
-        path: q.path,
-        requiredScopes: q.requiredScopes ? [...q.requiredScopes] : undefined,
-        requiredGroups: q.requiredGroups ? [...q.requiredGroups] : undefined,
-      }))],
-      encryptionKey: this.encryptionKey,
-      logRetention,
-      removalPolicy,
-      vpc: this.props.vpc,
-      vpcSubnets: this.vpcSubnets,
-    });
-  }
-
-  /** The reader and writer users, created before their secrets first rotate (rotation logs in as them). */
-  private createDatabaseUsers(props: SecureDbApiProps, logRetention: logs.RetentionDays, removalPolicy: RemovalPolicy): void {
-    const options = props.databaseUsers ?? {};
-    const masterSecret = options.masterSecret ?? this.target.masterSecret;
-    if (options.schemas !== undefined) {
-      if (this.target.engine !== DatabaseEngineFamily.POSTGRESQL) throw new Error('SecureDbApi: databaseUsers.schemas is for PostgreSQL (on MySQL and MariaDB the database is the schema)');
-      const bad = options.schemas.filter((s) => !/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s));
-      if (options.schemas.length === 0 || bad.length > 0) throw new Error(`SecureDbApi: databaseUsers.schemas must be plain identifiers, got ${JSON.stringify(options.schemas)}`);
-    }
-    if (this.target.engine === DatabaseEngineFamily.SQL_SERVER) {
-      // Not built yet: its logins, users and roles are created in two places (server and database).
-      if (options.create === true) throw new Error('SecureDbApi: databaseUsers.create is not available for SQL Server yet; create the logins and users yourself');
-      if (options.create === undefined) {
-        Annotations.of(this).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated',
-          `The database users ${this.readerUser} and ${this.writerUser} are not created on SQL Server, and their secrets do not rotate until they exist: `
-          + 'create the logins with their secrets\' passwords, the users in the database, db_datareader for the reader and db_datareader + db_datawriter for the writer, '
-          + 'then set databaseUsers.create to false, which also adds the rotation.');
-      }
-      return;
-    }
-    const create = options.create ?? (masterSecret !== undefined && !props.existingProxy);
-    if (!create) {
-      if (options.create === undefined) {
-        Annotations.of(this).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated', props.existingProxy
-          ? `The database users ${this.readerUser} and ${this.writerUser} are not created: the existing proxy's owner manages them. Set databaseUsers.create to false to silence this.`
-          : `The database users ${this.readerUser} and ${this.writerUser} are not created, and their secrets do not rotate until they exist: the master secret of the imported database is unknown. `
-            + 'Set databaseUsers.masterSecret, or create them with their secrets\' passwords and set databaseUsers.create to false, which also adds the rotation.');
-      }
-      return;
-    }
-    if (props.existingProxy) throw new Error('SecureDbApi: databaseUsers.create cannot be used with existingProxy: the users\' passwords live in that proxy\'s secrets');
-    if (!masterSecret) throw new Error('SecureDbApi: databaseUsers.create needs the master secret: the database was imported, so set databaseUsers.masterSecret');
-    if (!this.target.endpoint) throw new Error(`SecureDbApi ${this.node.path}: databaseUsers.create connects to the database's endpoint, which the imported cluster does not know: import it with clusterEndpointAddress and port`);
-    this.bootstrapsUsers = true;
-    const users = new DatabaseUsers(this, 'DatabaseUsers', {
-      target: this.target,
-      endpoint: this.target.endpoint,
-      masterSecret,
-      masterSecretEncryptionKey: options.masterSecretEncryptionKey,
-      reader: { name: this.readerUser, secret: this.secrets[0] },
-      writer: { name: this.writerUser, secret: this.secrets[1] },
-      authentication: this.endToEndIam ? 'iam' : 'password',
-      schemas: options.schemas,
-      vpc: props.vpc,
-      vpcSubnets: this.vpcSubnets,
-      encryptionKey: this.encryptionKey,
-      logRetention,
-      removalPolicy,
-    });
-    this.acknowledgeDatabaseIngress(users.securityGroup, 'Opened to the database user bootstrap\'s security group only');
-    for (const schedule of this.rotationSchedules) schedule.node.addDependency(users.resource);
-  }
-
-  private createUsagePlan(options: UsagePlanOptions): apigw.UsagePlan {
-    if (options.quota !== undefined && !(Number.isSafeInteger(options.quota) && options.quota > 0)) {
-      throw new Error('SecureDbApi: usagePlan.quota must be a positive whole number');
-    }
-    return this.api.addUsagePlan('UsagePlan', {
-      description: 'SecureDbApi callers with API keys',
-      throttle: options.throttling ? { rateLimit: options.throttling.rateLimit, burstLimit: options.throttling.burstLimit } : undefined,
-      quota: options.quota !== undefined ? { limit: options.quota, period: options.quotaPeriod ?? apigw.Period.DAY } : undefined,
-      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
-    });
-  }
-
-  /**
-   * Whether the reader and writer will exist when their secrets first rotate: the bootstrap creates them, or
-   * `databaseUsers.create: false` says their owner does. Otherwise (SQL Server, or an imported database
-   * whose master secret is unknown) nothing creates them, and a rotation would fail on logins that do not exist.
-   */
-  private usersWillExist(props: SecureDbApiProps): boolean {
-    const options = props.databaseUsers ?? {};
-    if (options.create !== undefined) return true;
-    if (this.target.engine === DatabaseEngineFamily.SQL_SERVER) return false;
-    return (options.masterSecret ?? this.target.masterSecret) !== undefined;
-  }
-
-  /** The app users' secrets: the proxy logs in with them; rotation changes them directly on the database. */
-  private createUserSecrets(props: SecureDbApiProps, key: kms.IKey, removalPolicy: RemovalPolicy): secretsmanager.ISecret[] {
-    const rotate = this.usersWillExist(props);
-    const rotationSg = rotate ? new ec2.SecurityGroup(this, 'RotationSecurityGroup', { vpc: props.vpc, allowAllOutbound: true, description: 'Secret rotation functions: database and Secrets Manager' }) : undefined;
-    if (rotationSg) {
-      this.target.connections.allowFrom(rotationSg, ec2.Port.tcp(this.target.port), 'Secret rotation');
-      this.acknowledgeDatabaseIngress(rotationSg, 'Opened to the secret rotation functions\' security group only');
-    }
-    return [this.readerUser, this.writerUser].map((username, i) => {
-      const label = i === 0 ? 'Reader' : 'Writer';
-      const secret = new rds.DatabaseSecret(this, `${label}Secret`, { username, encryptionKey: key, excludeCharacters: '"@/\\\'%`:;,{}[]()#?&+=<>| ' });
-      secret.applyRemovalPolicy(removalPolicy);
-      const attached = secret.attach(this.target.secretAttachment);
-      // Single-user rotation logs in as the user (at once, then on schedule): only for users that will exist.
-      if (rotate) {
-        this.rotationSchedules.push(attached.addRotationSchedule('Rotation', {
-          automaticallyAfter: props.rotationSchedule ?? Duration.days(30),
-          hostedRotation: this.hostedRotation({ vpc: props.vpc, vpcSubnets: this.vpcSubnets, securityGroups: rotationSg ? [rotationSg] : [] }),
-        }));
-      }
-      return attached;
-    });
-  }
-
-  private checkProxyAuthentication(props: SecureDbApiProps): boolean {
-    if (props.proxyAuthentication === undefined) return false;
-    if (props.existingProxy) throw new Error('SecureDbApi: proxyAuthentication applies to a new proxy; the existing proxy\'s owner decides how it logs in');
-    if (props.proxyAuthentication !== ProxyAuthentication.END_TO_END_IAM) return false;
-    if (!this.target.resourceId) {
-      throw new Error('SecureDbApi: ProxyAuthentication.END_TO_END_IAM needs the database\'s resource id for the proxy\'s rds-db:connect permission; '
-        + 'import the cluster with clusterResourceIdentifier or the instance with instanceResourceId');
-    }
-    if (this.target.iamAuthentication === false) throw new Error('SecureDbApi: ProxyAuthentication.END_TO_END_IAM needs iamAuthentication: true on the database');
-    return true;
-  }
-
-  /**
-   * The proxy's role, with a customer-managed policy: with end-to-end IAM, connect to the database as
-   * the two users and nothing else (aws-cdk-lib would otherwise make a role with an inline policy).
-   */
-  private proxyRole(): iam.Role | undefined {
-    if (!this.endToEndIam) return undefined;
-    const role = new iam.Role(this, 'ProxyRole', { assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'), description: 'RDS Proxy: connects to the database with IAM as the API users' });
-    new iam.ManagedPolicy(this, 'ProxyPolicy', {
-      description: 'RDS Proxy end-to-end IAM: connect as the reader and writer only',
-      roles: [role],
-      statements: [new iam.PolicyStatement({
-        sid: 'ConnectAsTheApiUsers',
-        actions: ['rds-db:connect'],
-        resources: [this.readerUser, this.writerUser].map((user) => Stack.of(this).formatArn({
-          service: 'rds-db',
-          resource: 'dbuser',
-          resourceName: `${this.target.resourceId}/${user}`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        })),
-      })],
-    });
-    return role;
-  }
-
-  /** The proxy: IAM authentication and TLS required, reachable only from the query functions. */
-  private createProxy(props: SecureDbApiProps): rds.DatabaseProxy {
-    if (!this.target.connections.defaultPort) {
-      throw new Error(`SecureDbApi ${this.node.path}: the proxy opens the database's port to itself, which the imported database does not know: import it with its port`);
-    }
-    const proxySg = new ec2.SecurityGroup(this, 'ProxySecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'RDS Proxy: only the query functions may connect' });
-    const role = this.proxyRole();
-    const proxy = new rds.DatabaseProxy(this, 'Proxy', {
-      // Proxy names are unique in the account and region; aws-cdk-lib would name it after the construct id
-      // ("Proxy") unless the app sets @aws-cdk/aws-rds:databaseProxyUniqueResourceName.
-      dbProxyName: proxyName(this),
-      proxyTarget: this.target.proxyTarget,
-      secrets: this.endToEndIam ? undefined : this.secrets,
-      defaultAuthScheme: this.endToEndIam ? rds.DefaultAuthScheme.IAM_AUTH : undefined,
-      role,
-      vpc: props.vpc,
-      vpcSubnets: this.vpcSubnets,
-      securityGroups: [proxySg],
-      iamAuth: true,
-      requireTLS: true,
-      borrowTimeout: Duration.seconds(10),
-      idleClientTimeout: Duration.minutes(15),
-      maxConnectionsPercent: 80,
-      debugLogging: false,
-    });
-    // aws-cdk-lib's ProxyTarget already opened the database's port to the proxy security group.
-    this.acknowledgeDatabaseIngress(proxySg, 'Opened by aws-cdk-lib ProxyTarget from the proxy security group only');
-    if (role) return proxy;
-    Validations.of(proxy.node.findChild('IAMRole')).acknowledge(
-      ...inCompliancePacks(
-        'IAMNoInlinePolicy',
-        'The proxy role is created by aws-cdk-lib DatabaseProxy; its only policy reads the two API users\' secrets and decrypts them with this construct\'s key.',
-      ),
-    );
-    return proxy;
-  }
-
-  /**
-   * The rules between `source` (the proxy, rotation, the user bootstrap) and the database's security groups.
-   * aws-cdk-lib puts both (the database's ingress, the source's egress) beside the database's security
-   * group; when that is in another stack, which would then reference this one while this one references it
-   * (a cycle), they move here, beside `source`, as aws-cdk-lib places them for `source.connections.allowTo`.
-   * The database's port is a CloudFormation reference for a database defined in the app (its endpoint
-   * port): the port checks cannot evaluate rules that open it, so they are acknowledged on exactly the ingress rules.
-   */
-  private acknowledgeDatabaseIngress(source: ec2.ISecurityGroup, opened: string): void {
-    const sourceId = Names.nodeUniqueId(source.node);
-    for (const sg of this.target.connections.securityGroups) {
-      const elsewhere = Stack.of(sg) !== Stack.of(this);
-      for (const child of [...sg.node.children]) {
-        if (!child.node.id.includes(sourceId)) continue;
-        if (elsewhere && child instanceof ec2.CfnSecurityGroupEgress) {
-          sg.node.tryRemoveChild(child.node.id);
-          new ec2.CfnSecurityGroupEgress(source, `egress ${child.node.id}`, {
-            groupId: child.groupId,
-            ipProtocol: child.ipProtocol,
-            fromPort: child.fromPort,
-            toPort: child.toPort,
-            destinationSecurityGroupId: child.destinationSecurityGroupId,
-            description: child.description,
-          });
-        }
-        if (!(child instanceof ec2.CfnSecurityGroupIngress)) continue;
-        let rule = child;
-        if (elsewhere) {
-          sg.node.tryRemoveChild(child.node.id);
-          rule = new ec2.CfnSecurityGroupIngress(source, `ingress ${child.node.id}`, {
-            groupId: child.groupId,
-            ipProtocol: child.ipProtocol,
-            fromPort: child.fromPort,
-            toPort: child.toPort,
-            sourceSecurityGroupId: child.sourceSecurityGroupId,
-            description: child.description,
-          });
-        }
-        if (!Token.isUnresolved(this.target.port)) continue;
-        Validations.of(rule).acknowledge(
-          ...['EC2RestrictedCommonPorts', 'EC2RestrictedSSH'].flatMap((r) => inCompliancePacks(
-            r,
-            `${opened}, on the database port (a deploy-time reference the rule cannot read).`,
-          )),
-        );
-      }
-    }
-  }
-
-  /**
-   * In subnets without a route out of the VPC (isolated), what runs there reaches AWS services only
-   * through VPC endpoints: says which at synth time, as information (the app may well have them; a
-   * warning would fail `cdk synth --strict` for a correct app). The query functions need none.
-   */
-  private noteVpcEndpoints(props: SecureDbApiProps): void {
-    const isolated = new Set(props.vpc.isolatedSubnets.map((s) => s.subnetId));
-    const selected = props.vpc.selectSubnets(this.vpcSubnets).subnets;
-    if (selected.length === 0 || !selected.every((s) => isolated.has(s.subnetId))) return;
-    const users = [
-      ...(this.rotationSchedules.length > 0 ? ['secret rotation'] : []),
-      ...(this.bootstrapsUsers ? ['the database user bootstrap'] : []),
-    ];
-    const needs = [
-      ...(users.length > 0 ? [`Secrets Manager (com.amazonaws.${Token.isUnresolved(Stack.of(this).region) ? '<region>' : Stack.of(this).region}.secretsmanager) for ${users.join(' and ')}`] : []),
-      ...((props.backend ?? QueryBackend.lambda()).kind === QueryBackendKind.FARGATE
-        ? ['ECR (ecr.api, ecr.dkr) and S3 (gateway) for the query tasks\' image, CloudWatch Logs (logs) for their logs'] : []),
-      ...(this.idempotency ? ['DynamoDB (gateway) for the idempotency store'] : []),
-    ];
-    if (needs.length === 0) return;
-    Annotations.of(this).addInfo(`SecureDbApi ${this.node.path} runs in subnets without a route out of the VPC: it needs VPC endpoints for ${needs.join('; ')}. `
-      + 'Without them those parts time out (the user bootstrap fails its deployment after 2 minutes).');
-  }
-
-  private selectSubnets(props: SecureDbApiProps): ec2.SubnetSelection {
-    if (props.vpcSubnets) {
-      const selected = props.vpc.selectSubnets(props.vpcSubnets);
-      if (selected.subnets.length === 0) throw new Error('SecureDbApi: vpcSubnets selects no subnets');
-      if (selected.hasPublic) throw new Error('SecureDbApi: the proxy and the functions must run in private subnets, not public ones');
-      return props.vpcSubnets;
-    }
-    if (props.vpc.privateSubnets.length > 0) return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    if (props.vpc.isolatedSubnets.length > 0) return { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-    throw new Error('SecureDbApi: the VPC has no private or isolated subnets; the proxy and functions never run in public subnets');
-  }
-
-  private hostedRotation(options: secretsmanager.SingleUserHostedRotationOptions): secretsmanager.HostedRotation {
-    switch (this.target.engine) {
-      case DatabaseEngineFamily.POSTGRESQL:
-        return secretsmanager.HostedRotation.postgreSqlSingleUser(options);
-      case DatabaseEngineFamily.MARIADB:
-        return secretsmanager.HostedRotation.mariaDbSingleUser(options);
-      case DatabaseEngineFamily.SQL_SERVER:
-        return secretsmanager.HostedRotation.sqlServerSingleUser(options);
-      default:
-        return secretsmanager.HostedRotation.mysqlSingleUser(options);
-    }
-  }
-}
-
-/**
- * The proxy's name: the stack name and construct path with a hash (unique in the account and region,
- * stable across deployments), within RDS's rules: at most 60 letters, digits and single hyphens, starting
- * with a letter and not ending with a hyphen.
- */
-function proxyName(api: Construct): string {
-  const name = Names.uniqueResourceName(api, { maxLength: 60, separator: '-' }).replace(/-{2,}/g, '-');
-  if (!/^[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]$/.test(name)) throw new Error(`SecureDbApi ${api.node.path}: cannot name its proxy after the stack name and path ("${name}")`);
-  return name;
-}
-
-/** The keys under which a query's name and route are taken (templates differing only in parameter names are one route). */
-function takenKeys(config: QueryConfig): [string, string] {
-  return [`name ${config.name}`, `route ${routeKeyOf(config.method, config.path)}`];
 }

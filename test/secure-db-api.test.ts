@@ -355,6 +355,19 @@ describe('SecureDbApi validation', () => {
     expect(build(props)).toThrow(message);
   });
 
+  test.each<[string, Record<string, unknown>, ((api: SecureDbApi) => void) | undefined]>([
+    ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['invalid API name', { apiName: 'orders/api', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['a usage plan quota of 0', { usagePlan: { quota: 0 }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['schemas that are not identifiers', { databaseUsers: { schemas: ['a b'] }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['an API key without a usage plan', { queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, (api) => api.addApiKey('Key')],
+    ['invalid queries', { queries: [{ route: 'GET /a', sql: 'SELECT :missing' }] }, undefined],
+    ['claims under IAM authorization', { queries: [{ route: 'GET /mine', sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' }] }, undefined],
+  ])('the error for %s names the construct path first', (_what, props, mutate) => {
+    expect(build(props, mutate)).toThrow(/^SecureDbApi Test\/Api: /);
+  });
+
   test('`:claims.x` inside a literal or comment is not a claim reference', () => {
     expect(build({ queries: [{ route: 'GET /a', sql: "SELECT ':claims.tenant_id' AS label -- :claims.sub" }] })).not.toThrow();
   });

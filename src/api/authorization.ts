@@ -7,8 +7,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, checkAuthorizerConfig } from '../runtime/authorizer-config';
 import { privateFunction } from '../security/private-function';
+import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, checkAuthorizerConfig } from '../shared/authorizer-config';
 
 /** A route and what its caller needs, as the authorization sees it. */
 export interface AuthorizedRoute {

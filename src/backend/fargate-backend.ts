@@ -12,10 +12,10 @@ import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { RuntimeConfig } from '../runtime/config';
-import { SERVICE_NAME_ENV } from '../runtime/metric-names';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { stageAsset } from '../security/private-function';
+import { SERVICE_NAME_ENV } from '../shared/metric-names';
 
 /** The server bundle (built by esbuild) and the Dockerfile the package ships. */
 const SERVER_BUNDLE = path.join(__dirname, '..', '..', 'assets', 'runtime', 'container', 'main', 'index.js');

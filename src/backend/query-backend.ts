@@ -1,6 +1,8 @@
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { BackendBinding, FargateBinding, LambdaBinding, NetworkLoadBalancerBinding, QueryBackendBindOptions, QueryBackendConfig } from './backend-binding';
 
 /** Options of `QueryBackend.fargate`. */
 export interface FargateBackendOptions {
@@ -62,10 +64,12 @@ export enum QueryBackendKind {
 }
 
 /** What serves the REST routes: Lambda functions (default) or a private container backend. */
+// Like DatabaseTarget, each kind binds itself to the API (`_bind`, backend-binding.ts): nothing outside
+// switches on `kind`, which stays for callers that read it.
 export class QueryBackend {
   /** One function per access level (the default). */
   public static lambda(): QueryBackend {
-    return new QueryBackend(QueryBackendKind.LAMBDA);
+    return new QueryBackend(QueryBackendKind.LAMBDA, new LambdaBinding());
   }
 
   /**
@@ -74,35 +78,45 @@ export class QueryBackend {
    * only `rds-db:connect` as the reader and the writer, like the functions.
    */
   public static fargate(options: FargateBackendOptions): QueryBackend {
-    return new QueryBackend(QueryBackendKind.FARGATE, options);
+    return new QueryBackend(QueryBackendKind.FARGATE, new FargateBinding(options), options);
   }
 
   /** Your own internal Network Load Balancer, reached through a VPC link. */
   public static networkLoadBalancer(options: NetworkLoadBalancerBackendOptions): QueryBackend {
-    return new QueryBackend(QueryBackendKind.NETWORK_LOAD_BALANCER, undefined, options);
+    return new QueryBackend(QueryBackendKind.NETWORK_LOAD_BALANCER, new NetworkLoadBalancerBinding(options), undefined, options);
   }
 
   private constructor(
     /** Which backend. */
     public readonly kind: QueryBackendKind,
+    private readonly binding: BackendBinding,
     /** Fargate options. */
     public readonly fargateOptions?: FargateBackendOptions,
     /** Load balancer options. */
     public readonly loadBalancerOptions?: NetworkLoadBalancerBackendOptions,
-  ) {
-    const domain = fargateOptions?.domainName ?? loadBalancerOptions?.domainName;
-    if (domain !== undefined && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domain)) {
-      throw new Error(`QueryBackend: domainName "${domain}" is not a host name`);
-    }
-    for (const [name, value, min, max] of [
-      ['cpu', fargateOptions?.cpu, 256, 16384],
-      ['memoryLimitMiB', fargateOptions?.memoryLimitMiB, 512, 122880],
-      ['desiredCount', fargateOptions?.desiredCount, 1, 1000],
-      ['poolSize', fargateOptions?.poolSize, 1, 1000],
-    ] as const) {
-      if (value !== undefined && !(Number.isSafeInteger(value) && value >= min && value <= max)) {
-        throw new Error(`QueryBackend.fargate: ${name} must be a whole number from ${min} to ${max}`);
-      }
-    }
+  ) {}
+
+  /**
+   * Whether query functions serve the REST routes (they then get their security group).
+   * @internal
+   */
+  public get _servesWithFunctions(): boolean {
+    return this.binding.servesWithFunctions;
+  }
+
+  /**
+   * Whether the backend runs tasks in the API's subnets (they need ECR, S3 and CloudWatch Logs there).
+   * @internal
+   */
+  public get _runsTasks(): boolean {
+    return this.binding.runsTasks;
+  }
+
+  /**
+   * Serves the REST routes: creates what runs the queries, integrates each route, and returns what to monitor.
+   * @internal
+   */
+  public _bind(scope: Construct, options: QueryBackendBindOptions): QueryBackendConfig {
+    return this.binding.bind(scope, options);
   }
 }

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { familyOfEngineType } from './engines';
 
 /** Database engines the construct serves. */
 export enum DatabaseEngineFamily {
@@ -73,29 +74,8 @@ export interface DatabaseTargetConfig {
   readonly iamAuthentication?: boolean;
 }
 
-function familyOf(engineType: string | undefined): DatabaseEngineFamily | undefined {
-  switch (engineType) {
-    case 'postgres':
-    case 'aurora-postgresql':
-      return DatabaseEngineFamily.POSTGRESQL;
-    case 'mysql':
-    case 'aurora-mysql':
-    case 'aurora':
-      return DatabaseEngineFamily.MYSQL;
-    case 'mariadb':
-      return DatabaseEngineFamily.MARIADB;
-    case 'sqlserver-ee':
-    case 'sqlserver-se':
-    case 'sqlserver-ex':
-    case 'sqlserver-web':
-      return DatabaseEngineFamily.SQL_SERVER;
-    default:
-      return undefined;
-  }
-}
-
 function resolveEngine(what: string, engineType: string | undefined, options: DatabaseTargetOptions): DatabaseEngineFamily {
-  const detected = familyOf(engineType);
+  const detected = familyOfEngineType(engineType);
   if (engineType !== undefined && detected === undefined) {
     throw new Error(`${what} runs engine "${engineType}", which SecureDbApi does not support (PostgreSQL, MySQL, MariaDB, SQL Server)`);
   }

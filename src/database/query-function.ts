@@ -8,25 +8,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
+import { ENGINES } from './engines';
 import { answerTimeout } from './query-config';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
-import { SERVICE_NAME_ENV } from '../runtime/metric-names';
 import { privateFunction } from '../security/private-function';
+import { SERVICE_NAME_ENV } from '../shared/metric-names';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
 export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';
 
-const BUNDLE: Record<DatabaseEngineFamily, string> = {
-  [DatabaseEngineFamily.POSTGRESQL]: 'postgres.lambda',
-  [DatabaseEngineFamily.MYSQL]: 'mysql.lambda',
-  [DatabaseEngineFamily.MARIADB]: 'mysql.lambda',
-  [DatabaseEngineFamily.SQL_SERVER]: 'sqlserver.lambda',
-};
-
 /** Bundles live in assets/runtime, built by esbuild at build time (both from src/ and from lib/). */
 export function bundleDir(engine: DatabaseEngineFamily, graphql = false): string {
-  return path.join(__dirname, '..', '..', 'assets', 'runtime', `${graphql ? 'graphql-' : ''}${BUNDLE[engine]}`);
+  return path.join(__dirname, '..', '..', 'assets', 'runtime', `${graphql ? 'graphql-' : ''}${ENGINES[engine].bundle}`);
 }
 
 /** What the runtime needs to serve queries through the proxy with IAM tokens. */

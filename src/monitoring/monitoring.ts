@@ -7,7 +7,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { IAlarmActionStrategy } from './alarm-actions';
 import { AlarmThresholds, ThresholdOptions } from './thresholds';
-import { METRICS_NAMESPACE } from '../runtime/metric-names';
+import { METRICS_NAMESPACE } from '../shared/metric-names';
 
 /** A query function with what its alarms need to know. */
 export interface MonitoredFunction {

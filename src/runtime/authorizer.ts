@@ -18,10 +18,10 @@ import {
 import { SimpleFetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { type AuthorizerConfig, type AuthorizerRoute, checkAuthorizerConfig, isCognitoIssuer } from './authorizer-config';
 import { missingAuthorization, type Claims } from './claims';
+import { type AuthorizerConfig, type AuthorizerRoute, checkAuthorizerConfig, isCognitoIssuer } from '../shared/authorizer-config';
 
-export type { AuthorizerConfig, AuthorizerRoute } from './authorizer-config';
+export type { AuthorizerConfig, AuthorizerRoute } from '../shared/authorizer-config';
 
 /** API Gateway turns this exact message into a 401. */
 const UNAUTHORIZED = 'Unauthorized';

@@ -12,8 +12,8 @@
 import { randomFillSync } from 'crypto';
 import * as dgram from 'dgram';
 import type { AccessLevel } from './config';
-import { METRICS_NAMESPACE, serviceName } from './metric-names';
 import type { BoundValue } from './params';
+import { METRICS_NAMESPACE, serviceName } from '../shared/metric-names';
 
 /** One audit record per call, whatever its outcome. */
 export interface AuditRecord {

@@ -16,7 +16,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { executeApiServer } from '../../src/api/openapi';
-import { sha256Hex } from '../../src/runtime/graphql-config';
+import { sha256Hex } from '../../src/shared/graphql-config';
 import { ENV, postgresApi } from '../helpers/stacks';
 
 const ORDER_COLUMNS = [

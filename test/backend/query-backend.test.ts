@@ -15,6 +15,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { postgresStack } from '../helpers/stacks';
+import { DashboardProperties, PolicyProperties, resourcesOf, SecurityGroupProperties } from '../helpers/template';
 
 const JWT = ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] });
 const QUERIES: SecureDbApiProps['queries'] = [
@@ -68,12 +69,12 @@ describe('QueryBackend.fargate', () => {
       NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
       DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
     });
-    const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Query tasks') } })) as any[];
+    const [sg] = resourcesOf<SecurityGroupProperties>(t, 'AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Query tasks') } });
     expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })]);
   });
 
   test('the task role can only connect as the reader and the writer through the proxy', () => {
-    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: 'Least privilege for the query tasks' } })) as any[];
+    const [policy] = resourcesOf<PolicyProperties>(t, 'AWS::IAM::ManagedPolicy', { Properties: { Description: 'Least privilege for the query tasks' } });
     const [statement] = policy.Properties.PolicyDocument.Statement;
     expect(policy.Properties.PolicyDocument.Statement).toHaveLength(1);
     expect(statement.Action).toBe('rds-db:connect');
@@ -86,7 +87,7 @@ describe('QueryBackend.fargate', () => {
       Scheme: 'internal',
       EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic: 'off',
     });
-    const [lbSg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Query load balancer') } })) as any[];
+    const [lbSg] = resourcesOf<SecurityGroupProperties>(t, 'AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('^Query load balancer') } });
     expect(lbSg.Properties.SecurityGroupIngress).toBeUndefined();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 443, Protocol: 'TLS', SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06', Certificates: [{ CertificateArn: CERT_ARN }] });
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { Port: 8443, Protocol: 'TLS', TargetType: 'ip', HealthCheckProtocol: 'HTTPS', HealthCheckPath: '/healthz' });
@@ -127,7 +128,7 @@ describe('QueryBackend.fargate', () => {
     expect(Object.keys(t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('(read|write) queries') } }))).toEqual([]);
     const outdir = app.synth().directory;
     const manifest = JSON.parse(readFileSync(path.join(outdir, 'Test.assets.json'), 'utf8'));
-    const [image] = Object.values(manifest.dockerImages) as any[];
+    const [image] = Object.values<{ source: { directory: string } }>(manifest.dockerImages);
     const dir = path.join(outdir, image.source.directory);
     expect(readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toContain('USER app');
     expect(existsSync(path.join(dir, 'entrypoint.sh'))).toBe(true);
@@ -162,7 +163,7 @@ describe('QueryBackend.fargate', () => {
     }
     // There are no query functions to watch: API 3 + container 4 + proxy 4 + database 3.
     expect(Object.keys(alarms)).toHaveLength(14);
-    const body = JSON.stringify(stack.resolve((Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any).Properties.DashboardBody));
+    const body = JSON.stringify(stack.resolve(resourcesOf<DashboardProperties>(t, 'AWS::CloudWatch::Dashboard')[0].Properties.DashboardBody));
     expect(body).toContain('Query tasks: CPU and memory (%)');
     expect(body).toContain('\\"AWS/NetworkELB\\",\\"HealthyHostCount\\"');
   });

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { AlarmActions } from '../../src';
 import { postgresApi } from '../helpers/stacks';
+import { DashboardProperties, resourcesOf } from '../helpers/template';
 
 function alarms(t: Template): Record<string, any> {
   return t.findResources('AWS::CloudWatch::Alarm');
@@ -10,7 +11,7 @@ function alarms(t: Template): Record<string, any> {
 
 /** The dashboard body with CloudFormation references flattened to text. */
 function dashboardBody(stack: Stack, t: Template): string {
-  const body = (Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any).Properties.DashboardBody;
+  const body = resourcesOf<DashboardProperties>(t, 'AWS::CloudWatch::Dashboard')[0].Properties.DashboardBody;
   return JSON.stringify(stack.resolve(body));
 }
 
@@ -85,9 +86,10 @@ test('a large API stays under the 500 widgets a dashboard holds', () => {
   const queries = Array.from({ length: 200 }, (_, i) => ({ route: `GET /r${i}`, sql: 'SELECT 1 AS one' }));
   const { stack } = postgresApi({ queries });
   const t = Template.fromStack(stack);
-  const body = JSON.parse((stack.resolve((Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as any).Properties.DashboardBody) as any)['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'X')).join(''));
+  const joined: { 'Fn::Join': [string, unknown[]] } = stack.resolve(resourcesOf<DashboardProperties>(t, 'AWS::CloudWatch::Dashboard')[0].Properties.DashboardBody);
+  const body: { widgets: Array<{ properties: { title?: string } }> } = JSON.parse(joined['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'X')).join(''));
   expect(body.widgets.length).toBeLessThanOrEqual(500);
-  expect(body.widgets.filter((wd: any) => /^GET \/r\d+$/.test(wd.properties.title ?? ''))).toHaveLength(200);
+  expect(body.widgets.filter((wd) => /^GET \/r\d+$/.test(wd.properties.title ?? ''))).toHaveLength(200);
 });
 
 describe('monitoring options', () => {

@@ -16,8 +16,8 @@ import { apiEvent, ENGINES, handlerFor, json, query, TestDatabase } from './help
 import { invokeInProcess, stageBundle } from './helpers/shipped';
 import { makeCertificates } from './helpers/throwaway-postgres';
 import { AuthorizerConfig, createAuthorizer, TokenAuthorizer } from '../../src/runtime/authorizer';
-import { isCognitoIssuer } from '../../src/runtime/authorizer-config';
 import { QueryHandler } from '../../src/runtime/handler';
+import { isCognitoIssuer } from '../../src/shared/authorizer-config';
 
 const STAGE_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/v1';
 const AUDIENCE = 'api://orders';

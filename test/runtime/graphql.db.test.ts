@@ -8,9 +8,9 @@ import { apiEvent, ENGINES, handlerFor, json, param, query, TestDatabase } from 
 import { sqliPayloads } from './helpers/sqli';
 import { GraphqlConfig, QueryConfig } from '../../src/runtime/config';
 import { GraphqlHandler } from '../../src/runtime/graphql/handler';
-import { sha256Hex } from '../../src/runtime/graphql-config';
 import { QueryHandler } from '../../src/runtime/handler';
 import { AuditRecord } from '../../src/runtime/observability';
+import { sha256Hex } from '../../src/shared/graphql-config';
 
 const COLUMNS = [
   { name: 'id', type: 'integer', nullable: false },

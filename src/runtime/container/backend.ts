@@ -8,6 +8,7 @@ import type * as http from 'http';
 import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { IDENTITY_HEADERS } from '../../shared/identity-headers';
 import { EngineName, parsePathTemplate, RuntimeConfig } from '../config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
@@ -16,7 +17,6 @@ import { idempotentWrites } from '../idempotency';
 import { configForAccess, credentialsFor, resolveEnvReferences, tlsCaFor } from '../lambda';
 import { Observer } from '../observability';
 import { HttpResponse, Problem, problemResponse } from '../problem';
-import { IDENTITY_HEADERS } from './identity-headers';
 
 export { IDENTITY_HEADERS };
 

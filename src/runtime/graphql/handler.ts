@@ -13,9 +13,9 @@ import {
 import depthLimit from 'graphql-depth-limit';
 import type * as QueryComplexity from 'graphql-query-complexity';
 import { buildGraphqlSchema, ScalarValueError } from './schema';
+import { graphqlProblems, sha256Hex } from '../../shared/graphql-config';
 import { claimsOf } from '../claims';
 import { DEFAULT_MAX_BODY_BYTES, GraphqlConfig, PreparedQuery } from '../config';
-import { graphqlProblems, sha256Hex } from '../graphql-config';
 import { decodeJsonBody, InvokeContext, LogSink, QueryHandler } from '../handler';
 import { principalOf } from '../observability';
 import { HttpResponse, Problem, ProblemKind, SECURITY_HEADERS } from '../problem';

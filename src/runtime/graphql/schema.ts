@@ -9,9 +9,9 @@ import {
   GraphQLBoolean, GraphQLEnumType, GraphQLFieldConfig, GraphQLFieldConfigArgumentMap, GraphQLFloat, GraphQLInputType, GraphQLInt, GraphQLList,
   GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, GraphQLScalarType, GraphQLSchema, GraphQLString, Kind, ValueNode,
 } from 'graphql';
+import { QUERY_FIELD_COST } from '../../shared/graphql-config';
 import type { ColumnConfig, ColumnType, ParameterConfig, PreparedQuery } from '../config';
 import type { StatementResult } from '../engines/engine';
-import { QUERY_FIELD_COST } from '../graphql-config';
 
 /** What a resolver needs to run a query: the handler of its access level. */
 export type QueryRunner = (query: PreparedQuery, args: Readonly<Record<string, unknown>>, context: unknown) => Promise<StatementResult>;
