@@ -161,6 +161,8 @@ describe('bundle mysql.lambda on the real MariaDB', () => {
       parameters: [{ name: 'id', type: 'integer', in: 'body' }],
     });
     const lines: string[] = [];
+    // The bundle's logger reads its level when loaded: on for this test (test/quiet-logs.ts keeps it quiet).
+    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
     const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
     try {
       await withMysqlBundle([add], async (handler) => {
@@ -169,6 +171,7 @@ describe('bundle mysql.lambda on the real MariaDB', () => {
       });
     } finally {
       log.mockRestore();
+      process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     }
     expect(lines.join('\n')).toMatch(/"code":"ER_DUP_ENTRY","errno":1062/);
   });

@@ -1,0 +1,8 @@
+/**
+ * Jest setup (package.json `jest.setupFiles`): the runtime's Powertools Logger and Metrics write JSON lines
+ * straight to stdout, which made every test run print audit records and EMF metrics between the results.
+ * Tests that check those lines turn them back on (`test/runtime/audit.db.test.ts`); processes a test starts
+ * get the environment the test gives them.
+ */
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
