@@ -3,13 +3,14 @@
  * HIPAA Security, NIST 800-53 rev 5 and PCI DSS 3.2.1, and prints a summary. Exits non-zero on any
  * unacknowledged finding, and on any warning or error annotation (as `cdk synth --strict` does).
  */
-import { readdirSync } from 'fs';
+import { readdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import { SecureDbApi } from '../src';
 
 export interface ExampleModule {
   build(app: App): Stack[];
@@ -34,10 +35,28 @@ function guardAcknowledged(stack: Stack, logicalId: string, rule: string): boole
   return false;
 }
 
-/** Synthesizes one example and returns its unacknowledged findings and its warnings (`cdk synth --strict` fails on them). */
-export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stack[]; findings: Finding[]; warnings: string[] } {
+/** The main job's results per example, beside its cloud assembly in examples/cdk.out.<example>/. */
+export interface ExampleChecks {
+  readonly findings: Finding[];
+  readonly warnings: string[];
+  readonly stacks: string[];
+}
+export const CHECKS_FILE = 'checks.json';
+
+/** The cdk-nag packs every example is checked with, by the names they report under. */
+export const NAG_PACKS = ['AwsSolutions', 'HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'];
+
+/**
+ * Synthesizes one example and returns its unacknowledged findings and its warnings (`cdk synth --strict` fails
+ * on them). `progress` hears of each step as it starts.
+ */
+export function checkExample(
+  mod: ExampleModule, outdir: string, progress: (step: string) => void = () => {},
+): { stacks: Stack[]; findings: Finding[]; warnings: string[] } {
   const app = new App({ outdir });
+  progress('building the app');
   const stacks = mod.build(app);
+  progress('synthesizing');
   const assembly = app.synth();
   const warnings = assembly.stacks.flatMap((s) => s.messages)
     .filter((m) => m.level === 'warning' || m.level === 'error')
@@ -45,6 +64,7 @@ export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stac
   const findings: Finding[] = [];
   // cfn-guard with the bundled AWS Control Tower proactive controls, on the synthesized templates. A finding
   // is acknowledged on its resource (or an ancestor) as `cfn-guard:<rule>`, with a reason.
+  progress('cfn-guard');
   const guard = new CfnGuardValidator().validate({ templatePaths: assembly.stacks.map((s) => s.templateFullPath), appConstruct: app });
   for (const v of guard.violations) {
     for (const r of v.violatingResources) {
@@ -55,6 +75,7 @@ export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stac
   }
   const packs: NagPack[] = [new AwsSolutionsChecks(), new HIPAASecurityChecks(), new NIST80053R5Checks(), new PCIDSS321Checks()];
   for (const stack of stacks) {
+    progress(`cdk-nag on ${stack.stackName}`);
     for (const pack of packs) {
       const report = pack.validateScope(stack);
       for (const v of report.violations) {
@@ -65,20 +86,59 @@ export function checkExample(mod: ExampleModule, outdir: string): { stacks: Stac
   return { stacks, findings, warnings };
 }
 
+/** Acknowledged rule ids (cdk-nag and cfn-guard), counted by who made them: a SecureDbApi, or the app's own code. */
+export function acknowledgements(stacks: Stack[]): { total: number; byOwner: Map<string, Map<string, number>> } {
+  const byOwner = new Map<string, Map<string, number>>();
+  let total = 0;
+  for (const c of stacks.flatMap((s) => s.node.findAll())) {
+    const ids = c.node.metadata
+      .filter((e) => e.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .reduce((n, e) => n + Object.keys(e.data as Record<string, string>).length, 0);
+    if (ids === 0) continue;
+    total += ids;
+    // Owner: the SecureDbApi the construct belongs to (where: its child), else the app (where: the construct).
+    const api = c.node.scopes.find((s) => s instanceof SecureDbApi);
+    const owner = api ? `SecureDbApi ${api.node.path}` : 'the app\'s own code';
+    const where = api ? (c === api ? '(itself)' : c.node.path.slice(api.node.path.length + 1).split('/')[0]) : c.node.path;
+    const counts = byOwner.get(owner) ?? new Map<string, number>();
+    counts.set(where, (counts.get(where) ?? 0) + ids);
+    byOwner.set(owner, counts);
+  }
+  return { total, byOwner };
+}
+
 if (require.main === module) {
   const examples = readdirSync(__dirname).filter((f) => f.endsWith('.ts') && f !== 'synth-all.ts');
   let failed = 0;
-  for (const file of examples) {
+  examples.forEach((file, i) => {
+    const started = Date.now();
+    const name = path.basename(file, '.ts');
+    const progress = (step: string) => console.log(`[${i + 1}/${examples.length}] ${file}: ${step} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(__dirname, file)) as ExampleModule;
-    const { stacks, findings, warnings } = checkExample(mod, path.join(__dirname, `cdk.out.${path.basename(file, '.ts')}`));
+    const outdir = path.join(__dirname, `cdk.out.${name}`);
+    const { stacks, findings, warnings } = checkExample(mod, outdir, progress);
     const resources = stacks.reduce((n, s) => n + Object.keys(Template.fromStack(s).toJSON().Resources ?? {}).length, 0);
     const pass = findings.length === 0 && warnings.length === 0;
-    console.log(`${pass ? 'PASS' : 'FAIL'} ${file}: ${stacks.map((s) => s.stackName).join(', ')} (${resources} resources, ${findings.length} unacknowledged findings, ${warnings.length} warnings)`);
-    for (const f of findings) console.log(`  ${f.rule}  ${f.path}`);
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    console.log(`${pass ? 'PASS' : 'FAIL'} ${file}: ${stacks.map((s) => s.stackName).join(', ')} (${resources} resources, ${findings.length} unacknowledged findings, ${warnings.length} warnings, ${seconds} s)`);
+    const perPack = [...NAG_PACKS, 'cfn-guard'].map((pack) => `${pack} ${findings.filter((f) => f.pack === pack).length}`);
+    console.log(`  unacknowledged findings per pack: ${perPack.join(', ')}`);
+    const acks = acknowledgements(stacks);
+    console.log(`  acknowledged (each with a written reason, on one resource): ${acks.total}`);
+    for (const [owner, counts] of acks.byOwner) {
+      const sum = [...counts.values()].reduce((a, b) => a + b, 0);
+      const where = [...counts].sort((a, b) => b[1] - a[1]).map(([w, n]) => `${w} ${n}`).join(', ');
+      console.log(`    ${sum} by ${owner}: ${where}`);
+    }
+    console.log(`  templates: ${path.relative(process.cwd(), outdir)}/ (${stacks.map((s) => s.templateFile).join(', ')})`);
+    // What test/examples.test.ts reads instead of synthesizing again when CI has just run this job.
+    const checks: ExampleChecks = { findings, warnings, stacks: stacks.map((st) => st.stackName) };
+    writeFileSync(path.join(outdir, CHECKS_FILE), JSON.stringify(checks, undefined, 2));
+    for (const f of findings) console.log(`  finding ${f.pack} ${f.rule}  ${f.path}`);
     for (const w of warnings) console.log(`  ${w}`);
     if (!pass) failed++;
-  }
+  });
   console.log('\nChecked with cdk-nag (AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1), cfn-guard (Control Tower controls) and for warnings (cdk synth --strict).');
   console.log(`examples: ${examples.length - failed} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
