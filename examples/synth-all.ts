@@ -9,7 +9,7 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
-import { IConstruct } from 'constructs';
+import { IConstruct, Node } from 'constructs';
 import { SecureDbApi } from '../src';
 
 export interface ExampleModule {
@@ -86,25 +86,65 @@ export function checkExample(
   return { stacks, findings, warnings };
 }
 
-/** Acknowledged rule ids (cdk-nag and cfn-guard), counted by who made them: a SecureDbApi, or the app's own code. */
-export function acknowledgements(stacks: Stack[]): { total: number; byOwner: Map<string, Map<string, number>> } {
-  const byOwner = new Map<string, Map<string, number>>();
-  let total = 0;
-  for (const c of stacks.flatMap((s) => s.node.findAll())) {
-    const ids = c.node.metadata
-      .filter((e) => e.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .reduce((n, e) => n + Object.keys(e.data as Record<string, string>).length, 0);
-    if (ids === 0) continue;
-    total += ids;
-    // Owner: the SecureDbApi the construct belongs to (where: its child), else the app (where: the construct).
-    const api = c.node.scopes.find((s) => s instanceof SecureDbApi);
-    const owner = api ? `SecureDbApi ${api.node.path}` : 'the app\'s own code';
-    const where = api ? (c === api ? '(itself)' : c.node.path.slice(api.node.path.length + 1).split('/')[0]) : c.node.path;
-    const counts = byOwner.get(owner) ?? new Map<string, number>();
-    counts.set(where, (counts.get(where) ?? 0) + ids);
-    byOwner.set(owner, counts);
+/** One acknowledgement metadata entry: who added it (the library or the example's code), where, how many ids. */
+export interface Acknowledgement {
+  readonly by: 'SecureDbApi' | 'the example';
+  /** Construct path under the stack. */
+  readonly path: string;
+  /** The SecureDbApi whose tree holds the construct, if any. */
+  readonly api?: string;
+  readonly ids: number;
+}
+
+/**
+ * Runs `fn` while recording every acknowledgement (cdk-nag and cfn-guard findings, `Validations.acknowledge` or
+ * the metadata itself) with the source file that added it: src/ is the construct, anything else the example.
+ */
+export function recordAcknowledgements<T>(fn: () => T): { result: T; acknowledgements: Acknowledgement[] } {
+  const acknowledgements: Acknowledgement[] = [];
+  const library = `${path.join(__dirname, '..', 'src')}${path.sep}`;
+  const original = Node.prototype.addMetadata;
+  Node.prototype.addMetadata = function (this: Node, type: string, data: unknown, options?: Parameters<Node['addMetadata']>[2]) {
+    if (type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) {
+      const frames = (new Error().stack ?? '').split('\n').filter((f) => !f.includes('node_modules') && !f.includes(__filename));
+      const caller = frames.find((f) => /\.ts:\d+/.test(f)) ?? '';
+      const stack = Stack.of(this.scopes[this.scopes.length - 1]);
+      const api = this.scopes.find((c) => c instanceof SecureDbApi);
+      acknowledgements.push({
+        by: caller.includes(library) ? 'SecureDbApi' : 'the example',
+        path: this.path.slice(stack.node.path.length + 1),
+        api: api?.node.path.slice(stack.node.path.length + 1),
+        ids: Object.keys(data as Record<string, string>).length,
+      });
+    }
+    return original.call(this, type, data, options);
+  };
+  try {
+    return { result: fn(), acknowledgements };
+  } finally {
+    Node.prototype.addMetadata = original;
   }
-  return { total, byOwner };
+}
+
+/** Lines that say how many acknowledgements who made, and on which constructs. */
+export function describeAcknowledgements(acks: Acknowledgement[]): string[] {
+  const groups = new Map<string, Map<string, number>>();
+  for (const a of acks) {
+    const inside = a.api !== undefined && a.path.startsWith(`${a.api}/`);
+    const label = a.by === 'SecureDbApi'
+      ? (inside ? `by SecureDbApi ${a.api}, on its own resources` : 'by a SecureDbApi, on resources beside it')
+      : 'by the example\'s own code';
+    // Where: the API's part (Rest, Reader, ...) inside its tree, else the first two path segments under the stack.
+    const where = inside ? a.path.slice(a.api!.length + 1).split('/')[0] : a.path.split('/').slice(0, 2).join('/');
+    const counts = groups.get(label) ?? new Map<string, number>();
+    counts.set(where, (counts.get(where) ?? 0) + a.ids);
+    groups.set(label, counts);
+  }
+  const total = acks.reduce((n, a) => n + a.ids, 0);
+  return [`acknowledged findings (each with a written reason, on one resource): ${total}`, ...[...groups].map(([label, counts]) => {
+    const sum = [...counts.values()].reduce((x, y) => x + y, 0);
+    return `  ${sum} ${label}: ${[...counts].sort((x, y) => y[1] - x[1]).map(([w, n]) => `${w} ${n}`).join(', ')}`;
+  })];
 }
 
 if (require.main === module) {
@@ -117,20 +157,14 @@ if (require.main === module) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(path.join(__dirname, file)) as ExampleModule;
     const outdir = path.join(__dirname, `cdk.out.${name}`);
-    const { stacks, findings, warnings } = checkExample(mod, outdir, progress);
+    const { result: { stacks, findings, warnings }, acknowledgements } = recordAcknowledgements(() => checkExample(mod, outdir, progress));
     const resources = stacks.reduce((n, s) => n + Object.keys(Template.fromStack(s).toJSON().Resources ?? {}).length, 0);
     const pass = findings.length === 0 && warnings.length === 0;
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     console.log(`${pass ? 'PASS' : 'FAIL'} ${file}: ${stacks.map((s) => s.stackName).join(', ')} (${resources} resources, ${findings.length} unacknowledged findings, ${warnings.length} warnings, ${seconds} s)`);
     const perPack = [...NAG_PACKS, 'cfn-guard'].map((pack) => `${pack} ${findings.filter((f) => f.pack === pack).length}`);
     console.log(`  unacknowledged findings per pack: ${perPack.join(', ')}`);
-    const acks = acknowledgements(stacks);
-    console.log(`  acknowledged (each with a written reason, on one resource): ${acks.total}`);
-    for (const [owner, counts] of acks.byOwner) {
-      const sum = [...counts.values()].reduce((a, b) => a + b, 0);
-      const where = [...counts].sort((a, b) => b[1] - a[1]).map(([w, n]) => `${w} ${n}`).join(', ');
-      console.log(`    ${sum} by ${owner}: ${where}`);
-    }
+    for (const line of describeAcknowledgements(acknowledgements)) console.log(`  ${line}`);
     console.log(`  templates: ${path.relative(process.cwd(), outdir)}/ (${stacks.map((s) => s.templateFile).join(', ')})`);
     // What test/examples.test.ts reads instead of synthesizing again when CI has just run this job.
     const checks: ExampleChecks = { findings, warnings, stacks: stacks.map((st) => st.stackName) };
