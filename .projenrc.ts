@@ -38,6 +38,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'examples', 'bench', 'scripts'],
     projectService: false,
     tsconfigPath: './tsconfig.dev.json',
+    // The linter reports and never rewrites files (CI must not): `npx projen eslint --fix` fixes when asked.
+    commandOptions: { fix: false },
   },
 
   // Lambda runtime code: every src/**/*.lambda.ts is bundled by esbuild into assets/.
@@ -244,11 +246,6 @@ project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 // CI does each thing once. The bundles are built by the first task that needs them; `.ci/run` then sets
 // SECURE_DB_API_BUNDLES_BUILT so later tasks (build, examples) do not build them again.
 project.tasks.tryFind('bundle')!.addCondition('[ -z "$SECURE_DB_API_BUNDLES_BUILT" ]');
-// ESLint fixes files on a developer's machine, never in CI (CI=1), which must not rewrite anything.
-project.tasks.tryFind('eslint')!.reset(
-  'eslint --ext .ts,.tsx $([ -n "$CI" ] || echo --fix) --no-error-on-unmatched-pattern src test examples bench scripts projenrc .projenrc.ts',
-  { receiveArgs: true },
-);
 // The build CI runs after the README's test command: projen synthesis, jsii compile, API.md and the package,
 // without running the tests and ESLint again (the test command ran both). `npx projen build` keeps them.
 project.addTask('ci:build', {
