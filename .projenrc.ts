@@ -19,7 +19,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~5.9.0',
   // Node.js: runs and is tested on Node 20 (the machines this project's CI runs on have 20.20) and on Node 22
-  // (the test command, once, with `npx -p node@22`); the README says which. Node 20 is end-of-life: prefer 22 or 24.
+  // (the tests, once, 2026-12-02); the README says which. Node 20 is end-of-life: prefer 22 or 24.
   minNodeVersion: '20.0.0',
   // commit-and-tag-version 13 (projen's default) pulls conventional-changelog packages that require Node 22:
   // on Node 20 `npm install` printed 17 EBADENGINE warnings. 12 does the same job and supports Node 18+.
