@@ -20,7 +20,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   constructsVersion: '10.5.1',
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~5.9.0',
+  // Node.js: runs and is tested on Node 20 (the machines this project's CI runs on have 20.20) and on Node 22
+  // (the tests, once, 2026-12-02); the README says which. Node 20 is end-of-life: prefer 22 or 24.
   minNodeVersion: '20.0.0',
+  // commit-and-tag-version 13 (projen's default) pulls conventional-changelog packages that require Node 22:
+  // on Node 20 `npm install` printed 17 EBADENGINE warnings. 12 does the same job and supports Node 18+.
+  bumpPackage: 'commit-and-tag-version@^12',
 
   // The issue asks for the dev tsconfig at the top level, beside tsconfig.json.
   tsconfigDevFile: 'tsconfig.dev.json',
@@ -35,6 +40,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'examples', 'bench', 'scripts'],
     projectService: false,
     tsconfigPath: './tsconfig.dev.json',
+    // The linter reports and never rewrites files (CI must not): `npx projen eslint --fix` fixes when asked.
+    commandOptions: { fix: false },
   },
 
   // Lambda runtime code: every src/**/*.lambda.ts is bundled into assets/ (below). No auto-discovery:
@@ -100,20 +107,35 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cdklabs/cdk-validator-cfnguard',
     'ts-node',
     'esbuild',
+    'jest-junit@^17',
   ],
 
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    // A run prints the summary and the failures: coverage goes to files (coverage/lcov.info, cobertura), and
+    // `npx projen test --coverageReporters=text` prints the table when asked.
+    coverageText: false,
+    // jest-junit below, with suite names that exist also for tests outside any `describe`.
+    junitReporting: false,
     jestConfig: {
       // Runtime tests share two real database servers; one worker keeps them deterministic.
       maxWorkers: 1,
       testTimeout: 60_000,
       collectCoverageFrom: ['src/**/*.ts'],
-      coverageReporters: ['text-summary', 'lcov', 'cobertura'],
+      coverageReporters: ['lcov', 'cobertura'],
+      // The runtime's Powertools loggers and metrics stay quiet in tests (tests that check them turn them on).
+      setupFiles: ['<rootDir>/test/quiet-logs.ts'],
+      reporters: [
+        new javascript.JestReporter('jest-junit', {
+          outputDirectory: 'test-reports',
+          // The file names the suite; without this a file's tests outside a `describe` were suite "undefined".
+          suiteNameTemplate: '{filepath}',
+        }),
+      ],
     },
   },
 
-  gitignore: ['/cdk.out/', '/examples/cdk.out*/', '/.tmp/', '/test/.readme-*/'],
+  gitignore: ['/test-reports/', '/cdk.out/', '/examples/cdk.out*/', '/.tmp/', '/test/.readme-*/'],
   githubOptions: { mergify: false },
   releaseToNpm: false,
   publishToPypi: { distName: 'cdk-secure-db-api', module: 'cdk_secure_db_api' },
@@ -136,7 +158,7 @@ project.npmignore?.addPatterns(
   // Only the driver-free configuration checks in lib/runtime are used by the construct.
   '/lib/runtime/engines/', '/lib/runtime/credentials.*', '/lib/runtime/handler.*', '/lib/runtime/lambda.*',
   '/lib/runtime/bootstrap/', '/lib/runtime/authorizer.*',
-  '/assets/**/*.map',
+  '/assets/**/*.map', '/test-reports/',
 );
 
 // Main job: synthesize every app in examples/ with cdk-nag and cfn-guard and print a summary.
@@ -229,7 +251,24 @@ project.bundler.addBundle('src/runtime/container/main.ts', {
   watchTask: false,
 });
 
+// npm 11 skips dependencies' install scripts unless allowed, and lists the skipped ones after every install.
+// None is needed: esbuild and @parcel/watcher come with prebuilt binaries as optional dependencies, and
+// classic-level (dynalite's store) with prebuilds. Recorded as denied, so a fresh install prints no list.
+project.package.addField('allowScripts', { '@parcel/watcher': false, 'classic-level': false, 'esbuild': false });
+
 // Tests use the bundled assets (constructs) and the real database servers (runtime).
 project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
+
+// CI does each thing once. The bundles are built by the first task that needs them; `.ci/run` then sets
+// SECURE_DB_API_BUNDLES_BUILT so later tasks (build, examples) do not build them again.
+project.tasks.tryFind('bundle')!.addCondition('[ -z "$SECURE_DB_API_BUNDLES_BUILT" ]');
+// The build CI runs after the README's test command: projen synthesis, jsii compile, API.md and the package,
+// without running the tests and ESLint again (the test command ran both). `npx projen build` keeps them.
+project.addTask('ci:build', {
+  description: 'The build without the test task: for CI, after `npx projen test` ran the tests and the linter',
+  steps: ['default', 'pre-compile', 'compile', 'post-compile', 'package'].map((spawn) => ({ spawn })),
+});
+// jsii prints a 12-line banner on Node 20 (end-of-life): the README says which Node versions are supported.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
 project.synth();

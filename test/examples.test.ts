@@ -3,14 +3,15 @@
  * packs and zero cfn-guard (Control Tower) findings, no warnings (`cdk synth --strict`), and a stable
  * template (asset hashes stripped).
  */
-import { mkdtempSync, readdirSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Annotations, App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { checkExample, ExampleModule } from '../examples/synth-all';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { CHECKS_FILE, checkExample, ExampleChecks, ExampleModule, Finding } from '../examples/synth-all';
 
 const EXAMPLES = path.join(__dirname, '..', 'examples');
 const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.ts') && f !== 'synth-all.ts');
@@ -23,10 +24,26 @@ test('there are the four example apps', () => {
   expect(files).toEqual(expect.arrayContaining(['aurora-postgres-serverless.ts', 'existing-mysql-instance.ts', 'multi-tenant-oidc.ts', 'private-container-backend.ts']));
 });
 
-describe.each(files)('example %s', (file) => {
+/**
+ * Each example's findings, warnings and templates. CI runs the main job (`npx projen examples`) first and sets
+ * SECURE_DB_API_EXAMPLES_CHECKED=1: then this file reads what the main job wrote into examples/cdk.out.<example>/
+ * (its checks.json and cloud assembly) instead of synthesizing and checking every example a second time.
+ */
+function results(file: string): { findings: Finding[]; warnings: string[]; templates: Array<{ name: string; template: unknown }> } {
+  if (process.env.SECURE_DB_API_EXAMPLES_CHECKED === '1') {
+    const outdir = path.join(EXAMPLES, `cdk.out.${path.basename(file, '.ts')}`);
+    const checks = JSON.parse(readFileSync(path.join(outdir, CHECKS_FILE), 'utf8')) as ExampleChecks;
+    const assembly = new CloudAssembly(outdir);
+    return { ...checks, templates: checks.stacks.map((name) => ({ name, template: assembly.getStackByName(name).template })) };
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(path.join(EXAMPLES, file)) as ExampleModule;
   const { stacks, findings, warnings } = checkExample(mod, mkdtempSync(path.join(os.tmpdir(), 'sdba-example-')));
+  return { findings, warnings, templates: stacks.map((st) => ({ name: st.stackName, template: Template.fromStack(st).toJSON() })) };
+}
+
+describe.each(files)('example %s', (file) => {
+  const { templates, findings, warnings } = results(file);
 
   test('has no unacknowledged cdk-nag or cfn-guard findings', () => {
     expect(findings).toEqual([]);
@@ -37,7 +54,7 @@ describe.each(files)('example %s', (file) => {
   });
 
   test('matches its snapshot', () => {
-    for (const stack of stacks) expect(stripHashes(Template.fromStack(stack).toJSON())).toMatchSnapshot(stack.stackName);
+    for (const { name, template } of templates) expect(stripHashes(template)).toMatchSnapshot(name);
   });
 });
 

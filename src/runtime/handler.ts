@@ -7,6 +7,7 @@ import { authorize, Claims, claimsOf, claimValues } from './claims';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 import { CredentialsProvider } from './credentials';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
+import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
 import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
@@ -106,7 +107,9 @@ export class QueryHandler {
     if (options.credentials.kind === 'iam' && !tls.enabled) {
       throw new Error('IAM authentication tokens are only sent over TLS: set connection.tls.enabled');
     }
-    this.log = options.log ?? ((entry) => console.log(JSON.stringify(entry)));
+    this.log = options.log ?? ((entry) => {
+      if (logLevelAllows(String(entry.level ?? 'INFO'))) console.log(JSON.stringify(entry));
+    });
     this.observer = options.observer ?? new AuditLog();
     this.tracer = options.tracer ?? new XRayCallTracer();
   }

@@ -7,6 +7,7 @@ import * as http from 'http';
 import * as https from 'https';
 import type { Duplex } from 'stream';
 import { QueryHandler } from './handler';
+import { logLevelAllows } from './log-level';
 import { Problem, problemResponse, type HttpResponse } from './problem';
 
 /** The API Gateway event a request becomes. */
@@ -170,7 +171,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** How the server reports an error it answered with 500: the error's name only, never its message. */
 function logUnexpected(error: unknown): void {
-  console.error(JSON.stringify({ level: 'ERROR', message: 'request failed', error: error instanceof Error ? error.name : typeof error }));
+  if (logLevelAllows('ERROR')) console.error(JSON.stringify({ level: 'ERROR', message: 'request failed', error: error instanceof Error ? error.name : typeof error }));
 }
 
 export function createQueryServer(target: QueryHandler | Dispatch, options: QueryServerOptions): http.Server {

@@ -186,6 +186,8 @@ describe('bundle mysql.lambda on the real MariaDB', () => {
       parameters: [{ name: 'id', type: 'integer', in: 'body' }],
     });
     const lines: string[] = [];
+    // The driver error is a WARN line; the audit records (INFO) stay quiet (test/quiet-logs.ts silences both).
+    process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
     const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
     try {
       await withMysqlBundle([add], async (handler) => {
@@ -194,6 +196,7 @@ describe('bundle mysql.lambda on the real MariaDB', () => {
       });
     } finally {
       log.mockRestore();
+      process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     }
     expect(lines.join('\n')).toMatch(/"code":"ER_DUP_ENTRY","errno":1062/);
   });

@@ -9,6 +9,7 @@ import * as path from 'path';
 import { Signer } from '@aws-sdk/rds-signer';
 import { Client } from 'pg';
 import { apiEvent, json, query } from './helpers/databases';
+import { until } from './helpers/shipped';
 import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
 import { RuntimeConfig } from '../../src/runtime/config';
 import { ContainerBackend } from '../../src/runtime/container/backend';
@@ -283,7 +284,7 @@ describe('on a TLS-only, password-only PostgreSQL server', () => {
     // WHEN the password changes and the old connection goes away
     await admin.query("ALTER ROLE app_user PASSWORD 'second-password'");
     await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app_user'");
-    await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE usename = 'app_user'")).rowCount === 0);
     const stale = creds.reads;
     creds.current = { user: 'app_user', password: 'second-password' };
     // THEN the next call reconnects and succeeds
