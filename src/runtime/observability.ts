@@ -61,12 +61,16 @@ function xrayTraceId(env: NodeJS.ProcessEnv): string | undefined {
  * Writes one audit record (Powertools Logger's line: level, message, timestamp, service, sampling_rate,
  * xray_trace_id, then `audit`) and one EMF document per call (namespace `SecureDbApi`, dimensions
  * service and Route; QueryDuration, the outcome's count, QueryRows), each a line of its own on stdout.
- * What never changes between calls is serialized once; the audit record is written whatever the log level.
+ * What never changes between calls is serialized once. The audit record is written at every log level;
+ * only POWERTOOLS_LOG_LEVEL=SILENT (all output off, as for Powertools Logger) stops it, and the EMF document
+ * follows POWERTOOLS_METRICS_DISABLED as Powertools Metrics does.
  */
 export class AuditLog implements Observer {
   private readonly service: string;
   private readonly auditHead: string;
   private readonly samplingRate: string;
+  private readonly silent: boolean;
+  private readonly metricsDisabled: boolean;
   /** `"Route":"GET /q"` and the EMF head per route and metric set: a fixed set (routes, never request text). */
   private readonly heads = new Map<string, string>();
 
@@ -78,13 +82,18 @@ export class AuditLog implements Observer {
     this.auditHead = '{"level":"INFO","message":"audit","timestamp":"';
     const rate = Number(env.POWERTOOLS_LOGGER_SAMPLE_RATE ?? 0);
     this.samplingRate = String(Number.isFinite(rate) ? rate : 0);
+    this.silent = (env.POWERTOOLS_LOG_LEVEL ?? '').toUpperCase() === 'SILENT';
+    this.metricsDisabled = (env.POWERTOOLS_METRICS_DISABLED ?? '').toLowerCase() === 'true';
   }
 
   record(audit: AuditRecord): void {
     const now = Date.now();
     const trace = xrayTraceId(this.env);
-    this.write(`${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
-      + `${trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`},"audit":${JSON.stringify(audit)}}\n`);
+    if (!this.silent) {
+      this.write(`${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
+        + `${trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`},"audit":${JSON.stringify(audit)}}\n`);
+    }
+    if (this.metricsDisabled) return;
     const outcome = outcomeMetric(audit);
     const rows = audit.rowCount !== undefined;
     const key = `${outcome}\u0000${rows ? 1 : 0}\u0000${audit.route}`;

@@ -296,3 +296,31 @@ describe('X-Ray', () => {
     expect(xrayDaemonAddress(undefined)).toEqual({ host: '127.0.0.1', port: 2000 });
   });
 });
+
+describe('audit log and log settings', () => {
+  const RECORD: AuditRecord = { principal: CALLER, route: 'GET /accounts', durationMs: 3, status: 200, outcome: 'success', rowCount: 1 };
+
+  /** The lines one record writes with `env`. */
+  function linesWith(env: NodeJS.ProcessEnv): Array<Record<string, unknown>> {
+    const written: string[] = [];
+    new AuditLog((text) => written.push(text), env).record(RECORD);
+    return written.map((line) => JSON.parse(line));
+  }
+
+  test('GIVEN a log level above INFO THEN the audit record is still written: the audit does not depend on the level', () => {
+    const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
+    expect(lines.map((l) => l.message ?? '_aws' in l)).toEqual(['audit', true]);
+  });
+
+  test('GIVEN POWERTOOLS_LOG_LEVEL=SILENT THEN nothing is written but the metrics, as Powertools Logger writes nothing', () => {
+    const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'silent' });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toHaveProperty('_aws');
+  });
+
+  test('GIVEN POWERTOOLS_METRICS_DISABLED=true THEN the EMF document is left out and the audit record stays', () => {
+    const lines = linesWith({ POWERTOOLS_METRICS_DISABLED: 'true' });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ message: 'audit' });
+  });
+});
