@@ -11,11 +11,9 @@
 import { mkdtempSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as rds from 'aws-cdk-lib/aws-rds';
 import { Client } from 'pg';
 import { AccessLevel, DatabaseTarget, QueryDefinition, QueryParameter, QuerySchema, SecureDbApi } from '../src';
+import { benchStack } from './synth-stack';
 import { printTable } from './table';
 
 const TABLES = 50;
@@ -52,15 +50,7 @@ function queries(tables: number): QueryDefinition[] {
 
 function synthOnce(schema: QuerySchema | undefined, defs: QueryDefinition[]): number {
   const started = process.hrtime.bigint();
-  const app = new App({ outdir: mkdtempSync(path.join(os.tmpdir(), 'sdba-bench-schema-')) });
-  const stack = new Stack(app, 'Bench', { env: { account: '111111111111', region: 'eu-west-1' } });
-  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
-  const cluster = new rds.DatabaseCluster(stack, 'Db', {
-    engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
-    vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    writer: rds.ClusterInstance.serverlessV2('w'),
-  });
+  const { app, stack, vpc, cluster } = benchStack('sdba-bench-schema-');
   // No alarms or dashboard: 200 routes with them pass CloudFormation's 500 resources per stack.
   new SecureDbApi(stack, 'Api', {
     vpc,

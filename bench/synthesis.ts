@@ -7,16 +7,14 @@
  *
  * Run: npm run bench (needs the bundles: npx projen bundle). BENCH_SYNTH_ROUNDS (default 7).
  */
-import { mkdtempSync } from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi } from '../src';
 import { loadLine, median, met, seededRandom, SEED, shuffle } from './support';
+import { benchStack } from './synth-stack';
 import { printTable } from './table';
 
 type Build = (stack: Stack, vpc: ec2.IVpc, cluster: rds.DatabaseCluster, routes: number) => void;
@@ -62,15 +60,7 @@ const BUILDS: Record<string, Build> = {
 
 function synthOnce(build: Build, routes: number): number {
   const started = process.hrtime.bigint();
-  const app = new App({ outdir: mkdtempSync(path.join(os.tmpdir(), 'sdba-bench-')) });
-  const stack = new Stack(app, 'Bench', { env: { account: '111111111111', region: 'eu-west-1' } });
-  const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
-  const cluster = new rds.DatabaseCluster(stack, 'Db', {
-    engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
-    vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    writer: rds.ClusterInstance.serverlessV2('w'),
-  });
+  const { app, stack, vpc, cluster } = benchStack('sdba-bench-');
   build(stack, vpc, cluster, routes);
   app.synth();
   return Number(process.hrtime.bigint() - started) / 1e6;

@@ -21,6 +21,22 @@ const TABLE = 'rt-idempotency';
 const UNKNOWN = 'tag:cdk-secure-db-api,2026:problem:write-outcome-unknown';
 const AWS_ENV = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
 
+/** A fresh table `table` (serial id, k) that `user` (created when missing) may read and insert into. */
+async function createWritableTable(db: TestDatabase, table: string, user: string): Promise<void> {
+  await db.exec(`DROP TABLE IF EXISTS ${table}`);
+  await db.exec(`CREATE TABLE ${table} (id ${db.types.serial}, k INT NOT NULL)`);
+  if (db.engine === 'postgres') {
+    await db.exec(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${user}') THEN CREATE ROLE ${user} LOGIN; END IF; END $$`);
+    await db.exec(`GRANT SELECT, INSERT ON ${table} TO ${user}`);
+    await db.exec(`GRANT USAGE ON SEQUENCE ${table}_id_seq TO ${user}`);
+  } else {
+    for (const host of ['%', 'localhost']) {
+      await db.exec(`CREATE USER IF NOT EXISTS '${user}'@'${host}'`);
+      await db.exec(`GRANT SELECT, INSERT ON test.${table} TO '${user}'@'${host}'`);
+    }
+  }
+}
+
 let store: http.Server;
 
 beforeAll(async () => {
@@ -94,18 +110,7 @@ describe.each(ENGINES)('idempotent writes on %s', (_label, open) => describe.eac
 
   beforeAll(async () => {
     db = await open();
-    await db.exec('DROP TABLE IF EXISTS rt_idem');
-    await db.exec(`CREATE TABLE rt_idem (id ${db.types.serial}, k INT NOT NULL)`);
-    if (db.engine === 'postgres') {
-      await db.exec(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${USER}') THEN CREATE ROLE ${USER} LOGIN; END IF; END $$`);
-      await db.exec(`GRANT SELECT, INSERT ON rt_idem TO ${USER}`);
-      await db.exec(`GRANT USAGE ON SEQUENCE rt_idem_id_seq TO ${USER}`);
-    } else {
-      for (const host of ['%', 'localhost']) {
-        await db.exec(`CREATE USER IF NOT EXISTS '${USER}'@'${host}'`);
-        await db.exec(`GRANT SELECT, INSERT ON test.rt_idem TO '${USER}'@'${host}'`);
-      }
-    }
+    await createWritableTable(db, 'rt_idem', USER);
     const backend = new ContainerBackend({
       config: config(),
       engine: engineFor(db.engine),
@@ -206,18 +211,7 @@ describe.each(ENGINES)('idempotent writes of the Lambda query function on %s', (
   beforeAll(async () => {
     db = await open();
     process.env.SECURE_DB_API_IDEMPOTENCY_TABLE = TABLE;
-    await db.exec('DROP TABLE IF EXISTS rt_idem_l');
-    await db.exec(`CREATE TABLE rt_idem_l (id ${db.types.serial}, k INT NOT NULL)`);
-    if (db.engine === 'postgres') {
-      await db.exec(`DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${USER}') THEN CREATE ROLE ${USER} LOGIN; END IF; END $$`);
-      await db.exec(`GRANT SELECT, INSERT ON rt_idem_l TO ${USER}`);
-      await db.exec(`GRANT USAGE ON SEQUENCE rt_idem_l_id_seq TO ${USER}`);
-    } else {
-      for (const host of ['%', 'localhost']) {
-        await db.exec(`CREATE USER IF NOT EXISTS '${USER}'@'${host}'`);
-        await db.exec(`GRANT SELECT, INSERT ON test.rt_idem_l TO '${USER}'@'${host}'`);
-      }
-    }
+    await createWritableTable(db, 'rt_idem_l', USER);
   });
   afterAll(async () => {
     delete process.env.SECURE_DB_API_IDEMPOTENCY_TABLE;
