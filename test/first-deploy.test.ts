@@ -54,8 +54,7 @@ describe('account-wide API Gateway logging', () => {
   test('an environment-agnostic stack scopes the role to its own account and region', () => {
     const app = new App();
     const stack = new Stack(app, 'Agnostic');
-    const vpc = isolatedVpc(stack);
-    const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('writer') });
+    const { vpc, cluster } = isolatedCluster(stack, AURORA_POSTGRES);
     new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
     Template.fromStack(stack).hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: Match.stringLikeRegexp('^SecureDbApiAccountLoggingCloudWatchRole') }],
@@ -103,6 +102,22 @@ describe('cdk synth --strict', () => {
 /** A VPC of isolated subnets only (no NAT gateway, no route to the internet). */
 function isolatedVpc(stack: Stack): ec2.Vpc {
   return new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+}
+
+const AURORA_MYSQL = rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 });
+const AURORA_POSTGRES = rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 });
+
+/** An isolated VPC in `stack` and an Aurora cluster of `engine` in it, with one serverless writer. */
+function isolatedCluster(stack: Stack, engine: rds.IClusterEngine, options: { port?: number } = {}): { vpc: ec2.Vpc; cluster: rds.DatabaseCluster } {
+  const vpc = isolatedVpc(stack);
+  const cluster = new rds.DatabaseCluster(stack, 'Db', {
+    engine,
+    vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    writer: rds.ClusterInstance.serverlessV2('writer'),
+    ...options,
+  });
+  return { vpc, cluster };
 }
 
 function physicalNames(t: Template): string[] {
@@ -220,14 +235,7 @@ describe('database ports', () => {
   test('GIVEN an Aurora MySQL cluster on port 3307 THEN rotation is let in on its own port', () => {
     const app = new App();
     const stack = new Stack(app, 'Port', { env: ENV });
-    const vpc = isolatedVpc(stack);
-    const cluster = new rds.DatabaseCluster(stack, 'Db', {
-      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      writer: rds.ClusterInstance.serverlessV2('writer'),
-      port: 3307,
-    });
+    const { vpc, cluster } = isolatedCluster(stack, AURORA_MYSQL, { port: 3307 });
     new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
     const dbPort = { 'Fn::GetAtt': [stack.getLogicalId(cluster.node.defaultChild as rds.CfnDBCluster), 'Endpoint.Port'] };
     expect(ingressFrom(Template.fromStack(stack), 'Secret rotation')).toEqual([expect.objectContaining({ FromPort: dbPort, ToPort: dbPort })]);
@@ -262,13 +270,7 @@ describe('two APIs on one database', () => {
   function auroraMysql() {
     const app = new App();
     const stack = new Stack(app, 'Two', { env: ENV });
-    const vpc = isolatedVpc(stack);
-    const cluster = new rds.DatabaseCluster(stack, 'Db', {
-      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
-      vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      writer: rds.ClusterInstance.serverlessV2('writer'),
-    });
+    const { vpc, cluster } = isolatedCluster(stack, AURORA_MYSQL);
     const make = (id: string, props: Partial<SecureDbApiProps> = {}) => new SecureDbApi(stack, id, {
       vpc,
       database: DatabaseTarget.fromCluster(cluster, { databaseName: id.toLowerCase() }),
@@ -344,8 +346,7 @@ describe('the OpenAPI document in the cloud assembly', () => {
     const app = new App();
     const build = (id: string) => {
       const stack = new Stack(app, id, { env: ENV });
-      const vpc = isolatedVpc(stack);
-      const cluster = new rds.DatabaseCluster(stack, 'Db', { engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }), vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, writer: rds.ClusterInstance.serverlessV2('writer') });
+      const { vpc, cluster } = isolatedCluster(stack, AURORA_POSTGRES);
       new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }), openApi: {}, queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
     };
     build('Staging');
