@@ -380,7 +380,7 @@ export class QueryHandler {
   }
 
   private outcomeUnknown(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
-    this.problemFor(cls, error, query); // logs the driver error
+    this.logDriverError(cls, error, query);
     const timedOut = cls === 'timeout';
     return new Problem('write-outcome-unknown', timedOut
       ? `The write reached the database but did not answer within ${query.timeoutMs} ms: it may have been applied. Check before retrying, or retry with the same Idempotency-Key.`
@@ -390,7 +390,8 @@ export class QueryHandler {
     });
   }
 
-  private problemFor(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
+  /** One operational line per failed database call: the error's class, name and codes, never its data. */
+  private logDriverError(cls: DbErrorClass, error: unknown, query: PreparedQuery): void {
     const e = error as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown } | undefined;
     this.log({
       level: cls === 'internal' ? 'ERROR' : 'WARN',
@@ -403,6 +404,10 @@ export class QueryHandler {
       // Driver messages can quote data (constraint details); only internal errors log theirs.
       ...(cls === 'internal' && typeof e?.message === 'string' ? { driverMessage: e.message } : {}),
     });
+  }
+
+  private problemFor(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
+    this.logDriverError(cls, error, query);
     switch (cls) {
       case 'timeout':
         return new Problem('timeout', query.access === 'write'
