@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IdempotencyOptions } from './idempotency-options';
+import { apiError } from '../parts/context';
 import type { IdempotencyConfig } from '../runtime/config';
 import { inCompliancePacks } from '../security/compliance-packs';
 
@@ -47,11 +48,11 @@ export class IdempotencyTable extends Construct {
     super(scope, id);
     const expiresAfter = props.expiresAfter ?? DEFAULT_EXPIRES_AFTER;
     if (Token.isUnresolved(expiresAfter.toSeconds({ integral: false }))) {
-      throw new Error(`SecureDbApi ${scope.node.path}: idempotency.expiresAfter must be a duration known at synth time`);
+      throw apiError(scope, 'idempotency.expiresAfter must be a duration known at synth time');
     }
     const seconds = expiresAfter.toSeconds({ integral: false });
     if (!Number.isInteger(seconds) || seconds < 60) {
-      throw new Error(`SecureDbApi ${scope.node.path}: idempotency.expiresAfter must be whole seconds, at least 1 minute (got ${expiresAfter.toHumanString()})`);
+      throw apiError(scope, `idempotency.expiresAfter must be whole seconds, at least 1 minute (got ${expiresAfter.toHumanString()})`);
     }
     this.expiresAfterSeconds = seconds;
     this.encryptionKey = props.encryptionKey;

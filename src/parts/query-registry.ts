@@ -82,7 +82,7 @@ export class QueryRegistry {
    */
   public checkAgainstSchema(): QueryConfig[] | undefined {
     const configs = this.check();
-    return configs && withSchemaColumns(this.o.scope, this.o.props.schema, this.o.target.engine, configs, this.o.scope.node.path);
+    return configs && withSchemaColumns(this.o.scope, this.o.props.schema, this.o.target.engine, configs);
   }
 
   /** The queries' runtime configurations, checked; undefined when there are none. */

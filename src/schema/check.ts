@@ -5,8 +5,10 @@
  * document are built from.
  */
 import { spawnSync } from 'child_process';
+import { Construct } from 'constructs';
 import { QuerySchema } from './query-schema';
 import { DescribedField, DescribedStatement, schemaWorker, WorkerInput, WorkerOutput } from './worker';
+import { apiError } from '../parts/context';
 import { ColumnConfig, ColumnType, dialectOf, EngineName, ParameterType, QueryConfig } from '../runtime/config';
 import { compileNamedSql, sqlCodeOnly, tokenizeSql } from '../runtime/sql/named-parameters';
 
@@ -64,12 +66,12 @@ export function describeQueries(schema: QuerySchema, engine: EngineName, queries
  * Checks `queries` against the schema and answers them with their result columns (declared ones are
  * kept; undeclared ones come from the description). Throws one error listing every problem.
  */
-export function checkAgainstSchema(schema: QuerySchema, engine: EngineName, queries: readonly QueryConfig[], constructPath: string): QueryConfig[] {
+export function checkAgainstSchema(schema: QuerySchema, engine: EngineName, queries: readonly QueryConfig[], scope: Construct): QueryConfig[] {
   let statements: DescribedStatement[];
   try {
     statements = describeQueries(schema, engine, queries);
   } catch (e) {
-    throw userError(`SecureDbApi ${constructPath}: ${(e as Error).message}`);
+    throw userError(apiError(scope, (e as Error).message));
   }
   const postgres = engine === 'postgres';
   const problems: string[] = [];
@@ -113,7 +115,7 @@ export function checkAgainstSchema(schema: QuerySchema, engine: EngineName, quer
     return { ...q, columns: described };
   });
   if (problems.length > 0) {
-    throw userError(`SecureDbApi ${constructPath}: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the queries against ${schema.description}:\n- ${problems.join('\n- ')}`);
+    throw userError(apiError(scope, `${problems.length} problem${problems.length === 1 ? '' : 's'} with the queries against ${schema.description}:\n- ${problems.join('\n- ')}`));
   }
   return checked;
 }
@@ -122,9 +124,8 @@ export function checkAgainstSchema(schema: QuerySchema, engine: EngineName, quer
  * An error about the user's queries or schema: its stack is its message, so `cdk synth` prints the list of
  * problems and not the construct library's call stack.
  */
-function userError(message: string): Error {
-  const error = new Error(message);
-  error.stack = `Error: ${message}`;
+function userError(error: Error): Error {
+  error.stack = `Error: ${error.message}`;
   return error;
 }
 
@@ -283,20 +284,18 @@ function columnFits(declared: string, actual: ColumnType, exact: boolean): boole
 }
 
 /** The last check of each construct: `openApiDocument()` and the synthesis do not describe the same queries twice. */
-const CHECKED = new WeakMap<object, { readonly key: string; readonly configs: QueryConfig[] }>();
+const CHECKED = new WeakMap<Construct, { readonly key: string; readonly configs: QueryConfig[] }>();
 
 /**
  * The construct's hook: its queries checked against `schema` (unchanged without one), once per set of
  * queries.
  */
-export function withSchemaColumns(
-  owner: object, schema: QuerySchema | undefined, engine: EngineName, configs: QueryConfig[], constructPath: string,
-): QueryConfig[] {
+export function withSchemaColumns(scope: Construct, schema: QuerySchema | undefined, engine: EngineName, configs: QueryConfig[]): QueryConfig[] {
   if (!schema) return configs;
   const key = JSON.stringify(configs);
-  const last = CHECKED.get(owner);
+  const last = CHECKED.get(scope);
   if (last?.key === key) return last.configs;
-  const checked = checkAgainstSchema(schema, engine, configs, constructPath);
-  CHECKED.set(owner, { key, configs: checked });
+  const checked = checkAgainstSchema(schema, engine, configs, scope);
+  CHECKED.set(scope, { key, configs: checked });
   return checked;
 }
