@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AccessLevel, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
 import { ENV, postgresApi, postgresStack } from './helpers/stacks';
-import * as runtimeConfig from '../src/runtime/config';
+import * as runtimeConfig from '../src/shared/config';
 
 /** The reader and writer functions (not the user bootstrap). */
 const QUERY_FUNCTIONS = { Properties: { Description: Match.stringLikeRegexp('^SecureDbApi (read|write) queries') } };

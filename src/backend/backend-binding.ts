@@ -11,7 +11,7 @@ import type { HttpBackend, MethodAccess, QueryRestApi } from '../api/rest-api';
 import { proxyRuntimeConfig, QueryFunctionProps } from '../database/query-function';
 import type { MonitoredContainerService } from '../monitoring/monitoring';
 import { ApiContext, apiError } from '../parts/context';
-import type { QueryConfig } from '../runtime/config';
+import type { QueryConfig } from '../shared/config';
 import { IDENTITY_HEADERS } from '../shared/identity-headers';
 
 /** What a query function is asked to serve (the rest comes from the API's context). */

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
-import type { RuntimeConfig } from '../runtime/config';
+import type { RuntimeConfig } from '../shared/config';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { stageAsset } from '../security/private-function';

@@ -11,7 +11,7 @@ import { DatabaseEngineFamily } from './database-target';
 import { ENGINES } from './engines';
 import { answerTimeout } from './query-config';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
-import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
+import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../shared/config';
 import { privateFunction } from '../security/private-function';
 import { SERVICE_NAME_ENV } from '../shared/metric-names';
 

@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IdempotencyOptions } from './idempotency-options';
 import { apiError } from '../parts/context';
-import type { IdempotencyConfig } from '../runtime/config';
+import type { IdempotencyConfig } from '../shared/config';
 import { inCompliancePacks } from '../security/compliance-packs';
 
 /** The environment variable that carries the table's name to the functions and the tasks (a deploy-time value). */

@@ -9,7 +9,7 @@ import { QueryFunctionSpec } from '../backend/backend-binding';
 import { QueryBackend } from '../backend/query-backend';
 import { QueryFunction } from '../database/query-function';
 import { MonitoredContainerService, MonitoredFunction } from '../monitoring/monitoring';
-import { GraphqlConfig, QueryConfig } from '../runtime/config';
+import { GraphqlConfig, QueryConfig } from '../shared/config';
 
 /** The routes to serve, checked and authorized. */
 export interface ServedRoutes {

@@ -11,8 +11,8 @@
  */
 import { randomFillSync } from 'crypto';
 import * as dgram from 'dgram';
-import type { AccessLevel } from './config';
-import type { BoundValue } from './params';
+import type { AccessLevel } from '../shared/config';
+import type { BoundValue } from '../shared/params';
 import { METRICS_NAMESPACE, serviceName } from '../shared/metric-names';
 
 /** One audit record per call, whatever its outcome. */

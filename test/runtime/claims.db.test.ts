@@ -5,7 +5,7 @@
  */
 import { Client } from 'pg';
 import { apiEvent, ENGINES, handlerFor, json, MARIADB, param, PG, query, TestDatabase } from './helpers/databases';
-import { RuntimeConfig } from '../../src/runtime/config';
+import { RuntimeConfig } from '../../src/shared/config';
 import { mysqlEngine } from '../../src/runtime/engines/mysql';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
 import { QueryHandler } from '../../src/runtime/handler';

@@ -11,7 +11,7 @@ import { Client } from 'pg';
 import { apiEvent, json, query } from './helpers/databases';
 import { until } from './helpers/shipped';
 import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
-import { RuntimeConfig } from '../../src/runtime/config';
+import { RuntimeConfig } from '../../src/shared/config';
 import { ContainerBackend } from '../../src/runtime/container/backend';
 import { CredentialsProvider, DbCredentials, IAM_TOKEN_LIFETIME_MS, IamTokenCredentials, StaticCredentials, TokenSigner } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';

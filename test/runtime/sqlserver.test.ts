@@ -7,9 +7,9 @@
 import * as fc from 'fast-check';
 import { ConnectionError, RequestError } from 'tedious';
 import { freePort } from './helpers/throwaway-postgres';
-import { prepareConfig, RuntimeConfig } from '../../src/runtime/config';
+import { prepareConfig, RuntimeConfig } from '../../src/shared/config';
 import { buildRequest, classifySqlServerError, connectionConfig, parameterType, RowCollector, sqlServerEngine } from '../../src/runtime/engines/sqlserver';
-import { compileNamedSql, SqlCompileError } from '../../src/runtime/sql/named-parameters';
+import { compileNamedSql, SqlCompileError } from '../../src/shared/named-parameters';
 
 describe('T-SQL named parameters', () => {
   test('parameters become numbered @p placeholders; repeats reuse theirs', () => {

@@ -6,7 +6,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import type { EngineName } from '../config';
+import type { EngineName } from '../../shared/config';
 import type { MasterConnection } from './run-bootstrap';
 import type { BootstrapPlan } from './users';
 

@@ -9,14 +9,14 @@ import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { IDENTITY_HEADERS } from '../../shared/identity-headers';
-import { EngineName, parsePathTemplate, RuntimeConfig } from '../config';
+import { EngineName, parsePathTemplate, RuntimeConfig } from '../../shared/config';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
 import type { ServerEvent, ServerIdentity } from '../http-server';
 import { idempotentWrites } from '../idempotency';
 import { configForAccess, credentialsFor, resolveEnvReferences, tlsCaFor } from '../lambda';
 import { Observer } from '../observability';
-import { HttpResponse, Problem, problemResponse } from '../problem';
+import { HttpResponse, Problem, problemResponse } from '../../shared/problem';
 
 export { IDENTITY_HEADERS };
 

@@ -6,7 +6,7 @@ import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import { startThrowawayMariadb } from './throwaway-mariadb';
 import { startThrowawayPostgres } from './throwaway-postgres';
-import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/runtime/config';
+import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/shared/config';
 import { CredentialsProvider, StaticCredentials } from '../../../src/runtime/credentials';
 import { DatabaseEngine } from '../../../src/runtime/engines/engine';
 import { mysqlEngine } from '../../../src/runtime/engines/mysql';

@@ -4,7 +4,7 @@
  * construct can run the same checks at synth time.
  */
 import { coerceDefault } from './params';
-import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly } from './sql/named-parameters';
+import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly } from './named-parameters';
 
 export const CONFIG_VERSION = 1;
 
