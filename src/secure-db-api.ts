@@ -26,8 +26,8 @@ import { ProxyAccess } from './parts/proxy-access';
 import { QueryFunctions } from './parts/query-functions';
 import { QueryRegistry, Route } from './parts/query-registry';
 import { validateProps } from './parts/validate-props';
-import { routeKeyOf } from './shared/config';
 import { SecureDbApiKeyOptions, SecureDbApiProps } from './secure-db-api-props';
+import { routeKeyOf } from './shared/config';
 
 export * from './secure-db-api-props';
 

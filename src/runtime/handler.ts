@@ -4,13 +4,14 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { authorize, Claims, claimsOf, claimValues } from './claims';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from '../shared/config';
 import { CredentialsProvider } from './credentials';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from '../shared/config';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
-import { BoundValue, collectParameters, LONE_SURROGATE } from '../shared/params';
-import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from '../shared/problem';
+import { collectParameters } from './params';
+import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
+import { BoundValue, LONE_SURROGATE } from '../shared/params';
 
 /** The subset of the Lambda context the handler reads. */
 export interface InvocationContext {

@@ -8,7 +8,7 @@ import * as https from 'https';
 import type { Duplex } from 'stream';
 import { QueryHandler } from './handler';
 import { logLevelAllows } from './log-level';
-import { Problem, problemResponse, type HttpResponse } from '../shared/problem';
+import { Problem, problemResponse, type HttpResponse } from './problem';
 
 /** The API Gateway event a request becomes. */
 export type ServerEvent = Parameters<QueryHandler['handle']>[0];

@@ -1,9 +1,9 @@
 /**
  * Validation and coercion of typed parameters. Values are checked here and then bound by the
- * driver; nothing is ever written into SQL text. Error reasons never echo the value.
+ * driver; nothing is ever written into SQL text. Error reasons never echo the value. Shared: the
+ * construct checks every parameter default with the same rules at synth time.
  */
-import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig, ParameterSource, PreparedQuery } from './config';
-import { FieldError, Problem } from './problem';
+import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig } from './config';
 
 /** What a driver receives for one placeholder. */
 export type BoundValue = string | number | boolean | Date | null;
@@ -92,79 +92,6 @@ export function coerceValue(p: ParameterConfig, raw: unknown, fromText: boolean,
       return ok(raw);
     }
   }
-}
-
-/** The request pieces parameters are read from. */
-export interface ParameterInput {
-  readonly path: Readonly<Record<string, string | undefined>>;
-  readonly query: Readonly<Record<string, readonly string[] | undefined>>;
-  /** Parsed JSON object body, or undefined when the request has none. */
-  readonly body: Readonly<Record<string, unknown>> | undefined;
-}
-
-/** An own property only: a parameter named `constructor` must not find Object.prototype's. */
-function own<V>(from: Readonly<Record<string, V>>, name: string): V | undefined {
-  return Object.hasOwn(from, name) ? from[name] : undefined;
-}
-
-/**
- * Reads, validates and coerces every parameter of a query. Unknown query-string and body fields are
- * rejected, so a typo never silently falls back to a default. All errors are reported at once.
- */
-export function collectParameters(query: PreparedQuery, input: ParameterInput): Record<string, BoundValue> {
-  const errors: FieldError[] = [];
-  const values: Record<string, BoundValue> = {};
-  const known = (source: ParameterSource) => new Set(query.parameters.filter((p) => p.in === source).map((p) => p.name));
-
-  const knownQuery = known('query');
-  for (const name of Object.keys(input.query)) {
-    if (!knownQuery.has(name)) errors.push({ name, in: 'query', reason: 'is not a parameter of this route' });
-  }
-  if (input.body !== undefined) {
-    const knownBody = known('body');
-    if (knownBody.size === 0) {errors.push({ name: 'body', in: 'body', reason: 'this route takes no request body' });} else {
-      for (const name of Object.keys(input.body)) {
-        if (!knownBody.has(name)) errors.push({ name, in: 'body', reason: 'is not a parameter of this route' });
-      }
-    }
-  }
-
-  for (const p of query.parameters) {
-    let raw: unknown;
-    let present: boolean;
-    if (p.in === 'path') {
-      raw = own(input.path, p.name);
-      present = raw !== undefined;
-    } else if (p.in === 'query') {
-      const list = own(input.query, p.name);
-      present = list !== undefined && list.length > 0;
-      if (present && list!.length > 1) {
-        errors.push({ name: p.name, in: 'query', reason: 'must appear only once' });
-        continue;
-      }
-      raw = present ? list![0] : undefined;
-    } else {
-      present = input.body !== undefined && Object.hasOwn(input.body, p.name) && input.body[p.name] !== null;
-      raw = present ? input.body![p.name] : undefined;
-    }
-    if (!present) {
-      if (p.default !== undefined) {
-        values[p.name] = coerceDefault(p, query.patterns.get(p.name));
-      } else if (p.in === 'path' || p.required !== false) {
-        errors.push({ name: p.name, in: p.in, reason: 'is required' });
-      } else {
-        values[p.name] = null;
-      }
-      continue;
-    }
-    const r = coerceValue(p, raw, p.in !== 'body', query.patterns.get(p.name));
-    if (r.ok) values[p.name] = r.value;
-    else errors.push({ name: p.name, in: p.in, reason: r.reason });
-  }
-  if (errors.length > 0) {
-    throw new Problem('validation', `${errors.length} parameter${errors.length === 1 ? ' is' : 's are'} invalid`, { errors });
-  }
-  return values;
 }
 
 /** A default must itself be valid; the config check calls this so a bad default fails at load. */

@@ -6,10 +6,10 @@
 import * as fc from 'fast-check';
 import { apiEvent, ENGINES, handlerFor, json, param, query, TestDatabase } from './helpers/databases';
 import { sqliPayloads } from './helpers/sqli';
-import { GraphqlConfig, QueryConfig } from '../../src/shared/config';
 import { GraphqlHandler } from '../../src/runtime/graphql/handler';
 import { QueryHandler } from '../../src/runtime/handler';
 import { AuditRecord } from '../../src/runtime/observability';
+import { GraphqlConfig, QueryConfig } from '../../src/shared/config';
 import { sha256Hex } from '../../src/shared/graphql-config';
 
 const COLUMNS = [

@@ -13,7 +13,7 @@ import { rawRequest, RawReply } from './helpers/raw-http';
 import { sqliPayloads } from './helpers/sqli';
 import { QueryHandler } from '../../src/runtime/handler';
 import { createQueryServer } from '../../src/runtime/http-server';
-import { MAX_FIELD_ERRORS } from '../../src/shared/problem';
+import { MAX_FIELD_ERRORS } from '../../src/runtime/problem';
 
 /** Every name Object.prototype has: each must be a key like any other. */
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);

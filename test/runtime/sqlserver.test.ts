@@ -7,8 +7,8 @@
 import * as fc from 'fast-check';
 import { ConnectionError, RequestError } from 'tedious';
 import { freePort } from './helpers/throwaway-postgres';
-import { prepareConfig, RuntimeConfig } from '../../src/shared/config';
 import { buildRequest, classifySqlServerError, connectionConfig, parameterType, RowCollector, sqlServerEngine } from '../../src/runtime/engines/sqlserver';
+import { prepareConfig, RuntimeConfig } from '../../src/shared/config';
 import { compileNamedSql, SqlCompileError } from '../../src/shared/named-parameters';
 
 describe('T-SQL named parameters', () => {

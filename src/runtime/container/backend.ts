@@ -8,15 +8,15 @@ import type * as http from 'http';
 import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { IDENTITY_HEADERS } from '../../shared/identity-headers';
 import { EngineName, parsePathTemplate, RuntimeConfig } from '../../shared/config';
+import { IDENTITY_HEADERS } from '../../shared/identity-headers';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
 import type { ServerEvent, ServerIdentity } from '../http-server';
 import { idempotentWrites } from '../idempotency';
 import { configForAccess, credentialsFor, resolveEnvReferences, tlsCaFor } from '../lambda';
 import { Observer } from '../observability';
-import { HttpResponse, Problem, problemResponse } from '../../shared/problem';
+import { HttpResponse, Problem, problemResponse } from '../problem';
 
 export { IDENTITY_HEADERS };
 
