@@ -185,9 +185,26 @@ export interface DatabaseUsersOptions {
    * @default ['public']
    */
   readonly schemas?: string[];
+  /**
+   * Database user for read queries. Users belong to the database server, and this API holds their
+   * secrets and rotation: a second API on the same database needs users of its own (refused at synth
+   * within one app; across apps, nothing can tell).
+   * @default 'api_reader'
+   */
+  readonly reader?: string;
+  /**
+   * Database user for write queries (see `reader` for two APIs on one database).
+   * @default 'api_writer'
+   */
+  readonly writer?: string;
+  /**
+   * How often the users' passwords rotate.
+   * @default Duration.days(30)
+   */
+  readonly rotationSchedule?: Duration;
 }
 
-/** A proxy created elsewhere, for `SecureDbApiProps.existingProxy`. */
+/** A proxy created elsewhere, for `ProxyOptions.existing`. */
 export interface ExistingProxyOptions {
   /**
    * The proxy. It must require IAM authentication and TLS, and hold the secrets of the reader and
@@ -196,6 +213,41 @@ export interface ExistingProxyOptions {
   readonly proxy: rds.IDatabaseProxy;
   /** The proxy's security group; the construct lets the query functions in. */
   readonly securityGroup: ec2.ISecurityGroup;
+}
+
+/** The RDS Proxy every query goes through, for `SecureDbApiProps.proxy`. */
+export interface ProxyOptions {
+  /**
+   * How the new proxy logs in to the database (not used with `existing`).
+   * @default ProxyAuthentication.SECRETS
+   */
+  readonly authentication?: ProxyAuthentication;
+  /**
+   * Use a proxy you already run instead of creating one (with its user secrets and their rotation).
+   * @default - a new proxy, secrets and rotation
+   */
+  readonly existing?: ExistingProxyOptions;
+}
+
+/** The query functions (the reader, the writer and the GraphQL function), for `SecureDbApiProps.functions`. */
+export interface QueryFunctionOptions {
+  /**
+   * The query functions' memory and reserved concurrency.
+   * @default - 512 MiB each, unreserved
+   */
+  readonly functions?: QueryFunctionOptions;
+  /**
+   * Memory of each query function, in MiB.
+   * @default 512
+   * @deprecated use `functions.memorySize`
+   */
+  readonly memorySize?: number;
+  /**
+   * Reserved concurrency of each query function.
+   * @default - unreserved
+   * @deprecated use `functions.reservedConcurrency`
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** Properties of {@link SecureDbApi}. */
@@ -239,13 +291,20 @@ export interface SecureDbApiProps {
    */
   readonly rowLevelSecurityClaims?: boolean;
   /**
-   * How the new proxy logs in to the database (not used with `existingProxy`).
+   * The RDS Proxy: a new one (and how it logs in to the database) or one you already run.
+   * @default - a new proxy that logs in with the users' rotating secrets
+   */
+  readonly proxy?: ProxyOptions;
+  /**
+   * How the new proxy logs in to the database.
    * @default ProxyAuthentication.SECRETS
+   * @deprecated use `proxy.authentication`
    */
   readonly proxyAuthentication?: ProxyAuthentication;
   /**
-   * Use a proxy you already run instead of creating one (with its user secrets and their rotation).
+   * Use a proxy you already run instead of creating one.
    * @default - a new proxy, secrets and rotation
+   * @deprecated use `proxy.existing`
    */
   readonly existingProxy?: ExistingProxyOptions;
   /**
@@ -277,20 +336,21 @@ export interface SecureDbApiProps {
    */
   readonly schema?: QuerySchema;
   /**
-   * Creating the database users.
-   * @default - created when the master secret is known (see DatabaseUsersOptions.create)
+   * The database users the API runs as: their names, whether the construct creates them, and how often
+   * their passwords rotate.
+   * @default - `api_reader` and `api_writer`, created when the master secret is known (see DatabaseUsersOptions.create), rotated every 30 days
    */
   readonly databaseUsers?: DatabaseUsersOptions;
   /**
-   * Database user for read queries. Users belong to the database server, and this API holds their
-   * secrets and rotation: a second API on the same database needs users of its own (refused at synth
-   * within one app; across apps, nothing can tell).
+   * Database user for read queries.
    * @default 'api_reader'
+   * @deprecated use `databaseUsers.reader`
    */
   readonly readerUser?: string;
   /**
-   * Database user for write queries (see `readerUser` for two APIs on one database).
+   * Database user for write queries.
    * @default 'api_writer'
+   * @deprecated use `databaseUsers.writer`
    */
   readonly writerUser?: string;
   /**
@@ -324,6 +384,7 @@ export interface SecureDbApiProps {
   /**
    * How often the database users' passwords rotate.
    * @default Duration.days(30)
+   * @deprecated use `databaseUsers.rotationSchedule`
    */
   readonly rotationSchedule?: Duration;
   /**
@@ -332,13 +393,20 @@ export interface SecureDbApiProps {
    */
   readonly configureAccountLogging?: boolean;
   /**
+   * The query functions' memory and reserved concurrency.
+   * @default - 512 MiB each, unreserved
+   */
+  readonly functions?: QueryFunctionOptions;
+  /**
    * Memory of each query function, in MiB.
    * @default 512
+   * @deprecated use `functions.memorySize`
    */
   readonly memorySize?: number;
   /**
-   * Reserved concurrency of each query function, which also caps connections to the proxy.
+   * Reserved concurrency of each query function.
    * @default - unreserved
+   * @deprecated use `functions.reservedConcurrency`
    */
   readonly reservedConcurrency?: number;
   /**

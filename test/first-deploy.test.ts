@@ -20,8 +20,7 @@ describe('account-wide API Gateway logging', () => {
     new SecureDbApi(stack, 'Second', {
       vpc,
       database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
-      readerUser: 'second_reader',
-      writerUser: 'second_writer',
+      databaseUsers: { reader: 'second_reader', writer: 'second_writer' },
       queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
     });
     const t = Template.fromStack(stack);
@@ -283,14 +282,14 @@ describe('two APIs on one database', () => {
   test('GIVEN the default users on both THEN the second is refused at synth, naming both', () => {
     const { make } = auroraMysql();
     make('Orders');
-    expect(() => make('Billing')).toThrow(/SecureDbApi Two\/Billing: database user "api_reader" is already used by SecureDbApi Two\/Orders on the same database; each API needs its own readerUser and writerUser/);
-    expect(() => make('Invoices', { readerUser: 'invoices_reader' })).toThrow(/database user "api_writer" is already used by SecureDbApi Two\/Orders/);
+    expect(() => make('Billing')).toThrow(/SecureDbApi Two\/Billing: database user "api_reader" is already used by SecureDbApi Two\/Orders on the same database; each API needs its own databaseUsers.reader and databaseUsers.writer/);
+    expect(() => make('Invoices', { databaseUsers: { reader: 'invoices_reader' } })).toThrow(/database user "api_writer" is already used by SecureDbApi Two\/Orders/);
   });
 
   test('GIVEN users of their own THEN each has its secrets and rotation, the database is alarmed on once, and the stack sets account logging once', () => {
     const { stack, make } = auroraMysql();
     make('Orders');
-    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    make('Billing', { databaseUsers: { reader: 'billing_reader', writer: 'billing_writer' } });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 4);
     for (const user of ['api_reader', 'api_writer', 'billing_reader', 'billing_writer']) {
@@ -304,7 +303,7 @@ describe('two APIs on one database', () => {
   test('GIVEN the first API without alarms THEN the second alarms on the database', () => {
     const { stack, make } = auroraMysql();
     make('Orders', { monitoring: { alarms: false } });
-    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    make('Billing', { databaseUsers: { reader: 'billing_reader', writer: 'billing_writer' } });
     Template.fromStack(stack).resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/RDS', MetricName: 'CPUUtilization' }, 1);
   });
 
@@ -318,8 +317,8 @@ describe('two APIs on one database', () => {
       endpoint: 'shared.proxy-abc.eu-west-1.rds.amazonaws.com',
       securityGroups: [sg],
     });
-    make('Orders', { existingProxy: { proxy, securityGroup: sg } });
-    expect(() => make('Billing', { existingProxy: { proxy, securityGroup: sg } })).not.toThrow();
+    make('Orders', { proxy: { existing: { proxy, securityGroup: sg } } });
+    expect(() => make('Billing', { proxy: { existing: { proxy, securityGroup: sg } } })).not.toThrow();
   });
 });
 

@@ -290,7 +290,7 @@ describe('SecureDbApi shape', () => {
     new SecureDbApi(t.stack, 'Api', {
       vpc: t.vpc,
       database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
-      existingProxy: { proxy, securityGroup: proxySg },
+      proxy: { existing: { proxy, securityGroup: proxySg } },
       queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
     });
     const tpl = Template.fromStack(t.stack);
@@ -347,8 +347,8 @@ describe('SecureDbApi validation', () => {
     ['no queries', { queries: [] }, /needs at least one query/],
     ['claims under IAM authorization', { queries: [{ route: 'GET /mine', sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' }] }, /binds :claims.…, but the API authorizes with AWS IAM/],
     ['a typo beside claims is still reported', { queries: [{ route: 'GET /mine', sql: "SELECT ':claims.x', :nope" }] }, /SQL uses :nope/],
-    ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
-    ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
+    ['same reader and writer', { databaseUsers: { reader: 'app', writer: 'app' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
+    ['invalid user name', { databaseUsers: { reader: 'Robert\'); DROP' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
     ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /query "getA": timeout 40 seconds is too long: at most 25 seconds/],
     ['timeout without headroom under API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(26) }] }, /SecureDbApi Test\/Api: query "getA": timeout 26 seconds is too long: at most 25 seconds, so that the answer \(3 s to connect and respond\) reaches API Gateway 1 s before its 29-second integration limit/],
   ])('%s is refused at synth time', (_what, props, message) => {
@@ -356,8 +356,8 @@ describe('SecureDbApi validation', () => {
   });
 
   test.each<[string, Record<string, unknown>, ((api: SecureDbApi) => void) | undefined]>([
-    ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
-    ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['same reader and writer', { databaseUsers: { reader: 'app', writer: 'app' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['invalid user name', { databaseUsers: { reader: 'Robert\'); DROP' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
     ['invalid API name', { apiName: 'orders/api', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
     ['a usage plan quota of 0', { usagePlan: { quota: 0 }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
     ['schemas that are not identifiers', { databaseUsers: { schemas: ['a b'] }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],

@@ -85,8 +85,8 @@ export class QueryFunctions {
       encryptionKey: this.ctx.encryptionKey,
       logRetention: this.ctx.logRetention,
       removalPolicy: this.ctx.removalPolicy,
-      memorySize: props.memorySize ?? DEFAULTS.memorySize,
-      reservedConcurrentExecutions: props.reservedConcurrency,
+      memorySize: props.functions?.memorySize ?? DEFAULTS.memorySize,
+      reservedConcurrentExecutions: props.functions?.reservedConcurrency,
       rlsClaims: props.rowLevelSecurityClaims,
       serviceName: this.ctx.apiName,
     });
@@ -95,7 +95,7 @@ export class QueryFunctions {
       label: id,
       function: fn.function,
       timeout: fn.function.timeout ?? DEFAULTS.functionTimeout,
-      reservedConcurrency: props.reservedConcurrency,
+      reservedConcurrency: props.functions?.reservedConcurrency,
     });
     return fn.function;
   }

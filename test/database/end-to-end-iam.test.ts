@@ -11,7 +11,7 @@ import { DatabaseTarget, ProxyAuthentication, SecureDbApi, SecureDbApiProps } fr
 import { importedMysqlStack, postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
 
 describe('end-to-end IAM on a cluster defined in the app', () => {
-  const { stack, api, app } = postgresApi({ proxyAuthentication: ProxyAuthentication.END_TO_END_IAM });
+  const { stack, api, app } = postgresApi({ proxy: { authentication: ProxyAuthentication.END_TO_END_IAM } });
   const t = Template.fromStack(stack);
 
   test('the proxy uses IAM to the database as well, with TLS required and no secrets', () => {
@@ -55,14 +55,14 @@ describe('end-to-end IAM refusals', () => {
       vpc: t.vpc,
       database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
       queries: READ_AND_WRITE,
-      proxyAuthentication: ProxyAuthentication.END_TO_END_IAM,
+      proxy: { authentication: ProxyAuthentication.END_TO_END_IAM },
     })).toThrow(/END_TO_END_IAM needs iamAuthentication: true on the database/);
   });
 
   function imported(attrs: Partial<rds.DatabaseInstanceAttributes>, props: Partial<SecureDbApiProps> = {}) {
     const { stack, vpc, instance } = importedMysqlStack(attrs);
     return () => new SecureDbApi(stack, 'Api', {
-      vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), queries: READ_AND_WRITE, proxyAuthentication: ProxyAuthentication.END_TO_END_IAM, ...props,
+      vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), queries: READ_AND_WRITE, proxy: { authentication: ProxyAuthentication.END_TO_END_IAM }, ...props,
     });
   }
 
@@ -83,8 +83,10 @@ describe('end-to-end IAM refusals', () => {
       vpc: t.vpc,
       database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
       queries: READ_AND_WRITE,
-      existingProxy: { proxy, securityGroup: ec2.SecurityGroup.fromSecurityGroupId(t.stack, 'PSg', 'sg-1') },
-      proxyAuthentication: ProxyAuthentication.END_TO_END_IAM,
-    })).toThrow(/proxyAuthentication applies to a new proxy/);
+      proxy: {
+        existing: { proxy, securityGroup: ec2.SecurityGroup.fromSecurityGroupId(t.stack, 'PSg', 'sg-1') },
+        authentication: ProxyAuthentication.END_TO_END_IAM,
+      },
+    })).toThrow(/SecureDbApi Test\/Api: proxy.authentication applies to a new proxy/);
   });
 });
