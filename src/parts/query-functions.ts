@@ -8,7 +8,7 @@ import { MethodAccess } from '../api/rest-api';
 import { QueryFunctionSpec } from '../backend/backend-binding';
 import { QueryBackend } from '../backend/query-backend';
 import { QueryFunction } from '../database/query-function';
-import { MonitoredContainerService, MonitoredFunction } from '../monitoring/monitoring';
+import { MonitoredContainerService, MonitoredFunction } from '../monitoring/monitoring-props';
 import { GraphqlConfig, QueryConfig } from '../shared/config';
 
 /** The routes to serve, checked and authorized. */
