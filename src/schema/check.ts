@@ -7,7 +7,8 @@
 import { spawnSync } from 'child_process';
 import { Construct } from 'constructs';
 import { QuerySchema } from './query-schema';
-import { DescribedField, DescribedStatement, schemaWorker, WorkerInput, WorkerOutput } from './worker';
+import { schemaWorker } from './worker';
+import { DescribedField, DescribedStatement, WorkerInput, WorkerOutput } from './worker-protocol';
 import { apiError } from '../parts/context';
 import { ColumnConfig, ColumnType, dialectOf, EngineName, ParameterType, QueryConfig } from '../shared/config';
 import { compileNamedSql, sqlCodeOnly, tokenizeSql } from '../shared/named-parameters';
