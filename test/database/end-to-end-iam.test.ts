@@ -9,6 +9,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { DatabaseTarget, ProxyAuthentication, SecureDbApi, SecureDbApiProps } from '../../src';
 import { importedMysqlStack, postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
+import { onlyResourceOf, PolicyProperties } from '../helpers/template';
 
 describe('end-to-end IAM on a cluster defined in the app', () => {
   const { stack, api, app } = postgresApi({ proxy: { authentication: ProxyAuthentication.END_TO_END_IAM } });
@@ -26,7 +27,7 @@ describe('end-to-end IAM on a cluster defined in the app', () => {
     const [[roleId]] = Object.entries(t.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'rds.amazonaws.com' } })] } } }));
     t.hasResourceProperties('AWS::RDS::DBProxy', { RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] } });
     t.resourceCountIs('AWS::IAM::Policy', 0);
-    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } })) as any[];
+    const policy = onlyResourceOf<PolicyProperties>(t, 'AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } });
     const statements = policy.Properties.PolicyDocument.Statement;
     expect(statements).toHaveLength(1);
     expect(statements[0]).toMatchObject({ Sid: 'ConnectAsTheApiUsers', Effect: 'Allow', Action: 'rds-db:connect' });
