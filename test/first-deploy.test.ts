@@ -12,7 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi, SecureDbApiProps } from '../src';
-import { ENV, importedMysqlStack, postgresApi } from './helpers/stacks';
+import { ENV, existingProxy, importedMysqlStack, postgresApi } from './helpers/stacks';
 import { AlarmProperties, resourceEntriesOf, resourcesOf, RoleProperties } from './helpers/template';
 
 describe('account-wide API Gateway logging', () => {
@@ -313,15 +313,9 @@ describe('two APIs on one database', () => {
   test('behind an existing proxy its owner manages the users, and sharing them is allowed', () => {
     const { stack, make } = auroraMysql();
     const vpc = stack.node.findChild('Vpc') as ec2.Vpc;
-    const sg = new ec2.SecurityGroup(stack, 'ProxySg', { vpc });
-    const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(stack, 'Shared', {
-      dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
-      dbProxyName: 'shared',
-      endpoint: 'shared.proxy-abc.eu-west-1.rds.amazonaws.com',
-      securityGroups: [sg],
-    });
-    make('Orders', { proxy: { existing: { proxy, securityGroup: sg } } });
-    expect(() => make('Billing', { proxy: { existing: { proxy, securityGroup: sg } } })).not.toThrow();
+    const existing = existingProxy(stack, vpc);
+    make('Orders', { proxy: { existing } });
+    expect(() => make('Billing', { proxy: { existing } })).not.toThrow();
   });
 });
 

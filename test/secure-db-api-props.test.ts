@@ -1,27 +1,11 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as rds from 'aws-cdk-lib/aws-rds';
 import { DatabaseTarget, ProxyAuthentication, SecureDbApi, SecureDbApiProps } from '../src';
-import { postgresStack, READ_AND_WRITE } from './helpers/stacks';
+import { existingProxy, postgresStack, READ_AND_WRITE } from './helpers/stacks';
 
 /** Props that need constructs of the stack they are used in. */
 type PropsIn = (stack: Stack, vpc: ec2.IVpc) => Partial<SecureDbApiProps>;
-
-/** The stack's existing proxy, imported on first use (a test giving both forms asks twice). */
-function existingProxy(stack: Stack, vpc: ec2.IVpc) {
-  const imported = stack.node.tryFindChild('ExistingProxy') as rds.IDatabaseProxy | undefined;
-  const importedGroup = stack.node.tryFindChild('ExistingProxySg') as ec2.ISecurityGroup | undefined;
-  if (imported && importedGroup) return { proxy: imported, securityGroup: importedGroup };
-  const securityGroup = new ec2.SecurityGroup(stack, 'ExistingProxySg', { vpc });
-  const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(stack, 'ExistingProxy', {
-    dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
-    dbProxyName: 'shared-proxy',
-    endpoint: 'shared-proxy.proxy-abc.eu-west-1.rds.amazonaws.com',
-    securityGroups: [securityGroup],
-  });
-  return { proxy, securityGroup };
-}
 
 /** Every deprecated flat prop, a value other than its default, and the same value in its group. */
 const ALIASES: ReadonlyArray<[string, string, PropsIn, PropsIn]> = [

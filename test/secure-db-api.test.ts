@@ -6,7 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AccessLevel, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
-import { ENV, postgresApi, postgresStack } from './helpers/stacks';
+import { ENV, existingProxy, postgresApi, postgresStack } from './helpers/stacks';
 import {
   AlarmProperties, FunctionProperties, MethodProperties, PolicyProperties, PolicyStatement, resourceEntriesOf, resourcesOf,
   RoleProperties, SecurityGroupProperties, SecurityGroupRuleProperties, StageProperties,
@@ -288,13 +288,7 @@ describe('SecureDbApi shape', () => {
 
   test('an existing proxy is used as it is: no proxy, secrets or rotation are created, and the functions get in', () => {
     const t = postgresStack();
-    const proxySg = new ec2.SecurityGroup(t.stack, 'ExistingProxySg', { vpc: t.vpc });
-    const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(t.stack, 'Existing', {
-      dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
-      dbProxyName: 'shared-proxy',
-      endpoint: 'shared-proxy.proxy-abc.eu-west-1.rds.amazonaws.com',
-      securityGroups: [proxySg],
-    });
+    const { proxy, securityGroup: proxySg } = existingProxy(t.stack, t.vpc);
     new SecureDbApi(t.stack, 'Api', {
       vpc: t.vpc,
       database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
