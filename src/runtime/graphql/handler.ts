@@ -17,9 +17,10 @@ import { DEFAULT_MAX_BODY_BYTES, GraphqlConfig, PreparedQuery } from '../../shar
 import { graphqlProblems, sha256Hex } from '../../shared/graphql-config';
 import { ProblemKind } from '../../shared/problem';
 import { claimsOf } from '../claims';
-import { decodeJsonBody, InvokeContext, LogSink, QueryHandler } from '../handler';
+import { InvokeContext, LogSink, QueryHandler } from '../handler';
 import { principalOf } from '../observability';
 import { HttpResponse, Problem, SECURITY_HEADERS } from '../problem';
+import { decodeJsonBody } from '../request';
 
 // The CommonJS build: its ESM build imports graphql's ESM files, and a bundle with two copies of graphql
 // fails at run time ("Cannot use GraphQLObjectType from another module or realm").
