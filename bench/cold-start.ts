@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { apiEvent, ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, median, met, seededRandom, SEED, shuffle, stageBundle } from './support';
 import { printTable } from './table';
-import type { RuntimeConfig } from '../src/runtime/config';
+import type { RuntimeConfig } from '../src/shared/config';
 import { mariadb, MARIADB, PG, postgres } from '../test/runtime/helpers/databases';
 
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 21);

@@ -24,7 +24,7 @@ import { Client } from 'pg';
 import { startLatencyProxy } from './latency-proxy';
 import { ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, met, percentile, seededRandom, SEED, shuffle, stageBundle, apiEvent } from './support';
 import { printTable } from './table';
-import type { QueryConfig, RuntimeConfig } from '../src/runtime/config';
+import type { QueryConfig, RuntimeConfig } from '../src/shared/config';
 import { mariadb, MARIADB, PG, postgres } from '../test/runtime/helpers/databases';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1000);

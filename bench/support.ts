@@ -7,7 +7,7 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { RuntimeConfig } from '../src/runtime/config';
+import type { RuntimeConfig } from '../src/shared/config';
 
 export const ROOT = path.join(__dirname, '..');
 export const ASSETS = path.join(ROOT, 'assets', 'runtime');

@@ -59,9 +59,11 @@ export class ExistingMysqlInventoryStack extends Stack {
     this.inventoryApi = new SecureDbApi(this, 'InventoryApi', {
       vpc,
       database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }),
-      readerUser: 'inventory_reader',
-      writerUser: 'inventory_writer',
-      databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretNameV2(this, 'InventoryMaster', existing.masterSecretName) },
+      databaseUsers: {
+        reader: 'inventory_reader',
+        writer: 'inventory_writer',
+        masterSecret: secretsmanager.Secret.fromSecretNameV2(this, 'InventoryMaster', existing.masterSecretName),
+      },
       queries: [
         {
           route: 'GET /items',

@@ -72,8 +72,7 @@ new SecureDbApi(stack, 'Tenants', {
 new SecureDbApi(stack, 'Private', {
   vpc: egress,
   database: DatabaseTarget.fromCluster(cluster, { databaseName: 'app' }),
-  readerUser: 'private_reader',
-  writerUser: 'private_writer',
+  databaseUsers: { reader: 'private_reader', writer: 'private_writer' },
   authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://app'] }),
   backend: QueryBackend.fargate({
     domainName: 'queries.internal.example.com',

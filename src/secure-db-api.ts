@@ -26,8 +26,8 @@ import { ProxyAccess } from './parts/proxy-access';
 import { QueryFunctions } from './parts/query-functions';
 import { QueryRegistry, Route } from './parts/query-registry';
 import { validateProps } from './parts/validate-props';
-import { routeKeyOf } from './runtime/config';
 import { SecureDbApiKeyOptions, SecureDbApiProps } from './secure-db-api-props';
+import { routeKeyOf } from './shared/config';
 
 export * from './secure-db-api-props';
 
@@ -82,15 +82,15 @@ export class SecureDbApi extends Construct {
   private readonly openApi: OpenApiPublishing;
   private built = false;
 
-  constructor(scope: Construct, id: string, props: SecureDbApiProps) {
+  constructor(scope: Construct, id: string, givenProps: SecureDbApiProps) {
     super(scope, id);
     let target;
     try {
-      target = props.database.bind();
+      target = givenProps.database.bind();
     } catch (e) {
       throw apiError(this, `${(e as Error).message}`);
     }
-    validateProps(this, props, target);
+    const props = validateProps(this, givenProps, target);
     const users = claimUsers(this, props, target);
     const vpcSubnets = selectSubnets(this, props);
     const endToEndIam = ProxyAccess.endToEndIam(this, props, target);

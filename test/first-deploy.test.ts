@@ -12,29 +12,29 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi, SecureDbApiProps } from '../src';
-import { ENV, importedMysqlStack, postgresApi } from './helpers/stacks';
+import { ENV, existingProxy, importedMysqlStack, postgresApi } from './helpers/stacks';
+import { AlarmProperties, resourceEntriesOf, resourcesOf, RoleProperties } from './helpers/template';
 
 describe('account-wide API Gateway logging', () => {
-  test('GIVEN two APIs in one stack THEN the stack holds one AWS::ApiGateway::Account, and both stages wait for it', () => {
+  test('two APIs in one stack share one AWS::ApiGateway::Account, and both stages wait for it', () => {
     const { stack, vpc, cluster } = postgresApi();
     new SecureDbApi(stack, 'Second', {
       vpc,
       database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
-      readerUser: 'second_reader',
-      writerUser: 'second_writer',
+      databaseUsers: { reader: 'second_reader', writer: 'second_writer' },
       queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
     });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::ApiGateway::Account', 1);
     const [accountId] = Object.keys(t.findResources('AWS::ApiGateway::Account'));
-    const stages = Object.values(t.findResources('AWS::ApiGateway::Stage')) as any[];
+    const stages = resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage');
     expect(stages).toHaveLength(2);
     for (const s of stages) expect(s.DependsOn).toEqual(expect.arrayContaining([accountId]));
   });
 
   test('the role, its policy and the account setting are retained when the stack is deleted', () => {
     const t = Template.fromStack(postgresApi().stack);
-    const role = Object.values(t.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })] } } })) as any[];
+    const role = resourcesOf<RoleProperties>(t, 'AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'apigateway.amazonaws.com' } })] } } });
     expect(role).toHaveLength(1);
     expect(role[0]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     t.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
@@ -88,9 +88,11 @@ describe('cdk synth --strict', () => {
       },
     });
     const t = Template.fromStack(stack);
-    const alarm = (id: string) => Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([logicalId]) => logicalId.includes(id))![1] as any;
+    const alarms = resourceEntriesOf<AlarmProperties>(t, 'AWS::CloudWatch::Alarm');
     for (const id of ['ApiServerErrorRate', 'ProxyBorrowLatency', 'ReaderDurationNearTimeout']) {
-      const periods = alarm(id).Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Period);
+      const matching = alarms.filter(([logicalId]) => logicalId.includes(id));
+      expect(matching).toHaveLength(1);
+      const periods = matching[0][1].Properties.Metrics.flatMap((m) => (m.MetricStat ? [m.MetricStat.Period] : []));
       expect(periods.length).toBeGreaterThan(0);
       expect(new Set(periods)).toEqual(new Set([60]));
     }
@@ -178,14 +180,14 @@ describe('physical names', () => {
     return stack;
   }
 
-  test('GIVEN the same app deployed twice in one account under two stack names THEN no physical name is shared', () => {
+  test('the same app deployed twice in one account under two stack names shares no physical name', () => {
     const staging = physicalNames(Template.fromStack(fullApi(new App(), 'Shop', 'shop-staging')));
     const production = physicalNames(Template.fromStack(fullApi(new App(), 'Shop', 'shop-production')));
     expect(staging).toEqual(expect.arrayContaining([expect.stringMatching(/^AWS::RDS::DBProxy "shopstaging-Api-[A-Z0-9]{8}"$/)]));
     expect(staging.filter((n) => production.includes(n))).toEqual([]);
   });
 
-  test('GIVEN two stacks of one app with the same construct ids THEN no physical name is shared', () => {
+  test('two stacks of one app with the same construct ids share no physical name', () => {
     const app = new App();
     const [stackA, stackB] = [fullApi(app, 'ShopA'), fullApi(app, 'ShopB')];
     const a = physicalNames(Template.fromStack(stackA));
@@ -213,7 +215,7 @@ describe('database ports', () => {
       .map((r) => r.Properties);
   }
 
-  test('GIVEN a PostgreSQL instance on port 5433 THEN rotation and the user bootstrap are let in on its own port', () => {
+  test('rotation and the user bootstrap are let into a PostgreSQL instance on its own port 5433', () => {
     const app = new App();
     const stack = new Stack(app, 'Port', { env: ENV });
     const vpc = isolatedVpc(stack);
@@ -232,7 +234,7 @@ describe('database ports', () => {
     t.hasResourceProperties('Custom::SecureDbApiDatabaseUsers', { Port: dbPort });
   });
 
-  test('GIVEN an Aurora MySQL cluster on port 3307 THEN rotation is let in on its own port', () => {
+  test('rotation is let into an Aurora MySQL cluster on its own port 3307', () => {
     const app = new App();
     const stack = new Stack(app, 'Port', { env: ENV });
     const { vpc, cluster } = isolatedCluster(stack, AURORA_MYSQL, { port: 3307 });
@@ -241,7 +243,7 @@ describe('database ports', () => {
     expect(ingressFrom(Template.fromStack(stack), 'Secret rotation')).toEqual([expect.objectContaining({ FromPort: dbPort, ToPort: dbPort })]);
   });
 
-  test('GIVEN an imported instance on port 3307 THEN the rules open 3307, and a different target port is refused', () => {
+  test('the rules open an imported instance\'s port 3307, and a different target port is refused', () => {
     const { stack, vpc, instance } = importedMysqlStack({ port: 3307 });
     const masterSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Master', 'inventory/master');
     new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), databaseUsers: { masterSecret }, queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }] });
@@ -254,7 +256,7 @@ describe('database ports', () => {
       .toThrow(/SecureDbApi Imported\/Api: Instance Imported\/Db listens on port 3307, but the target options say 3306/);
   });
 
-  test('GIVEN an imported cluster without its port THEN synthesis stops with an error naming the construct', () => {
+  test('an imported cluster without its port stops synthesis with an error naming the construct', () => {
     const { stack, vpc } = importedMysqlStack();
     const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Cluster', {
       clusterIdentifier: 'orders',
@@ -280,17 +282,17 @@ describe('two APIs on one database', () => {
     return { stack, make };
   }
 
-  test('GIVEN the default users on both THEN the second is refused at synth, naming both', () => {
+  test('a second API with the default users is refused at synth, naming both', () => {
     const { make } = auroraMysql();
     make('Orders');
-    expect(() => make('Billing')).toThrow(/SecureDbApi Two\/Billing: database user "api_reader" is already used by SecureDbApi Two\/Orders on the same database; each API needs its own readerUser and writerUser/);
-    expect(() => make('Invoices', { readerUser: 'invoices_reader' })).toThrow(/database user "api_writer" is already used by SecureDbApi Two\/Orders/);
+    expect(() => make('Billing')).toThrow(/SecureDbApi Two\/Billing: database user "api_reader" is already used by SecureDbApi Two\/Orders on the same database; each API needs its own databaseUsers.reader and databaseUsers.writer/);
+    expect(() => make('Invoices', { databaseUsers: { reader: 'invoices_reader' } })).toThrow(/database user "api_writer" is already used by SecureDbApi Two\/Orders/);
   });
 
-  test('GIVEN users of their own THEN each has its secrets and rotation, the database is alarmed on once, and the stack sets account logging once', () => {
+  test('APIs with users of their own each have their secrets and rotation, the database is alarmed on once, and the stack sets account logging once', () => {
     const { stack, make } = auroraMysql();
     make('Orders');
-    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    make('Billing', { databaseUsers: { reader: 'billing_reader', writer: 'billing_writer' } });
     const t = Template.fromStack(stack);
     t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 4);
     for (const user of ['api_reader', 'api_writer', 'billing_reader', 'billing_writer']) {
@@ -301,35 +303,29 @@ describe('two APIs on one database', () => {
     t.resourceCountIs('AWS::ApiGateway::Account', 1);
   });
 
-  test('GIVEN the first API without alarms THEN the second alarms on the database', () => {
+  test('when the first API has no alarms the second alarms on the database', () => {
     const { stack, make } = auroraMysql();
     make('Orders', { monitoring: { alarms: false } });
-    make('Billing', { readerUser: 'billing_reader', writerUser: 'billing_writer' });
+    make('Billing', { databaseUsers: { reader: 'billing_reader', writer: 'billing_writer' } });
     Template.fromStack(stack).resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Namespace: 'AWS/RDS', MetricName: 'CPUUtilization' }, 1);
   });
 
-  test('GIVEN an existing proxy THEN its owner manages the users, and sharing them is allowed', () => {
+  test('behind an existing proxy its owner manages the users, and sharing them is allowed', () => {
     const { stack, make } = auroraMysql();
     const vpc = stack.node.findChild('Vpc') as ec2.Vpc;
-    const sg = new ec2.SecurityGroup(stack, 'ProxySg', { vpc });
-    const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(stack, 'Shared', {
-      dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
-      dbProxyName: 'shared',
-      endpoint: 'shared.proxy-abc.eu-west-1.rds.amazonaws.com',
-      securityGroups: [sg],
-    });
-    make('Orders', { existingProxy: { proxy, securityGroup: sg } });
-    expect(() => make('Billing', { existingProxy: { proxy, securityGroup: sg } })).not.toThrow();
+    const existing = existingProxy(stack, vpc);
+    make('Orders', { proxy: { existing } });
+    expect(() => make('Billing', { proxy: { existing } })).not.toThrow();
   });
 });
 
 describe('timeouts under API Gateway\'s 29 s', () => {
-  test('GIVEN the longest statement timeout (25 s) THEN the function times out at 28 s, 1 s under API Gateway\'s limit', () => {
+  test('the longest statement timeout (25 s) makes the function time out at 28 s, 1 s under API Gateway\'s limit', () => {
     const { stack } = postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(25) }] });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^SecureDbApi read queries'), Timeout: 28 });
   });
 
-  test('GIVEN a 26 s statement timeout THEN synthesis stops with a clear error', () => {
+  test('a 26 s statement timeout stops synthesis with a clear error', () => {
     expect(() => Template.fromStack(postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(26) }] }).stack))
       .toThrow(/query "getSlow": timeout 26 seconds is too long: at most 25 seconds/);
   });
@@ -342,7 +338,7 @@ describe('the OpenAPI document in the cloud assembly', () => {
     expect(readdirSync(outdir).filter((f) => f.endsWith('.openapi.json'))).toEqual(['Api.openapi.json']);
   });
 
-  test('GIVEN two APIs with the same id in one assembly THEN the second is refused instead of overwriting the first', () => {
+  test('a second API with the same id in one assembly is refused instead of overwriting the first', () => {
     const app = new App();
     const build = (id: string) => {
       const stack = new Stack(app, id, { env: ENV });
@@ -356,14 +352,14 @@ describe('the OpenAPI document in the cloud assembly', () => {
 });
 
 describe('subnets without egress', () => {
-  test('GIVEN isolated subnets THEN synthesis says which VPC endpoints the in-VPC parts need, as information (no warning for --strict)', () => {
+  test('in isolated subnets synthesis says which VPC endpoints the in-VPC parts need, as information (no warning for --strict)', () => {
     const { stack } = postgresApi();
     const annotations = Annotations.fromStack(stack);
     annotations.hasInfo('/Test/Api', Match.stringLikeRegexp('subnets without a route out of the VPC: it needs VPC endpoints for Secrets Manager \\(com\\.amazonaws\\.eu-west-1\\.secretsmanager\\) for secret rotation and the database user bootstrap'));
     expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
   });
 
-  test('GIVEN private subnets with egress THEN there is nothing to say', () => {
+  test('in private subnets with egress there is nothing to say about VPC endpoints', () => {
     const { stack } = postgresApi({}, { egress: true });
     expect(Annotations.fromStack(stack).findInfo('/Test/Api', Match.stringLikeRegexp('VPC endpoints'))).toEqual([]);
   });

@@ -6,8 +6,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AccessLevel, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
-import { ENV, postgresApi, postgresStack } from './helpers/stacks';
-import * as runtimeConfig from '../src/runtime/config';
+import { ENV, existingProxy, postgresApi, postgresStack } from './helpers/stacks';
+import {
+  AlarmProperties, FunctionProperties, MethodProperties, PolicyProperties, PolicyStatement, resourceEntriesOf, resourcesOf,
+  RoleProperties, SecurityGroupProperties, SecurityGroupRuleProperties, StageProperties,
+} from './helpers/template';
+import * as runtimeConfig from '../src/shared/config';
 
 /** The reader and writer functions (not the user bootstrap). */
 const QUERY_FUNCTIONS = { Properties: { Description: Match.stringLikeRegexp('^SecureDbApi (read|write) queries') } };
@@ -17,11 +21,11 @@ function template(stack: Stack): Template {
 }
 
 /** Every policy document in the template: role inline policies, AWS::IAM::Policy and ManagedPolicy. */
-function policyStatements(t: Template): { resource: string; statement: any }[] {
-  const out: { resource: string; statement: any }[] = [];
+function policyStatements(t: Template): { resource: string; statement: PolicyStatement }[] {
+  const out: { resource: string; statement: PolicyStatement }[] = [];
   for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
-    for (const [id, r] of Object.entries(t.findResources(type))) {
-      for (const s of (r as any).Properties.PolicyDocument.Statement) out.push({ resource: id, statement: s });
+    for (const [id, r] of resourceEntriesOf<PolicyProperties>(t, type)) {
+      for (const s of r.Properties.PolicyDocument.Statement) out.push({ resource: id, statement: s });
     }
   }
   return out;
@@ -48,10 +52,10 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
 
   test.each([['Reader', 'api_reader'], ['Writer', 'api_writer']])('the %s role may rds-db:connect only as %s through the proxy', (label, user) => {
     const proxyId = Object.keys(t.findResources('AWS::RDS::DBProxy'))[0];
-    const policies = t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp(label === 'Reader' ? 'read query' : 'write query') } });
-    expect(Object.keys(policies)).toHaveLength(1);
-    const statements = (Object.values(policies)[0] as any).Properties.PolicyDocument.Statement;
-    const connect = statements.filter((s: any) => [s.Action].flat().includes('rds-db:connect'));
+    const policies = resourcesOf<PolicyProperties>(t, 'AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp(label === 'Reader' ? 'read query' : 'write query') } });
+    expect(policies).toHaveLength(1);
+    const statements = policies[0].Properties.PolicyDocument.Statement;
+    const connect = statements.filter((s) => [s.Action].flat().includes('rds-db:connect'));
     expect(connect).toEqual([
       {
         Sid: 'ConnectAsOwnDbUserThroughProxy',
@@ -72,7 +76,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
     for (const { statement } of policyStatements(t)) {
       for (const action of [statement.Action].flat()) expect(action).not.toMatch(/^\*$|:\*$/);
     }
-    for (const r of Object.values(t.findResources('AWS::IAM::Role')) as any[]) {
+    for (const r of resourcesOf<RoleProperties>(t, 'AWS::IAM::Role')) {
       expect(JSON.stringify(r.Properties.ManagedPolicyArns ?? [])).not.toMatch(/iam::aws:policy/);
     }
     const connects = policyStatements(t).filter(({ statement }) => [statement.Action].flat().includes('rds-db:connect'));
@@ -80,13 +84,16 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   });
 
   test('only the query functions reach the proxy, and they reach nothing else', () => {
-    const fnSg = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).find(([, r]) => (r as any).Properties.GroupDescription.startsWith('Query functions'))![0];
-    const proxySg = Object.entries(t.findResources('AWS::EC2::SecurityGroup')).find(([, r]) => (r as any).Properties.GroupDescription.startsWith('RDS Proxy'))![0];
-    const ingress = Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).filter((r: any) => JSON.stringify(r.Properties.GroupId).includes(proxySg)) as any[];
+    const groups = resourceEntriesOf<SecurityGroupProperties>(t, 'AWS::EC2::SecurityGroup');
+    const groupId = (description: string) => groups.filter(([, r]) => r.Properties.GroupDescription.startsWith(description)).map(([id]) => id);
+    const [fnSg] = groupId('Query functions');
+    const [proxySg] = groupId('RDS Proxy');
+    expect([fnSg, proxySg]).toEqual([expect.any(String), expect.any(String)]);
+    const ingress = resourcesOf<SecurityGroupRuleProperties>(t, 'AWS::EC2::SecurityGroupIngress').filter((r) => JSON.stringify(r.Properties.GroupId).includes(proxySg));
     expect(ingress.map((r) => r.Properties)).toEqual([
       expect.objectContaining({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: { 'Fn::GetAtt': [fnSg, 'GroupId'] } }),
     ]);
-    const fnEgress = Object.values(t.findResources('AWS::EC2::SecurityGroupEgress')).filter((r: any) => JSON.stringify(r.Properties.GroupId).includes(fnSg)) as any[];
+    const fnEgress = resourcesOf<SecurityGroupRuleProperties>(t, 'AWS::EC2::SecurityGroupEgress').filter((r) => JSON.stringify(r.Properties.GroupId).includes(fnSg));
     expect(fnEgress.map((r) => r.Properties)).toEqual([
       expect.objectContaining({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, DestinationSecurityGroupId: { 'Fn::GetAtt': [proxySg, 'GroupId'] } }),
     ]);
@@ -115,7 +122,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   });
 
   test('every log group is KMS-encrypted and kept one year', () => {
-    const groups = Object.values(t.findResources('AWS::Logs::LogGroup')) as any[];
+    const groups = resourcesOf<{ KmsKeyId: unknown; RetentionInDays: number }>(t, 'AWS::Logs::LogGroup');
     expect(groups.length).toBe(5); // access logs, reader, writer, user bootstrap and its provider
     for (const g of groups) {
       expect(g.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
@@ -124,7 +131,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   });
 
   test('the stage logs JSON access records, never request data, traces with X-Ray and throttles', () => {
-    const stage = (Object.values(t.findResources('AWS::ApiGateway::Stage'))[0] as any).Properties;
+    const [{ Properties: stage }] = resourcesOf<StageProperties>(t, 'AWS::ApiGateway::Stage');
     expect(stage).toMatchObject({
       StageName: 'v1',
       TracingEnabled: true,
@@ -136,7 +143,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   });
 
   test('every method uses IAM authorization and validates its request', () => {
-    const methods = Object.values(t.findResources('AWS::ApiGateway::Method')) as any[];
+    const methods = resourcesOf<MethodProperties>(t, 'AWS::ApiGateway::Method');
     expect(methods).toHaveLength(3);
     for (const m of methods) {
       expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
@@ -159,7 +166,7 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   });
 
   test('API Gateway may invoke the functions only from this API, in this account', () => {
-    const permissions = Object.values(t.findResources('AWS::Lambda::Permission')) as any[];
+    const permissions = resourcesOf<{ SourceArn: unknown }>(t, 'AWS::Lambda::Permission');
     expect(permissions).toHaveLength(2);
     for (const p of permissions) {
       expect(p.Properties).toMatchObject({ Principal: 'apigateway.amazonaws.com', SourceAccount: '123456789012', Action: 'lambda:InvokeFunction' });
@@ -168,26 +175,26 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
   });
 
   test('the functions run Node.js 24 in private subnets with tracing, and get only the proxy endpoint and the API\'s name from the environment', () => {
-    const fns = Object.values(t.findResources('AWS::Lambda::Function', QUERY_FUNCTIONS)) as any[];
+    const fns = resourcesOf<FunctionProperties>(t, 'AWS::Lambda::Function', QUERY_FUNCTIONS);
     expect(fns).toHaveLength(2);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler', TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' } });
       expect(Object.keys(f.Properties.Environment.Variables)).toEqual(['SECURE_DB_API_DB_HOST', 'POWERTOOLS_SERVICE_NAME']);
       expect(f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe(api.api.restApiName);
-      expect(f.Properties.VpcConfig.SubnetIds.length).toBe(2);
+      expect(f.Properties.VpcConfig?.SubnetIds).toHaveLength(2);
     }
   });
 
   test('each function\'s asset holds its route table as config.json, and only its own access level', () => {
     const assembly = stack.node.root as App;
     const outdir = assembly.synth().directory;
-    const fns = Object.values(t.findResources('AWS::Lambda::Function', QUERY_FUNCTIONS)) as any[];
-    const configs = fns.map((f) => JSON.parse(readFileSync(path.join(outdir, f.Metadata['aws:asset:path'], 'config.json'), 'utf8')));
+    const fns = resourcesOf<FunctionProperties>(t, 'AWS::Lambda::Function', QUERY_FUNCTIONS);
+    const configs: runtimeConfig.RuntimeConfig[] = fns.map((f) => JSON.parse(readFileSync(path.join(outdir, f.Metadata['aws:asset:path'], 'config.json'), 'utf8')));
     const reader = configs.find((c) => c.connection.user === 'api_reader');
     const writer = configs.find((c) => c.connection.user === 'api_writer');
-    expect(reader.queries.map((q: any) => `${q.method} ${q.path}`)).toEqual(['GET /orders/{id}', 'GET /orders']);
-    expect(writer.queries.map((q: any) => `${q.method} ${q.path}`)).toEqual(['POST /orders']);
-    expect(reader.connection).toEqual({
+    expect(reader?.queries.map((q) => `${q.method} ${q.path}`)).toEqual(['GET /orders/{id}', 'GET /orders']);
+    expect(writer?.queries.map((q) => `${q.method} ${q.path}`)).toEqual(['POST /orders']);
+    expect(reader?.connection).toEqual({
       host: '${env:SECURE_DB_API_DB_HOST}',
       port: 5432,
       database: 'shop',
@@ -228,14 +235,15 @@ describe('API name', () => {
   /** The REST API's name, the query functions' service name and the API alarms' ApiName dimension, of one stack. */
   function names(stack: Stack) {
     const t = template(stack);
-    const restApi = Object.values(t.findResources('AWS::ApiGateway::RestApi'))[0] as any;
-    const services = (Object.values(t.findResources('AWS::Lambda::Function', QUERY_FUNCTIONS)) as any[]).map((f) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME);
-    const alarm = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('ApiServerErrorRate'))![1] as any;
-    const apiNames = alarm.Properties.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.Dimensions.find((d: any) => d.Name === 'ApiName').Value);
+    const [restApi] = resourcesOf<{ Name: string }>(t, 'AWS::ApiGateway::RestApi');
+    const services = resourcesOf<FunctionProperties>(t, 'AWS::Lambda::Function', QUERY_FUNCTIONS).map((f) => f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME);
+    const alarms = resourceEntriesOf<AlarmProperties>(t, 'AWS::CloudWatch::Alarm').filter(([id]) => id.includes('ApiServerErrorRate'));
+    expect(alarms).toHaveLength(1);
+    const apiNames = alarms[0][1].Properties.Metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat?.Metric.Dimensions.find((d) => d.Name === 'ApiName')?.Value);
     return { name: restApi.Properties.Name, services, apiNames };
   }
 
-  test('GIVEN a staging and a production stack with the same construct id THEN their APIs, metrics and alarms do not share a name', () => {
+  test('a staging and a production stack with the same construct id give their APIs, metrics and alarms names of their own', () => {
     const staging = names(postgresApi({}, { stackId: 'ShopStaging' }).stack);
     const production = names(postgresApi({}, { stackId: 'ShopProduction' }).stack);
     expect(staging.name).toMatch(/^ShopStaging-Api-[A-Z0-9]{8}$/);
@@ -247,7 +255,7 @@ describe('API name', () => {
     }
   });
 
-  test('GIVEN apiName THEN the API, its functions and its alarms use it', () => {
+  test('apiName names the API, and its functions and alarms use it', () => {
     const n = names(postgresApi({ apiName: 'shop orders.v2_prod-1' }).stack);
     expect(n).toEqual({ name: 'shop orders.v2_prod-1', services: ['shop orders.v2_prod-1', 'shop orders.v2_prod-1'], apiNames: ['shop orders.v2_prod-1', 'shop orders.v2_prod-1'] });
   });
@@ -280,17 +288,11 @@ describe('SecureDbApi shape', () => {
 
   test('an existing proxy is used as it is: no proxy, secrets or rotation are created, and the functions get in', () => {
     const t = postgresStack();
-    const proxySg = new ec2.SecurityGroup(t.stack, 'ExistingProxySg', { vpc: t.vpc });
-    const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(t.stack, 'Existing', {
-      dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
-      dbProxyName: 'shared-proxy',
-      endpoint: 'shared-proxy.proxy-abc.eu-west-1.rds.amazonaws.com',
-      securityGroups: [proxySg],
-    });
+    const { proxy, securityGroup: proxySg } = existingProxy(t.stack, t.vpc);
     new SecureDbApi(t.stack, 'Api', {
       vpc: t.vpc,
       database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
-      existingProxy: { proxy, securityGroup: proxySg },
+      proxy: { existing: { proxy, securityGroup: proxySg } },
       queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
     });
     const tpl = Template.fromStack(t.stack);
@@ -347,8 +349,8 @@ describe('SecureDbApi validation', () => {
     ['no queries', { queries: [] }, /needs at least one query/],
     ['claims under IAM authorization', { queries: [{ route: 'GET /mine', sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' }] }, /binds :claims.…, but the API authorizes with AWS IAM/],
     ['a typo beside claims is still reported', { queries: [{ route: 'GET /mine', sql: "SELECT ':claims.x', :nope" }] }, /SQL uses :nope/],
-    ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
-    ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
+    ['same reader and writer', { databaseUsers: { reader: 'app', writer: 'app' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
+    ['invalid user name', { databaseUsers: { reader: 'Robert\'); DROP' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
     ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /query "getA": timeout 40 seconds is too long: at most 25 seconds/],
     ['timeout without headroom under API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(26) }] }, /SecureDbApi Test\/Api: query "getA": timeout 26 seconds is too long: at most 25 seconds, so that the answer \(3 s to connect and respond\) reaches API Gateway 1 s before its 29-second integration limit/],
   ])('%s is refused at synth time', (_what, props, message) => {
@@ -356,8 +358,8 @@ describe('SecureDbApi validation', () => {
   });
 
   test.each<[string, Record<string, unknown>, ((api: SecureDbApi) => void) | undefined]>([
-    ['same reader and writer', { readerUser: 'app', writerUser: 'app', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
-    ['invalid user name', { readerUser: 'Robert\'); DROP', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['same reader and writer', { databaseUsers: { reader: 'app', writer: 'app' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['invalid user name', { databaseUsers: { reader: 'Robert\'); DROP' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
     ['invalid API name', { apiName: 'orders/api', queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
     ['a usage plan quota of 0', { usagePlan: { quota: 0 }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
     ['schemas that are not identifiers', { databaseUsers: { schemas: ['a b'] }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],

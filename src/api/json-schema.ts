@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig } from '../runtime/config';
+import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig } from '../shared/config';
 
 /** A JSON Schema object (plain data). */
 export type JsonSchemaObject = Record<string, unknown>;

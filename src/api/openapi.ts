@@ -6,8 +6,8 @@
  */
 import type { OpenApiSecurityScheme } from './authorization';
 import { bodyPropertySchema, isRequired, JsonSchemaObject, parameterSchema } from './json-schema';
-import { ColumnConfig, ParameterConfig, QueryConfig, routeKeyOf } from '../runtime/config';
-import { PROBLEM_TYPE_BASE } from '../runtime/problem';
+import { ColumnConfig, ParameterConfig, QueryConfig, routeKeyOf } from '../shared/config';
+import { PROBLEM_TYPE_BASE } from '../shared/problem';
 
 export interface OpenApiInput {
   readonly title: string;

@@ -10,10 +10,10 @@ import { ApiDeployment } from './deployment';
 import { bodyPropertySchema, isRequired } from './json-schema';
 import { ThrottlingOptions } from './throttling';
 import { answerTimeout } from '../database/query-config';
-import { QueryConfig } from '../runtime/config';
-import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
+import { QueryConfig } from '../shared/config';
+import { PROBLEM_TYPE_BASE } from '../shared/problem';
 
 /** The private container backend, reached through a VPC link. */
 export interface HttpBackend {

@@ -9,9 +9,9 @@ import { FargateBackend } from './fargate-backend';
 import type { FargateBackendOptions, NetworkLoadBalancerBackendOptions } from './query-backend';
 import type { HttpBackend, MethodAccess, QueryRestApi } from '../api/rest-api';
 import { proxyRuntimeConfig, QueryFunctionProps } from '../database/query-function';
-import type { MonitoredContainerService } from '../monitoring/monitoring';
+import type { MonitoredContainerService } from '../monitoring/monitoring-props';
 import { ApiContext, apiError } from '../parts/context';
-import type { QueryConfig } from '../runtime/config';
+import type { QueryConfig } from '../shared/config';
 import { IDENTITY_HEADERS } from '../shared/identity-headers';
 
 /** What a query function is asked to serve (the rest comes from the API's context). */

@@ -11,10 +11,10 @@ import { Construct } from 'constructs';
 import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
-import type { RuntimeConfig } from '../runtime/config';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { stageAsset } from '../security/private-function';
+import type { RuntimeConfig } from '../shared/config';
 import { SERVICE_NAME_ENV } from '../shared/metric-names';
 
 /** The server bundle (built by esbuild) and the Dockerfile the package ships. */

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { AccessLevel, QueryDefinition } from './query';
-import { MAX_TIMEOUT_MS } from '../runtime/config';
-import type { ColumnConfig, HttpMethod as RuntimeMethod, QueryConfig } from '../runtime/config';
+import { MAX_TIMEOUT_MS } from '../shared/config';
+import type { ColumnConfig, HttpMethod as RuntimeMethod, QueryConfig } from '../shared/config';
 
 /** Time beyond the statement timeout to connect and answer. */
 const ANSWER_GRACE_MS = 3000;

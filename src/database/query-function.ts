@@ -11,8 +11,8 @@ import { DatabaseEngineFamily } from './database-target';
 import { ENGINES } from './engines';
 import { answerTimeout } from './query-config';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
-import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../runtime/config';
 import { privateFunction } from '../security/private-function';
+import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../shared/config';
 import { SERVICE_NAME_ENV } from '../shared/metric-names';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import type { ParameterConfig, ParameterSource, ParameterType } from '../runtime/config';
+import type { ParameterConfig, ParameterSource, ParameterType } from '../shared/config';
 
 /** Who a query runs as: the read-only database user, or the writer. */
 export enum AccessLevel {

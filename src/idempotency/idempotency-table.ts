@@ -6,8 +6,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IdempotencyOptions } from './idempotency-options';
 import { apiError } from '../parts/context';
-import type { IdempotencyConfig } from '../runtime/config';
 import { inCompliancePacks } from '../security/compliance-packs';
+import type { IdempotencyConfig } from '../shared/config';
 
 /** The environment variable that carries the table's name to the functions and the tasks (a deploy-time value). */
 export const IDEMPOTENCY_TABLE_ENV = 'SECURE_DB_API_IDEMPOTENCY_TABLE';

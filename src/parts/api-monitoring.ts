@@ -9,7 +9,8 @@ import { allowAlarmPublishing } from './encryption-key';
 import { Route } from './query-registry';
 import { DatabaseTargetConfig } from '../database/database-target';
 import { AlarmActions } from '../monitoring/alarm-actions';
-import { MonitoredContainerService, MonitoredFunction, SecureDbApiMonitoring } from '../monitoring/monitoring';
+import { SecureDbApiMonitoring } from '../monitoring/monitoring';
+import { MonitoredContainerService, MonitoredFunction } from '../monitoring/monitoring-props';
 import type { SecureDbApiProps } from '../secure-db-api-props';
 
 /** The stacks where an API already alarms on a database (by its connections): once per stack is enough. */

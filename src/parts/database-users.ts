@@ -27,16 +27,16 @@ export interface ApiUsers {
  * already has there.
  */
 export function claimUsers(scope: Construct, props: SecureDbApiProps, target: DatabaseTargetConfig): ApiUsers {
-  const readerUser = props.readerUser ?? DEFAULTS.readerUser;
-  const writerUser = props.writerUser ?? DEFAULTS.writerUser;
-  if (props.existingProxy) return { readerUser, writerUser };
+  const readerUser = props.databaseUsers?.reader ?? DEFAULTS.readerUser;
+  const writerUser = props.databaseUsers?.writer ?? DEFAULTS.writerUser;
+  if (props.proxy?.existing) return { readerUser, writerUser };
   const users = USERS_OF_DATABASE.get(target.connections) ?? new Map<string, string>();
   USERS_OF_DATABASE.set(target.connections, users);
   for (const user of [readerUser, writerUser]) {
     const other = users.get(user);
     if (other !== undefined) {
       throw apiError(scope, `database user "${user}" is already used by SecureDbApi ${other} on the same database; `
-        + 'each API needs its own readerUser and writerUser, or the two would set each other\'s passwords from different secrets and rotate one login twice');
+        + 'each API needs its own databaseUsers.reader and databaseUsers.writer, or the two would set each other\'s passwords from different secrets and rotate one login twice');
     }
   }
   for (const user of [readerUser, writerUser]) users.set(user, scope.node.path);
@@ -78,17 +78,17 @@ export class DatabaseUsersPart {
       }
       return;
     }
-    const create = options.create ?? (masterSecret !== undefined && !props.existingProxy);
+    const create = options.create ?? (masterSecret !== undefined && !props.proxy?.existing);
     if (!create) {
       if (options.create === undefined) {
-        Annotations.of(scope).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated', props.existingProxy
+        Annotations.of(scope).addWarningV2('cdk-secure-db-api:databaseUsersNotCreated', props.proxy?.existing
           ? `The database users ${ctx.readerUser} and ${ctx.writerUser} are not created: the existing proxy's owner manages them. Set databaseUsers.create to false to silence this.`
           : `The database users ${ctx.readerUser} and ${ctx.writerUser} are not created, and their secrets do not rotate until they exist: the master secret of the imported database is unknown. `
             + 'Set databaseUsers.masterSecret, or create them with their secrets\' passwords and set databaseUsers.create to false, which also adds the rotation.');
       }
       return;
     }
-    if (props.existingProxy) throw apiError(scope, 'databaseUsers.create cannot be used with existingProxy: the users\' passwords live in that proxy\'s secrets');
+    if (props.proxy?.existing) throw apiError(scope, 'databaseUsers.create cannot be used with proxy.existing: the users\' passwords live in that proxy\'s secrets');
     if (!masterSecret) throw apiError(scope, 'databaseUsers.create needs the master secret: the database was imported, so set databaseUsers.masterSecret');
     if (!target.endpoint) throw apiError(scope, 'databaseUsers.create connects to the database\'s endpoint, which the imported cluster does not know: import it with clusterEndpointAddress and port');
     this.bootstraps = true;

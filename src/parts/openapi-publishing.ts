@@ -7,7 +7,7 @@ import { DEFAULTS } from './defaults';
 import { QueryRegistry } from './query-registry';
 import { asMappingTemplate, executeApiServer, openApiDocument, OpenApiServer } from '../api/openapi';
 import { MethodAccess } from '../api/rest-api';
-import { QueryConfig } from '../runtime/config';
+import { QueryConfig } from '../shared/config';
 
 /** The OpenAPI documents written into each stage's cloud assembly, with the path of the API that wrote each. */
 const OPENAPI_FILES = new WeakMap<Stage, Map<string, string>>();

@@ -26,8 +26,8 @@ export interface ProxyAccessOptions {
 export class ProxyAccess {
   /** Whether the new proxy logs in with IAM: checked before anything is created. */
   public static endToEndIam(scope: Construct, props: SecureDbApiProps, target: DatabaseTargetConfig): boolean {
-    if (props.proxyAuthentication === undefined) return false;
-    if (props.proxyAuthentication !== ProxyAuthentication.END_TO_END_IAM) return false;
+    if (props.proxy?.authentication === undefined) return false;
+    if (props.proxy.authentication !== ProxyAuthentication.END_TO_END_IAM) return false;
     if (!target.resourceId) {
       throw apiError(scope, 'ProxyAuthentication.END_TO_END_IAM needs the database\'s resource id for the proxy\'s rds-db:connect permission; '
         + 'import the cluster with clusterResourceIdentifier or the instance with instanceResourceId');
@@ -51,11 +51,12 @@ export class ProxyAccess {
     this.securityGroup = options.functions
       ? new ec2.SecurityGroup(scope, 'FunctionSecurityGroup', { vpc: ctx.vpc, allowAllOutbound: false, description: 'Query functions: only the RDS Proxy' })
       : undefined;
-    if (props.existingProxy) {
+    const existing = props.proxy?.existing;
+    if (existing) {
       // The proxy's owner manages its secrets, rotation and settings; the construct only connects to it.
-      this.proxy = props.existingProxy.proxy;
+      this.proxy = existing.proxy;
       this.secrets = [];
-      this.connections = new ec2.Connections({ securityGroups: [props.existingProxy.securityGroup] });
+      this.connections = new ec2.Connections({ securityGroups: [existing.securityGroup] });
     } else {
       this.secrets = ctx.endToEndIam ? [] : this.createUserSecrets(options.rotate);
       const proxy = this.createProxy();
@@ -84,7 +85,7 @@ export class ProxyAccess {
       // Single-user rotation logs in as the user (at once, then on schedule): only for users that will exist.
       if (rotate) {
         this.rotationSchedules.push(attached.addRotationSchedule('Rotation', {
-          automaticallyAfter: props.rotationSchedule ?? DEFAULTS.rotationSchedule,
+          automaticallyAfter: props.databaseUsers?.rotationSchedule ?? DEFAULTS.rotationSchedule,
           hostedRotation: ENGINES[target.engine].hostedRotation(rotationOptions),
         }));
       }

@@ -8,8 +8,8 @@ import { MethodAccess } from '../api/rest-api';
 import { QueryFunctionSpec } from '../backend/backend-binding';
 import { QueryBackend } from '../backend/query-backend';
 import { QueryFunction } from '../database/query-function';
-import { MonitoredContainerService, MonitoredFunction } from '../monitoring/monitoring';
-import { GraphqlConfig, QueryConfig } from '../runtime/config';
+import { MonitoredContainerService, MonitoredFunction } from '../monitoring/monitoring-props';
+import { GraphqlConfig, QueryConfig } from '../shared/config';
 
 /** The routes to serve, checked and authorized. */
 export interface ServedRoutes {
@@ -85,8 +85,8 @@ export class QueryFunctions {
       encryptionKey: this.ctx.encryptionKey,
       logRetention: this.ctx.logRetention,
       removalPolicy: this.ctx.removalPolicy,
-      memorySize: props.memorySize ?? DEFAULTS.memorySize,
-      reservedConcurrentExecutions: props.reservedConcurrency,
+      memorySize: props.functions?.memorySize ?? DEFAULTS.memorySize,
+      reservedConcurrentExecutions: props.functions?.reservedConcurrency,
       rlsClaims: props.rowLevelSecurityClaims,
       serviceName: this.ctx.apiName,
     });
@@ -95,7 +95,7 @@ export class QueryFunctions {
       label: id,
       function: fn.function,
       timeout: fn.function.timeout ?? DEFAULTS.functionTimeout,
-      reservedConcurrency: props.reservedConcurrency,
+      reservedConcurrency: props.functions?.reservedConcurrency,
     });
     return fn.function;
   }

@@ -5,9 +5,9 @@ import { ApiAuthorization } from '../api/authorization';
 import { DatabaseTargetConfig } from '../database/database-target';
 import { QueryDefinition, QueryOptions } from '../database/query';
 import { parseRoute, toQueryConfig } from '../database/query-config';
-import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from '../runtime/config';
 import { withSchemaColumns } from '../schema/check';
 import type { SecureDbApiProps } from '../secure-db-api-props';
+import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from '../shared/config';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from '../shared/graphql-config';
 
 /** A route: method and path template. */

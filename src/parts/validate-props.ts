@@ -18,8 +18,50 @@ const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
 const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SCHEMA = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
-const users = (p: SecureDbApiProps) => [p.readerUser ?? DEFAULTS.readerUser, p.writerUser ?? DEFAULTS.writerUser];
+const users = (p: SecureDbApiProps) => [p.databaseUsers?.reader ?? DEFAULTS.readerUser, p.databaseUsers?.writer ?? DEFAULTS.writerUser];
 const known = (value: string | undefined): value is string => value !== undefined && !Token.isUnresolved(value);
+
+/** A deprecated flat prop and the option of a group it stands for. */
+interface FlatAlias {
+  readonly flat: keyof SecureDbApiProps;
+  /** The grouped option's path in the props. */
+  readonly grouped: string;
+  readonly groupedValue: (props: SecureDbApiProps) => unknown;
+}
+
+/** The flat props kept as deprecated aliases of grouped options: giving both forms is an error. */
+const FLAT_ALIASES: readonly FlatAlias[] = [
+  { flat: 'proxyAuthentication', grouped: 'proxy.authentication', groupedValue: (p) => p.proxy?.authentication },
+  { flat: 'existingProxy', grouped: 'proxy.existing', groupedValue: (p) => p.proxy?.existing },
+  { flat: 'readerUser', grouped: 'databaseUsers.reader', groupedValue: (p) => p.databaseUsers?.reader },
+  { flat: 'writerUser', grouped: 'databaseUsers.writer', groupedValue: (p) => p.databaseUsers?.writer },
+  { flat: 'rotationSchedule', grouped: 'databaseUsers.rotationSchedule', groupedValue: (p) => p.databaseUsers?.rotationSchedule },
+  { flat: 'memorySize', grouped: 'functions.memorySize', groupedValue: (p) => p.functions?.memorySize },
+  { flat: 'reservedConcurrency', grouped: 'functions.reservedConcurrency', groupedValue: (p) => p.functions?.reservedConcurrency },
+];
+
+/** Merges a group with the values of its deprecated flat props; undefined when neither form gives anything. */
+function group<T extends object>(grouped: T | undefined, flat: Partial<T>): T | undefined {
+  const given = Object.fromEntries(Object.entries(flat).filter(([, value]) => value !== undefined)) as Partial<T>;
+  if (grouped === undefined && Object.keys(given).length === 0) return undefined;
+  return { ...grouped, ...given } as T;
+}
+
+/**
+ * The props with every deprecated flat prop moved into its group, so the parts read one form only.
+ * Giving a flat prop and its grouped option both is an error naming the two.
+ */
+function groupedProps(scope: Construct, props: SecureDbApiProps): SecureDbApiProps {
+  const both = FLAT_ALIASES.find((a) => props[a.flat] !== undefined && a.groupedValue(props) !== undefined);
+  if (both) throw apiError(scope, `${both.flat} and ${both.grouped} are the same setting: give only ${both.grouped} (${both.flat} is deprecated)`);
+  const { proxyAuthentication, existingProxy, readerUser, writerUser, rotationSchedule, memorySize, reservedConcurrency, ...rest } = props;
+  return {
+    ...rest,
+    proxy: group(props.proxy, { authentication: proxyAuthentication, existing: existingProxy }),
+    databaseUsers: group(props.databaseUsers, { reader: readerUser, writer: writerUser, rotationSchedule }),
+    functions: group(props.functions, { memorySize, reservedConcurrency }),
+  };
+}
 
 /**
  * The props' own rules, as aws-rds validates its props: one row per rule. Rules that depend on what
@@ -30,7 +72,7 @@ const RULES: readonly PropsRule[] = [
     broken: (p) => users(p).some((u) => !USER.test(u)),
     message: (p) => `database user "${users(p).find((u) => !USER.test(u))}" must be lower-case letters, digits and _ (at most 31), starting with a letter or _`,
   },
-  { broken: (p) => users(p)[0] === users(p)[1], message: () => 'readerUser and writerUser must be different users' },
+  { broken: (p) => users(p)[0] === users(p)[1], message: () => 'databaseUsers.reader and databaseUsers.writer must be different users' },
   {
     broken: (p) => known(p.monitoring?.dashboardName) && !DASHBOARD_NAME.test(p.monitoring.dashboardName),
     message: (p) => `monitoring.dashboardName "${p.monitoring?.dashboardName}" must be 1 to 255 letters, digits, '-' or '_'`,
@@ -59,13 +101,18 @@ const RULES: readonly PropsRule[] = [
     message: (p) => `databaseUsers.schemas must be plain identifiers, got ${JSON.stringify(p.databaseUsers?.schemas)}`,
   },
   {
-    broken: (p) => p.proxyAuthentication !== undefined && p.existingProxy !== undefined,
-    message: () => 'proxyAuthentication applies to a new proxy; the existing proxy\'s owner decides how it logs in',
+    broken: (p) => p.proxy?.authentication !== undefined && p.proxy.existing !== undefined,
+    message: () => 'proxy.authentication applies to a new proxy; the existing proxy\'s owner decides how it logs in',
   },
 ];
 
-/** Throws for the first rule the props break, naming the construct's path. */
-export function validateProps(scope: Construct, props: SecureDbApiProps, target: DatabaseTargetConfig): void {
-  const rule = RULES.find((r) => r.broken(props, target));
-  if (rule) throw apiError(scope, rule.message(props));
+/**
+ * Throws for the first rule the props break, naming the construct's path; returns the props in their
+ * grouped form (no deprecated flat prop set), which is all the parts read.
+ */
+export function validateProps(scope: Construct, props: SecureDbApiProps, target: DatabaseTargetConfig): SecureDbApiProps {
+  const grouped = groupedProps(scope, props);
+  const rule = RULES.find((r) => r.broken(grouped, target));
+  if (rule) throw apiError(scope, rule.message(grouped));
+  return grouped;
 }

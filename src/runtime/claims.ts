@@ -3,10 +3,10 @@
  * claims a Lambda authorizer put in its context as a JSON string under `claims`. Never read from the
  * request itself.
  */
-import type { PreparedQuery } from './config';
-import { CLAIMS_PREFIX } from './config';
-import type { BoundValue } from './params';
 import { Problem } from './problem';
+import type { PreparedQuery } from '../shared/config';
+import { CLAIMS_PREFIX } from '../shared/config';
+import type { BoundValue } from '../shared/params';
 
 export type Claims = Readonly<Record<string, unknown>>;
 

@@ -17,7 +17,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'fs';
 import { AddressInfo } from 'net';
 import * as path from 'path';
-import { RuntimeConfig } from './config';
+import { RuntimeConfig } from '../shared/config';
 import { HandlerPool } from './container/backend';
 import { Drain } from './container/drain';
 import { StaticCredentials } from './credentials';

@@ -2,15 +2,17 @@
  * The query handler: routes an API Gateway REST proxy event to a query definition, validates and
  * binds its parameters, runs it on one reused connection, and answers JSON or problem+json.
  */
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { authorize, Claims, claimsOf, claimValues } from './claims';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 import { CredentialsProvider } from './credentials';
+import { databaseProblem, logDatabaseError, writeOutcomeUnknown } from './database-errors';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from '../shared/config';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
-import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
+import { collectParameters } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
+import { bodyProblem, decodeJsonBody, PublicEvent, queryParameters } from './request';
+import { BoundValue } from '../shared/params';
 
 /** The subset of the Lambda context the handler reads. */
 export interface InvocationContext {
@@ -42,13 +44,6 @@ export interface QueryHandlerOptions {
 
 /** The route of requests that matched no query, in audit records and metrics. */
 export const UNMATCHED_ROUTE = 'unmatched';
-
-/** Seconds a client should wait before retrying a 503. */
-export const RETRY_AFTER_SECONDS = 2;
-
-type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
-  readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown };
-};
 
 /** Who calls a query by name (the GraphQL endpoint), and how the call is labelled in the audit. */
 export interface InvokeContext {
@@ -380,108 +375,18 @@ export class QueryHandler {
   }
 
   private outcomeUnknown(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
-    this.logDriverError(cls, error, query);
-    const timedOut = cls === 'timeout';
-    return new Problem('write-outcome-unknown', timedOut
-      ? `The write reached the database but did not answer within ${query.timeoutMs} ms: it may have been applied. Check before retrying, or retry with the same Idempotency-Key.`
-      : 'The connection to the database broke after the write was sent: it may have been applied. Check before retrying, or retry with the same Idempotency-Key.', {
-      retryAfterSeconds: RETRY_AFTER_SECONDS,
-      status: timedOut ? 504 : 503,
-    });
-  }
-
-  /** One operational line per failed database call: the error's class, name and codes, never its data. */
-  private logDriverError(cls: DbErrorClass, error: unknown, query: PreparedQuery): void {
-    const e = error as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown } | undefined;
-    this.log({
-      level: cls === 'internal' ? 'ERROR' : 'WARN',
-      message: 'database call failed',
-      query: query.name,
-      errorClass: cls,
-      errorName: e?.name,
-      code: e?.code,
-      errno: e?.errno,
-      // Driver messages can quote data (constraint details); only internal errors log theirs.
-      ...(cls === 'internal' && typeof e?.message === 'string' ? { driverMessage: e.message } : {}),
-    });
+    logDatabaseError(this.log, cls, error, query);
+    return writeOutcomeUnknown(cls, query);
   }
 
   private problemFor(cls: DbErrorClass, error: unknown, query: PreparedQuery): Problem {
-    this.logDriverError(cls, error, query);
-    switch (cls) {
-      case 'timeout':
-        return new Problem('timeout', query.access === 'write'
-          ? `The query did not finish within ${query.timeoutMs} ms; the database cancelled it and nothing was written`
-          : `The query did not finish within ${query.timeoutMs} ms`);
-      case 'connection':
-      case 'auth':
-        return new Problem('unavailable', query.access === 'write'
-          ? 'The database cannot be reached right now; nothing was written. Retry later.'
-          : 'The database cannot be reached right now. Retry later.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
-      case 'conflict':
-        return new Problem('conflict', 'The change conflicts with existing data');
-      case 'data':
-        return new Problem('validation', 'The database rejected one of the values');
-      default:
-        return new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
-    }
+    logDatabaseError(this.log, cls, error, query);
+    return databaseProblem(cls, query);
   }
 }
 
-function routeOf(q: PreparedQuery): string {
-  return `${q.method} ${q.path}`;
-}
-
-function header(event: PublicEvent, name: string): string | undefined {
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name) return v ?? undefined;
-  return undefined;
-}
-
-function queryParameters(event: PublicEvent): Record<string, string[]> {
-  // No prototype: `?__proto__=x` is a key like any other (and refused as unknown), never a setter.
-  const out: Record<string, string[]> = Object.create(null);
-  if (event.multiValueQueryStringParameters) {
-    for (const [k, v] of Object.entries(event.multiValueQueryStringParameters)) if (v) out[k] = [...v];
-  } else if (event.queryStringParameters) {
-    for (const [k, v] of Object.entries(event.queryStringParameters)) if (v !== undefined) out[k] = [v];
-  }
-  return out;
-}
-
-/** `application/json`, optionally with a UTF-8 charset. */
-export const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=(?:"?utf-8"?)\s*)?$/i;
-
-/**
- * The JSON value of a request body (undefined when there is none), as the REST routes and the GraphQL
- * endpoint accept it: at most `maxBodyBytes`, a JSON content type, valid UTF-8. Throws Problems
- * (413, 415, 400).
- */
-export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, contentTypes: RegExp = JSON_CONTENT_TYPE): unknown {
-  if (event.body === null || event.body === undefined || event.body === '') return undefined;
-  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (bytes.length > maxBodyBytes) throw new Problem('payload-too-large', `The request body is larger than ${maxBodyBytes} bytes`);
-  const contentType = header(event, 'content-type');
-  if (!contentType || !contentTypes.test(contentType.trim())) {
-    throw new Problem('unsupported-media-type', 'The request body must be application/json (UTF-8)');
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw bodyProblem('is not valid UTF-8');
-  }
-  // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it.
-  if (!event.isBase64Encoded && LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw bodyProblem('is not valid JSON');
-  }
-}
-
-function bodyProblem(reason: string): Problem {
-  return new Problem('validation', `The request body ${reason}`, { errors: [{ name: 'body', in: 'body', reason }] });
-}
+/** The route as API Gateway names it: `GET /orders/{id}`. */
+const routeOf = (q: PreparedQuery): string => `${q.method} ${q.path}`;
 
 function success(query: PreparedQuery, result: StatementResult): HttpResponse {
   const headers = { ...SECURITY_HEADERS, 'content-type': 'application/json' };

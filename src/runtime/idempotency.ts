@@ -18,7 +18,8 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ServerEvent } from './http-server';
 import { principalOf } from './observability';
-import { HttpResponse, Problem, PROBLEM_TYPE_BASE, problemResponse } from './problem';
+import { HttpResponse, Problem, problemResponse } from './problem';
+import { PROBLEM_TYPE_BASE } from '../shared/problem';
 
 /** The request header that carries the key. */
 export const IDEMPOTENCY_HEADER = 'idempotency-key';

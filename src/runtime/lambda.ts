@@ -9,12 +9,12 @@ import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { EngineName, RuntimeConfig } from './config';
 import { CredentialsProvider, IamTokenCredentials, StaticCredentials } from './credentials';
 import { DatabaseEngine } from './engines/engine';
 import { QueryHandler } from './handler';
 import type * as Idempotency from './idempotency';
 import { HttpResponse } from './problem';
+import { EngineName, RuntimeConfig } from '../shared/config';
 
 /** Environment variable that may point at another config file (local runs). */
 export const CONFIG_PATH_ENV = 'SECURE_DB_API_CONFIG';

@@ -11,9 +11,9 @@
  */
 import { randomFillSync } from 'crypto';
 import * as dgram from 'dgram';
-import type { AccessLevel } from './config';
-import type { BoundValue } from './params';
+import type { AccessLevel } from '../shared/config';
 import { METRICS_NAMESPACE, serviceName } from '../shared/metric-names';
+import type { BoundValue } from '../shared/params';
 
 /** One audit record per call, whatever its outcome. */
 export interface AuditRecord {

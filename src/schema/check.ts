@@ -7,10 +7,11 @@
 import { spawnSync } from 'child_process';
 import { Construct } from 'constructs';
 import { QuerySchema } from './query-schema';
-import { DescribedField, DescribedStatement, schemaWorker, WorkerInput, WorkerOutput } from './worker';
+import { schemaWorker } from './worker';
+import { DescribedField, DescribedStatement, WorkerInput, WorkerOutput } from './worker-protocol';
 import { apiError } from '../parts/context';
-import { ColumnConfig, ColumnType, dialectOf, EngineName, ParameterType, QueryConfig } from '../runtime/config';
-import { compileNamedSql, sqlCodeOnly, tokenizeSql } from '../runtime/sql/named-parameters';
+import { ColumnConfig, ColumnType, dialectOf, EngineName, ParameterType, QueryConfig } from '../shared/config';
+import { compileNamedSql, sqlCodeOnly, tokenizeSql } from '../shared/named-parameters';
 
 /** The child process's output can be large (200 queries' descriptions); well above it. */
 const MAX_WORKER_OUTPUT_BYTES = 256 * 1024 * 1024;

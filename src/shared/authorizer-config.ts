@@ -2,7 +2,7 @@
  * The JWT authorizer's configuration (`authorizer.json`), with its checks. No dependencies: the
  * construct uses it at synth time, the authorizer at cold start.
  */
-import type { HttpMethod } from '../runtime/config';
+import type { HttpMethod } from './config';
 
 /** The authorizer's `authorizer.json`, written by the construct. */
 export interface AuthorizerConfig {

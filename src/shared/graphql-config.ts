@@ -3,7 +3,7 @@
  * time, the GraphQL function again at cold start.
  */
 import { createHash } from 'crypto';
-import type { GraphqlConfig, QueryConfig } from '../runtime/config';
+import type { GraphqlConfig, QueryConfig } from './config';
 
 /** GraphQL names; `__` is reserved for introspection. */
 const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/;

@@ -13,6 +13,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
+import { FunctionProperties, onlyResourceOf, resourcesOf, SecurityGroupProperties, TemplateResource } from '../helpers/template';
 
 const OKTA = { issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] };
 
@@ -35,7 +36,7 @@ function synth(stack: Stack): Template {
 
 /** A function's staged asset directory (asset metadata is on in the test app). */
 function assetDir(stack: Stack, template: Template, description: RegExp): string {
-  const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp(description.source) } })) as any[];
+  const fn = onlyResourceOf<FunctionProperties>(template, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp(description.source) } });
   return path.join(stack.node.root instanceof App ? stack.node.root.synth().directory : '', fn.Metadata['aws:asset:path']);
 }
 
@@ -62,7 +63,7 @@ describe('IAM authorization (default)', () => {
 
   test('every gateway response renders as a valid problem document (API Gateway\'s variables filled in as it does)', () => {
     const { stack } = postgresApi();
-    const responses = Object.values(synth(stack).findResources('AWS::ApiGateway::GatewayResponse')) as any[];
+    const responses = resourcesOf<{ ResponseTemplates: Record<string, string>; StatusCode?: string }>(synth(stack), 'AWS::ApiGateway::GatewayResponse');
     expect(responses.length).toBeGreaterThanOrEqual(14);
     for (const r of responses) {
       // messageString is a quoted JSON string; a message with a quote in it must stay valid JSON.
@@ -122,9 +123,9 @@ describe('JWT authorization (any OIDC provider)', () => {
     const { stack } = jwtApi();
     const t = synth(stack);
     const fns = t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('JWT authorizer') } });
-    const [[fnId, fn]] = Object.entries(fns) as [string, any][];
-    expect(fn.Properties.VpcConfig.SubnetIds).toEqual([{ Ref: expect.stringMatching(/^VpcappSubnet1/) }, { Ref: expect.stringMatching(/^VpcappSubnet2/) }]);
-    const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('JWT authorizer') } })) as any[];
+    const [[fnId, fn]] = Object.entries(fns) as Array<[string, TemplateResource<FunctionProperties>]>;
+    expect(fn.Properties.VpcConfig?.SubnetIds).toEqual([{ Ref: expect.stringMatching(/^VpcappSubnet1/) }, { Ref: expect.stringMatching(/^VpcappSubnet2/) }]);
+    const sg = onlyResourceOf<SecurityGroupProperties>(t, 'AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('JWT authorizer') } });
     expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })]);
     expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
     t.hasResourceProperties('AWS::IAM::ManagedPolicy', {

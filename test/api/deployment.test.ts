@@ -10,17 +10,24 @@ import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { DeployedConfigurationDigest } from '../../src/api/deployment';
 import { ENV, postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
+import { resourceEntriesOf, TemplateResource } from '../helpers/template';
 
 type Build = (api: SecureDbApi) => void;
 
-function deployment(props: Partial<SecureDbApiProps> = {}, after: Build = () => {}): { id: string; resource: any; template: Template } {
+interface SynthesizedDeployment {
+  readonly id: string;
+  readonly resource: TemplateResource<unknown>;
+  readonly template: Template;
+}
+
+function deployment(props: Partial<SecureDbApiProps> = {}, after: Build = () => {}): SynthesizedDeployment {
   const { stack, api } = postgresApi(props);
   after(api);
   const template = Template.fromStack(stack);
-  const deployments = template.findResources('AWS::ApiGateway::Deployment');
-  const ids = Object.keys(deployments);
-  expect(ids).toHaveLength(1);
-  return { id: ids[0], resource: deployments[ids[0]], template };
+  const deployments = resourceEntriesOf<unknown>(template, 'AWS::ApiGateway::Deployment');
+  expect(deployments).toHaveLength(1);
+  const [[id, resource]] = deployments;
+  return { id, resource, template };
 }
 
 const withStatusRequired = READ_AND_WRITE.map((q) => (q.route === 'GET /orders'
@@ -33,7 +40,7 @@ describe('API deployment', () => {
     base = deployment();
   });
 
-  test('GIVEN the same API twice THEN the deployment keeps its logical ID', () => {
+  test('the same API synthesized twice keeps the deployment\'s logical ID', () => {
     expect(deployment().id).toBe(base.id);
   });
 
@@ -43,13 +50,13 @@ describe('API deployment', () => {
     ['a method is added outside the construct', {}, (api) => api.api.root.addResource('health').addMethod('GET', new apigw.MockIntegration())],
     ['a gateway response is added', {}, (api) => api.api.addGatewayResponse('Missing', { type: apigw.ResponseType.RESOURCE_NOT_FOUND, statusCode: '404' })],
     ['a route opens to unauthenticated callers', { queries: READ_AND_WRITE.map((q) => (q.route === 'GET /orders' ? { ...q, allowUnauthenticated: true } : q)) }, () => {}],
-  ])('GIVEN %s THEN the deployment gets a new logical ID', (_what, props, after) => {
+  ])('%s gives the deployment a new logical ID', (_what, props, after) => {
     const changed = deployment(props, after);
     expect(changed.id).not.toBe(base.id);
     expect(changed.id).toMatch(/^ApiRestApiDeployment[0-9A-F]{8}[0-9a-f]{32}$/);
   });
 
-  test('GIVEN a method changed through an escape hatch THEN the deployment gets a new logical ID, but not for template metadata', () => {
+  test('a method changed through an escape hatch gives the deployment a new logical ID, but template metadata does not', () => {
     const addHealth = (api: SecureDbApi) => api.api.root.addResource('health').addMethod('GET', new apigw.MockIntegration());
     const plain = deployment({}, addHealth);
     const overridden = deployment({}, (api) => (addHealth(api).node.defaultChild as apigw.CfnMethod).addPropertyOverride('OperationName', 'renamed'));
@@ -59,7 +66,7 @@ describe('API deployment', () => {
     expect(annotated.id).toBe(plain.id);
   });
 
-  test('GIVEN the Cognito user pool is replaced by another THEN the deployment gets a new logical ID', () => {
+  test('replacing the Cognito user pool by another gives the deployment a new logical ID', () => {
     const ids = ['PoolA', 'PoolB'].map((poolId) => {
       const t = postgresStack();
       const pool = new cognito.UserPool(t.stack, poolId);
@@ -75,7 +82,7 @@ describe('API deployment', () => {
     expect(ids[0]).not.toEqual(ids[1]);
   });
 
-  test('GIVEN a user pool in another stack THEN the API synthesizes and its deployment is the same on every synthesis', () => {
+  test('with a user pool in another stack the API synthesizes, and its deployment is the same on every synthesis', () => {
     const ids = [0, 1].map(() => {
       const t = postgresStack();
       const pools = new Stack(t.app, 'Pools', { env: ENV });
@@ -98,18 +105,18 @@ describe('API deployment', () => {
   test.each<[string, Partial<SecureDbApiProps>]>([
     ['stage throttling', { throttling: { rateLimit: 7, burstLimit: 9 } }],
     ['an alarm threshold', { monitoring: { thresholds: { apiServerErrorRatePercent: { threshold: 9, period: Duration.minutes(10) } } } }],
-  ])('GIVEN only %s changes THEN the deployment keeps its logical ID (the stage or alarms hold it)', (_what, props) => {
+  ])('changing only %s keeps the deployment\'s logical ID (the stage or alarms hold it)', (_what, props) => {
     expect(deployment(props).id).toBe(base.id);
   });
 
-  test('GIVEN a gateway response added after the construct THEN the deployment waits for it too', () => {
+  test('the deployment waits for a gateway response added after the construct too', () => {
     const { resource, template } = deployment({}, (api) => api.api.addGatewayResponse('Missing', { type: apigw.ResponseType.RESOURCE_NOT_FOUND, statusCode: '404' }));
     const [missing] = Object.keys(template.findResources('AWS::ApiGateway::GatewayResponse', { Properties: { ResponseType: 'RESOURCE_NOT_FOUND' } }));
     expect(resource.DependsOn).toContain(missing);
   });
 
-  test('THEN the deployment waits for every resource, method and gateway response, and the stage uses it', () => {
-    const dependsOn: string[] = base.resource.DependsOn;
+  test('the deployment waits for every resource, method and gateway response, and the stage uses it', () => {
+    const dependsOn = base.resource.DependsOn;
     for (const type of ['AWS::ApiGateway::Resource', 'AWS::ApiGateway::Method', 'AWS::ApiGateway::GatewayResponse']) {
       const ids = Object.keys(base.template.findResources(type));
       expect(ids.length).toBeGreaterThan(0);
@@ -123,13 +130,14 @@ describe('API deployment', () => {
     base.template.hasOutput('ApiRestApiEndpoint45E9E182', { Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: 'ApiRestApiDeploymentStagev10C42B161' }])] } });
   });
 
-  test('GIVEN aspects invoked the pre-2.172 way (aspectStabilization off) THEN the deployment is the same', () => {
+  test('aspects invoked the pre-2.172 way (aspectStabilization off) give the same deployment', () => {
     const { stack } = postgresApi({}, { context: { '@aws-cdk/core:aspectStabilization': false } });
     expect(Object.keys(Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment'))).toEqual([base.id]);
   });
 
-  test('THEN the digest is computed once per synthesis, not at each resolution of the logical ID', () => {
-    const compute = jest.spyOn(DeployedConfigurationDigest.prototype as any, 'compute');
+  test('the digest is computed once per synthesis, not at each resolution of the logical ID', () => {
+    // compute is private: the spy reaches it through the prototype's shape.
+    const compute = jest.spyOn(DeployedConfigurationDigest.prototype as unknown as { compute(): string }, 'compute');
     try {
       const { id } = deployment();
       expect(id).toBe(base.id);

@@ -34,7 +34,7 @@ function methodArn(resourcePath: string) {
 
 const WILDCARD_FINDING = /^AwsSolutions-IAM5\[Resource::arn:aws:execute-api:eu-west-1:123456789012:Test:ExportsOutputRefApiRestApi[0-9A-F]+\/v1\/GET\/orders\/\*\]$/;
 
-test('GIVEN routes with and without a path parameter THEN one managed policy with the exact method ARNs, and no inline policy', () => {
+test('routes with and without a path parameter are granted in one managed policy with the exact method ARNs, and no inline policy', () => {
   const { api, caller, role } = callerOf();
   api.grantInvoke(role, 'GET /orders/{id}');
   api.grantInvoke(role, 'POST /orders');

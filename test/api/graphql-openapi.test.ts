@@ -16,8 +16,10 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { executeApiServer } from '../../src/api/openapi';
+import { RuntimeConfig } from '../../src/shared/config';
 import { sha256Hex } from '../../src/shared/graphql-config';
 import { ENV, postgresApi } from '../helpers/stacks';
+import { FunctionProperties, MethodProperties, ModelProperties, onlyResourceOf, PolicyProperties, resourcesOf } from '../helpers/template';
 
 const ORDER_COLUMNS = [
   { name: 'id', type: ColumnType.INTEGER, nullable: false },
@@ -47,8 +49,8 @@ const QUERIES: SecureDbApiProps['queries'] = [
 
 const JWT = ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] });
 
-function assetOf(app: App, t: Template, description: RegExp, file: string): any {
-  const [fn] = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp(description.source) } })) as any[];
+function assetOf(app: App, t: Template, description: RegExp, file: string): string {
+  const fn = onlyResourceOf<FunctionProperties>(t, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp(description.source) } });
   return readFileSync(path.join(app.synth().directory, fn.Metadata['aws:asset:path'], file), 'utf8');
 }
 
@@ -63,10 +65,10 @@ describe('GraphQL endpoint', () => {
   const t = Template.fromStack(stack);
 
   test('its function gets every query, the reader and writer connections, and the GraphQL bundle', () => {
-    const config = JSON.parse(assetOf(app, t, /graphql queries/, 'config.json'));
-    expect(config.queries.map((q: any) => q.name)).toEqual(['getOrdersById', 'getOrders', 'postOrders', 'getHealth']);
+    const config: RuntimeConfig = JSON.parse(assetOf(app, t, /graphql queries/, 'config.json'));
+    expect(config.queries.map((q) => q.name)).toEqual(['getOrdersById', 'getOrders', 'postOrders', 'getHealth']);
     expect(config.connection.user).toBe('api_reader');
-    expect(config.writeConnection.user).toBe('api_writer');
+    expect(config.writeConnection?.user).toBe('api_writer');
     expect(config.graphql).toEqual({ path: '/graphql', maxDepth: 4, maxComplexity: 100, introspection: false, persistedQueries: { [sha256Hex(persisted)]: persisted } });
     expect(assetOf(app, t, /graphql queries/, 'index.js')).toContain('GRAPHQL_PARSE_FAILED');
     expect(assetOf(app, t, /read queries/, 'index.js')).not.toContain('GRAPHQL_PARSE_FAILED');
@@ -74,9 +76,9 @@ describe('GraphQL endpoint', () => {
 
   test('its role may connect as the reader and the writer; the REST functions keep one user each', () => {
     const connectUsers = (description: string) => {
-      const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: description } })) as any[];
-      const statement = policy.Properties.PolicyDocument.Statement.find((s: any) => s.Action === 'rds-db:connect');
-      return ([] as any[]).concat(statement.Resource).map((r) => JSON.stringify(r).match(/\/(api_\w+)"/)?.[1]);
+      const policy = onlyResourceOf<PolicyProperties>(t, 'AWS::IAM::ManagedPolicy', { Properties: { Description: description } });
+      const statement = policy.Properties.PolicyDocument.Statement.find((s) => s.Action === 'rds-db:connect');
+      return [statement?.Resource].flat().map((r) => JSON.stringify(r).match(/\/(api_\w+)"/)?.[1]);
     };
     expect(connectUsers('Least privilege for the graphql query function')).toEqual(['api_reader', 'api_writer']);
     expect(connectUsers('Least privilege for the read query function')).toEqual(['api_reader']);
@@ -129,8 +131,8 @@ describe('GraphQL over MariaDB writes without RETURNING', () => {
   const t = Template.fromStack(stack);
 
   test('synthesizes: the GraphQL function serves both writes as mutations, and the REST routes exist', () => {
-    const config = JSON.parse(assetOf(app, t, /graphql queries/, 'config.json'));
-    expect(config.queries.map((q: any) => [q.name, q.access, q.columns])).toEqual([
+    const config: RuntimeConfig = JSON.parse(assetOf(app, t, /graphql queries/, 'config.json'));
+    expect(config.queries.map((q) => [q.name, q.access, q.columns])).toEqual([
       ['getOrdersById', 'read', [{ name: 'id', type: 'integer', nullable: false }, { name: 'status', type: 'string' }]],
       ['putOrdersById', 'write', undefined],
       ['deleteOrdersById', 'write', []],
@@ -153,7 +155,7 @@ describe('OpenAPI document', () => {
   const schema = JSON.parse(JSON.stringify(openapiV31).replace(/\{"\$dynamicRef":"#meta"\}/g, '{"$ref":"#/$defs/schema"}'));
   const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(schema);
 
-  test('GIVEN JWT, API keys, GraphQL and a public route THEN the document is valid OpenAPI 3.1 and says all of it', () => {
+  test('with JWT, API keys, GraphQL and a public route the document is valid OpenAPI 3.1 and says all of it', () => {
     const { api } = postgresApi({ authorization: JWT, queries: QUERIES, graphql: {}, usagePlan: { quota: 1000 }, openApi: { title: 'Orders', version: '2.1.0', serve: true } }, { egress: true });
     const doc = JSON.parse(api.openApiDocument());
     expect(validate(doc)).toBe(true);
@@ -245,14 +247,14 @@ describe('OpenAPI document', () => {
       }),
     });
     // What the model lets through (type, enum and required mean the same in draft 4 and draft 7).
-    const [{ Properties: { Schema: { $schema: _draft4, ...body } } }] = Object.values(t.findResources('AWS::ApiGateway::Model')) as any[];
+    const [{ Properties: { Schema: { $schema: _draft4, ...body } } }] = resourcesOf<ModelProperties>(t, 'AWS::ApiGateway::Model');
     const validBody = new Ajv({ strict: false }).compile(body);
     expect([{ status: 'open', note: null }, { status: 'open' }, { status: 'open', note: 'x' }].map((b) => validBody(b))).toEqual([true, true, true]);
     expect([{ status: null }, { status: 'open', note: 1 }].map((b) => validBody(b))).toEqual([false, false]);
     const enumerated = postgresApi({
       queries: [{ route: 'POST /orders', sql: 'SELECT :status AS s', parameters: [QueryParameter.enumeration('status', ['open', 'paid'], { defaultValue: 'open' })] }],
     });
-    const [model] = Object.values(Template.fromStack(enumerated.stack).findResources('AWS::ApiGateway::Model')) as any[];
+    const model = onlyResourceOf<ModelProperties>(Template.fromStack(enumerated.stack), 'AWS::ApiGateway::Model');
     // An enumeration lists null too: `enum` alone would refuse it.
     expect(model.Properties.Schema.properties).toEqual({ status: { type: ['string', 'null'], enum: ['open', 'paid', null] } });
     expect(model.Properties.Schema.required).toEqual([]);
@@ -278,7 +280,7 @@ describe('OpenAPI document', () => {
   test('served by API Gateway itself: the mock template is the document with the stage\'s URL, with nothing Velocity would interpret', () => {
     const { stack, api } = postgresApi({ authorization: JWT, queries: QUERIES, openApi: { serve: true }, stageName: 'live' }, { egress: true });
     const t = Template.fromStack(stack);
-    const [method] = Object.values(t.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'GET', OperationName: 'openApiDocument' } })) as any[];
+    const method = onlyResourceOf<MethodProperties>(t, 'AWS::ApiGateway::Method', { Properties: { HttpMethod: 'GET', OperationName: 'openApiDocument' } });
     expect(method.Properties.AuthorizationType).toBe('CUSTOM');
     expect(method.Properties.Integration.Type).toBe('MOCK');
     const [restApiId] = Object.keys(t.findResources('AWS::ApiGateway::RestApi'));

@@ -14,6 +14,7 @@ import { ExampleModule } from '../../examples/synth-all';
 import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, ParameterLocation, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { LintProblem, lintOpenApi } from '../helpers/openapi-lint';
 import { postgresApi, postgresStack } from '../helpers/stacks';
+import { MethodProperties, onlyResourceOf } from '../helpers/template';
 
 /** Warnings a generated document may carry, each with the reason it stays. A new kind of warning fails. */
 const ALLOWED_WARNINGS: Record<string, string> = {
@@ -86,12 +87,17 @@ const JWT = ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/defa
 /** A stand-in for the RestApi's id, which CloudFormation assigns. */
 const REST_API_ID = 'a1b2c3d4e5';
 
+/** The `servers` of an OpenAPI document. */
+function serversOf(document: unknown): unknown {
+  return (document as { servers?: unknown }).servers;
+}
+
 /**
  * The served document as API Gateway answers it: the mapping template with CloudFormation's `Fn::Join`
  * done, the RestApi's `Ref` its id, and the region and URL suffix the stack's.
  */
 function servedDocument(t: Template, region: string): unknown {
-  const [method] = Object.values(t.findResources('AWS::ApiGateway::Method', { Properties: { OperationName: 'openApiDocument' } })) as any[];
+  const method = onlyResourceOf<MethodProperties>(t, 'AWS::ApiGateway::Method', { Properties: { OperationName: 'openApiDocument' } });
   const [restApiId] = Object.keys(t.findResources('AWS::ApiGateway::RestApi'));
   const refs: Record<string, string> = { [restApiId]: REST_API_ID, 'AWS::Region': region, 'AWS::URLSuffix': 'amazonaws.com' };
   const template = method.Properties.Integration.IntegrationResponses[0].ResponseTemplates['application/json'];
@@ -157,8 +163,8 @@ describe('OpenAPI documents through Redocly\'s recommended ruleset', () => {
   });
 
   test('the served document names the deployed stage; the others a templated execute-api server', () => {
-    expect((documents['jwt (served)'] as any).servers).toEqual([{ url: `https://${REST_API_ID}.execute-api.eu-west-1.amazonaws.com/v1`, description: 'This API\'s stage' }]);
-    expect((documents.jwt as any).servers).toEqual([{
+    expect(serversOf(documents['jwt (served)'])).toEqual([{ url: `https://${REST_API_ID}.execute-api.eu-west-1.amazonaws.com/v1`, description: 'This API\'s stage' }]);
+    expect(serversOf(documents.jwt)).toEqual([{
       url: 'https://{restApiId}.execute-api.{region}.amazonaws.com/v1',
       description: expect.stringMatching(/the stack output ApiRestApiEndpoint[0-9A-F]{8} holds this URL\.$/),
       variables: { restApiId: { default: 'restApiId' }, region: { default: 'eu-west-1' } },

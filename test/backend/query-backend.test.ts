@@ -14,6 +14,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { RuntimeConfig } from '../../src/shared/config';
 import { postgresStack } from '../helpers/stacks';
 import { DashboardProperties, PolicyProperties, resourcesOf, SecurityGroupProperties } from '../helpers/template';
 
@@ -132,12 +133,12 @@ describe('QueryBackend.fargate', () => {
     const dir = path.join(outdir, image.source.directory);
     expect(readFileSync(path.join(dir, 'Dockerfile'), 'utf8')).toContain('USER app');
     expect(existsSync(path.join(dir, 'entrypoint.sh'))).toBe(true);
-    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    expect([config.connection.user, config.writeConnection.user]).toEqual(['api_reader', 'api_writer']);
-    expect(config.queries.map((q: any) => q.name)).toEqual(['getOrdersById', 'postOrders', 'getHealth']);
+    const config: RuntimeConfig = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect([config.connection.user, config.writeConnection?.user]).toEqual(['api_reader', 'api_writer']);
+    expect(config.queries.map((q) => q.name)).toEqual(['getOrdersById', 'postOrders', 'getHealth']);
   });
 
-  test('GIVEN the Fargate backend THEN alarms watch its tasks\' CPU, memory and health checks, and the dashboard shows them', () => {
+  test('alarms watch the Fargate backend\'s task CPU, memory and health checks, and the dashboard shows them', () => {
     const alarms = t.findResources('AWS::CloudWatch::Alarm');
     const byId = (id: string) => Object.entries(alarms).find(([logicalId]) => logicalId.includes(id))![1].Properties;
     const topic = Object.keys(t.findResources('AWS::SNS::Topic'))[0];
@@ -168,7 +169,7 @@ describe('QueryBackend.fargate', () => {
     expect(body).toContain('\\"AWS/NetworkELB\\",\\"HealthyHostCount\\"');
   });
 
-  test('GIVEN container thresholds THEN they apply, and one can be turned off', () => {
+  test('container thresholds apply, and one can be turned off', () => {
     const { stack: s } = api(fargate, {
       monitoring: {
         thresholds: {
@@ -242,13 +243,13 @@ describe('the query functions\' security group', () => {
     return { groups, ingress: Object.keys(ingress) };
   }
 
-  test('GIVEN QueryBackend.fargate without GraphQL THEN there is no function security group and no proxy ingress for it', () => {
+  test('QueryBackend.fargate without GraphQL creates no function security group and no proxy ingress for it', () => {
     const { stack, api: construct } = api(fargate);
     expect(functionGroups(Template.fromStack(stack))).toEqual({ groups: [], ingress: [] });
     expect(construct.securityGroup).toBeUndefined();
   });
 
-  test('GIVEN QueryBackend.fargate with GraphQL THEN the GraphQL function has its group, let into the proxy', () => {
+  test('QueryBackend.fargate with GraphQL gives the GraphQL function its group, let into the proxy', () => {
     const { stack, api: construct } = api(fargate, {
       graphql: {},
       queries: [{ route: 'GET /orders/{id}', sql: 'SELECT id FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id')], columns: [{ name: 'id', type: ColumnType.INTEGER }] }],

@@ -8,6 +8,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { DatabaseTarget, SecureDbApi, SecureDbApiProps } from '../../src';
 import { importedMysqlStack, postgresApi, READ_AND_WRITE } from '../helpers/stacks';
+import { FunctionProperties, onlyResourceOf, PolicyProperties, resourceEntriesOf, resourcesOf, SecurityGroupProperties } from '../helpers/template';
+
+/** What the tests read of the provider framework's and the bootstrap's functions. */
+interface ProviderFunctionProperties extends FunctionProperties {
+  readonly Role: { readonly 'Fn::GetAtt': [string, string] };
+  readonly Timeout?: number;
+  readonly LoggingConfig: { readonly LogGroup: unknown };
+}
 
 const USERS = 'Custom::SecureDbApiDatabaseUsers';
 
@@ -26,7 +34,7 @@ function importedMysql(props: Partial<SecureDbApiProps> = {}) {
 describe('database users of a cluster defined in the app', () => {
   const { stack } = postgresApi();
   const t = Template.fromStack(stack);
-  const [[resourceId, resource]] = Object.entries(t.findResources(USERS)) as [string, any][];
+  const [[resourceId, resource]] = resourceEntriesOf<Record<string, unknown>>(t, USERS);
 
   test('one custom resource, kept on delete, with the master secret, the endpoint and the users with their secrets', () => {
     expect(resource.DeletionPolicy).toBe('Retain');
@@ -46,7 +54,7 @@ describe('database users of a cluster defined in the app', () => {
   });
 
   test('both rotation schedules wait for the users (single-user rotation logs in as them)', () => {
-    const schedules = Object.values(t.findResources('AWS::SecretsManager::RotationSchedule', { Properties: { SecretId: { Ref: Match.stringLikeRegexp('^Api(Reader|Writer)SecretAttachment') } } })) as any[];
+    const schedules = resourcesOf<unknown>(t, 'AWS::SecretsManager::RotationSchedule', { Properties: { SecretId: { Ref: Match.stringLikeRegexp('^Api(Reader|Writer)SecretAttachment') } } });
     expect(schedules).toHaveLength(2);
     for (const s of schedules) expect(s.DependsOn).toEqual(expect.arrayContaining([resourceId]));
   });
@@ -88,7 +96,7 @@ describe('database users of a cluster defined in the app', () => {
       FromPort: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Db'), 'Endpoint.Port'] },
       ToPort: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Db'), 'Endpoint.Port'] },
     });
-    const [sg] = Object.values(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('user bootstrap') } })) as any[];
+    const sg = onlyResourceOf<SecurityGroupProperties>(t, 'AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('user bootstrap') } });
     expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })]);
   });
 });
@@ -96,16 +104,16 @@ describe('database users of a cluster defined in the app', () => {
 describe('the custom resource answers CloudFormation from outside the VPC', () => {
   const { stack } = postgresApi();
   const t = Template.fromStack(stack);
-  const functions = t.findResources('AWS::Lambda::Function');
-  const [frameworkId, framework] = Object.entries(functions).find(([id]) => id.startsWith('ApiDatabaseUsersProviderframeworkonEvent')) as [string, any];
-  const [bootstrapId, bootstrap] = Object.entries(functions).find(([, f]) => /user bootstrap/.test((f as any).Properties.Description)) as [string, any];
+  const functions = resourceEntriesOf<ProviderFunctionProperties>(t, 'AWS::Lambda::Function');
+  const [[frameworkId, framework]] = functions.filter(([id]) => id.startsWith('ApiDatabaseUsersProviderframeworkonEvent'));
+  const [[bootstrapId, bootstrap]] = functions.filter(([, f]) => /user bootstrap/.test(f.Properties.Description ?? ''));
 
   test('its service token is the provider framework, outside the VPC, which invokes the in-VPC bootstrap', () => {
-    const [resource] = Object.values(t.findResources(USERS)) as any[];
+    const [resource] = resourcesOf<{ ServiceToken: unknown }>(t, USERS);
     expect(resource.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [frameworkId, 'Arn'] });
     expect(framework.Properties.VpcConfig).toBeUndefined();
     expect(framework.Properties.Environment.Variables.USER_ON_EVENT_FUNCTION_ARN).toEqual({ 'Fn::GetAtt': [bootstrapId, 'Arn'] });
-    expect(bootstrap.Properties.VpcConfig.SubnetIds).toHaveLength(2);
+    expect(bootstrap.Properties.VpcConfig?.SubnetIds).toHaveLength(2);
   });
 
   test('the bootstrap\'s own timeout (2 minutes) bounds the operation: the framework answers FAILED when it expires', () => {
@@ -146,8 +154,8 @@ describe('database users of an imported database', () => {
     const t = Template.fromStack(stack);
     t.hasResourceProperties(USERS, { Engine: 'mysql', Host: 'inventory.abc.eu-west-1.rds.amazonaws.com', Port: 3306 });
     // A secret imported by name: the policy matches its random suffix.
-    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp('user bootstrap') } })) as any[];
-    expect(JSON.stringify(policy.Properties.PolicyDocument.Statement[0].Resource[0])).toMatch(/:secret:inventory\/master-\?\?\?\?\?\?"/);
+    const [policy] = resourcesOf<PolicyProperties>(t, 'AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp('user bootstrap') } });
+    expect(JSON.stringify([policy.Properties.PolicyDocument.Statement[0].Resource].flat()[0])).toMatch(/:secret:inventory\/master-\?\?\?\?\?\?"/);
     Annotations.fromStack(stack).hasNoWarning('/Imported/Api', Match.anyValue());
   });
 
@@ -182,21 +190,21 @@ test('custom schemas reach the resource', () => {
 describe('a master secret encrypted with a customer-managed key', () => {
   /** The KMS keys the bootstrap may decrypt with. */
   function decryptKeys(t: Template): unknown {
-    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp('user bootstrap') } })) as any[];
-    const decrypt = policy.Properties.PolicyDocument.Statement.find((s: { Sid?: string }) => s.Sid === 'DecryptTheSecrets');
-    expect(decrypt.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } });
-    return decrypt.Resource;
+    const [policy] = resourcesOf<PolicyProperties>(t, 'AWS::IAM::ManagedPolicy', { Properties: { Description: Match.stringLikeRegexp('user bootstrap') } });
+    const decrypt = policy.Properties.PolicyDocument.Statement.find((s) => s.Sid === 'DecryptTheSecrets');
+    expect(decrypt?.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } });
+    return decrypt?.Resource;
   }
   const CMK = 'arn:aws:kms:eu-west-1:123456789012:key/0b2f8f5e-aaaa-bbbb-cccc-444455556666';
 
-  test('GIVEN a secret imported with its key THEN the bootstrap may decrypt with that key', () => {
+  test('a secret imported with its key lets the bootstrap decrypt with that key', () => {
     const { stack, make } = importedMysql();
     const encryptionKey = kms.Key.fromKeyArn(stack, 'MasterKey', CMK);
     make({ databaseUsers: { masterSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Master', { secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:inventory/master-AbCdEf', encryptionKey }) } });
     expect(decryptKeys(Template.fromStack(stack))).toEqual(expect.arrayContaining([CMK]));
   });
 
-  test('GIVEN a secret imported by name and databaseUsers.masterSecretEncryptionKey THEN the bootstrap may decrypt with that key', () => {
+  test('a secret imported by name with databaseUsers.masterSecretEncryptionKey lets the bootstrap decrypt with that key', () => {
     const { stack, make } = importedMysql();
     make({
       databaseUsers: {

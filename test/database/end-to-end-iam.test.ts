@@ -9,9 +9,10 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';
 import { DatabaseTarget, ProxyAuthentication, SecureDbApi, SecureDbApiProps } from '../../src';
 import { importedMysqlStack, postgresApi, postgresStack, READ_AND_WRITE } from '../helpers/stacks';
+import { onlyResourceOf, PolicyProperties } from '../helpers/template';
 
 describe('end-to-end IAM on a cluster defined in the app', () => {
-  const { stack, api, app } = postgresApi({ proxyAuthentication: ProxyAuthentication.END_TO_END_IAM });
+  const { stack, api, app } = postgresApi({ proxy: { authentication: ProxyAuthentication.END_TO_END_IAM } });
   const t = Template.fromStack(stack);
 
   test('the proxy uses IAM to the database as well, with TLS required and no secrets', () => {
@@ -26,7 +27,7 @@ describe('end-to-end IAM on a cluster defined in the app', () => {
     const [[roleId]] = Object.entries(t.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'rds.amazonaws.com' } })] } } }));
     t.hasResourceProperties('AWS::RDS::DBProxy', { RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] } });
     t.resourceCountIs('AWS::IAM::Policy', 0);
-    const [policy] = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } })) as any[];
+    const policy = onlyResourceOf<PolicyProperties>(t, 'AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } });
     const statements = policy.Properties.PolicyDocument.Statement;
     expect(statements).toHaveLength(1);
     expect(statements[0]).toMatchObject({ Sid: 'ConnectAsTheApiUsers', Effect: 'Allow', Action: 'rds-db:connect' });
@@ -55,14 +56,14 @@ describe('end-to-end IAM refusals', () => {
       vpc: t.vpc,
       database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
       queries: READ_AND_WRITE,
-      proxyAuthentication: ProxyAuthentication.END_TO_END_IAM,
+      proxy: { authentication: ProxyAuthentication.END_TO_END_IAM },
     })).toThrow(/END_TO_END_IAM needs iamAuthentication: true on the database/);
   });
 
   function imported(attrs: Partial<rds.DatabaseInstanceAttributes>, props: Partial<SecureDbApiProps> = {}) {
     const { stack, vpc, instance } = importedMysqlStack(attrs);
     return () => new SecureDbApi(stack, 'Api', {
-      vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), queries: READ_AND_WRITE, proxyAuthentication: ProxyAuthentication.END_TO_END_IAM, ...props,
+      vpc, database: DatabaseTarget.fromInstance(instance, { databaseName: 'inventory' }), queries: READ_AND_WRITE, proxy: { authentication: ProxyAuthentication.END_TO_END_IAM }, ...props,
     });
   }
 
@@ -83,8 +84,10 @@ describe('end-to-end IAM refusals', () => {
       vpc: t.vpc,
       database: DatabaseTarget.fromCluster(t.cluster, { databaseName: 'shop' }),
       queries: READ_AND_WRITE,
-      existingProxy: { proxy, securityGroup: ec2.SecurityGroup.fromSecurityGroupId(t.stack, 'PSg', 'sg-1') },
-      proxyAuthentication: ProxyAuthentication.END_TO_END_IAM,
-    })).toThrow(/proxyAuthentication applies to a new proxy/);
+      proxy: {
+        existing: { proxy, securityGroup: ec2.SecurityGroup.fromSecurityGroupId(t.stack, 'PSg', 'sg-1') },
+        authentication: ProxyAuthentication.END_TO_END_IAM,
+      },
+    })).toThrow(/SecureDbApi Test\/Api: proxy.authentication applies to a new proxy/);
   });
 });

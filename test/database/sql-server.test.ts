@@ -10,6 +10,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { DatabaseTarget, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { ENV } from '../helpers/stacks';
+import { FunctionProperties, onlyResourceOf } from '../helpers/template';
 
 function sqlServerApi(props: Partial<SecureDbApiProps> = {}) {
   const app = new App({ context: { 'aws:cdk:enable-asset-metadata': true } });
@@ -31,7 +32,7 @@ function sqlServerApi(props: Partial<SecureDbApiProps> = {}) {
   return { app, stack, make };
 }
 
-test('GIVEN RDS for SQL Server WHEN published THEN the SQL Server bundle runs the T-SQL with @p placeholders on port 1433', () => {
+test('on RDS for SQL Server the SQL Server bundle runs the T-SQL with @p placeholders on port 1433', () => {
   const { app, stack, make } = sqlServerApi({
     queries: [{ route: 'GET /orders', sql: 'SELECT id, status FROM dbo.orders WHERE status = :status', parameters: [QueryParameter.string('status')] }],
     databaseUsers: { create: false },
@@ -41,7 +42,7 @@ test('GIVEN RDS for SQL Server WHEN published THEN the SQL Server bundle runs th
   t.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'SQLSERVER', RequireTLS: true });
   t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 1433, ToPort: 1433, Description: 'Query functions' });
   t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { HostedRotationLambda: Match.objectLike({ RotationType: 'SQLServerSingleUser' }) });
-  const [fn] = Object.values(t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('read queries') } })) as any[];
+  const fn = onlyResourceOf<FunctionProperties>(t, 'AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('read queries') } });
   const dir = path.join(app.synth().directory, fn.Metadata['aws:asset:path']);
   const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
   expect(config.engine).toBe('sqlserver');
@@ -59,7 +60,7 @@ test('the user bootstrap is not offered for SQL Server yet: a warning by default
   expect(sqlServerApi({ databaseUsers: { create: true } }).make).toThrow(/not available for SQL Server yet/);
 });
 
-test('GIVEN SQL Server users nothing creates THEN their secrets exist for the proxy but get no rotation, which would fail on missing logins', () => {
+test('SQL Server users nothing creates have secrets for the proxy but no rotation, which would fail on missing logins', () => {
   const { stack, make } = sqlServerApi();
   make();
   const t = Template.fromStack(stack);
@@ -71,7 +72,7 @@ test('GIVEN SQL Server users nothing creates THEN their secrets exist for the pr
   t.resourcePropertiesCountIs('AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('^Secret rotation') }, 0);
 });
 
-test('GIVEN databaseUsers.create false (the owner made the logins) THEN both secrets rotate, quietly', () => {
+test('with databaseUsers.create false (the owner made the logins) both secrets rotate, quietly', () => {
   const { stack, make } = sqlServerApi({ databaseUsers: { create: false } });
   make();
   Template.fromStack(stack).resourcePropertiesCountIs('AWS::SecretsManager::RotationSchedule', { HostedRotationLambda: Match.objectLike({ RotationType: 'SQLServerSingleUser' }) }, 2);

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { DatabaseTarget, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { DatabaseTarget, ExistingProxyOptions, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { AccessLevel } from '../../src/database/query';
 
 export const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -63,6 +63,27 @@ export function postgresApi(props: Partial<SecureDbApiProps> = {}, options: Test
     ...props,
   });
   return { ...t, api };
+}
+
+/** The endpoint of the proxy `existingProxy` imports. */
+export const EXISTING_PROXY_ENDPOINT = 'shared-proxy.proxy-abc.eu-west-1.rds.amazonaws.com';
+
+/**
+ * A proxy run elsewhere, imported by its attributes, with a security group of its own, for `proxy.existing`.
+ * Imported once per stack: a second call returns the same proxy.
+ */
+export function existingProxy(stack: Stack, vpc: ec2.IVpc): ExistingProxyOptions {
+  const imported = stack.node.tryFindChild('ExistingProxy') as rds.IDatabaseProxy | undefined;
+  const importedGroup = stack.node.tryFindChild('ExistingProxySg') as ec2.ISecurityGroup | undefined;
+  if (imported && importedGroup) return { proxy: imported, securityGroup: importedGroup };
+  const securityGroup = new ec2.SecurityGroup(stack, 'ExistingProxySg', { vpc });
+  const proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(stack, 'ExistingProxy', {
+    dbProxyArn: 'arn:aws:rds:eu-west-1:123456789012:db-proxy:prx-0123456789abcdef0',
+    dbProxyName: 'shared-proxy',
+    endpoint: EXISTING_PROXY_ENDPOINT,
+    securityGroups: [securityGroup],
+  });
+  return { proxy, securityGroup };
 }
 
 export interface ImportedMysqlStack {

@@ -38,7 +38,7 @@ describe('default monitoring', () => {
     const a = byId('ApiServerErrorRate');
     expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 3, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
     expect(a.Metrics[0].Expression).toBe('100 * errors / MAX([errors, requests])');
-    expect(a.Metrics.find((m: any) => m.Id === 'errors').MetricStat).toMatchObject({ Metric: { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }, Period: 300, Stat: 'Sum' });
+    expect(a.Metrics.find((m: { Id: string }) => m.Id === 'errors').MetricStat).toMatchObject({ Metric: { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' }, Period: 300, Stat: 'Sum' });
   });
 
   test('proxy availability alarms below 99% and counts missing data as unavailable', () => {

@@ -146,7 +146,7 @@ describe('service name', () => {
     return { audit: lines.find((l) => l.message === 'audit').service, metrics: emf.service };
   }
 
-  test('GIVEN the construct set POWERTOOLS_SERVICE_NAME THEN audit records and metrics carry the API name, so APIs sharing an account stay apart', async () => {
+  test('audit records and metrics carry the API name the construct sets as POWERTOOLS_SERVICE_NAME, so APIs sharing an account stay apart', async () => {
     process.env.POWERTOOLS_SERVICE_NAME = 'ShopStaging-Api-1A2B3C4D';
     expect(await servicesOfOneCall()).toEqual({ audit: 'ShopStaging-Api-1A2B3C4D', metrics: 'ShopStaging-Api-1A2B3C4D' });
   });
@@ -307,18 +307,18 @@ describe('audit log and log settings', () => {
     return written.map((line) => JSON.parse(line));
   }
 
-  test('GIVEN a log level above INFO THEN the audit record is still written: the audit does not depend on the level', () => {
+  test('a log level above INFO still writes the audit record: the audit does not depend on the level', () => {
     const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
     expect(lines.map((l) => l.message ?? '_aws' in l)).toEqual(['audit', true]);
   });
 
-  test('GIVEN POWERTOOLS_LOG_LEVEL=SILENT THEN nothing is written but the metrics, as Powertools Logger writes nothing', () => {
+  test('POWERTOOLS_LOG_LEVEL=SILENT writes nothing but the metrics, as Powertools Logger writes nothing', () => {
     const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'silent' });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toHaveProperty('_aws');
   });
 
-  test('GIVEN POWERTOOLS_METRICS_DISABLED=true THEN the EMF document is left out and the audit record stays', () => {
+  test('POWERTOOLS_METRICS_DISABLED=true leaves the EMF document out and keeps the audit record', () => {
     const lines = linesWith({ POWERTOOLS_METRICS_DISABLED: 'true' });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ message: 'audit' });

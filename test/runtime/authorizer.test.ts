@@ -142,7 +142,7 @@ describe('the bundled authorizer, as Lambda runs it (its asset\'s authorizer.jso
 });
 
 describe('JWT authorizer', () => {
-  test('GIVEN a valid token with one scope WHEN authorized THEN exactly the routes it satisfies are allowed, with the claims in the context', async () => {
+  test('a valid token with one scope is allowed exactly the routes it satisfies, with the claims in the context', async () => {
     const result = await authorizer(event(`Bearer ${await token({ sub: 'alice', tenant_id: 't1', scope: 'openid notes/read' })}`));
     expect(result.principalId).toBe('alice');
     expect(allowed(result)).toEqual(['GET/notes', 'GET/notes/*']);

@@ -7,9 +7,9 @@ import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { apiEvent, json, mariadb, MARIADB, PG, query } from './helpers/databases';
-import { QueryConfig, RuntimeConfig } from '../../src/runtime/config';
 import { CONFIG_PATH_ENV, RUNTIME_SDK_PACKAGES } from '../../src/runtime/lambda';
 import { HttpResponse } from '../../src/runtime/problem';
+import { QueryConfig, RuntimeConfig } from '../../src/shared/config';
 
 /** A bundle's exported handler, as the tests call it. */
 type BundleHandler = ((event: unknown, context: { awsRequestId: string }) => Promise<HttpResponse>) & { close(): Promise<void> };

@@ -5,10 +5,10 @@
  */
 import { Client } from 'pg';
 import { apiEvent, ENGINES, handlerFor, json, MARIADB, param, PG, query, TestDatabase } from './helpers/databases';
-import { RuntimeConfig } from '../../src/runtime/config';
 import { mysqlEngine } from '../../src/runtime/engines/mysql';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
 import { QueryHandler } from '../../src/runtime/handler';
+import { RuntimeConfig } from '../../src/shared/config';
 
 /** What handlerFor needs of a server, without an admin connection. */
 function serverOnly(engine: 'postgres' | 'mariadb'): TestDatabase {

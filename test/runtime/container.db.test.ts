@@ -12,10 +12,10 @@ import * as path from 'path';
 import { ENGINES, param, query, TestDatabase } from './helpers/databases';
 import { bundleFile, BUILDS, containerModule, httpCall, until } from './helpers/shipped';
 import { freePort, makeCertificates } from './helpers/throwaway-postgres';
-import { RuntimeConfig } from '../../src/runtime/config';
 import { IDENTITY_HEADERS } from '../../src/runtime/container/backend';
 import { RunningServer } from '../../src/runtime/container/main';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
+import { RuntimeConfig } from '../../src/shared/config';
 
 /** The test configurations log in with static passwords: nothing may ask for AWS credentials. */
 const noAwsCredentials = async (): Promise<never> => {

@@ -11,7 +11,6 @@ import { Client } from 'pg';
 import { apiEvent, json, query } from './helpers/databases';
 import { until } from './helpers/shipped';
 import { startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
-import { RuntimeConfig } from '../../src/runtime/config';
 import { ContainerBackend } from '../../src/runtime/container/backend';
 import { CredentialsProvider, DbCredentials, IAM_TOKEN_LIFETIME_MS, IamTokenCredentials, StaticCredentials, TokenSigner } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
@@ -19,6 +18,7 @@ import { graphqlHandlerFrom } from '../../src/runtime/graphql/lambda';
 import { QueryHandler } from '../../src/runtime/handler';
 import { credentialsFor, handlerFromFile, readConfigFile } from '../../src/runtime/lambda';
 import { RdsAuthTokenSigner } from '../../src/runtime/rds-token';
+import { RuntimeConfig } from '../../src/shared/config';
 
 const AWS_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session/token+=' };
 

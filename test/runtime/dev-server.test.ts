@@ -11,8 +11,8 @@ import * as path from 'path';
 import { Client } from 'pg';
 import { ENGINES, param, PG, query, TestDatabase } from './helpers/databases';
 import { Build, BUILDS, Cli, devServerModule, httpCall, startDevCli, until, writeConfig } from './helpers/shipped';
-import { RuntimeConfig } from '../../src/runtime/config';
 import { main, startDevServer } from '../../src/runtime/dev-server';
+import { RuntimeConfig } from '../../src/shared/config';
 
 const CONFIG: RuntimeConfig = {
   version: 1,

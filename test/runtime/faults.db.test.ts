@@ -8,10 +8,10 @@ import { Client } from 'pg';
 import { apiEvent, ENGINES, handlerFor, json, mariadb, param, query, TestDatabase } from './helpers/databases';
 import { until } from './helpers/shipped';
 import { freePort, startThrowawayPostgres, ThrowawayPostgres } from './helpers/throwaway-postgres';
-import { RuntimeConfig } from '../../src/runtime/config';
 import { StaticCredentials } from '../../src/runtime/credentials';
 import { postgresEngine } from '../../src/runtime/engines/postgres';
 import { QueryHandler } from '../../src/runtime/handler';
+import { RuntimeConfig } from '../../src/shared/config';
 
 const WRITE = query({
   name: 'put',

@@ -6,10 +6,10 @@
 import * as fc from 'fast-check';
 import { apiEvent, ENGINES, handlerFor, json, param, query, TestDatabase } from './helpers/databases';
 import { sqliPayloads } from './helpers/sqli';
-import { GraphqlConfig, QueryConfig } from '../../src/runtime/config';
 import { GraphqlHandler } from '../../src/runtime/graphql/handler';
 import { QueryHandler } from '../../src/runtime/handler';
 import { AuditRecord } from '../../src/runtime/observability';
+import { GraphqlConfig, QueryConfig } from '../../src/shared/config';
 import { sha256Hex } from '../../src/shared/graphql-config';
 
 const COLUMNS = [
@@ -96,10 +96,8 @@ describe.each(ENGINES)('GraphQL on %s', (_label, open) => {
     await db.exec("INSERT INTO rt_gql_orders VALUES (1, 't1', 'open', 100, false, NULL), (2, 't1', 'paid', 250, true, NULL), (3, 't1', 'open', 5, false, NULL), (4, 't2', 'open', 999, false, NULL)");
     const observer = { record: (r: AuditRecord) => records.push(r) };
     const log = (entry: unknown) => logs.push(entry);
-    reader = handlerFor(db, QUERIES.filter((q) => q.access === 'read'), { observer });
-    writer = handlerFor(db, QUERIES.filter((q) => q.access === 'write'), { observer });
-    (reader as any).log = log;
-    (writer as any).log = log;
+    reader = handlerFor(db, QUERIES.filter((q) => q.access === 'read'), { observer, log });
+    writer = handlerFor(db, QUERIES.filter((q) => q.access === 'write'), { observer, log });
   });
 
   afterAll(async () => {
@@ -109,7 +107,7 @@ describe.each(ENGINES)('GraphQL on %s', (_label, open) => {
     await db?.close();
   });
 
-  test('GIVEN a query with variables WHEN run THEN typed rows of the caller\'s tenant only, truncated at the row limit', async () => {
+  test('a query with variables answers typed rows of the caller\'s tenant only, truncated at the row limit', async () => {
     const res = await handlerWith().handle(gql({ query: 'query Q($s: OrdersStatus) { orders(status: $s) { rows { id status total_cents paid } truncated } }', variables: { s: 'open' } }));
     expect(res.statusCode).toBe(200);
     expect(json(res)).toEqual({ data: { orders: { rows: [{ id: 1, status: 'open', total_cents: 100, paid: false }, { id: 3, status: 'open', total_cents: 5, paid: false }], truncated: false } } });

@@ -10,9 +10,9 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { apiEvent, ENGINES, json, param, query, TestDatabase } from './helpers/databases';
 import { BUILDS, containerModule, httpCall, invokeInProcess, lambdaEntry, LambdaEntry, Reply, stageBundle, until, writeConfig } from './helpers/shipped';
 import { freePort } from './helpers/throwaway-postgres';
-import { RuntimeConfig } from '../../src/runtime/config';
 import { RunningServer } from '../../src/runtime/container/main';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
+import { RuntimeConfig } from '../../src/shared/config';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const dynalite = require('dynalite') as (options: { createTableMs: number }) => http.Server;

@@ -7,8 +7,8 @@
  */
 import { apiEvent, ENGINES, json, param, query, TestDatabase } from './helpers/databases';
 import { Build, BUILDS, containerModule, devServerModule, httpCall, lambdaEntry, LambdaEntry, startDevCli, writeConfig } from './helpers/shipped';
-import { QueryConfig, RuntimeConfig } from '../../src/runtime/config';
 import { CONFIG_PATH_ENV } from '../../src/runtime/lambda';
+import { QueryConfig, RuntimeConfig } from '../../src/shared/config';
 
 interface Answer {
   readonly status: number;

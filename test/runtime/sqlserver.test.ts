@@ -7,9 +7,9 @@
 import * as fc from 'fast-check';
 import { ConnectionError, RequestError } from 'tedious';
 import { freePort } from './helpers/throwaway-postgres';
-import { prepareConfig, RuntimeConfig } from '../../src/runtime/config';
 import { buildRequest, classifySqlServerError, connectionConfig, parameterType, RowCollector, sqlServerEngine } from '../../src/runtime/engines/sqlserver';
-import { compileNamedSql, SqlCompileError } from '../../src/runtime/sql/named-parameters';
+import { prepareConfig, RuntimeConfig } from '../../src/shared/config';
+import { compileNamedSql, SqlCompileError } from '../../src/shared/named-parameters';
 
 describe('T-SQL named parameters', () => {
   test('parameters become numbered @p placeholders; repeats reuse theirs', () => {
@@ -77,13 +77,13 @@ describe('values and requests', () => {
 
   test('the request carries the compiled text, one typed parameter per value and the statement timeout', () => {
     const request = buildRequest({ text: 'SELECT * FROM t WHERE a = @p1 AND b = @p2 AND c = @p3', values: ["x'; DROP TABLE t; --", 7, null], access: 'read', rowLimit: 5, timeoutMs: 2500 }, () => undefined);
-    expect((request as any).sqlTextOrProcedure).toBe('SELECT * FROM t WHERE a = @p1 AND b = @p2 AND c = @p3');
-    expect((request as any).parameters.map((p: any) => [p.name, p.type.name, p.value])).toEqual([
+    expect(request.sqlTextOrProcedure).toBe('SELECT * FROM t WHERE a = @p1 AND b = @p2 AND c = @p3');
+    expect(request.parameters.map((p) => [p.name, p.type.name, p.value])).toEqual([
       ['p1', 'NVarChar', "x'; DROP TABLE t; --"],
       ['p2', 'BigInt', 7],
       ['p3', 'NVarChar', null],
     ]);
-    expect((request as any).timeout).toBe(2500);
+    expect(request.timeout).toBe(2500);
   });
 
   test('rows beyond the limit are not kept and mark the result truncated; values become JSON-safe', () => {

@@ -6,9 +6,9 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import type { EngineName } from '../config';
 import type { MasterConnection } from './run-bootstrap';
 import type { BootstrapPlan } from './users';
+import type { EngineName } from '../../shared/config';
 
 /** The resource's properties, as the construct writes them (CloudFormation passes strings). */
 export interface BootstrapProperties {

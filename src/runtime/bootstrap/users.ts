@@ -6,7 +6,7 @@
  */
 import { escape as myLiteral, escapeId as myIdent } from 'mysql2';
 import { escapeIdentifier as pgIdent, escapeLiteral as pgLiteral } from 'pg';
-import type { EngineName } from '../config';
+import type { EngineName } from '../../shared/config';
 
 /** How a user logs in to the database. */
 export type UserAuthentication =

@@ -1,8 +1,8 @@
 /** What the handler needs from a database driver. One implementation per engine family. */
-import { AccessLevel } from '../config';
+import { AccessLevel } from '../../shared/config';
+import type { CompiledSql } from '../../shared/named-parameters';
+import { BoundValue } from '../../shared/params';
 import { DbCredentials } from '../credentials';
-import { BoundValue } from '../params';
-import type { CompiledSql } from '../sql/named-parameters';
 
 export interface TlsOptions {
   /** PEM text of extra trusted CAs; the platform's trust store is used otherwise. */

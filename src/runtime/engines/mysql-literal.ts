@@ -15,7 +15,7 @@
  *
  * `ANSI_QUOTES` does not matter (only single quotes are written), nor does `PIPES_AS_CONCAT` (CONCAT()).
  */
-import type { BoundValue } from '../params';
+import type { BoundValue } from '../../shared/params';
 
 const QUOTE = /'/g;
 const TWO_DIGITS = (n: number) => String(n).padStart(2, '0');

@@ -9,7 +9,7 @@
 import { Connection, ConnectionConfiguration, ConnectionError, Request, TYPES } from 'tedious';
 import { withDeadline } from './deadline';
 import { ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafe, Statement, StatementResult } from './engine';
-import type { BoundValue } from '../params';
+import type { BoundValue } from '../../shared/params';
 
 type TediousType = (typeof TYPES)[keyof typeof TYPES];
 

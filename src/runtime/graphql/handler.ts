@@ -13,12 +13,14 @@ import {
 import depthLimit from 'graphql-depth-limit';
 import type * as QueryComplexity from 'graphql-query-complexity';
 import { buildGraphqlSchema, ScalarValueError } from './schema';
+import { DEFAULT_MAX_BODY_BYTES, GraphqlConfig, PreparedQuery } from '../../shared/config';
 import { graphqlProblems, sha256Hex } from '../../shared/graphql-config';
+import { ProblemKind } from '../../shared/problem';
 import { claimsOf } from '../claims';
-import { DEFAULT_MAX_BODY_BYTES, GraphqlConfig, PreparedQuery } from '../config';
-import { decodeJsonBody, InvokeContext, LogSink, QueryHandler } from '../handler';
+import { InvokeContext, LogSink, QueryHandler } from '../handler';
 import { principalOf } from '../observability';
-import { HttpResponse, Problem, ProblemKind, SECURITY_HEADERS } from '../problem';
+import { HttpResponse, Problem, SECURITY_HEADERS } from '../problem';
+import { decodeJsonBody } from '../request';
 
 // The CommonJS build: its ESM build imports graphql's ESM files, and a bundle with two copies of graphql
 // fails at run time ("Cannot use GraphQLObjectType from another module or realm").

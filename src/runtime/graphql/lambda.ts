@@ -3,7 +3,7 @@
  * the writer's; each access level gets its own QueryHandler (and connection, as its own database user).
  */
 import { GraphqlHandler } from './handler';
-import { EngineName, RuntimeConfig } from '../config';
+import { EngineName, RuntimeConfig } from '../../shared/config';
 import { DatabaseEngine } from '../engines/engine';
 import { configForAccess, LambdaQueryHandler, queryHandlerFor, readConfigFile, warmLambdaHandler } from '../lambda';
 

@@ -9,8 +9,8 @@ import {
   GraphQLBoolean, GraphQLEnumType, GraphQLFieldConfig, GraphQLFieldConfigArgumentMap, GraphQLFloat, GraphQLInputType, GraphQLInt, GraphQLList,
   GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, GraphQLScalarType, GraphQLSchema, GraphQLString, Kind, ValueNode,
 } from 'graphql';
+import type { ColumnConfig, ColumnType, ParameterConfig, PreparedQuery } from '../../shared/config';
 import { QUERY_FIELD_COST } from '../../shared/graphql-config';
-import type { ColumnConfig, ColumnType, ParameterConfig, PreparedQuery } from '../config';
 import type { StatementResult } from '../engines/engine';
 
 /** What a resolver needs to run a query: the handler of its access level. */

@@ -67,7 +67,7 @@ describe('PostgreSQL user bootstrap (SCRAM passwords, TLS)', () => {
     server?.stop();
   });
 
-  test('GIVEN a database with data WHEN bootstrapped twice THEN both users exist once, as plain logins, and the data is untouched', async () => {
+  test('bootstrapping a database with data twice leaves both users once, as plain logins, and the data untouched', async () => {
     await runBootstrap(plan('postgres', 'app'), master);
     await runBootstrap(plan('postgres', 'app'), master);
     expect(await roles()).toEqual([
@@ -230,7 +230,7 @@ describe('MariaDB user bootstrap', () => {
     await admin?.end();
   });
 
-  test('GIVEN data WHEN bootstrapped twice THEN the reader only reads, the writer only writes rows, data untouched', async () => {
+  test('after two bootstraps the reader only reads, the writer only writes rows, and the data is untouched', async () => {
     await runBootstrap(plan('mariadb', 'test'), master);
     await runBootstrap(plan('mariadb', 'test'), master);
     const reader = await connectAs('rt_boot_reader', READER_PW);

@@ -1,5 +1,5 @@
 import { bindMysqlValues, mysqlLiteral } from '../../../src/runtime/engines/mysql-literal';
-import { compileNamedSql } from '../../../src/runtime/sql/named-parameters';
+import { compileNamedSql } from '../../../src/shared/named-parameters';
 
 describe('MySQL literals that no sql_mode changes', () => {
   test('a quote is doubled, never backslash-escaped', () => {

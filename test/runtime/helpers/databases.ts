@@ -6,13 +6,13 @@ import * as mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import { startThrowawayMariadb } from './throwaway-mariadb';
 import { startThrowawayPostgres } from './throwaway-postgres';
-import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/runtime/config';
 import { CredentialsProvider, StaticCredentials } from '../../../src/runtime/credentials';
 import { DatabaseEngine } from '../../../src/runtime/engines/engine';
 import { mysqlEngine } from '../../../src/runtime/engines/mysql';
 import { postgresEngine } from '../../../src/runtime/engines/postgres';
-import { QueryHandler } from '../../../src/runtime/handler';
+import { LogSink, QueryHandler } from '../../../src/runtime/handler';
 import { Observer } from '../../../src/runtime/observability';
+import { EngineName, ParameterConfig, QueryConfig, RuntimeConfig } from '../../../src/shared/config';
 
 export const PG = { host: '127.0.0.1', port: Number(process.env.PGPORT ?? 5432), database: 'test', user: 'postgres' };
 export const MARIADB = { host: '127.0.0.1', port: Number(process.env.MYSQL_PORT ?? 3306), database: 'test', user: 'root' };
@@ -155,6 +155,8 @@ export interface HandlerForOptions {
   readonly credentials?: CredentialsProvider;
   /** Defaults to discarding audit records (the audit tests use the real Powertools observer). */
   readonly observer?: Observer;
+  /** Defaults to discarding the operational log lines. */
+  readonly log?: LogSink;
 }
 
 export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: HandlerForOptions = {}): QueryHandler {
@@ -176,7 +178,7 @@ export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: Ha
   };
   const credentials = options.credentials ?? new StaticCredentials({ user, password: '' });
   const observer = options.observer ?? { record: () => undefined };
-  return new QueryHandler({ config, engine: db.driver, credentials, log: () => undefined, observer });
+  return new QueryHandler({ config, engine: db.driver, credentials, log: options.log ?? (() => undefined), observer });
 }
 
 export interface EventInput {

@@ -9,12 +9,12 @@ import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
-import type { RuntimeConfig } from '../../../src/runtime/config';
 import * as containerBackendSource from '../../../src/runtime/container/backend';
 import * as containerMainSource from '../../../src/runtime/container/main';
 import * as devServerSource from '../../../src/runtime/dev-server';
 import { CONFIG_PATH_ENV } from '../../../src/runtime/lambda';
 import type { HttpResponse } from '../../../src/runtime/problem';
+import type { RuntimeConfig } from '../../../src/shared/config';
 
 export const ASSETS = path.join(__dirname, '..', '..', '..', 'assets', 'runtime');
 

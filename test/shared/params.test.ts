@@ -1,5 +1,5 @@
-import { ParameterConfig } from '../../src/runtime/config';
-import { coerceValue } from '../../src/runtime/params';
+import { ParameterConfig } from '../../src/shared/config';
+import { coerceValue } from '../../src/shared/params';
 
 const p = (x: Partial<ParameterConfig> & Pick<ParameterConfig, 'type'>): ParameterConfig => ({ name: 'v', in: 'query', ...x });
 

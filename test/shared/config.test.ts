@@ -1,5 +1,5 @@
-import { param, query } from './helpers/databases';
-import { ConfigError, prepareConfig, RuntimeConfig } from '../../src/runtime/config';
+import { ConfigError, prepareConfig, RuntimeConfig } from '../../src/shared/config';
+import { param, query } from '../runtime/helpers/databases';
 
 function config(queries: RuntimeConfig['queries'], engine: RuntimeConfig['engine'] = 'postgres'): RuntimeConfig {
   return {

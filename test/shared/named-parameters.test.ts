@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { compileNamedSql, SqlCompileError, SqlDialect, tokenizeSql } from '../../../src/runtime/sql/named-parameters';
+import { compileNamedSql, SqlCompileError, SqlDialect, tokenizeSql } from '../../src/shared/named-parameters';
 
 describe('compileNamedSql', () => {
   test('PostgreSQL: numbered placeholders, repeated names reuse their number', () => {

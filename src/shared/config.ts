@@ -3,8 +3,8 @@
  * and what the handler loads at cold start. Pure data and validation, no driver imports, so the
  * construct can run the same checks at synth time.
  */
+import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly } from './named-parameters';
 import { coerceDefault } from './params';
-import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly } from './sql/named-parameters';
 
 export const CONFIG_VERSION = 1;
 

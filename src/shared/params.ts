@@ -1,0 +1,102 @@
+/**
+ * Validation and coercion of typed parameters. Values are checked here and then bound by the
+ * driver; nothing is ever written into SQL text. Error reasons never echo the value. Shared: the
+ * construct checks every parameter default with the same rules at synth time.
+ */
+import { DEFAULT_MAX_STRING_LENGTH, ParameterConfig } from './config';
+
+/** What a driver receives for one placeholder. */
+export type BoundValue = string | number | boolean | Date | null;
+
+type Result = { readonly ok: true; readonly value: BoundValue } | { readonly ok: false; readonly reason: string };
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
+const NUMBER_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** Half of a UTF-16 surrogate pair on its own: text that was not valid UTF-8 on the wire. */
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+const ok = (value: BoundValue): Result => ({ ok: true, value });
+const fail = (reason: string): Result => ({ ok: false, reason });
+
+function checkRange(p: ParameterConfig, n: number): Result {
+  if (p.minimum !== undefined && n < p.minimum) return fail(`must be >= ${p.minimum}`);
+  if (p.maximum !== undefined && n > p.maximum) return fail(`must be <= ${p.maximum}`);
+  return ok(n);
+}
+
+function parseDateTime(s: string): Date | undefined {
+  const m = DATE_TIME.exec(s);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > daysInMonth) return undefined;
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
+  const d = new Date(s.replace(' ', 'T'));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/**
+ * Checks one value against its definition. `fromText` is true for path and query-string values,
+ * which arrive as text; body values must already have the JSON type the parameter declares.
+ */
+export function coerceValue(p: ParameterConfig, raw: unknown, fromText: boolean, pattern?: RegExp): Result {
+  switch (p.type) {
+    case 'string': {
+      if (typeof raw !== 'string') return fail('must be a string');
+      if (raw.includes('\u0000')) return fail('must not contain NUL characters');
+      if (LONE_SURROGATE.test(raw)) return fail('must be valid Unicode text');
+      const length = [...raw].length;
+      const max = p.maxLength ?? DEFAULT_MAX_STRING_LENGTH;
+      if (length > max) return fail(`must be at most ${max} characters`);
+      if (p.minLength !== undefined && length < p.minLength) return fail(`must be at least ${p.minLength} characters`);
+      if (pattern && !pattern.test(raw)) return fail('does not match the required pattern');
+      return ok(raw);
+    }
+    case 'integer': {
+      let n: number;
+      if (typeof raw === 'number') n = raw;
+      else if (fromText && typeof raw === 'string' && INTEGER_TEXT.test(raw)) n = Number(raw);
+      else return fail('must be an integer');
+      if (!Number.isInteger(n)) return fail('must be an integer');
+      if (!Number.isSafeInteger(n)) return fail('must be between -9007199254740991 and 9007199254740991');
+      return checkRange(p, n);
+    }
+    case 'number': {
+      let n: number;
+      if (typeof raw === 'number') n = raw;
+      else if (fromText && typeof raw === 'string' && NUMBER_TEXT.test(raw)) n = Number(raw);
+      else return fail('must be a number');
+      if (!Number.isFinite(n)) return fail('must be a finite number');
+      return checkRange(p, n);
+    }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return ok(raw);
+      if (fromText && (raw === 'true' || raw === 'false')) return ok(raw === 'true');
+      return fail('must be true or false');
+    }
+    case 'uuid': {
+      if (typeof raw !== 'string' || !UUID.test(raw)) return fail('must be a UUID');
+      return ok(raw.toLowerCase());
+    }
+    case 'date-time': {
+      const d = typeof raw === 'string' ? parseDateTime(raw) : undefined;
+      if (!d) return fail('must be an RFC 3339 date-time such as 2024-05-01T12:00:00Z');
+      return ok(d);
+    }
+    case 'enum': {
+      if (typeof raw !== 'string' || !(p.values ?? []).includes(raw)) return fail(`must be one of ${(p.values ?? []).join(', ')}`);
+      return ok(raw);
+    }
+  }
+}
+
+/** A default must itself be valid; the config check calls this so a bad default fails at load. */
+export function coerceDefault(p: ParameterConfig, pattern?: RegExp): BoundValue {
+  const r = coerceValue(p, p.default, false, pattern);
+  if (!r.ok) throw new Error(`default of parameter "${p.name}" ${r.reason}`);
+  return r.value;
+}
