@@ -73,6 +73,8 @@ export class AuditLog implements Observer {
   private readonly metricsDisabled: boolean;
   /** `"Route":"GET /q"` and the EMF head per route and metric set: a fixed set (routes, never request text). */
   private readonly heads = new Map<string, string>();
+  private traceHeader?: string;
+  private traceJson = '';
 
   constructor(
     private readonly write: (text: string) => void = (text) => process.stdout.write(text),
@@ -88,23 +90,38 @@ export class AuditLog implements Observer {
 
   record(audit: AuditRecord): void {
     const now = Date.now();
-    const trace = xrayTraceId(this.env);
+    let text = '';
     if (!this.silent) {
-      this.write(`${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
-        + `${trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`},"audit":${JSON.stringify(audit)}}\n`);
+      text = `${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
+        + `${this.traceField()},"audit":${JSON.stringify(audit)}}\n`;
     }
-    if (this.metricsDisabled) return;
-    const outcome = outcomeMetric(audit);
-    const rows = audit.rowCount !== undefined;
-    const key = `${outcome}\u0000${rows ? 1 : 0}\u0000${audit.route}`;
-    let head = this.heads.get(key);
-    if (head === undefined) {
-      const metrics = [{ Name: 'QueryDuration', Unit: 'Milliseconds' }, { Name: outcome, Unit: 'Count' }, ...(rows ? [{ Name: 'QueryRows', Unit: 'Count' }] : [])];
-      const directive = JSON.stringify([{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'Route']], Metrics: metrics }]);
-      head = `,"CloudWatchMetrics":${directive}},"service":${this.service},"Route":${JSON.stringify(audit.route)},"QueryDuration":`;
-      this.heads.set(key, head);
+    if (!this.metricsDisabled) {
+      const outcome = outcomeMetric(audit);
+      const rows = audit.rowCount !== undefined;
+      const key = `${outcome}\u0000${rows ? 1 : 0}\u0000${audit.route}`;
+      let head = this.heads.get(key);
+      if (head === undefined) {
+        const metrics = [{ Name: 'QueryDuration', Unit: 'Milliseconds' }, { Name: outcome, Unit: 'Count' }, ...(rows ? [{ Name: 'QueryRows', Unit: 'Count' }] : [])];
+        const directive = JSON.stringify([{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'Route']], Metrics: metrics }]);
+        head = `,"CloudWatchMetrics":${directive}},"service":${this.service},"Route":${JSON.stringify(audit.route)},"QueryDuration":`;
+        this.heads.set(key, head);
+      }
+      text += `{"_aws":{"Timestamp":${now}${head}${JSON.stringify(audit.durationMs)},"${outcome}":1${rows ? `,"QueryRows":${audit.rowCount}` : ''}}\n`;
     }
-    this.write(`{"_aws":{"Timestamp":${now}${head}${JSON.stringify(audit.durationMs)},"${outcome}":1${rows ? `,"QueryRows":${audit.rowCount}` : ''}}\n`);
+    // One write (one system call) for both lines. A pipe keeps no write boundaries: Lambda reads stdout as a
+    // stream and makes each line a log event of its own, whether the lines came in one write or two.
+    if (text !== '') this.write(text);
+  }
+
+  /** `,"xray_trace_id":"…"` for the current invocation's trace, parsed once per invocation. */
+  private traceField(): string {
+    const header = this.env._X_AMZN_TRACE_ID;
+    if (header !== this.traceHeader) {
+      this.traceHeader = header;
+      const trace = xrayTraceId(this.env);
+      this.traceJson = trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`;
+    }
+    return this.traceJson;
   }
 }
 

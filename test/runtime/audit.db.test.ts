@@ -304,8 +304,32 @@ describe('audit log and log settings', () => {
   function linesWith(env: NodeJS.ProcessEnv): Array<Record<string, unknown>> {
     const written: string[] = [];
     new AuditLog((text) => written.push(text), env).record(RECORD);
-    return written.map((line) => JSON.parse(line));
+    return written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line));
   }
+
+  test('a call\'s audit record and EMF document are two lines written at once, each ending in a newline', () => {
+    const written: string[] = [];
+    const log = new AuditLog((text) => written.push(text), { _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' });
+    log.record(RECORD);
+    expect(written).toHaveLength(1);
+    expect(written[0].endsWith('\n')).toBe(true);
+    const [audit, emf] = written[0].split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(audit).toMatchObject({ message: 'audit', xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793', audit: { route: 'GET /accounts' } });
+    expect(emf).toMatchObject({ Route: 'GET /accounts', QuerySuccess: 1 });
+  });
+
+  test('the trace id follows the invocation: each record carries the trace of the invocation it was written in', () => {
+    const written: string[] = [];
+    const env: NodeJS.ProcessEnv = { _X_AMZN_TRACE_ID: 'Root=1-00000000-000000000000000000000001;Parent=53995c3f42cd8ad8;Sampled=1' };
+    const log = new AuditLog((text) => written.push(text), env);
+    log.record(RECORD);
+    env._X_AMZN_TRACE_ID = 'Root=1-00000000-000000000000000000000002;Parent=53995c3f42cd8ad8;Sampled=0';
+    log.record(RECORD);
+    delete env._X_AMZN_TRACE_ID;
+    log.record(RECORD);
+    const traces = written.map((w) => JSON.parse(w.split('\n')[0]).xray_trace_id);
+    expect(traces).toEqual(['1-00000000-000000000000000000000001', '1-00000000-000000000000000000000002', undefined]);
+  });
 
   test('GIVEN a log level above INFO THEN the audit record is still written: the audit does not depend on the level', () => {
     const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
