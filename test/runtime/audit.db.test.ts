@@ -118,7 +118,8 @@ describe.each(ENGINES)('audit on %s', (_label, open) => {
     // it is seen or the call has been answered: no fixed number of looks).
     while (seen.length === 0 && !answered) {
       const sql = db.engine === 'postgres'
-        ? "SELECT query AS q FROM pg_stat_activity WHERE query LIKE '%request_id=%' AND pid <> pg_backend_pid()"
+        // Running only: an idle session shows the last statement it ran, an earlier call's.
+        ? "SELECT query AS q FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%request_id=%' AND pid <> pg_backend_pid()"
         : "SELECT INFO AS q FROM information_schema.PROCESSLIST WHERE INFO LIKE '%request_id=%' AND ID <> CONNECTION_ID()";
       seen.push(...(await db.exec(sql)).map((r) => String(r.q)));
     }
