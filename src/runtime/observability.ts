@@ -164,6 +164,9 @@ export interface CallTracer {
 /** The first line of every document sent to the X-Ray daemon. */
 const XRAY_HEADER = '{"format":"json","version":1}\n';
 
+/** Documents kept while the socket to the daemon connects (a daemon address that never resolves keeps no more). */
+const MAX_PENDING_DOCUMENTS = 100;
+
 /** 16 hexadecimal digits, from a pool of random bytes filled 512 ids at a time. */
 class IdPool {
   private readonly pool = Buffer.alloc(8 * 512);
@@ -199,6 +202,9 @@ export class XRayCallTracer implements CallTracer {
   private readonly ids = new IdPool();
   private readonly daemon: { host: string; port: number };
   private socket?: dgram.Socket;
+  private connected = false;
+  /** Documents closed before the socket was connected. */
+  private readonly pending: string[] = [];
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
     const off = (name: string) => (env[name] ?? '').toLowerCase() === 'false';
@@ -237,13 +243,30 @@ export class XRayCallTracer implements CallTracer {
     }
   }
 
+  /**
+   * Sends a document to the daemon on a socket connected to it once: a connected socket sends at once, in
+   * the call that closed the subsegment, instead of after an address lookup on a later tick, while the next
+   * call may already be waiting on the database. Documents closed before the socket is connected wait for it.
+   */
   private send(text: string): void {
-    if (!this.socket) {
-      this.socket = dgram.createSocket('udp4');
-      this.socket.unref();
-      // A daemon that is not there loses the trace, never the call.
-      this.socket.on('error', () => undefined);
+    if (this.socket && this.connected) {
+      this.socket.send(text);
+      return;
     }
-    this.socket.send(text, this.daemon.port, this.daemon.host);
+    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(text);
+    if (this.socket) return;
+    const socket = dgram.createSocket('udp4');
+    this.socket = socket;
+    socket.unref();
+    // A daemon that is not there loses the trace, never the call.
+    socket.on('error', () => undefined);
+    try {
+      socket.connect(this.daemon.port, this.daemon.host, () => {
+        this.connected = true;
+        for (const document of this.pending.splice(0)) socket.send(document);
+      });
+    } catch {
+      // An address no socket can connect to (port 0): the traces are lost, never the call.
+    }
   }
 }

@@ -291,6 +291,20 @@ describe('X-Ray', () => {
     expect(received.map((r) => r.annotations.route)).toEqual(['sampled']);
   });
 
+  test('subsegments closed while the socket to the daemon connects are sent once it is, in order, and an unusable address never fails the call', async () => {
+    received.length = 0;
+    const trace = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    // A host name: resolved once, when the socket connects.
+    const tracer = new XRayCallTracer({ ...lambdaEnv(trace), AWS_XRAY_DAEMON_ADDRESS: `localhost:${daemon.address().port}` });
+    await Promise.all(['first', 'second'].map((route) => tracer.trace('database', { route }, async () => 1)));
+    await until(() => received.length === 2);
+    await tracer.trace('database', { route: 'connected' }, async () => 1);
+    await until(() => received.length === 3);
+    expect(received.map((r) => r.annotations.route)).toEqual(['first', 'second', 'connected']);
+    const unusable = new XRayCallTracer({ ...lambdaEnv(trace), AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:0' });
+    await expect(unusable.trace('database', { route: 'lost' }, async () => 'answered')).resolves.toBe('answered');
+  });
+
   test('the daemon address is read as the X-Ray SDK reads it', () => {
     expect(xrayDaemonAddress('169.254.79.129:2000')).toEqual({ host: '169.254.79.129', port: 2000 });
     expect(xrayDaemonAddress('tcp:10.0.0.1:2001 udp:10.0.0.2:2002')).toEqual({ host: '10.0.0.2', port: 2002 });
