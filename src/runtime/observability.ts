@@ -244,13 +244,15 @@ export class XRayCallTracer implements CallTracer {
   }
 
   /**
-   * Sends a document to the daemon on a socket connected to it once: a connected socket sends at once, in
-   * the call that closed the subsegment, instead of after an address lookup on a later tick, while the next
-   * call may already be waiting on the database. Documents closed before the socket is connected wait for it.
+   * Sends a document to the daemon on a socket connected to it once, so no send looks the address up again.
+   * Documents closed before the socket is connected wait for it.
    */
   private send(text: string): void {
     if (this.socket && this.connected) {
-      this.socket.send(text);
+      const socket = this.socket;
+      // After the call has answered (the microtasks that carry its answer run first), as dgram's own
+      // lookup deferred it: the system call and the daemon's wake-up stay off the call's path.
+      process.nextTick(() => socket.send(text));
       return;
     }
     if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(text);
