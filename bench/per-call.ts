@@ -3,11 +3,11 @@
  * the esbuild bundles users deploy, required as Lambda requires them, config.json beside them) with its
  * audit record, EMF metrics and X-Ray tracing on as deployed, against the raw driver (pg, mysql2) doing the
  * same 1-row read and 1-row INSERT, on the real PostgreSQL and MariaDB, through a latency-injecting TCP
- * proxy (0, 1 and 2 ms added round trip). A third variant, the raw driver asked for the same server work
- * as the function (PostgreSQL: read-only or read-write transaction with SET LOCAL statement_timeout and
- * the row limit; MariaDB: SET STATEMENT max_statement_time), tells the function's own cost from the
- * server's. Plus the function with an in-memory engine: microseconds added per call, the database's
- * answer excluded.
+ * proxy (0, 1 and 2 ms added round trip). A third variant, the raw driver asked for a transaction like the
+ * function's (PostgreSQL: BEGIN READ ONLY or READ WRITE with SET LOCAL statement_timeout, the row limit,
+ * COMMIT, pipelined: three answers, where the function's one batch with a single Sync gets one; MariaDB: SET
+ * STATEMENT max_statement_time), tells the function's own cost from the server's. Plus the function with
+ * an in-memory engine: microseconds added per call, the database's answer excluded.
  *
  * Each (engine, latency) runs in a fresh process of its own whose stdout (the audit and EMF lines) goes to
  * /dev/null; all variants run every round, in an order shuffled every round from a printed seed.

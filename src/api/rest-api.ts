@@ -81,6 +81,7 @@ export class QueryRestApi extends Construct {
   public readonly api: apigw.RestApi;
   public readonly accessLogGroup: logs.LogGroup;
   private readonly validator: apigw.RequestValidator;
+  private readonly integrations = new Map<lambda.IFunction, apigw.LambdaIntegration>();
 
   constructor(scope: Construct, id: string, props: QueryRestApiProps) {
     super(scope, id);
@@ -126,7 +127,17 @@ export class QueryRestApi extends Construct {
 
   /** Adds one query's resource and method. */
   public addQuery(query: QueryConfig, fn: lambda.IFunction, access: MethodAccess): apigw.Method {
-    return this.addQueryMethod(query, new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false }), access);
+    return this.addQueryMethod(query, this.integrationOf(fn), access);
+  }
+
+  /** One Lambda proxy integration per function, shared by its routes (it renders the same for each). */
+  private integrationOf(fn: lambda.IFunction): apigw.LambdaIntegration {
+    let integration = this.integrations.get(fn);
+    if (!integration) {
+      integration = new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false });
+      this.integrations.set(fn, integration);
+    }
+    return integration;
   }
 
   /**
@@ -155,8 +166,7 @@ export class QueryRestApi extends Construct {
 
   /** A route served by a function as a whole (the GraphQL endpoint). */
   public addFunctionRoute(method: string, path: string, operationName: string, fn: lambda.IFunction, access: MethodAccess): apigw.Method {
-    const integration = new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false });
-    return this.addMethod(method, path, integration, access, { operationName, requestValidator: this.validator });
+    return this.addMethod(method, path, this.integrationOf(fn), access, { operationName, requestValidator: this.validator });
   }
 
   /**

@@ -73,6 +73,8 @@ export class AuditLog implements Observer {
   private readonly metricsDisabled: boolean;
   /** `"Route":"GET /q"` and the EMF head per route and metric set: a fixed set (routes, never request text). */
   private readonly heads = new Map<string, string>();
+  private traceHeader?: string;
+  private traceJson = '';
 
   constructor(
     private readonly write: (text: string) => void = (text) => process.stdout.write(text),
@@ -88,23 +90,38 @@ export class AuditLog implements Observer {
 
   record(audit: AuditRecord): void {
     const now = Date.now();
-    const trace = xrayTraceId(this.env);
+    let text = '';
     if (!this.silent) {
-      this.write(`${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
-        + `${trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`},"audit":${JSON.stringify(audit)}}\n`);
+      text = `${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
+        + `${this.traceField()},"audit":${JSON.stringify(audit)}}\n`;
     }
-    if (this.metricsDisabled) return;
-    const outcome = outcomeMetric(audit);
-    const rows = audit.rowCount !== undefined;
-    const key = `${outcome}\u0000${rows ? 1 : 0}\u0000${audit.route}`;
-    let head = this.heads.get(key);
-    if (head === undefined) {
-      const metrics = [{ Name: 'QueryDuration', Unit: 'Milliseconds' }, { Name: outcome, Unit: 'Count' }, ...(rows ? [{ Name: 'QueryRows', Unit: 'Count' }] : [])];
-      const directive = JSON.stringify([{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'Route']], Metrics: metrics }]);
-      head = `,"CloudWatchMetrics":${directive}},"service":${this.service},"Route":${JSON.stringify(audit.route)},"QueryDuration":`;
-      this.heads.set(key, head);
+    if (!this.metricsDisabled) {
+      const outcome = outcomeMetric(audit);
+      const rows = audit.rowCount !== undefined;
+      const key = `${outcome}\u0000${rows ? 1 : 0}\u0000${audit.route}`;
+      let head = this.heads.get(key);
+      if (head === undefined) {
+        const metrics = [{ Name: 'QueryDuration', Unit: 'Milliseconds' }, { Name: outcome, Unit: 'Count' }, ...(rows ? [{ Name: 'QueryRows', Unit: 'Count' }] : [])];
+        const directive = JSON.stringify([{ Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'Route']], Metrics: metrics }]);
+        head = `,"CloudWatchMetrics":${directive}},"service":${this.service},"Route":${JSON.stringify(audit.route)},"QueryDuration":`;
+        this.heads.set(key, head);
+      }
+      text += `{"_aws":{"Timestamp":${now}${head}${JSON.stringify(audit.durationMs)},"${outcome}":1${rows ? `,"QueryRows":${audit.rowCount}` : ''}}\n`;
     }
-    this.write(`{"_aws":{"Timestamp":${now}${head}${JSON.stringify(audit.durationMs)},"${outcome}":1${rows ? `,"QueryRows":${audit.rowCount}` : ''}}\n`);
+    // One write (one system call) for both lines. A pipe keeps no write boundaries: Lambda reads stdout as a
+    // stream and makes each line a log event of its own, whether the lines came in one write or two.
+    if (text !== '') this.write(text);
+  }
+
+  /** `,"xray_trace_id":"…"` for the current invocation's trace, parsed once per invocation. */
+  private traceField(): string {
+    const header = this.env._X_AMZN_TRACE_ID;
+    if (header !== this.traceHeader) {
+      this.traceHeader = header;
+      const trace = xrayTraceId(this.env);
+      this.traceJson = trace === undefined ? '' : `,"xray_trace_id":${JSON.stringify(trace)}`;
+    }
+    return this.traceJson;
   }
 }
 
@@ -147,6 +164,9 @@ export interface CallTracer {
 /** The first line of every document sent to the X-Ray daemon. */
 const XRAY_HEADER = '{"format":"json","version":1}\n';
 
+/** Documents kept while the socket to the daemon connects (a daemon address that never resolves keeps no more). */
+const MAX_PENDING_DOCUMENTS = 100;
+
 /** 16 hexadecimal digits, from a pool of random bytes filled 512 ids at a time. */
 class IdPool {
   private readonly pool = Buffer.alloc(8 * 512);
@@ -182,6 +202,9 @@ export class XRayCallTracer implements CallTracer {
   private readonly ids = new IdPool();
   private readonly daemon: { host: string; port: number };
   private socket?: dgram.Socket;
+  private connected = false;
+  /** Documents closed before the socket was connected. */
+  private readonly pending: string[] = [];
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
     const off = (name: string) => (env[name] ?? '').toLowerCase() === 'false';
@@ -220,13 +243,32 @@ export class XRayCallTracer implements CallTracer {
     }
   }
 
+  /**
+   * Sends a document to the daemon on a socket connected to it once, so no send looks the address up again.
+   * Documents closed before the socket is connected wait for it.
+   */
   private send(text: string): void {
-    if (!this.socket) {
-      this.socket = dgram.createSocket('udp4');
-      this.socket.unref();
-      // A daemon that is not there loses the trace, never the call.
-      this.socket.on('error', () => undefined);
+    if (this.socket && this.connected) {
+      const socket = this.socket;
+      // After the call has answered (the microtasks that carry its answer run first), as dgram's own
+      // lookup deferred it: the system call and the daemon's wake-up stay off the call's path.
+      process.nextTick(() => socket.send(text));
+      return;
     }
-    this.socket.send(text, this.daemon.port, this.daemon.host);
+    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(text);
+    if (this.socket) return;
+    const socket = dgram.createSocket('udp4');
+    this.socket = socket;
+    socket.unref();
+    // A daemon that is not there loses the trace, never the call.
+    socket.on('error', () => undefined);
+    try {
+      socket.connect(this.daemon.port, this.daemon.host, () => {
+        this.connected = true;
+        for (const document of this.pending.splice(0)) socket.send(document);
+      });
+    } catch {
+      // An address no socket can connect to (port 0): the traces are lost, never the call.
+    }
   }
 }

@@ -118,7 +118,8 @@ describe.each(ENGINES)('audit on %s', (_label, open) => {
     // it is seen or the call has been answered: no fixed number of looks).
     while (seen.length === 0 && !answered) {
       const sql = db.engine === 'postgres'
-        ? "SELECT query AS q FROM pg_stat_activity WHERE query LIKE '%request_id=%' AND pid <> pg_backend_pid()"
+        // Running only: an idle session shows the last statement it ran, an earlier call's.
+        ? "SELECT query AS q FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%request_id=%' AND pid <> pg_backend_pid()"
         : "SELECT INFO AS q FROM information_schema.PROCESSLIST WHERE INFO LIKE '%request_id=%' AND ID <> CONNECTION_ID()";
       seen.push(...(await db.exec(sql)).map((r) => String(r.q)));
     }
@@ -290,6 +291,20 @@ describe('X-Ray', () => {
     expect(received.map((r) => r.annotations.route)).toEqual(['sampled']);
   });
 
+  test('subsegments closed while the socket to the daemon connects are sent once it is, in order, and an unusable address never fails the call', async () => {
+    received.length = 0;
+    const trace = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1';
+    // A host name: resolved once, when the socket connects.
+    const tracer = new XRayCallTracer({ ...lambdaEnv(trace), AWS_XRAY_DAEMON_ADDRESS: `localhost:${daemon.address().port}` });
+    await Promise.all(['first', 'second'].map((route) => tracer.trace('database', { route }, async () => 1)));
+    await until(() => received.length === 2);
+    await tracer.trace('database', { route: 'connected' }, async () => 1);
+    await until(() => received.length === 3);
+    expect(received.map((r) => r.annotations.route)).toEqual(['first', 'second', 'connected']);
+    const unusable = new XRayCallTracer({ ...lambdaEnv(trace), AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:0' });
+    await expect(unusable.trace('database', { route: 'lost' }, async () => 'answered')).resolves.toBe('answered');
+  });
+
   test('the daemon address is read as the X-Ray SDK reads it', () => {
     expect(xrayDaemonAddress('169.254.79.129:2000')).toEqual({ host: '169.254.79.129', port: 2000 });
     expect(xrayDaemonAddress('tcp:10.0.0.1:2001 udp:10.0.0.2:2002')).toEqual({ host: '10.0.0.2', port: 2002 });
@@ -304,8 +319,32 @@ describe('audit log and log settings', () => {
   function linesWith(env: NodeJS.ProcessEnv): Array<Record<string, unknown>> {
     const written: string[] = [];
     new AuditLog((text) => written.push(text), env).record(RECORD);
-    return written.map((line) => JSON.parse(line));
+    return written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line));
   }
+
+  test('a call\'s audit record and EMF document are two lines written at once, each ending in a newline', () => {
+    const written: string[] = [];
+    const log = new AuditLog((text) => written.push(text), { _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' });
+    log.record(RECORD);
+    expect(written).toHaveLength(1);
+    expect(written[0].endsWith('\n')).toBe(true);
+    const [audit, emf] = written[0].split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    expect(audit).toMatchObject({ message: 'audit', xray_trace_id: '1-5759e988-bd862e3fe1be46a994272793', audit: { route: 'GET /accounts' } });
+    expect(emf).toMatchObject({ Route: 'GET /accounts', QuerySuccess: 1 });
+  });
+
+  test('the trace id follows the invocation: each record carries the trace of the invocation it was written in', () => {
+    const written: string[] = [];
+    const env: NodeJS.ProcessEnv = { _X_AMZN_TRACE_ID: 'Root=1-00000000-000000000000000000000001;Parent=53995c3f42cd8ad8;Sampled=1' };
+    const log = new AuditLog((text) => written.push(text), env);
+    log.record(RECORD);
+    env._X_AMZN_TRACE_ID = 'Root=1-00000000-000000000000000000000002;Parent=53995c3f42cd8ad8;Sampled=0';
+    log.record(RECORD);
+    delete env._X_AMZN_TRACE_ID;
+    log.record(RECORD);
+    const traces = written.map((w) => JSON.parse(w.split('\n')[0]).xray_trace_id);
+    expect(traces).toEqual(['1-00000000-000000000000000000000001', '1-00000000-000000000000000000000002', undefined]);
+  });
 
   test('a log level above INFO still writes the audit record: the audit does not depend on the level', () => {
     const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'ERROR' });

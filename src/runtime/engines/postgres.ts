@@ -1,11 +1,16 @@
 /**
- * PostgreSQL through node-postgres in pipeline mode. Each call is one short transaction, written at
- * once and answered in one round trip: `BEGIN READ ONLY` for reads (a read route cannot change data
- * even if its SQL tried) with `SET LOCAL statement_timeout` for the per-query timeout
- * (transaction-scoped, so RDS Proxy does not pin the session), the statement (reads wrapped in
- * `LIMIT rowLimit + 1`), then COMMIT. Nothing session-level is ever SET.
+ * PostgreSQL through node-postgres. Each call is one short transaction sent as one batch of
+ * extended-protocol messages with a single Sync at the end: written at once (one TCP write) and answered
+ * at once (the server flushes its output at the Sync only: one TCP read), in one round trip. The batch
+ * opens with `set_config(..., true)` for the per-query `statement_timeout` and, for reads,
+ * `transaction_read_only` (transaction-local: RDS Proxy pins nothing, nothing session-level is ever SET),
+ * then runs the statement (reads wrapped in `LIMIT rowLimit + 1`). Everything before the Sync is one
+ * transaction, which the Sync commits, or rolls back if any step failed. A reader's SQL cannot undo
+ * read-only, `set_config(...)` included: it runs after the transaction took its snapshot, when read-write
+ * can no longer be set.
  */
-import { Client, QueryResult, types as pgTypes } from 'pg';
+import * as pg from 'pg';
+import { Client, Connection, QueryResult, types as pgTypes } from 'pg';
 import { withDeadline } from './deadline';
 import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 
@@ -20,6 +25,112 @@ const typeParsers = {
     return pgTypes.getTypeParser(oid, format as 'text');
   }) as typeof pgTypes.getTypeParser,
 };
+
+/** node-postgres' own conversion of bound values (what its Query binds with) and its row parser. */
+interface PgInternals {
+  readonly utils: { prepareValue(value: unknown): unknown };
+  readonly Result: new (rowMode: undefined, types: typeof typeParsers) => PgResult;
+}
+// The module object itself: bundled, pg's ESM wrapper exports it as the default only.
+const pgInternals = (pg as unknown as { default?: PgInternals }).default ?? (pg as unknown as PgInternals);
+
+interface PgResult extends QueryResult<Record<string, unknown>> {
+  addFields(fields: unknown[]): void;
+  parseRow(fields: unknown[]): Record<string, unknown>;
+  addCommandComplete(message: unknown): void;
+}
+
+/** One step of a call's batch: an unnamed statement and its bound values. */
+interface BatchStep {
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
+type Message<M extends 'parse' | 'bind' | 'execute'> = Parameters<Connection[M]>[0];
+
+/**
+ * One call's steps as a node-postgres submittable: Parse, Bind and Execute per step (and Describe for the
+ * step whose rows are the answer), then one Sync. The client hands the server's answers to it; it settles
+ * with the first error (the server then skips to the Sync, which rolls back) or, at ReadyForQuery, with the
+ * rows and command tag of the answering step.
+ */
+class CallBatch {
+  private step = 0;
+  private readonly result = new pgInternals.Result(undefined, typeParsers);
+  private settled = false;
+
+  constructor(
+    private readonly steps: readonly BatchStep[],
+    private readonly answering: number,
+    private readonly done: (error: Error | undefined, result: PgResult) => void,
+  ) {}
+
+  submit(connection: Connection): void {
+    const stream = connection.stream as { cork?: () => void; uncork?: () => void };
+    // node-postgres writes each message on its own: corked, they leave in one write (one TLS record).
+    stream.cork?.();
+    try {
+      this.steps.forEach((s, i) => {
+        connection.parse({ name: '', text: s.text, types: [] }, false);
+        connection.bind({ values: s.values, valueMapper: pgInternals.utils.prepareValue } as unknown as Message<'bind'>, false);
+        if (i === this.answering) connection.describe({ type: 'P', name: '' }, false);
+        connection.execute({ portal: '', rows: 0 } as unknown as Message<'execute'>, false);
+      });
+      connection.sync();
+    } finally {
+      stream.uncork?.();
+    }
+  }
+
+  handleRowDescription(message: { fields: unknown[] }): void {
+    if (this.step === this.answering) this.result.addFields(message.fields);
+  }
+
+  handleDataRow(message: { fields: unknown[] }): void {
+    if (this.step !== this.answering || this.settled) return;
+    try {
+      this.result.rows.push(this.result.parseRow(message.fields));
+    } catch (e) {
+      this.settle(e as Error);
+    }
+  }
+
+  handleCommandComplete(message: unknown): void {
+    if (this.step === this.answering) this.result.addCommandComplete(message);
+    this.step++;
+  }
+
+  handleEmptyQuery(): void {
+    this.step++;
+  }
+
+  handlePortalSuspended(): void {
+    // Every Execute asks for all rows: a portal is never suspended.
+  }
+
+  handleCopyInResponse(connection: { sendCopyFail?: (message: string) => void }): void {
+    connection.sendCopyFail?.('COPY is not supported');
+  }
+
+  handleCopyData(): void {
+    // No COPY is ever started.
+  }
+
+  /** The server's error (it then skips to the Sync, which rolls back), or the socket's. */
+  handleError(error: Error): void {
+    this.settle(error);
+  }
+
+  handleReadyForQuery(): void {
+    this.settle(undefined);
+  }
+
+  private settle(error: Error | undefined): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.done(error, this.result);
+  }
+}
 
 class PostgresConnection implements EngineConnection {
   broken = false;
@@ -39,55 +150,33 @@ class PostgresConnection implements EngineConnection {
       throw Object.assign(new Error('Client has encountered a connection error and is not queryable'), { statementNotSent: true });
     }
     return withDeadline(st.timeoutMs, () => this.abandon(), async () => {
-      const begin = st.access === 'read' ? 'BEGIN READ ONLY' : 'BEGIN READ WRITE';
+      // Transaction-local settings as bound values; the timeout is an integer from validated configuration.
+      const values: string[] = [String(Math.trunc(st.timeoutMs))];
+      const settings = ["set_config('statement_timeout', $1, true)"];
+      if (st.access === 'read') settings.push("set_config('transaction_read_only', 'on', true)");
+      // Claims for row-level security policies: bound values, gone at the end of the transaction.
+      for (const [name, value] of Object.entries(st.settings ?? {})) {
+        settings.push(`set_config($${values.length + 1}, $${values.length + 2}, true)`);
+        values.push(name, value);
+      }
       const text = st.access === 'read'
         // The limit is applied by the server: at most rowLimit + 1 rows are produced and sent.
         ? `SELECT * FROM (\n${st.text}\n) AS secure_db_api_result LIMIT ${Math.trunc(st.rowLimit) + 1}`
         : st.text;
-      // Pipelined: the statements are written at once and answered in one round trip. node-postgres writes
-      // each protocol message on its own (Parse, Bind, Describe, Execute, Sync, and each simple query):
-      // corked, they leave in one write (one TLS record, one system call) instead of seven.
-      const stream = this.stream();
-      stream?.cork();
-      let opening: Promise<unknown>;
-      let settings: Array<Promise<unknown>>;
-      let statement: Promise<QueryResult>;
-      let commit: Promise<unknown>;
-      try {
-        // The timeout is an integer from validated configuration, never from the request.
-        opening = this.client.query(`${begin}; SET LOCAL statement_timeout = ${Math.trunc(st.timeoutMs)}`);
-        // Transaction-local, bound values: visible to row-level security policies, gone at COMMIT.
-        settings = st.settings ? Object.entries(st.settings).map(([name, value]) => this.client.query('SELECT set_config($1, $2, true)', [name, value])) : [];
-        statement = this.client.query({ text, values: st.values as unknown[] });
-        commit = this.client.query('COMMIT');
-      } finally {
-        stream?.uncork();
-      }
-      const [o, r, c, ...sets] = await Promise.allSettled([opening, statement, commit, ...settings]);
-      if (o.status === 'rejected') {
-        const e = o.reason as { message?: string };
+      const r = await new Promise<PgResult>((resolve, reject) => {
+        this.client.query(new CallBatch([{ text: `SELECT ${settings.join(', ')}`, values }, { text, values: st.values }], 1, (error, result) => (error ? reject(error) : resolve(result))));
+      }).catch((e: unknown) => {
         // A client that was already unusable sent nothing: the caller may repeat even a write.
-        if (e && typeof e === 'object' && /not queryable/.test(e.message ?? '')) Object.assign(e, { statementNotSent: true });
+        if (e && typeof e === 'object' && /not queryable/.test((e as { message?: string }).message ?? '')) Object.assign(e, { statementNotSent: true });
         throw e;
-      }
-      const failedSetting = sets.find((x) => x.status === 'rejected');
-      if (failedSetting) throw (failedSetting as PromiseRejectedResult).reason;
-      // A failed statement aborts the transaction; the pipelined COMMIT then rolls it back.
-      if (r.status === 'rejected') throw r.reason;
-      if (c.status === 'rejected') throw c.reason;
-      const rows = r.value.rows ?? [];
+      });
+      const rows = r.rows;
       return {
         rows: rows.slice(0, st.rowLimit).map(jsonSafeRow),
         truncated: rows.length > st.rowLimit,
-        ...(st.access === 'write' ? { affectedRows: r.value.rowCount ?? 0 } : {}),
+        ...(st.access === 'write' ? { affectedRows: r.rowCount ?? 0 } : {}),
       };
     });
-  }
-
-  /** The client's socket (node-postgres keeps it on its connection), to cork around one call's messages. */
-  private stream(): { cork(): void; uncork(): void } | undefined {
-    const stream = (this.client as unknown as { connection?: { stream?: { cork?: unknown; uncork?: unknown } } }).connection?.stream;
-    return typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? stream as { cork(): void; uncork(): void } : undefined;
   }
 
   private abandon(): void {
@@ -119,8 +208,6 @@ export const postgresEngine: DatabaseEngine = {
       ssl: o.tls ? { rejectUnauthorized: true, ca: o.tls.ca, servername: o.tls.servername } : false,
       connectionTimeoutMillis: o.connectTimeoutMs,
       types: typeParsers,
-      // Statements of one call are sent together and answered in one round trip.
-      pipeline: true,
     });
     // Errors during connect reject the promise below; this keeps a late socket error from crashing.
     client.on('error', () => undefined);
