@@ -6,7 +6,7 @@
  */
 import * as net from 'net';
 import { EngineConnection, Statement } from '../../../src/runtime/engines/engine';
-import { compileNamedSql } from '../../../src/runtime/sql/named-parameters';
+import { compileNamedSql } from '../../../src/shared/named-parameters';
 import { ENGINES, TestDatabase } from '../helpers/databases';
 
 /** A TCP relay on loopback that counts the chunks each way. */
