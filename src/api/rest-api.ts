@@ -11,6 +11,7 @@ import { bodyPropertySchema, isRequired } from './json-schema';
 import { ThrottlingOptions } from './throttling';
 import { answerTimeout } from '../database/query-config';
 import { QueryConfig } from '../runtime/config';
+import { RESERVED_PAGING_NAMES } from '../runtime/pagination';
 import { PROBLEM_TYPE_BASE } from '../runtime/problem';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
@@ -188,6 +189,8 @@ export class QueryRestApi extends Construct {
       if (p.in === 'path') requestParameters[`method.request.path.${p.name}`] = true;
       if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
     }
+    // A paged query's page size and cursor: optional, checked by the query function.
+    if (query.pagination) for (const name of RESERVED_PAGING_NAMES) requestParameters[`method.request.querystring.${name}`] = false;
     const requestModels = this.bodyModel(query);
     return this.addMethod(query.method, query.path, integration, access, {
       operationName: query.name,

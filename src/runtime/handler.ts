@@ -9,8 +9,9 @@ import { CredentialsProvider } from './credentials';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
+import { CursorKeySource, CursorValue, issueCursor, pageLimit, pageStatement, PageStatement, processCursorKey, readCursor, RESERVED_PAGING_NAMES } from './pagination';
 import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
-import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
+import { FieldError, HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 
 /** The subset of the Lambda context the handler reads. */
 export interface InvocationContext {
@@ -38,6 +39,27 @@ export interface QueryHandlerOptions {
   readonly observer?: Observer;
   /** X-Ray subsegment around the database call. Default: {@link XRayCallTracer}. */
   readonly tracer?: CallTracer;
+  /**
+   * The signing key of paged queries' cursors, read when a paged query first needs it. Default: the
+   * process's key ({@link processCursorKey}), which only a single process can use (the development server).
+   */
+  readonly cursorKey?: CursorKeySource;
+}
+
+/** What a call of a query answers: its rows, and for a paged query the cursor of the next page. */
+export interface QueryResult extends StatementResult {
+  /** The cursor of the next page (paged queries with more rows only). */
+  readonly nextCursor?: string;
+}
+
+/** A paged call's page size and cursor, as the caller sent them. */
+interface PageRequest {
+  readonly limit: number;
+  /** The page size as the request wrote it (REST: repeated in the next link). */
+  readonly limitText?: string;
+  readonly cursor?: string;
+  /** What the caller calls the cursor: `cursor` (REST) or `after` (GraphQL). */
+  readonly cursorName: string;
 }
 
 /** The route of requests that matched no query, in audit records and metrics. */
@@ -47,7 +69,7 @@ export const UNMATCHED_ROUTE = 'unmatched';
 export const RETRY_AFTER_SECONDS = 2;
 
 type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
-  readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown };
+  readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown; readonly path?: string };
 };
 
 /** Who calls a query by name (the GraphQL endpoint), and how the call is labelled in the audit. */
@@ -79,7 +101,7 @@ interface AuditInput {
 interface CallState {
   query?: PreparedQuery;
   values?: Record<string, BoundValue>;
-  result?: StatementResult;
+  result?: QueryResult;
 }
 
 export class QueryHandler {
@@ -94,6 +116,7 @@ export class QueryHandler {
   private readonly tracer: CallTracer;
   private conn?: EngineConnection;
   private connecting?: Promise<EngineConnection>;
+  private readonly cursorKey: CursorKeySource;
 
   constructor(private readonly options: QueryHandlerOptions) {
     this.prepared = prepareConfig(options.config);
@@ -112,6 +135,7 @@ export class QueryHandler {
     });
     this.observer = options.observer ?? new AuditLog();
     this.tracer = options.tracer ?? new XRayCallTracer();
+    this.cursorKey = options.cursorKey ?? processCursorKey();
   }
 
   /** Handles one API Gateway REST proxy event. Never throws; writes one audit record. */
@@ -128,13 +152,18 @@ export class QueryHandler {
       const claims = claimsOf(event.requestContext);
       const query = call.query;
       authorize(query, claims);
-      call.values = collectParameters(query, {
-        path: this.pathParameters(event, query),
-        query: queryParameters(event),
-        body: this.parseBody(event),
-      });
-      call.result = await this.run(query, call.values, claims, routeOf(query), requestId, principal);
-      response = success(query, call.result);
+      const queryString = queryParameters(event);
+      const input = () => ({ path: this.pathParameters(event, query), query: queryString, body: this.parseBody(event) });
+      if (query.pagination) {
+        const page = restPageRequest(query, queryString);
+        call.values = withPageErrors(page, () => collectParameters(query, input()));
+        call.result = await this.runPage(query, call.values, page.request!, claims, routeOf(query), requestId, principal);
+        response = success(query, call.result, nextLink(event, call.result.nextCursor, page.request!.limitText));
+      } else {
+        call.values = collectParameters(query, input());
+        call.result = await this.run(query, call.values, claims, routeOf(query), requestId, principal);
+        response = success(query, call.result);
+      }
     } catch (e) {
       const problem = this.asProblem(e, requestId);
       outcome = problem.kind;
@@ -154,7 +183,7 @@ export class QueryHandler {
    * Runs the query `name` with already typed arguments (the GraphQL endpoint), validated and bound exactly
    * as a REST call's. Throws a Problem on failure; writes one audit record either way.
    */
-  async invoke(name: string, args: Readonly<Record<string, unknown>>, context: InvokeContext): Promise<StatementResult> {
+  async invoke(name: string, args: Readonly<Record<string, unknown>>, context: InvokeContext): Promise<QueryResult> {
     const started = process.hrtime.bigint();
     const call: CallState = {};
     this.stats.calls++;
@@ -176,8 +205,15 @@ export class QueryHandler {
         else body[p.name] = v;
       }
       const hasBody = query.parameters.some((p) => p.in === 'body');
-      call.values = collectParameters(query, { path, query: queryString, body: hasBody ? body : undefined });
-      call.result = await this.run(query, call.values, context.claims, context.route, context.requestId, context.principal);
+      const collect = () => collectParameters(query, { path, query: queryString, body: hasBody ? body : undefined });
+      if (query.pagination) {
+        const page = graphqlPageRequest(query, args);
+        call.values = withPageErrors(page, collect);
+        call.result = await this.runPage(query, call.values, page.request!, context.claims, context.route, context.requestId, context.principal);
+      } else {
+        call.values = collect();
+        call.result = await this.run(query, call.values, context.claims, context.route, context.requestId, context.principal);
+      }
       return call.result;
     } catch (e) {
       const problem = this.asProblem(e, context.requestId);
@@ -204,12 +240,62 @@ export class QueryHandler {
     route: string,
     requestId: string | undefined,
     principal: string,
+    page?: (bound: readonly BoundValue[]) => PageStatement,
   ): Promise<StatementResult> {
     // Claims come from the verified token only; parameter names cannot contain the dot of `claims.x`.
     const bound = { ...values, ...claimValues(query, claims) };
     const settings = this.options.config.rlsClaims ? { 'request.jwt.claims': JSON.stringify(claims ?? {}) } : undefined;
     const comment = sqlComment({ route, request_id: requestId, principal });
-    return this.tracer.trace('database', { route, query: query.name, access: query.access }, () => this.execute(query, bound, comment, settings));
+    return this.tracer.trace('database', { route, query: query.name, access: query.access }, () => this.execute(query, bound, comment, settings, page));
+  }
+
+  /**
+   * One page of a paged query: the cursor verified (a 400 `invalid-cursor` problem otherwise), `limit + 1`
+   * rows after it, and the next page's cursor when the extra row exists.
+   */
+  private async runPage(
+    query: PreparedQuery,
+    values: Record<string, BoundValue>,
+    page: PageRequest,
+    claims: Claims | undefined,
+    route: string,
+    requestId: string | undefined,
+    principal: string,
+  ): Promise<QueryResult> {
+    const ctx = { query, values, principal };
+    let after: CursorValue[] | undefined;
+    if (page.cursor !== undefined) after = readCursor(await this.signingKey(requestId), ctx, page.cursor, page.cursorName);
+    const dialect = this.options.config.engine === 'postgres' ? 'postgres' : 'mysql';
+    const statement = (bound: readonly BoundValue[]) => pageStatement(query, dialect, bound, page.limit, after);
+    const result = await this.run(query, values, claims, route, requestId, principal, statement);
+    const rows = result.rows.slice(0, page.limit);
+    if (result.rows.length <= page.limit) return { rows, truncated: false };
+    const last = rows[rows.length - 1];
+    const extra = result.rows[page.limit];
+    if (query.pagination!.orderBy.every((o) => JSON.stringify(last[o.column]) === JSON.stringify(extra[o.column]))) {
+      // The next page would start after both rows: the rows that share these values would be skipped.
+      this.log({ level: 'ERROR', message: 'paged query: two rows have the same values in every ordering column; add a unique column to orderBy', query: query.name, requestId });
+      throw new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
+    }
+    let nextCursor: string;
+    try {
+      nextCursor = issueCursor(await this.signingKey(requestId), ctx, last);
+    } catch (e) {
+      if (e instanceof Problem) throw e;
+      this.log({ level: 'ERROR', message: 'paged query: no cursor for the next page', query: query.name, requestId, errorName: (e as Error)?.name, reason: (e as Error)?.message });
+      throw new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
+    }
+    return { rows, truncated: true, nextCursor };
+  }
+
+  /** The cursor signing key; a 503 when it cannot be read (it is read again on the next call). */
+  private async signingKey(requestId: string | undefined): Promise<Uint8Array> {
+    try {
+      return await this.cursorKey();
+    } catch (e) {
+      this.log({ level: 'ERROR', message: 'the cursor signing key cannot be read', requestId, errorName: (e as Error)?.name });
+      throw new Problem('unavailable', 'The paging key cannot be read right now. Retry later.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
+    }
   }
 
   private audit(a: AuditInput): void {
@@ -299,15 +385,21 @@ export class QueryHandler {
     values: Record<string, BoundValue>,
     comment: string,
     settings: Record<string, string> | undefined,
+    page?: (bound: readonly BoundValue[]) => PageStatement,
   ): Promise<StatementResult> {
+    const bound = query.compiled.valueOrder.map((name) => values[name] ?? null);
+    // A page: the query's SQL inside the keyset statement, one row more than the page (is there a next one?).
+    const sql = page
+      ? page(bound)
+      : { text: query.compiled.text, values: bound, placeholders: query.compiled.placeholders, rowLimit: query.rowLimit };
     const statement: Statement = {
       settings,
       // A newline first, so a trailing line comment in the SQL cannot swallow it.
-      text: comment ? `${query.compiled.text}\n${comment}` : query.compiled.text,
-      values: query.compiled.valueOrder.map((name) => values[name] ?? null),
-      placeholders: query.compiled.placeholders,
+      text: comment ? `${sql.text}\n${comment}` : sql.text,
+      values: sql.values,
+      placeholders: sql.placeholders,
       access: query.access,
-      rowLimit: query.rowLimit,
+      rowLimit: page ? sql.rowLimit + 1 : sql.rowLimit,
       timeoutMs: query.timeoutMs,
     };
     for (let attempt = 0; ; attempt++) {
@@ -483,13 +575,90 @@ function bodyProblem(reason: string): Problem {
   return new Problem('validation', `The request body ${reason}`, { errors: [{ name: 'body', in: 'body', reason }] });
 }
 
-function success(query: PreparedQuery, result: StatementResult): HttpResponse {
-  const headers = { ...SECURITY_HEADERS, 'content-type': 'application/json' };
+function success(query: PreparedQuery, result: QueryResult, next?: string): HttpResponse {
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/json' };
   if (query.single) {
     if (result.rows.length === 0) throw new Problem('not-found', 'No row matches the request');
     return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows[0] }) };
   }
   const meta: Record<string, unknown> = { rowCount: result.rows.length, truncated: result.truncated };
   if (result.affectedRows !== undefined) meta.affectedRows = result.affectedRows;
-  return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows, meta }) };
+  if (!query.pagination) return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows, meta }) };
+  meta.nextCursor = result.nextCursor ?? null;
+  if (next) headers.link = `<${next}>; rel="next"`;
+  return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows, meta, links: { next: next ?? null } }) };
+}
+
+/** A paged request's page: its page size and cursor, or the validation errors of those. */
+interface PageInput {
+  readonly request?: PageRequest;
+  readonly errors: FieldError[];
+}
+
+/** The page of a REST request: `limit` and `cursor` taken out of the query string (the query's parameters cannot have those names). */
+function restPageRequest(query: PreparedQuery, queryString: Record<string, string[]>): PageInput {
+  const errors: FieldError[] = [];
+  const once = (name: string): string | undefined => {
+    const list = queryString[name];
+    delete queryString[name];
+    if (list && list.length > 1) errors.push({ name, in: 'query', reason: 'must appear only once' });
+    return list?.[0];
+  };
+  const limitText = once(RESERVED_PAGING_NAMES[0]);
+  const cursor = once(RESERVED_PAGING_NAMES[1]);
+  let limit = query.rowLimit;
+  try {
+    limit = pageLimit(query, limitText, true);
+  } catch (e) {
+    errors.push(...((e as Problem).extras.errors ?? []));
+  }
+  return { request: errors.length === 0 ? { limit, limitText, cursor, cursorName: 'cursor' } : undefined, errors };
+}
+
+/** The page of a GraphQL field: its `limit` and `after` arguments. */
+function graphqlPageRequest(query: PreparedQuery, args: Readonly<Record<string, unknown>>): PageInput {
+  try {
+    const limit = pageLimit(query, args.limit, false);
+    const after = args.after;
+    return { request: { limit, cursor: after === undefined || after === null ? undefined : String(after), cursorName: 'after' }, errors: [] };
+  } catch (e) {
+    return { errors: [...((e as Problem).extras.errors ?? [])] };
+  }
+}
+
+/** The parameters, with the page's errors listed beside theirs (all at once, as for any parameter). */
+function withPageErrors(page: PageInput, collect: () => Record<string, BoundValue>): Record<string, BoundValue> {
+  let values: Record<string, BoundValue>;
+  try {
+    values = collect();
+  } catch (e) {
+    if (e instanceof Problem && e.kind === 'validation' && page.errors.length > 0) {
+      const errors = [...(e.extras.errors ?? []), ...page.errors];
+      throw new Problem('validation', `${errors.length} parameters are invalid`, { errors });
+    }
+    throw e;
+  }
+  if (page.errors.length > 0) {
+    throw new Problem('validation', `${page.errors.length} parameter${page.errors.length === 1 ? ' is' : 's are'} invalid`, { errors: page.errors });
+  }
+  return values;
+}
+
+/**
+ * The relative URL of the next page: the path as the caller called it (with the stage, or a custom
+ * domain's base path), the request's other query-string parameters, the page size it asked for, the cursor.
+ */
+function nextLink(event: PublicEvent, cursor: string | undefined, limitText: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const called = event.requestContext?.path;
+  const path = typeof called === 'string' && called.startsWith('/') ? called : event.path ?? '/';
+  const pairs: string[] = [];
+  const own = queryParameters(event);
+  for (const [name, list] of Object.entries(own)) {
+    if ((RESERVED_PAGING_NAMES as readonly string[]).includes(name)) continue;
+    for (const v of list) pairs.push(`${encodeURIComponent(name)}=${encodeURIComponent(v)}`);
+  }
+  if (limitText !== undefined) pairs.push(`limit=${encodeURIComponent(limitText)}`);
+  pairs.push(`cursor=${encodeURIComponent(cursor)}`);
+  return `${path}?${pairs.join('&')}`;
 }
