@@ -2,6 +2,7 @@ export * from './secure-db-api';
 export * from './api/throttling';
 export * from './database/database-target';
 export * from './database/query';
+export * from './database/pagination';
 export * from './security/key-policies';
 export * from './monitoring/alarm-actions';
 export * from './monitoring/thresholds';

@@ -6,6 +6,7 @@ import { DatabaseTargetConfig } from '../database/database-target';
 import { QueryDefinition, QueryOptions } from '../database/query';
 import { parseRoute, toQueryConfig } from '../database/query-config';
 import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from '../runtime/config';
+import { paginationProblems } from '../runtime/pagination';
 import { withSchemaColumns } from '../schema/check';
 import type { SecureDbApiProps } from '../secure-db-api-props';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from '../shared/graphql-config';
@@ -82,7 +83,11 @@ export class QueryRegistry {
    */
   public checkAgainstSchema(): QueryConfig[] | undefined {
     const configs = this.check();
-    return configs && withSchemaColumns(this.o.scope, this.o.props.schema, this.o.target.engine, configs);
+    const checked = configs && withSchemaColumns(this.o.scope, this.o.props.schema, this.o.target.engine, configs);
+    // Paged queries' ordering columns against the result columns the schema described.
+    const problems = (checked ?? []).flatMap((q) => (q.pagination ? paginationProblems(q, this.o.target.engine, undefined) : []));
+    if (problems.length > 0) throw apiError(this.o.scope, `invalid queries:\n- ${problems.join('\n- ')}`);
+    return checked;
   }
 
   /** The queries' runtime configurations, checked; undefined when there are none. */
