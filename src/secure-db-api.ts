@@ -82,7 +82,7 @@ export class SecureDbApi extends Construct {
   private readonly monitoring: ApiMonitoring;
   private readonly openApi: OpenApiPublishing;
   private built = false;
-  private readonly vpcEndpoints: (cursorKeyUsed: boolean) => void;
+  private readonly noteCursorKeyEndpoint: (paged: boolean) => void;
 
   constructor(scope: Construct, id: string, props: SecureDbApiProps) {
     super(scope, id);
@@ -130,14 +130,20 @@ export class SecureDbApi extends Construct {
     this.secrets = access.secrets;
     this.securityGroup = access.securityGroup;
     const databaseUsers = new DatabaseUsersPart(ctx, access);
-    // Noted when the queries are known: paged queries need Secrets Manager too.
-    this.vpcEndpoints = (cursorKeyUsed) => noteVpcEndpoints(this, props.vpc, vpcSubnets, {
+    // Paged queries read the cursor key from Secrets Manager; those added later by addQuery get a note of their own.
+    const pagedAtFirst = (props.queries ?? []).some((q) => q.pagination !== undefined);
+    noteVpcEndpoints(this, props.vpc, vpcSubnets, {
       secretRotation: access.rotationSchedules.length > 0,
       userBootstrap: databaseUsers.bootstraps,
       containerTasks: (props.backend ?? QueryBackend.lambda())._runsTasks,
       idempotencyStore: idempotency !== undefined,
-      cursorKey: cursorKeyUsed,
+      cursorKey: pagedAtFirst,
     });
+    this.noteCursorKeyEndpoint = (paged) => {
+      if (paged && !pagedAtFirst) {
+        noteVpcEndpoints(this, props.vpc, vpcSubnets, { secretRotation: false, userBootstrap: false, containerTasks: false, idempotencyStore: false, cursorKey: true });
+      }
+    };
 
     this.endpoint = new ApiEndpoint(ctx);
     this.api = this.endpoint.api;
@@ -158,7 +164,7 @@ export class SecureDbApi extends Construct {
     this.built = true;
     this.queries.sealed = true;
     const configs = this.queries.checkAgainstSchema();
-    this.vpcEndpoints(configs?.some((q) => q.pagination !== undefined) ?? false);
+    this.noteCursorKeyEndpoint(configs?.some((q) => q.pagination !== undefined) ?? false);
     if (!configs) return;
     const open = this.queries.unauthenticatedRoutes();
     const isOpen = (q: { method: string; path: string }) => open.has(routeKeyOf(q.method, q.path));

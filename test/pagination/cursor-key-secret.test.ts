@@ -170,6 +170,8 @@ describe('QueryOptions.pagination', () => {
     const { stack, api } = postgresApi({ queries: [QUERIES[1]], removalPolicy: RemovalPolicy.DESTROY });
     api.addQuery('GET /recent', { ...PAGED, pagination: Pagination.keyset({ orderBy: [{ column: 'id' }], cursorLifetime: Duration.minutes(30) }) });
     Template.fromStack(stack).hasResource('AWS::SecretsManager::Secret', { Properties: { Description: Match.stringLikeRegexp('signs the cursors') }, DeletionPolicy: 'Delete' });
+    const info = stack.node.findChild('Api').node.metadata.filter((m) => m.type === 'aws:cdk:info').map((m) => String(m.data));
+    expect(info).toEqual(expect.arrayContaining([expect.stringMatching(/needs VPC endpoints for Secrets Manager \(.*\) for the paged queries' cursor signing key\./)]));
   });
 
   test('in isolated subnets the API says the paged queries need a Secrets Manager endpoint', () => {
