@@ -141,7 +141,8 @@ export class SecureDbApi extends Construct {
     });
     this.noteCursorKeyEndpoint = (paged) => {
       if (paged && !pagedAtFirst) {
-        noteVpcEndpoints(this, props.vpc, vpcSubnets, { secretRotation: false, userBootstrap: false, containerTasks: false, idempotencyStore: false, cursorKey: true });
+        const none = { secretRotation: false, userBootstrap: false, containerTasks: false, idempotencyStore: false };
+        noteVpcEndpoints(this, props.vpc, vpcSubnets, { ...none, cursorKey: true });
       }
     };
 
