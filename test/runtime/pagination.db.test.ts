@@ -14,6 +14,7 @@ import { StaticCredentials } from '../../src/runtime/credentials';
 import { secretCursorKey } from '../../src/runtime/cursor-key';
 import { GraphqlHandler } from '../../src/runtime/graphql/handler';
 import { QueryHandler, QueryHandlerOptions } from '../../src/runtime/handler';
+import { cursorKeyFor } from '../../src/runtime/lambda';
 import { CURSOR_VERSION, CursorKeySource, issueCursor } from '../../src/runtime/pagination';
 
 const KEY = Buffer.from('a test signing key of at least thirty-two bytes');
@@ -363,6 +364,24 @@ describe('the signing key from Secrets Manager', () => {
     expect(Buffer.from(a).toString()).toBe('k'.repeat(64));
     expect(await source()).toBe(b);
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  test('the query functions read the secret their configuration names through the environment, with the role\'s credentials', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor' }).resolves({ SecretString: 'z'.repeat(64) });
+    const config = { cursorKey: { secretArn: '${env:TEST_CURSOR_SECRET}' } } as unknown as RuntimeConfig;
+    const region = process.env.AWS_REGION;
+    process.env.TEST_CURSOR_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:cursor';
+    process.env.AWS_REGION = 'eu-west-1';
+    try {
+      const source = cursorKeyFor(config, async () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }));
+      if (!source) throw new Error('no key source for a configuration with cursorKey');
+      expect(Buffer.from(await source()).toString()).toBe('z'.repeat(64));
+      expect(cursorKeyFor({ ...config, cursorKey: undefined })).toBeUndefined();
+    } finally {
+      delete process.env.TEST_CURSOR_SECRET;
+      if (region === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = region;
+    }
   });
 
   test('a failed read is tried again; a key shorter than 32 bytes is refused', async () => {
