@@ -651,7 +651,9 @@ function withPageErrors(page: PageInput, collect: () => Record<string, BoundValu
 function nextLink(event: PublicEvent, cursor: string | undefined, limitText: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   const called = event.requestContext?.path;
-  const path = typeof called === 'string' && called.startsWith('/') ? called : event.path ?? '/';
+  const raw = typeof called === 'string' && called.startsWith('/') ? called : event.path ?? '/';
+  // One leading slash (never a scheme-relative `//host`), and characters a URL path cannot hold percent-encoded.
+  const path = `/${raw.replace(/^\/+/, '')}`.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (c) => encodeURIComponent(c));
   const pairs: string[] = [];
   const own = queryParameters(event);
   for (const [name, list] of Object.entries(own)) {

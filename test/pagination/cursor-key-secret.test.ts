@@ -4,7 +4,7 @@
  * queries only, named to them in their environment and config.json; the paging parameters and next links in the
  * OpenAPI document; every misuse refused at synth, all at once; clean in the four cdk-nag packs and cfn-guard.
  */
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -14,7 +14,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { auroraPostgres, egressVpc } from '../../examples/shared';
 import { checkExample } from '../../examples/synth-all';
 import {
-  AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, Pagination, QueryBackend, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps,
+  AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, Pagination, QueryBackend, QueryDefinition, QueryParameter, QuerySchema, SecureDbApi,
+  SecureDbApiProps,
 } from '../../src';
 import { postgresApi, postgresStack } from '../helpers/stacks';
 
@@ -221,6 +222,20 @@ describe('QueryOptions.pagination', () => {
         sql: 'WITH recent AS (SELECT * FROM orders ORDER BY created_at DESC LIMIT 1000) SELECT id, status, created_at, row_number() OVER (ORDER BY id) AS n FROM recent WHERE status = :status',
       }],
     }).app.synth()).not.toThrow();
+  });
+
+  test('with a schema, the ordering columns are checked against the columns it describes', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-paged-schema-')), 'shop.sql');
+    writeFileSync(file, 'CREATE TABLE orders (id serial PRIMARY KEY, status text, created_at timestamptz NOT NULL, doc jsonb);');
+    const described = (orderBy: Array<{ column: string }>) => ({
+      route: 'GET /orders',
+      sql: 'SELECT id, status, created_at, doc FROM orders',
+      pagination: Pagination.keyset({ orderBy }),
+    });
+    const schema = QuerySchema.fromFile(file);
+    expect(refused([described([{ column: 'placed_at' }, { column: 'doc' }, { column: 'id' }])], { schema }))
+      .toThrow(/ordering column "placed_at" is not one of the query's result columns \(id, status, created_at, doc\)[\s\S]*ordering column "doc" is a JSON column/);
+    expect(refused([described([{ column: 'created_at' }, { column: 'id' }])], { schema })).not.toThrow();
   });
 
   test('GraphQL: a paged query\'s parameter named after is refused', () => {

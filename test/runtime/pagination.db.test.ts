@@ -15,7 +15,7 @@ import { secretCursorKey } from '../../src/runtime/cursor-key';
 import { GraphqlHandler } from '../../src/runtime/graphql/handler';
 import { QueryHandler, QueryHandlerOptions } from '../../src/runtime/handler';
 import { cursorKeyFor } from '../../src/runtime/lambda';
-import { CURSOR_VERSION, CursorKeySource, issueCursor } from '../../src/runtime/pagination';
+import { CURSOR_KEY_ENV, CURSOR_VERSION, CursorKeySource, issueCursor, processCursorKey } from '../../src/runtime/pagination';
 
 const KEY = Buffer.from('a test signing key of at least thirty-two bytes');
 const ROW_LIMIT = 50;
@@ -174,6 +174,12 @@ describe.each(ENGINES)('keyset pagination on %s', (_label, open) => {
       const next = new URL(body.links.next, 'https://example.com');
       const again = await handler.handle(apiEvent('GET', '/page0', { query: Object.fromEntries(next.searchParams) }));
       expect(json(again).data.map((r: { id: unknown }) => Number(r.id))).toEqual(ordered(rows, ORDERINGS[0][1]).slice(2, 4));
+    });
+
+    test('the next link is always a path on this host, percent-encoded', async () => {
+      const event = apiEvent('GET', '/page0', { query: { tenant: 't1', limit: '1' } });
+      const res = await handler.handle({ ...event, requestContext: { ...event.requestContext, path: '//evil.example/a b/page0' } });
+      expect(json(res).links.next).toMatch(/^\/evil\.example\/a%20b\/page0\?tenant=t1&limit=1&cursor=/);
     });
   });
 
@@ -350,6 +356,16 @@ describe.each(ENGINES)('keyset pagination on %s', (_label, open) => {
         expect(body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
       }
     });
+  });
+});
+
+describe('the development server\'s signing key', () => {
+  test('is SECURE_DB_API_CURSOR_KEY when set (at least 32 bytes), else random bytes kept for the process', async () => {
+    expect(Buffer.from(await processCursorKey({ [CURSOR_KEY_ENV]: 'x'.repeat(32) })()).toString()).toBe('x'.repeat(32));
+    await expect(processCursorKey({ [CURSOR_KEY_ENV]: 'short' })()).rejects.toThrow(/at least 32 bytes/);
+    const random = await processCursorKey({})();
+    expect(random).toHaveLength(32);
+    expect(await processCursorKey({})()).toBe(random);
   });
 });
 
