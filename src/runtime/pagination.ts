@@ -20,7 +20,10 @@ import { Problem } from './problem';
 
 /** The runtime's cursor format. A cursor of another version is refused. */
 export const CURSOR_VERSION = 1;
-/** Longest accepted cursor, in characters: a cursor holds one value per ordering column. */
+/**
+ * Longest cursor, in characters: it holds one value per ordering column, and must fit in a URL (API Gateway
+ * takes about 8 KB of request line). A row whose ordering values need more has no cursor (a 500, logged).
+ */
 export const MAX_CURSOR_CHARS = 4096;
 /** A cursor issued this far in the future (clock skew between instances) is still accepted. */
 const CLOCK_SKEW_SECONDS = 300;
@@ -107,7 +110,10 @@ export function issueCursor(key: Uint8Array, ctx: CursorContext, row: Readonly<R
     k,
   };
   const body = Buffer.concat([Buffer.from([CURSOR_VERSION]), Buffer.from(JSON.stringify(payload), 'utf8')]);
-  return Buffer.concat([body, mac(key, body)]).toString('base64url');
+  const cursor = Buffer.concat([body, mac(key, body)]).toString('base64url');
+  // Never issue a cursor that would be refused when it comes back.
+  if (cursor.length > MAX_CURSOR_CHARS) throw new Error(`query "${ctx.query.name}": the ordering values of a row need a cursor longer than ${MAX_CURSOR_CHARS} characters; order by shorter columns`);
+  return cursor;
 }
 
 /**

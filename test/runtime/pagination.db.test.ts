@@ -15,7 +15,7 @@ import { secretCursorKey } from '../../src/runtime/cursor-key';
 import { GraphqlHandler } from '../../src/runtime/graphql/handler';
 import { QueryHandler, QueryHandlerOptions } from '../../src/runtime/handler';
 import { cursorKeyFor } from '../../src/runtime/lambda';
-import { CURSOR_KEY_ENV, CURSOR_VERSION, CursorKeySource, issueCursor, processCursorKey } from '../../src/runtime/pagination';
+import { CURSOR_KEY_ENV, CURSOR_VERSION, CursorKeySource, issueCursor, MAX_CURSOR_CHARS, paginationProblems, processCursorKey } from '../../src/runtime/pagination';
 
 const KEY = Buffer.from('a test signing key of at least thirty-two bytes');
 const ROW_LIMIT = 50;
@@ -356,6 +356,23 @@ describe.each(ENGINES)('keyset pagination on %s', (_label, open) => {
         expect(body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
       }
     });
+  });
+});
+
+describe('paginationProblems', () => {
+  const paged = pagedQuery('p', [{ column: 'id' }]);
+  test('SQL Server is refused, and so is a top-level OFFSET or FETCH', () => {
+    expect(paginationProblems(paged, 'sqlserver', 'SELECT id FROM t')).toEqual([expect.stringMatching(/keyset pagination is for PostgreSQL, MySQL and MariaDB only/)]);
+    expect(paginationProblems(paged, 'postgres', 'SELECT id FROM t OFFSET 5')).toEqual([expect.stringMatching(/must not have its own OFFSET/)]);
+    expect(paginationProblems(paged, 'postgres', 'SELECT id FROM t FETCH FIRST 5 ROWS ONLY')).toEqual([expect.stringMatching(/must not have its own FETCH/)]);
+    expect(paginationProblems(paged, 'mariadb', 'SELECT id FROM (SELECT id FROM t ORDER BY id LIMIT 5) AS x')).toEqual([]);
+  });
+
+  test('a row whose ordering values would need an over-long cursor gets none, rather than one that would be refused', () => {
+    const q = prepareConfig({ version: 1, engine: 'postgres', connection: { host: 'h', port: 1, database: 'd', user: 'u', credentials: { type: 'static', password: '' }, tls: { enabled: false } }, queries: [pagedQuery('p', [{ column: 'grp' }, { column: 'id' }])] })[0];
+    const ctx = { query: q, values: { tenant: 't1' }, principal: 'anonymous' };
+    expect(issueCursor(KEY, ctx, { grp: 'x'.repeat(2000), id: 1 }).length).toBeLessThanOrEqual(MAX_CURSOR_CHARS);
+    expect(() => issueCursor(KEY, ctx, { grp: 'x'.repeat(4000), id: 1 })).toThrow(/longer than 4096 characters/);
   });
 });
 
