@@ -9,7 +9,10 @@ import { CredentialsProvider } from './credentials';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
-import { CursorKeySource, CursorValue, issueCursor, pageLimit, pageStatement, PageStatement, processCursorKey, readCursor, RESERVED_PAGING_NAMES } from './pagination';
+import {
+  CursorKeySource, CursorValue, issueCursor, orderingValues, pageLimit, pageStatement, PageStatement, processCursorKey, readCursor,
+  RESERVED_PAGING_NAMES, withoutHidden,
+} from './pagination';
 import { BoundValue, collectParameters, LONE_SURROGATE } from './params';
 import { FieldError, HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 
@@ -268,11 +271,12 @@ export class QueryHandler {
     const dialect = this.options.config.engine === 'postgres' ? 'postgres' : 'mysql';
     const statement = (bound: readonly BoundValue[]) => pageStatement(query, dialect, bound, page.limit, after);
     const result = await this.run(query, values, claims, route, requestId, principal, statement);
-    const rows = result.rows.slice(0, page.limit);
+    // The rows as the query answers them, without the ordering columns' texts the cursor is made of.
+    const rows = result.rows.slice(0, page.limit).map(withoutHidden);
     if (result.rows.length <= page.limit) return { rows, truncated: false };
-    const last = rows[rows.length - 1];
+    const last = result.rows[page.limit - 1];
     const extra = result.rows[page.limit];
-    if (query.pagination!.orderBy.every((o) => JSON.stringify(last[o.column]) === JSON.stringify(extra[o.column]))) {
+    if (JSON.stringify(orderingValues(query, last)) === JSON.stringify(orderingValues(query, extra))) {
       // The next page would start after both rows: the rows that share these values would be skipped.
       this.log({ level: 'ERROR', message: 'paged query: two rows have the same values in every ordering column; add a unique column to orderBy', query: query.name, requestId });
       throw new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');

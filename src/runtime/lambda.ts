@@ -70,7 +70,9 @@ export function configForAccess(raw: RuntimeConfig, access: 'read' | 'write'): R
   if (queries.length === 0) return undefined;
   const connection = access === 'read' ? raw.connection : raw.writeConnection;
   if (!connection) throw new Error('the configuration has write queries but no writeConnection');
-  return { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries };
+  // Only reads page: the writer never needs the cursor key.
+  const cursorKey = access === 'read' ? raw.cursorKey : undefined;
+  return { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries, cursorKey };
 }
 
 /** Reads a configuration file (JSON). */

@@ -86,15 +86,36 @@ function mac(key: Uint8Array, data: Buffer): Buffer {
   return createHmac('sha256', key).update(data).digest();
 }
 
-/** The ordering values of a row, as a cursor carries them; undefined when a value is not one (a JSON document). */
-function orderingValues(query: PreparedQuery, row: Readonly<Record<string, unknown>>): CursorValue[] | undefined {
+/**
+ * The page statement also selects each ordering column as the database writes it as text (`HIDDEN_PREFIX<i>`),
+ * which the handler takes out of the rows: a driver's value can be less exact than the column (a JavaScript
+ * Date holds milliseconds, a timestamp microseconds), and a cursor value that is not exactly the row's would
+ * skip or repeat rows.
+ */
+export const HIDDEN_PREFIX = 'secure_db_api_k';
+
+/**
+ * The ordering values of a row, as a cursor carries them: numbers, booleans and NULL as the driver read them
+ * (exact in JSON), every other value as the database's own text of it. Undefined when a value is neither (a
+ * JSON document).
+ */
+export function orderingValues(query: PreparedQuery, row: Readonly<Record<string, unknown>>): CursorValue[] | undefined {
   const out: CursorValue[] = [];
-  for (const o of query.pagination!.orderBy) {
+  for (const [i, o] of query.pagination!.orderBy.entries()) {
     const v = row[o.column];
+    const text = row[`${HIDDEN_PREFIX}${i}`];
     if (v === null || v === undefined) out.push(null);
-    else if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out.push(v);
+    else if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out.push(v);
+    else if (typeof v === 'string') out.push(typeof text === 'string' ? text : v);
     else return undefined;
   }
+  return out;
+}
+
+/** A row without the page statement's hidden ordering texts. */
+export function withoutHidden(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in row) if (!k.startsWith(HIDDEN_PREFIX)) out[k] = row[k];
   return out;
 }
 
@@ -189,10 +210,15 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export function pageStatement(query: PreparedQuery, dialect: 'postgres' | 'mysql', values: readonly BoundValue[], limit: number, after?: readonly CursorValue[]): PageStatement {
   const orderBy = query.pagination!.orderBy;
   const ident = (c: string) => (dialect === 'postgres' ? `"${c}"` : `\`${c}\``);
-  const prefix = 'SELECT * FROM (\n';
+  // Each ordering column also as exact text, next to the row (see HIDDEN_PREFIX).
+  const texts = orderBy.map((o, i) => {
+    const col = `secure_db_api_page.${ident(o.column)}`;
+    return `${dialect === 'postgres' ? `${col}::text` : `CAST(${col} AS CHAR)`} AS ${HIDDEN_PREFIX}${i}`;
+  });
+  const head = `SELECT secure_db_api_page.*, ${texts.join(', ')} FROM (\n`;
   const bound: BoundValue[] = [...values];
-  const placeholders = query.compiled.placeholders.map((at) => at + prefix.length);
-  let text = `${prefix}${query.compiled.text}\n) AS secure_db_api_page`;
+  const placeholders = query.compiled.placeholders.map((at) => at + head.length);
+  let text = `${head}${query.compiled.text}\n) AS secure_db_api_page`;
   const types = new Map<string, ColumnType>((query.columns ?? []).map((c) => [c.name, c.type]));
   /** PostgreSQL: each cursor value's number, once bound. */
   const numbers = new Map<number, string>();

@@ -289,6 +289,40 @@ describe.each(ENGINES)('keyset pagination on %s', (_label, open) => {
     });
   });
 
+  test('ordering values more exact than the driver\'s (timestamps with microseconds, big integers, decimals) page exactly', async () => {
+    const ts = db.engine === 'postgres' ? 'TIMESTAMPTZ' : 'DATETIME(6)';
+    await db.exec('DROP TABLE IF EXISTS rt_page_exact');
+    await db.exec(`CREATE TABLE rt_page_exact (id ${db.types.int} PRIMARY KEY, at ${ts} NOT NULL, big ${db.types.int} NOT NULL, amount DECIMAL(30, 10) NOT NULL)`);
+    try {
+      // Six rows within one millisecond, and integers and decimals beyond a double's precision.
+      const at = (us: number) => `'2026-05-01 12:00:00.123${String(us).padStart(3, '0')}'`;
+      await db.exec(`INSERT INTO rt_page_exact VALUES ${[1, 2, 3, 4, 5, 6].map((i) => `(${i}, ${at(i * 100 + (i % 2))}, 9007199254740${993 + (i % 3)}, 12345678901234567890.${i % 2}00000001)`).join(', ')}`);
+      const exact = (name: string, column: string) => pagedQuery(name, [{ column, descending: true }, { column: 'id', descending: true }], {
+        sql: 'SELECT id, at, big, amount FROM rt_page_exact',
+        parameters: [],
+        columns: [{ name: 'id', type: 'integer' }, { name: 'at', type: 'date-time' }, { name: 'big', type: 'string' }, { name: 'amount', type: 'string' }],
+      });
+      const h = handlerOf(db, [exact('byAt', 'at'), exact('byBig', 'big'), exact('byAmount', 'amount')]);
+      try {
+        for (const [name, expected] of [['byAt', [6, 5, 4, 3, 2, 1]], ['byBig', [5, 2, 4, 1, 6, 3]], ['byAmount', [5, 3, 1, 6, 4, 2]]] as const) {
+          const ids: number[] = [];
+          let cursor: string | undefined;
+          do {
+            const body = json(await h.handle(apiEvent('GET', `/${name}`, { query: { limit: '1', ...(cursor ? { cursor } : {}) } })));
+            ids.push(...body.data.map((r: { id: unknown }) => Number(r.id)));
+            expect(Object.keys(body.data[0] ?? {}).filter((k) => k.startsWith('secure_db_api'))).toEqual([]);
+            cursor = body.meta.nextCursor ?? undefined;
+          } while (cursor && ids.length < 20);
+          expect([name, ids]).toEqual([name, expected]);
+        }
+      } finally {
+        await h.close();
+      }
+    } finally {
+      await db.exec('DROP TABLE IF EXISTS rt_page_exact');
+    }
+  });
+
   test('a signing key that cannot be read is a 503, and is read again on the next call', async () => {
     await load(Array.from({ length: 5 }, (_, i) => ({ id: i + 1, grp: 0, rnk: 0, tenant: 't1' })));
     let fail = true;
