@@ -9,6 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { apiEvent, ENGINES, json, param, query, TestDatabase } from './helpers/databases';
+import { sqliPayloads } from './helpers/sqli';
 import { OrderColumnConfig, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from '../../src/runtime/config';
 import { StaticCredentials } from '../../src/runtime/credentials';
 import { secretCursorKey } from '../../src/runtime/cursor-key';
@@ -320,6 +321,31 @@ describe.each(ENGINES)('keyset pagination on %s', (_label, open) => {
       }
     } finally {
       await db.exec('DROP TABLE IF EXISTS rt_page_exact');
+    }
+  });
+
+  test('cursor values are bound, never SQL: injection payloads in a validly signed cursor only compare', async () => {
+    await load(Array.from({ length: 6 }, (_, i) => ({ id: i + 1, grp: 0, rnk: 0, tenant: i % 2 ? 't1' : 't2' })));
+    const byTenant = pagedQuery('byTenant', [{ column: 'tenant' }, { column: 'id' }], {
+      sql: 'SELECT id, tenant FROM rt_page_items',
+      parameters: [],
+      columns: [{ name: 'id', type: 'integer' }, { name: 'tenant', type: 'string' }],
+    });
+    const h = handlerOf(db, [byTenant]);
+    const now = Math.floor(Date.now() / 1000);
+    const first = JSON.parse(Buffer.from(json(await h.handle(apiEvent('GET', '/byTenant', { query: { limit: '1' } }))).meta.nextCursor, 'base64url').subarray(1, -32).toString('utf8'));
+    try {
+      for (const payload of sqliPayloads(["t1' OR '1'='1", "\\'; DROP TABLE rt_page_items; --"])) {
+        const res = await h.handle(apiEvent('GET', '/byTenant', { query: { cursor: signed({ ...first, t: now, k: [payload, 0] }) } }));
+        expect([payload, res.statusCode]).toEqual([payload, 200]);
+        // Exactly the rows the database itself puts after that value, with the value bound.
+        const p = db.engine === 'postgres' ? ['$1', '$2'] : ['?', '?'];
+        const [{ n }] = await db.exec(`SELECT COUNT(*) AS n FROM rt_page_items WHERE tenant > ${p[0]} OR (tenant = ${p[1]} AND id > 0)`, [payload, payload]);
+        expect([payload, json(res).data.length]).toEqual([payload, Number(n)]);
+      }
+      expect(await db.exec('SELECT COUNT(*) AS n FROM rt_page_items')).toEqual([{ n: db.engine === 'postgres' ? '6' : 6 }]);
+    } finally {
+      await h.close();
     }
   });
 
