@@ -25,7 +25,7 @@ const { compactErrorsModule, ORIGINAL: MYSQL2_ERRORS } = require('./mysql2-error
 
 const root = path.join(__dirname, '..');
 /** Kept in step with RUNTIME_SDK_PACKAGES in src/runtime/lambda.ts (test/runtime/bundle.test.ts checks the bundles). */
-const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'];
+const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb', '@aws-sdk/client-secrets-manager'];
 
 /**
  * The esbuild options of one runtime bundle: `entry` (`runtime/postgres.lambda`, …) names the engine's

@@ -4,6 +4,7 @@ export * from './api/graphql-options';
 export * from './api/openapi-options';
 export * from './database/database-target';
 export * from './database/query';
+export * from './database/pagination';
 export * from './security/key-policies';
 export * from './monitoring/alarm-actions';
 export * from './monitoring/thresholds';

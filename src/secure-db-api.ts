@@ -14,6 +14,7 @@ import { QueryBackend } from './backend/query-backend';
 import { ENGINES } from './database/engines';
 import { QueryOptions } from './database/query';
 import { IdempotencyTable } from './idempotency/idempotency-table';
+import { CursorKeySecret } from './pagination/cursor-key-secret';
 import { ApiEndpoint } from './parts/api-endpoint';
 import { ApiMonitoring } from './parts/api-monitoring';
 import { ApiContext, apiError } from './parts/context';
@@ -81,6 +82,7 @@ export class SecureDbApi extends Construct {
   private readonly monitoring: ApiMonitoring;
   private readonly openApi: OpenApiPublishing;
   private built = false;
+  private readonly noteCursorKeyEndpoint: (paged: boolean) => void;
 
   constructor(scope: Construct, id: string, givenProps: SecureDbApiProps) {
     super(scope, id);
@@ -101,6 +103,7 @@ export class SecureDbApi extends Construct {
       ? new IdempotencyTable(this, 'Idempotency', { ...props.idempotency, encryptionKey: key, removalPolicy })
       : undefined;
     this.idempotencyTable = idempotency?.table;
+    let cursorKey: CursorKeySecret | undefined;
     this.monitoring = new ApiMonitoring(this, props, target, key);
     this.alarmTopic = this.monitoring.alarmTopic;
     this.alarms = this.monitoring.alarms;
@@ -120,18 +123,28 @@ export class SecureDbApi extends Construct {
       encryptionKey: key,
       endToEndIam,
       idempotency,
+      cursorKey: () => (cursorKey ??= new CursorKeySecret(this, 'CursorKey', { encryptionKey: key, removalPolicy })),
     };
     const access = new ProxyAccess(ctx, { functions: QueryFunctions.needed(props), rotate: usersWillExist(props, target) });
     this.proxy = access.proxy;
     this.secrets = access.secrets;
     this.securityGroup = access.securityGroup;
     const databaseUsers = new DatabaseUsersPart(ctx, access);
+    // Paged queries read the cursor key from Secrets Manager; those added later by addQuery get a note of their own.
+    const pagedAtFirst = (props.queries ?? []).some((q) => q.pagination !== undefined);
     noteVpcEndpoints(this, props.vpc, vpcSubnets, {
       secretRotation: access.rotationSchedules.length > 0,
       userBootstrap: databaseUsers.bootstraps,
       containerTasks: (props.backend ?? QueryBackend.lambda())._runsTasks,
       idempotencyStore: idempotency !== undefined,
+      cursorKey: pagedAtFirst,
     });
+    this.noteCursorKeyEndpoint = (paged) => {
+      if (paged && !pagedAtFirst) {
+        const none = { secretRotation: false, userBootstrap: false, containerTasks: false, idempotencyStore: false };
+        noteVpcEndpoints(this, props.vpc, vpcSubnets, { ...none, cursorKey: true });
+      }
+    };
 
     this.endpoint = new ApiEndpoint(ctx);
     this.api = this.endpoint.api;
@@ -152,6 +165,7 @@ export class SecureDbApi extends Construct {
     this.built = true;
     this.queries.sealed = true;
     const configs = this.queries.checkAgainstSchema();
+    this.noteCursorKeyEndpoint(configs?.some((q) => q.pagination !== undefined) ?? false);
     if (!configs) return;
     const open = this.queries.unauthenticatedRoutes();
     const isOpen = (q: { method: string; path: string }) => open.has(routeKeyOf(q.method, q.path));

@@ -7,6 +7,7 @@
 import type { OpenApiSecurityScheme } from './authorization';
 import { bodyPropertySchema, isRequired, JsonSchemaObject, parameterSchema } from './json-schema';
 import { ColumnConfig, ParameterConfig, QueryConfig, routeKeyOf } from '../shared/config';
+import { MAX_CURSOR_CHARS } from '../shared/pagination';
 import { PROBLEM_TYPE_BASE } from '../shared/problem';
 
 export interface OpenApiInput {
@@ -76,6 +77,32 @@ const PROBLEM_RESPONSES: Record<string, string> = {
   504: 'The query took too long.',
 };
 
+/** The 400 of a paged query: its own component, so the documents of APIs without paging stay as they are. */
+const PAGED_BAD_REQUEST = '400Paged';
+const PAGED_BAD_REQUEST_DESCRIPTION = 'The request is invalid (validation errors are listed, a bad `limit` among them), or the cursor is not one '
+  + `this API issued for this query, these parameter values and this caller, or has expired (type \`${PROBLEM_TYPE_BASE}invalid-cursor\`).`;
+
+/** A paged query's `limit` and `cursor` query-string parameters. */
+function pagingParameters(q: QueryConfig): Record<string, unknown>[] {
+  return [
+    {
+      name: 'limit',
+      in: 'query',
+      required: false,
+      description: `Rows per page, from 1 to ${q.rowLimit}.`,
+      schema: { type: 'integer', minimum: 1, maximum: q.rowLimit, default: q.rowLimit },
+    },
+    {
+      name: 'cursor',
+      in: 'query',
+      required: false,
+      description: 'The `meta.nextCursor` of the previous page (or follow `links.next`); the first page without it. Opaque: signed, '
+        + 'valid for this query, these parameter values and this caller only, for a limited time.',
+      schema: { type: 'string', maxLength: MAX_CURSOR_CHARS, pattern: '^[A-Za-z0-9_-]+$' },
+    },
+  ];
+}
+
 function columnSchema(c: ColumnConfig): JsonSchemaObject {
   const base: JsonSchemaObject = (() => {
     switch (c.type) {
@@ -112,7 +139,10 @@ function tagOf(path: string): string {
 function queryDescription(q: QueryConfig, own: string | undefined, open: boolean): string {
   const facts = [
     q.access === 'write' ? 'Writes to the database.' : 'Reads from the database.',
-    q.single ? 'Answers one row, or 404 when no row matches.' : `Answers at most ${q.rowLimit} rows (\`meta.truncated\` tells when more matched).`,
+    q.single ? 'Answers one row, or 404 when no row matches.'
+      : q.pagination ? `Answers pages of at most \`limit\` rows (${q.rowLimit} at most), ordered by ${q.pagination.orderBy.map((o) => `${o.column}${o.descending ? ' descending' : ''}`).join(', ')}; `
+        + '`meta.nextCursor` and `links.next` (and the `Link` header) lead to the next page, and are null on the last.'
+        : `Answers at most ${q.rowLimit} rows (\`meta.truncated\` tells when more matched).`,
     `The statement is cancelled after ${q.timeoutMs / 1000} s (504).`,
     ...(open ? ['Open to unauthenticated callers.'] : []),
     ...(q.requiredScopes?.length ? [`The token must carry the scopes: ${q.requiredScopes.join(', ')}.`] : []),
@@ -136,12 +166,12 @@ function rowSchema(q: QueryConfig): JsonSchemaObject {
 }
 
 function errorResponses(q: QueryConfig | undefined, input: OpenApiInput, open: boolean): Record<string, unknown> {
-  const codes = ['400', '403', '429', '500'];
+  const codes = [q?.pagination ? PAGED_BAD_REQUEST : '400', '403', '429', '500'];
   if (q) codes.push('503', '504');
   if (input.tokens && !open) codes.push('401');
   if (q?.single) codes.push('404');
   if (q?.parameters.some((p) => p.in === 'body') || (!q && input.graphqlPath)) codes.push('413', '415');
-  return Object.fromEntries(codes.sort().map((c) => [c, { $ref: `#/components/responses/Problem${c}` }]));
+  return Object.fromEntries(codes.sort().map((c) => [c.slice(0, 3), { $ref: `#/components/responses/Problem${c}` }]));
 }
 
 function securityOf(q: QueryConfig | undefined, input: OpenApiInput, open: boolean): unknown[] {
@@ -149,6 +179,19 @@ function securityOf(q: QueryConfig | undefined, input: OpenApiInput, open: boole
   if (open) return input.apiKeyRequired ? [apiKey] : [];
   // OpenAPI 3.1 lets non-OAuth schemes list role names: the route's scopes.
   return [{ [input.security.name]: input.tokens ? [...(q?.requiredScopes ?? [])] : [], ...apiKey }];
+}
+
+/** A paged query's result: `meta.nextCursor` and `links.next`. */
+function pagedResult(data: { properties: Record<string, unknown>; required: string[] }): void {
+  const meta = data.properties.meta as { properties: Record<string, unknown>; required: string[] };
+  meta.properties.nextCursor = { type: ['string', 'null'], description: 'The cursor of the next page; null on the last page.' };
+  meta.required.push('nextCursor');
+  data.properties.links = {
+    type: 'object',
+    properties: { next: { type: ['string', 'null'], format: 'uri-reference', description: 'The next page\'s URL, relative to the host; null on the last page.' } },
+    required: ['next'],
+  };
+  data.required.push('links');
 }
 
 export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
@@ -190,19 +233,20 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
         },
         required: ['data', 'meta'],
       };
+    if (q.pagination) pagedResult(data);
     const bodyParams = q.parameters.filter((p) => p.in === 'body');
     const operation: Record<string, unknown> = {
       operationId: q.name,
       summary: q.name,
       description: queryDescription(q, input.descriptions?.get(q.name), open),
       tags: [tagOf(q.path)],
-      parameters: q.parameters.filter((p) => p.in !== 'body').map((p) => ({
+      parameters: [...q.parameters.filter((p) => p.in !== 'body').map((p) => ({
         name: p.name,
         in: p.in,
         required: isRequired(p),
         schema: withDefault(p),
         ...(p.description ? { description: p.description } : {}),
-      })),
+      })), ...(q.pagination ? pagingParameters(q) : [])],
       ...(bodyParams.length > 0 ? {
         requestBody: {
           required: bodyParams.some(isRequired),
@@ -218,7 +262,14 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
           },
         },
       } : {}),
-      responses: { 200: { description: 'The result.', content: { 'application/json': { schema: data } } }, ...errorResponses(q, input, open) },
+      responses: {
+        200: {
+          description: 'The result.',
+          ...(q.pagination ? { headers: { Link: { description: 'The next page: `<URL>; rel="next"` (absent on the last page).', schema: { type: 'string' } } } } : {}),
+          content: { 'application/json': { schema: data } },
+        },
+        ...errorResponses(q, input, open),
+      },
       security: securityOf(q, input, open),
     };
     (paths[q.path] ??= {})[q.method.toLowerCase()] = operation;
@@ -261,7 +312,8 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
   const operations = Object.values(paths).flatMap((item) => Object.values(item) as Array<{ tags: string[]; responses: Record<string, unknown> }>);
   const tags = [...new Set(operations.flatMap((o) => o.tags))].sort();
   // Only the problem responses some operation refers to (an unused component is a lint warning).
-  const used = new Set(operations.flatMap((o) => Object.keys(o.responses)));
+  const problemResponses = { ...PROBLEM_RESPONSES, [PAGED_BAD_REQUEST]: PAGED_BAD_REQUEST_DESCRIPTION };
+  const used = new Set(operations.flatMap((o) => Object.values(o.responses).map((r) => String((r as { $ref?: unknown }).$ref ?? '').replace('#/components/responses/Problem', ''))));
   return {
     openapi: '3.1.0',
     info: { title: input.title, version: input.version, ...(input.description ? { description: input.description } : {}) },
@@ -270,7 +322,7 @@ export function openApiDocument(input: OpenApiInput): Record<string, unknown> {
     paths,
     components: {
       schemas,
-      responses: Object.fromEntries(Object.entries(PROBLEM_RESPONSES).filter(([code]) => used.has(code)).map(([code, description]) => [
+      responses: Object.fromEntries(Object.entries(problemResponses).filter(([code]) => used.has(code)).map(([code, description]) => [
         `Problem${code}`,
         { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
       ])),

@@ -13,6 +13,7 @@ import { answerTimeout } from '../database/query-config';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { QueryConfig } from '../shared/config';
+import { RESERVED_PAGING_NAMES } from '../shared/pagination';
 import { PROBLEM_TYPE_BASE } from '../shared/problem';
 
 /** The private container backend, reached through a VPC link. */
@@ -198,6 +199,8 @@ export class QueryRestApi extends Construct {
       if (p.in === 'path') requestParameters[`method.request.path.${p.name}`] = true;
       if (p.in === 'query') requestParameters[`method.request.querystring.${p.name}`] = p.required !== false && p.default === undefined;
     }
+    // A paged query's page size and cursor: optional, checked by the query function.
+    if (query.pagination) for (const name of RESERVED_PAGING_NAMES) requestParameters[`method.request.querystring.${name}`] = false;
     const requestModels = this.bodyModel(query);
     return this.addMethod(query.method, query.path, integration, access, {
       operationName: query.name,

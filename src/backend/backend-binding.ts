@@ -154,6 +154,7 @@ export class FargateBinding extends VpcLinkBinding {
       removalPolicy: ctx.removalPolicy,
       serviceName: ctx.apiName,
       idempotency: hasWrites ? ctx.idempotency : undefined,
+      cursorKey: configs.some((q) => q.pagination !== undefined) ? ctx.cursorKey() : undefined,
     });
     return { loadBalancer: fargate.loadBalancer, domainName: this.options.domainName, container: fargate };
   }

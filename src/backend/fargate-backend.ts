@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
+import type { CursorKeySecret } from '../pagination/cursor-key-secret';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { stageAsset } from '../security/private-function';
@@ -40,6 +41,8 @@ export interface FargateBackendProps extends FargateBackendOptions {
   readonly serviceName: string;
   /** The idempotency store of the write routes: its configuration, environment and grants. */
   readonly idempotency?: IdempotencyTable;
+  /** The cursor signing key of paged queries: its configuration, environment and grants. */
+  readonly cursorKey?: CursorKeySecret;
 }
 
 /**
@@ -58,7 +61,12 @@ export class FargateBackend extends Construct {
   constructor(scope: Construct, id: string, props: FargateBackendProps) {
     super(scope, id);
     const idempotency = props.idempotency;
-    const config: RuntimeConfig = idempotency ? { ...props.config, idempotency: idempotency.runtimeConfig() } : props.config;
+    const cursorKey = props.cursorKey;
+    const config: RuntimeConfig = {
+      ...props.config,
+      ...(idempotency ? { idempotency: idempotency.runtimeConfig() } : {}),
+      ...(cursorKey ? { cursorKey: cursorKey.runtimeConfig() } : {}),
+    };
     const stage = stageAsset(SERVER_BUNDLE, { 'config.json': JSON.stringify(config) }, {
       'Dockerfile': path.join(DOCKER_DIR, 'Dockerfile'),
       'entrypoint.sh': path.join(DOCKER_DIR, 'entrypoint.sh'),
@@ -77,7 +85,7 @@ export class FargateBackend extends Construct {
         sid: 'ConnectAsTheApiUsersThroughProxy',
         actions: ['rds-db:connect'],
         resources: props.users.map((u) => proxyDbUserArn(props.proxy, u)),
-      }), ...(idempotency?.statements() ?? [])],
+      }), ...(idempotency?.statements() ?? []), ...(cursorKey?.statements() ?? [])],
     });
     const logGroup = encryptedLogGroup(this, 'LogGroup', { retention: props.logRetention, encryptionKey: props.encryptionKey, removalPolicy: props.removalPolicy });
     const executionRole = new iam.Role(this, 'ExecutionRole', {
@@ -107,6 +115,7 @@ export class FargateBackend extends Construct {
         SECURE_DB_API_POOL_SIZE: String(props.poolSize ?? 10),
         [SERVICE_NAME_ENV]: props.serviceName,
         ...idempotency?.environment(),
+        ...cursorKey?.environment(),
       },
       portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],
       stopTimeout: Duration.seconds(30),
@@ -126,7 +135,8 @@ export class FargateBackend extends Construct {
     );
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: `The environment holds the proxy endpoint and the pool size${idempotency ? ' and the idempotency table\'s name' : ''} only; no secret (credentials are IAM tokens, the route table is in the image).`,
+      reason: `The environment holds the proxy endpoint and the pool size${idempotency ? ' and the idempotency table\'s name' : ''}${cursorKey ? ' and the cursor key secret\'s ARN' : ''} only; `
+        + 'no secret (credentials are IAM tokens, the route table is in the image).',
     });
 
     const taskSg = new ec2.SecurityGroup(this, 'TaskSecurityGroup', { vpc: props.vpc, allowAllOutbound: false, description: 'Query tasks: only the RDS Proxy and HTTPS to AWS APIs' });

@@ -66,6 +66,7 @@ export function toQueryConfig(def: QueryDefinition): QueryConfig {
     ...(def.single ? { single: true } : {}),
     ...(def.requiredScopes?.length ? { requiredScopes: [...def.requiredScopes] } : {}),
     ...(def.requiredGroups?.length ? { requiredGroups: [...def.requiredGroups] } : {}),
+    ...(def.pagination ? { pagination: def.pagination._toConfig() } : {}),
     ...(def.columns ? {
       columns: def.columns.map((c) => ({
         name: c.name,

@@ -11,6 +11,7 @@ import { DatabaseEngineFamily } from './database-target';
 import { ENGINES } from './engines';
 import { answerTimeout } from './query-config';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
+import type { CursorKeySecret } from '../pagination/cursor-key-secret';
 import { privateFunction } from '../security/private-function';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../shared/config';
 import { SERVICE_NAME_ENV } from '../shared/metric-names';
@@ -88,6 +89,8 @@ export interface QueryFunctionProps {
   readonly serviceName: string;
   /** The idempotency store (the write function only): its configuration, environment, grants and egress. */
   readonly idempotency?: IdempotencyTable;
+  /** The cursor signing key (functions that serve paged queries only): its configuration, environment, grants and egress. */
+  readonly cursorKey?: CursorKeySecret;
 }
 
 /**
@@ -114,7 +117,12 @@ export class QueryFunction extends Construct {
       graphql: props.graphql,
     });
     const idempotency = props.idempotency;
-    const config: RuntimeConfig = idempotency ? { ...routes, idempotency: idempotency.runtimeConfig() } : routes;
+    const cursorKey = props.cursorKey;
+    const config: RuntimeConfig = {
+      ...routes,
+      ...(idempotency ? { idempotency: idempotency.runtimeConfig() } : {}),
+      ...(cursorKey ? { cursorKey: cursorKey.runtimeConfig() } : {}),
+    };
 
     const fn = privateFunction(this, 'Function', {
       description: `SecureDbApi ${props.access} queries (${props.queries.length} route${props.queries.length === 1 ? '' : 's'})`,
@@ -124,19 +132,26 @@ export class QueryFunction extends Construct {
         sid: 'ConnectAsOwnDbUserThroughProxy',
         actions: ['rds-db:connect'],
         resources: users.map((u) => proxyDbUserArn(props.proxy, u)),
-      }), ...(idempotency?.statements() ?? [])],
+      }), ...(idempotency?.statements() ?? []), ...(cursorKey?.statements() ?? [])],
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       bundle: path.join(bundleDir(props.engine, props.access === 'graphql'), 'index.js'),
       files: { 'config.json': JSON.stringify(config) },
       // Deploy-time values only; the route table is config.json in the asset.
-      environment: { [DB_HOST_ENV]: props.proxy.endpoint, [SERVICE_NAME_ENV]: props.serviceName, ...idempotency?.environment() },
+      environment: {
+        [DB_HOST_ENV]: props.proxy.endpoint,
+        [SERVICE_NAME_ENV]: props.serviceName,
+        ...idempotency?.environment(),
+        ...cursorKey?.environment(),
+      },
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroup: props.securityGroup,
       // The shared group reaches only the proxy; this function alone also reaches DynamoDB.
-      extraSecurityGroups: idempotency ? [idempotency.egressFrom(this, props.vpc)] : undefined,
+      extraSecurityGroups: idempotency || cursorKey
+        ? [...(idempotency ? [idempotency.egressFrom(this, props.vpc)] : []), ...(cursorKey ? [cursorKey.egressFrom(this, props.vpc)] : [])]
+        : undefined,
       memorySize: props.memorySize,
       timeout: answerTimeout(Math.max(...props.queries.map((q) => q.timeoutMs))),
       tracing: true,

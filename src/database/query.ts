@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type { Pagination } from './pagination';
 import type { ParameterConfig, ParameterSource, ParameterType } from '../shared/config';
 
 /** Who a query runs as: the read-only database user, or the writer. */
@@ -275,6 +276,14 @@ export interface QueryOptions {
    * @default false
    */
   readonly allowUnauthenticated?: boolean;
+  /**
+   * Page the result (READ queries that are not `single`): `Pagination.keyset({ orderBy })`. The route then
+   * takes `limit` (1 to `rowLimit`) and `cursor` query-string parameters, and answers `meta.nextCursor` and
+   * `links.next`; the GraphQL field takes `limit` and `after` and answers `nextCursor`. The SQL must not
+   * have its own top-level ORDER BY or LIMIT, nor parameters named `limit` or `cursor`.
+   * @default - not paged: one answer of at most `rowLimit` rows
+   */
+  readonly pagination?: Pagination;
 }
 
 /** A query with its route, for `SecureDbApiProps.queries`. */

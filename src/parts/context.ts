@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DatabaseTargetConfig } from '../database/database-target';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
+import type { CursorKeySecret } from '../pagination/cursor-key-secret';
 import type { SecureDbApiProps } from '../secure-db-api-props';
 
 /**
@@ -34,6 +35,8 @@ export interface ApiContext {
   readonly endToEndIam: boolean;
   /** The idempotency store of the write routes (`SecureDbApiProps.idempotency`). */
   readonly idempotency?: IdempotencyTable;
+  /** The signing key of paged queries' cursors, created on first call (only when some query pages). */
+  readonly cursorKey: () => CursorKeySecret;
 }
 
 /** A synth-time error, in the one form every error of the construct has: it names the construct's path. */

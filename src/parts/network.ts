@@ -23,6 +23,8 @@ export interface VpcEndpointUsers {
   readonly userBootstrap: boolean;
   readonly containerTasks: boolean;
   readonly idempotencyStore: boolean;
+  /** Some query pages: its functions or tasks read the cursor signing key. */
+  readonly cursorKey: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export function noteVpcEndpoints(scope: Construct, vpc: ec2.IVpc, vpcSubnets: ec
   const users = [
     ...(uses.secretRotation ? ['secret rotation'] : []),
     ...(uses.userBootstrap ? ['the database user bootstrap'] : []),
+    ...(uses.cursorKey ? ['the paged queries\' cursor signing key'] : []),
   ];
   const needs = [
     ...(users.length > 0 ? [`Secrets Manager (com.amazonaws.${Token.isUnresolved(Stack.of(scope).region) ? '<region>' : Stack.of(scope).region}.secretsmanager) for ${users.join(' and ')}`] : []),

@@ -73,8 +73,11 @@ export class QueryFunctions {
     const { scope, props, target } = this.ctx;
     const securityGroup: ec2.ISecurityGroup | undefined = this.access.securityGroup;
     if (!securityGroup) throw apiError(scope, `no security group for the ${id} function`);
+    // Functions that serve paged queries read the cursor signing key (created with the first of them).
+    const paged = spec.queries.some((q) => q.access === 'read' && q.pagination !== undefined);
     const fn = new QueryFunction(scope, id, {
       ...spec,
+      cursorKey: paged ? this.ctx.cursorKey() : undefined,
       engine: target.engine,
       databaseName: target.databaseName,
       port: this.ctx.port,

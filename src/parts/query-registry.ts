@@ -9,6 +9,7 @@ import { withSchemaColumns } from '../schema/check';
 import type { SecureDbApiProps } from '../secure-db-api-props';
 import { CLAIMS_PREFIX, ConfigError, GraphqlConfig, PreparedQuery, prepareConfig, QueryConfig, routeKeyOf, RuntimeConfig } from '../shared/config';
 import { DEFAULT_GRAPHQL_MAX_COMPLEXITY, DEFAULT_GRAPHQL_MAX_DEPTH, graphqlProblems, sha256Hex } from '../shared/graphql-config';
+import { paginationProblems } from '../shared/pagination';
 
 /** A route: method and path template. */
 export interface Route {
@@ -82,7 +83,11 @@ export class QueryRegistry {
    */
   public checkAgainstSchema(): QueryConfig[] | undefined {
     const configs = this.check();
-    return configs && withSchemaColumns(this.o.scope, this.o.props.schema, this.o.target.engine, configs);
+    const checked = configs && withSchemaColumns(this.o.scope, this.o.props.schema, this.o.target.engine, configs);
+    // Paged queries' ordering columns against the result columns the schema described.
+    const problems = (checked ?? []).flatMap((q) => (q.pagination ? paginationProblems(q, this.o.target.engine, undefined) : []));
+    if (problems.length > 0) throw apiError(this.o.scope, `invalid queries:\n- ${problems.join('\n- ')}`);
+    return checked;
   }
 
   /** The queries' runtime configurations, checked; undefined when there are none. */

@@ -4,11 +4,16 @@
  */
 import { authorize, Claims, claimsOf, claimValues } from './claims';
 import { CredentialsProvider } from './credentials';
-import { databaseProblem, logDatabaseError, writeOutcomeUnknown } from './database-errors';
+import { databaseProblem, logDatabaseError, RETRY_AFTER_SECONDS, writeOutcomeUnknown } from './database-errors';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from '../shared/config';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
+import { graphqlPageRequest, nextLink, PageRequest, restPageRequest, withPageErrors } from './page-request';
+import {
+  CursorKeySource, CursorValue, issueCursor, orderingValues, pageStatement, PageStatement, processCursorKey, readCursor,
+  withoutHidden,
+} from './pagination';
 import { collectParameters } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 import { bodyProblem, decodeJsonBody, PublicEvent, queryParameters } from './request';
@@ -40,6 +45,17 @@ export interface QueryHandlerOptions {
   readonly observer?: Observer;
   /** X-Ray subsegment around the database call. Default: {@link XRayCallTracer}. */
   readonly tracer?: CallTracer;
+  /**
+   * The signing key of paged queries' cursors, read when a paged query first needs it. Default: the
+   * process's key ({@link processCursorKey}), which only a single process can use (the development server).
+   */
+  readonly cursorKey?: CursorKeySource;
+}
+
+/** What a call of a query answers: its rows, and for a paged query the cursor of the next page. */
+export interface QueryResult extends StatementResult {
+  /** The cursor of the next page (paged queries with more rows only). */
+  readonly nextCursor?: string;
 }
 
 /** The route of requests that matched no query, in audit records and metrics. */
@@ -74,7 +90,7 @@ interface AuditInput {
 interface CallState {
   query?: PreparedQuery;
   values?: Record<string, BoundValue>;
-  result?: StatementResult;
+  result?: QueryResult;
 }
 
 export class QueryHandler {
@@ -89,6 +105,7 @@ export class QueryHandler {
   private readonly tracer: CallTracer;
   private conn?: EngineConnection;
   private connecting?: Promise<EngineConnection>;
+  private readonly cursorKey: CursorKeySource;
 
   constructor(private readonly options: QueryHandlerOptions) {
     this.prepared = prepareConfig(options.config);
@@ -107,6 +124,7 @@ export class QueryHandler {
     });
     this.observer = options.observer ?? new AuditLog();
     this.tracer = options.tracer ?? new XRayCallTracer();
+    this.cursorKey = options.cursorKey ?? processCursorKey();
   }
 
   /** Handles one API Gateway REST proxy event. Never throws; writes one audit record. */
@@ -123,13 +141,18 @@ export class QueryHandler {
       const claims = claimsOf(event.requestContext);
       const query = call.query;
       authorize(query, claims);
-      call.values = collectParameters(query, {
-        path: this.pathParameters(event, query),
-        query: queryParameters(event),
-        body: this.parseBody(event),
-      });
-      call.result = await this.run(query, call.values, claims, routeOf(query), requestId, principal);
-      response = success(query, call.result);
+      const queryString = queryParameters(event);
+      const input = () => ({ path: this.pathParameters(event, query), query: queryString, body: this.parseBody(event) });
+      if (query.pagination) {
+        const page = restPageRequest(query, queryString);
+        call.values = withPageErrors(page, () => collectParameters(query, input()));
+        call.result = await this.runPage(query, call.values, page.request!, claims, routeOf(query), requestId, principal);
+        response = success(query, call.result, nextLink(event, call.result.nextCursor, page.request!.limitText));
+      } else {
+        call.values = collectParameters(query, input());
+        call.result = await this.run(query, call.values, claims, routeOf(query), requestId, principal);
+        response = success(query, call.result);
+      }
     } catch (e) {
       const problem = this.asProblem(e, requestId);
       outcome = problem.kind;
@@ -149,7 +172,7 @@ export class QueryHandler {
    * Runs the query `name` with already typed arguments (the GraphQL endpoint), validated and bound exactly
    * as a REST call's. Throws a Problem on failure; writes one audit record either way.
    */
-  async invoke(name: string, args: Readonly<Record<string, unknown>>, context: InvokeContext): Promise<StatementResult> {
+  async invoke(name: string, args: Readonly<Record<string, unknown>>, context: InvokeContext): Promise<QueryResult> {
     const started = process.hrtime.bigint();
     const call: CallState = {};
     this.stats.calls++;
@@ -171,8 +194,15 @@ export class QueryHandler {
         else body[p.name] = v;
       }
       const hasBody = query.parameters.some((p) => p.in === 'body');
-      call.values = collectParameters(query, { path, query: queryString, body: hasBody ? body : undefined });
-      call.result = await this.run(query, call.values, context.claims, context.route, context.requestId, context.principal);
+      const collect = () => collectParameters(query, { path, query: queryString, body: hasBody ? body : undefined });
+      if (query.pagination) {
+        const page = graphqlPageRequest(query, args);
+        call.values = withPageErrors(page, collect);
+        call.result = await this.runPage(query, call.values, page.request!, context.claims, context.route, context.requestId, context.principal);
+      } else {
+        call.values = collect();
+        call.result = await this.run(query, call.values, context.claims, context.route, context.requestId, context.principal);
+      }
       return call.result;
     } catch (e) {
       const problem = this.asProblem(e, context.requestId);
@@ -199,12 +229,63 @@ export class QueryHandler {
     route: string,
     requestId: string | undefined,
     principal: string,
+    page?: (bound: readonly BoundValue[]) => PageStatement,
   ): Promise<StatementResult> {
     // Claims come from the verified token only; parameter names cannot contain the dot of `claims.x`.
     const bound = { ...values, ...claimValues(query, claims) };
     const settings = this.options.config.rlsClaims ? { 'request.jwt.claims': JSON.stringify(claims ?? {}) } : undefined;
     const comment = sqlComment({ route, request_id: requestId, principal });
-    return this.tracer.trace('database', { route, query: query.name, access: query.access }, () => this.execute(query, bound, comment, settings));
+    return this.tracer.trace('database', { route, query: query.name, access: query.access }, () => this.execute(query, bound, comment, settings, page));
+  }
+
+  /**
+   * One page of a paged query: the cursor verified (a 400 `invalid-cursor` problem otherwise), `limit + 1`
+   * rows after it, and the next page's cursor when the extra row exists.
+   */
+  private async runPage(
+    query: PreparedQuery,
+    values: Record<string, BoundValue>,
+    page: PageRequest,
+    claims: Claims | undefined,
+    route: string,
+    requestId: string | undefined,
+    principal: string,
+  ): Promise<QueryResult> {
+    const ctx = { query, values, principal };
+    let after: CursorValue[] | undefined;
+    if (page.cursor !== undefined) after = readCursor(await this.signingKey(requestId), ctx, page.cursor, page.cursorName);
+    const dialect = this.options.config.engine === 'postgres' ? 'postgres' : 'mysql';
+    const statement = (bound: readonly BoundValue[]) => pageStatement(query, dialect, bound, page.limit, after);
+    const result = await this.run(query, values, claims, route, requestId, principal, statement);
+    // The rows as the query answers them, without the ordering columns' texts the cursor is made of.
+    const rows = result.rows.slice(0, page.limit).map(withoutHidden);
+    if (result.rows.length <= page.limit) return { rows, truncated: false };
+    const last = result.rows[page.limit - 1];
+    const extra = result.rows[page.limit];
+    if (JSON.stringify(orderingValues(query, last)) === JSON.stringify(orderingValues(query, extra))) {
+      // The next page would start after both rows: the rows that share these values would be skipped.
+      this.log({ level: 'ERROR', message: 'paged query: two rows have the same values in every ordering column; add a unique column to orderBy', query: query.name, requestId });
+      throw new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
+    }
+    let nextCursor: string;
+    try {
+      nextCursor = issueCursor(await this.signingKey(requestId), ctx, last);
+    } catch (e) {
+      if (e instanceof Problem) throw e;
+      this.log({ level: 'ERROR', message: 'paged query: no cursor for the next page', query: query.name, requestId, errorName: (e as Error)?.name, reason: (e as Error)?.message });
+      throw new Problem('internal', 'An internal error occurred. Quote the instance when reporting it.');
+    }
+    return { rows, truncated: true, nextCursor };
+  }
+
+  /** The cursor signing key; a 503 when it cannot be read (it is read again on the next call). */
+  private async signingKey(requestId: string | undefined): Promise<Uint8Array> {
+    try {
+      return await this.cursorKey();
+    } catch (e) {
+      this.log({ level: 'ERROR', message: 'the cursor signing key cannot be read', requestId, errorName: (e as Error)?.name });
+      throw new Problem('unavailable', 'The paging key cannot be read right now. Retry later.', { retryAfterSeconds: RETRY_AFTER_SECONDS });
+    }
   }
 
   private audit(a: AuditInput): void {
@@ -294,15 +375,21 @@ export class QueryHandler {
     values: Record<string, BoundValue>,
     comment: string,
     settings: Record<string, string> | undefined,
+    page?: (bound: readonly BoundValue[]) => PageStatement,
   ): Promise<StatementResult> {
+    const bound = query.compiled.valueOrder.map((name) => values[name] ?? null);
+    // A page: the query's SQL inside the keyset statement, one row more than the page (is there a next one?).
+    const sql = page
+      ? page(bound)
+      : { text: query.compiled.text, values: bound, placeholders: query.compiled.placeholders, rowLimit: query.rowLimit };
     const statement: Statement = {
       settings,
       // A newline first, so a trailing line comment in the SQL cannot swallow it.
-      text: comment ? `${query.compiled.text}\n${comment}` : query.compiled.text,
-      values: query.compiled.valueOrder.map((name) => values[name] ?? null),
-      placeholders: query.compiled.placeholders,
+      text: comment ? `${sql.text}\n${comment}` : sql.text,
+      values: sql.values,
+      placeholders: sql.placeholders,
       access: query.access,
-      rowLimit: query.rowLimit,
+      rowLimit: page ? sql.rowLimit + 1 : sql.rowLimit,
       timeoutMs: query.timeoutMs,
     };
     for (let attempt = 0; ; attempt++) {
@@ -388,13 +475,16 @@ export class QueryHandler {
 /** The route as API Gateway names it: `GET /orders/{id}`. */
 const routeOf = (q: PreparedQuery): string => `${q.method} ${q.path}`;
 
-function success(query: PreparedQuery, result: StatementResult): HttpResponse {
-  const headers = { ...SECURITY_HEADERS, 'content-type': 'application/json' };
+function success(query: PreparedQuery, result: QueryResult, next?: string): HttpResponse {
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/json' };
   if (query.single) {
     if (result.rows.length === 0) throw new Problem('not-found', 'No row matches the request');
     return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows[0] }) };
   }
   const meta: Record<string, unknown> = { rowCount: result.rows.length, truncated: result.truncated };
   if (result.affectedRows !== undefined) meta.affectedRows = result.affectedRows;
-  return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows, meta }) };
+  if (!query.pagination) return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows, meta }) };
+  meta.nextCursor = result.nextCursor ?? null;
+  if (next) headers.link = `<${next}>; rel="next"`;
+  return { statusCode: 200, headers, body: JSON.stringify({ data: result.rows, meta, links: { next: next ?? null } }) };
 }

@@ -6,13 +6,16 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
+import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { CredentialsProvider, IamTokenCredentials, StaticCredentials } from './credentials';
+import type * as CursorKey from './cursor-key';
 import { DatabaseEngine } from './engines/engine';
 import { QueryHandler } from './handler';
 import type * as Idempotency from './idempotency';
+import type { CursorKeySource } from './pagination';
 import { HttpResponse } from './problem';
 import { EngineName, RuntimeConfig } from '../shared/config';
 
@@ -67,7 +70,9 @@ export function configForAccess(raw: RuntimeConfig, access: 'read' | 'write'): R
   if (queries.length === 0) return undefined;
   const connection = access === 'read' ? raw.connection : raw.writeConnection;
   if (!connection) throw new Error('the configuration has write queries but no writeConnection');
-  return { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries };
+  // Only reads page: the writer never needs the cursor key.
+  const cursorKey = access === 'read' ? raw.cursorKey : undefined;
+  return { ...raw, graphql: undefined, writeConnection: undefined, connection: resolveEnvReferences(connection), queries, cursorKey };
 }
 
 /** Reads a configuration file (JSON). */
@@ -83,7 +88,27 @@ export function tlsCaFor(config: RuntimeConfig, configFile: string): string | un
 
 /** A query handler for a configuration whose connection is resolved, with the CA its `tls.caFile` names (relative to `configFile`). */
 export function queryHandlerFor(config: RuntimeConfig, engine: DatabaseEngine, configFile: string): QueryHandler {
-  return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa: tlsCaFor(config, configFile) });
+  const tlsCa = tlsCaFor(config, configFile);
+  return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa, cursorKey: cursorKeyFor(config) });
+}
+
+/**
+ * The cursor signing key of a configuration's paged queries: the secret its `cursorKey` section names, read
+ * with the role's credentials on first use (the endpoint the SDK's way, AWS_ENDPOINT_URL_SECRETS_MANAGER).
+ * Undefined without the section. The SDK client is required here, not imported: esbuild then evaluates it on
+ * this path only, and functions without paged queries never load it.
+ */
+export function cursorKeyFor(
+  config: RuntimeConfig,
+  awsCredentials: AwsCredentialIdentityProvider = LAMBDA_AWS_CREDENTIALS,
+): CursorKeySource | undefined {
+  if (!config.cursorKey) return undefined;
+  const { secretArn } = resolveEnvReferences(config.cursorKey);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { secretCursorKey } = require('./cursor-key') as typeof CursorKey;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof SecretsManager;
+  return secretCursorKey(secretArn, new SecretsManagerClient({ credentials: awsCredentials }));
 }
 
 /** Builds a handler from a config file path. */
@@ -134,7 +159,7 @@ interface RestRoutes {
  * Powertools' idempotency utility, only when the configuration has an `idempotency` section: a function
  * without it never loads them, and the bundles stay within their 500 KB budget.
  */
-export const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'] as const;
+export const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb', '@aws-sdk/client-secrets-manager'] as const;
 
 /** The REST routes of a configuration file: writes with an Idempotency-Key run at most once when it has an `idempotency` section. */
 export function restRoutesFromFile(file: string, engineFor: (engine: EngineName) => DatabaseEngine): RestRoutes {

@@ -8,7 +8,7 @@ import { LONE_SURROGATE } from '../shared/params';
 
 /** The part of the event the handlers read. */
 export type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
-  readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown };
+  readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown; readonly path?: string };
 };
 
 /** A header's value, whatever the case of its name. */

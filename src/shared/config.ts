@@ -4,6 +4,7 @@
  * construct can run the same checks at synth time.
  */
 import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly } from './named-parameters';
+import { paginationProblems } from './pagination';
 import { coerceDefault } from './params';
 
 export const CONFIG_VERSION = 1;
@@ -68,6 +69,29 @@ export interface QueryConfig {
   readonly requiredGroups?: readonly string[];
   /** The result's columns, declared (GraphQL result types, OpenAPI response schemas). */
   readonly columns?: readonly ColumnConfig[];
+  /** Keyset pagination (read, non-single queries): `limit` and `cursor` parameters, `meta.nextCursor`. */
+  readonly pagination?: PaginationConfig;
+}
+
+/** One column of a paged query's order. */
+export interface OrderColumnConfig {
+  readonly column: string;
+  /** Default false. */
+  readonly descending?: boolean;
+}
+
+/** Keyset pagination of a list query. */
+export interface PaginationConfig {
+  /** The order of the pages; together the columns identify a row (a unique column last). */
+  readonly orderBy: readonly OrderColumnConfig[];
+  /** How long a cursor is accepted after it was issued. */
+  readonly cursorLifetimeSeconds: number;
+}
+
+/** Where the cursor signing key is read from (functions and tasks that serve paged queries). */
+export interface CursorKeyConfig {
+  /** The Secrets Manager secret (its ARN), whose string value is the key. May be `${env:NAME}`. */
+  readonly secretArn: string;
 }
 
 export type CredentialsConfig =
@@ -119,6 +143,11 @@ export interface RuntimeConfig {
    * container backend). The table name may be `${env:NAME}`.
    */
   readonly idempotency?: IdempotencyConfig;
+  /**
+   * The cursor signing key of paged queries. Absent: the key of the process (`SECURE_DB_API_CURSOR_KEY`, or
+   * random bytes), which only a single process (the development server) can use.
+   */
+  readonly cursorKey?: CursorKeyConfig;
 }
 
 export interface IdempotencyConfig {
@@ -251,6 +280,15 @@ function checkParameter(q: string, p: ParameterConfig, problems: string[]): void
   }
 }
 
+/** The SQL's code without literals and comments; undefined when it cannot be read (reported elsewhere). */
+function safeCode(sql: string, dialect: SqlDialect): string | undefined {
+  try {
+    return sqlCodeOnly(sql, dialect);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Validates a configuration and compiles every query. All problems are reported at once.
  * Defaults of parameters are validated by the caller (they need the coercion rules).
@@ -265,6 +303,9 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
     const { tableName, expiresAfterSeconds } = config.idempotency;
     if (typeof tableName !== 'string' || tableName === '') problems.push('idempotency.tableName must be a table name');
     if (!Number.isSafeInteger(expiresAfterSeconds) || expiresAfterSeconds < 1) problems.push('idempotency.expiresAfterSeconds must be a positive whole number');
+  }
+  if (config.cursorKey !== undefined && (typeof config.cursorKey?.secretArn !== 'string' || config.cursorKey.secretArn === '')) {
+    problems.push('cursorKey.secretArn must be a secret\'s ARN');
   }
   if (config.maxBodyBytes !== undefined && !(Number.isSafeInteger(config.maxBodyBytes) && config.maxBodyBytes > 0)) {
     problems.push('maxBodyBytes must be a positive whole number');
@@ -376,6 +417,7 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
         if (kw) problems.push(`${label}: read query contains ${kw}; declare access "write" for statements that change data`);
       }
     }
+    problems.push(...paginationProblems(q, config.engine, typeof q.sql === 'string' ? safeCode(q.sql, dialect) : undefined));
     if (problems.length === before && template && compiled) {
       const patterns = new Map<string, RegExp>();
       for (const p of params) if (p.pattern !== undefined) patterns.set(p.name, new RegExp(`^(?:${p.pattern})$`, 'u'));

@@ -37,6 +37,7 @@ export function graphqlProblems(queries: readonly QueryConfig[], config: Graphql
     for (const p of q.parameters) {
       if (p.name.startsWith('__')) problems.push(`${label}: parameter "${p.name}" is not a GraphQL argument name`);
     }
+    if (q.pagination && q.parameters.some((p) => p.name === 'after')) problems.push(`${label}: a paged query cannot have a parameter named "after": it is the GraphQL field's cursor argument`);
     if (`${q.method} ${q.path}` === `POST ${config.path}`) problems.push(`${label}: its route is the GraphQL endpoint's`);
   }
   for (const [hash, doc] of Object.entries(config.persistedQueries ?? {})) {

@@ -13,6 +13,8 @@ export interface FieldError {
 
 export type ProblemKind =
   | 'validation'
+  /** A paging cursor that is not one this API issued for this query, parameters and caller, or has expired. */
+  | 'invalid-cursor'
   | 'forbidden'
   | 'not-found'
   | 'method-not-allowed'
@@ -33,6 +35,7 @@ export type ProblemKind =
 
 export const PROBLEM_STATUS: Record<ProblemKind, { status: number; title: string }> = {
   'validation': { status: 400, title: 'Request validation failed' },
+  'invalid-cursor': { status: 400, title: 'The paging cursor is not valid' },
   'forbidden': { status: 403, title: 'Forbidden' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },

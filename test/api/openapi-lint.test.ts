@@ -11,7 +11,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { ExampleModule } from '../../examples/synth-all';
-import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, ParameterLocation, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, Pagination, ParameterLocation, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
 import { LintProblem, lintOpenApi } from '../helpers/openapi-lint';
 import { postgresApi, postgresStack } from '../helpers/stacks';
 import { MethodProperties, onlyResourceOf } from '../helpers/template';
@@ -129,17 +129,32 @@ function constructDocuments(): Record<string, unknown> {
       { route: 'POST /things', access: AccessLevel.WRITE, sql: 'INSERT INTO things (owner, note) VALUES (:claims.sub, :note)', parameters: [QueryParameter.string('note', { required: false })] },
     ],
   });
+  // A paged list next to a plain one: limit and cursor, nextCursor and links.next, the Link header, its own 400.
+  const paged = postgresApi({
+    openApi: { serve: true },
+    queries: [
+      {
+        route: 'GET /things',
+        sql: 'SELECT id, status FROM things WHERE status = :status',
+        parameters: [QueryParameter.string('status')],
+        columns: ORDER_COLUMNS.slice(0, 2),
+        pagination: Pagination.keyset({ orderBy: [{ column: 'status' }, { column: 'id', descending: true }] }),
+      },
+      VARIED[0],
+    ],
+  });
   const inAssembly = (app: App) => {
     const dir = app.synth().directory;
     const [file] = readdirSync(dir).filter((f) => f.endsWith('.openapi.json'));
     return JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
   };
   return {
-    ...Object.fromEntries(Object.entries({ iam, iamKeys: iamKeys.api, jwt: jwt.api, cognito: cognitoApi })
+    ...Object.fromEntries(Object.entries({ iam, iamKeys: iamKeys.api, jwt: jwt.api, cognito: cognitoApi, paged: paged.api })
       .map(([k, api]) => [k, JSON.parse(api.openApiDocument())])),
     'jwt (cloud assembly)': inAssembly(jwt.app),
     'iamKeys (served)': servedDocument(Template.fromStack(iamKeys.stack), iamKeys.stack.region),
     'jwt (served)': servedDocument(Template.fromStack(jwt.stack), jwt.stack.region),
+    'paged (served)': servedDocument(Template.fromStack(paged.stack), paged.stack.region),
   };
 }
 
@@ -159,7 +174,7 @@ describe('OpenAPI documents through Redocly\'s recommended ruleset', () => {
 
   test('the documents of all four example apps and of the varied constructs are linted', () => {
     expect(Object.keys(results).filter((k) => k.includes('.ts:'))).toHaveLength(4);
-    expect(Object.keys(results)).toEqual(expect.arrayContaining(['iam', 'iamKeys', 'jwt', 'cognito', 'jwt (cloud assembly)', 'iamKeys (served)', 'jwt (served)']));
+    expect(Object.keys(results)).toEqual(expect.arrayContaining(['iam', 'iamKeys', 'jwt', 'cognito', 'jwt (cloud assembly)', 'iamKeys (served)', 'jwt (served)', 'paged', 'paged (served)']));
   });
 
   test('the served document names the deployed stage; the others a templated execute-api server', () => {

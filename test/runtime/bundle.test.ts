@@ -95,12 +95,15 @@ describe.each([
 describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda', 'graphql-postgres.lambda', 'graphql-mysql.lambda', 'graphql-sqlserver.lambda'])('bundle %s', (bundle) => {
   const text = () => readFileSync(path.join(ASSETS, bundle, 'index.js'), 'utf8');
 
-  test('signs IAM tokens with the credentials in the environment, without the SDK\'s default chain or a Secrets Manager client', () => {
+  test('signs IAM tokens with the credentials in the environment, without the SDK\'s default chain or a bundled Secrets Manager client', () => {
     const code = text();
     expect(code).toMatch(/rds-db/);
     expect(code).toMatch(/AWS_SESSION_TOKEN/);
-    // SSO, web identity (STS) and INI-file providers, and the Secrets Manager client: none can run in Lambda's role setup.
-    expect(code).not.toMatch(/sso_start_url|AWS_WEB_IDENTITY_TOKEN_FILE|GetSecretValue/);
+    // SSO, web identity (STS) and INI-file providers: none can run in Lambda's role setup.
+    expect(code).not.toMatch(/sso_start_url|AWS_WEB_IDENTITY_TOKEN_FILE/);
+    // The Secrets Manager client reads only the paging cursor key: the runtime's own SDK, required on that path alone.
+    expect(code).toMatch(/require\("@aws-sdk\/client-secrets-manager"\)/);
+    expect(code).not.toMatch(/defaultSigningName:"secretsmanager"/);
   });
 
 });

@@ -51,6 +51,14 @@ const QUERIES = (db: TestDatabase): QueryConfig[] => [
     parameters: [param({ name: 'name', type: 'string', in: 'query', maxLength: 40 })],
   }),
   query({ name: 'slow', method: 'GET', path: '/slow', timeoutMs: 200, sql: db.sleepSql('3') }),
+  query({
+    name: 'pages',
+    method: 'GET',
+    path: '/pages',
+    sql: 'SELECT k, name FROM rt_ship_items WHERE k >= :from AND k < :from + 100',
+    parameters: [param({ name: 'from', type: 'integer', in: 'query' })],
+    pagination: { orderBy: [{ column: 'name' }, { column: 'k', descending: true }], cursorLifetimeSeconds: 600 },
+  }),
 ];
 
 function configOf(db: TestDatabase, queries: QueryConfig[]): RuntimeConfig {
@@ -138,6 +146,23 @@ describe.each(ENGINES)('what ships, on %s', (_label, open) => {
         expect(renamed).toEqual({ status: 200, body: { data: [], meta: { rowCount: 0, truncated: false, affectedRows: 2 } } });
         const read = await target.call('GET', `/items?name=${encodeURIComponent(`${tag}!`)}`);
         expect(read).toEqual({ status: 200, body: { data: [{ k: base + 1 }, { k: base + 2 }], meta: { rowCount: 2, truncated: false } } });
+      });
+
+      test('a paged query walks its pages by links.next; a forged cursor is a 400 problem', async () => {
+        const from = 300_000 + ++next * 100;
+        for (const [i, name] of ['b', 'a', 'b', 'a', 'b'].entries()) expect((await target.call('POST', '/items', { k: from + i, name })).status).toBe(200);
+        const keys: number[] = [];
+        let link: string | null = `/pages?from=${from}&limit=2`;
+        while (link) {
+          const page: Answer = await target.call('GET', link);
+          expect(page.status).toBe(200);
+          keys.push(...page.body.data.map((r: { k: number }) => r.k));
+          link = page.body.links.next;
+        }
+        expect(keys).toEqual([from + 3, from + 1, from + 4, from + 2, from]);
+        const forged = await target.call('GET', `/pages?from=${from}&cursor=AQ${'A'.repeat(60)}`);
+        expect(forged.status).toBe(400);
+        expect(forged.body.type).toBe('tag:cdk-secure-db-api,2026:problem:invalid-cursor');
       });
 
       test('a duplicate key is a 409 problem and a slow statement a 504 problem', async () => {

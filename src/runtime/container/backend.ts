@@ -7,9 +7,11 @@
 import type * as http from 'http';
 import * as path from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { EngineName, parsePathTemplate, RuntimeConfig } from '../../shared/config';
 import { IDENTITY_HEADERS } from '../../shared/identity-headers';
+import { secretCursorKey } from '../cursor-key';
 import { DatabaseEngine } from '../engines/engine';
 import { QueryHandler } from '../handler';
 import type { ServerEvent, ServerIdentity } from '../http-server';
@@ -159,6 +161,8 @@ export interface ContainerBackendOptions {
   readonly configFile?: string;
   /** The idempotency store's client, when the configuration has an `idempotency` section. Default: the SDK's default chain. */
   readonly dynamoDb?: DynamoDBClient;
+  /** Reads the cursor signing key, when the configuration has a `cursorKey` section. Default: the SDK's default chain. */
+  readonly secretsManager?: SecretsManagerClient;
 }
 
 /** Routes each request to the pool of its query's access level. */
@@ -171,6 +175,10 @@ export class ContainerBackend {
 
   constructor(options: ContainerBackendOptions) {
     const raw = options.config;
+    // One key for every handler of both pools, read once.
+    const cursorKey = raw.cursorKey
+      ? secretCursorKey(resolveEnvReferences(raw.cursorKey).secretArn, options.secretsManager ?? new SecretsManagerClient({}))
+      : undefined;
     const make = (config: RuntimeConfig | undefined) => {
       if (!config) return undefined;
       const tlsCa = tlsCaFor(config, options.configFile ?? path.join(process.cwd(), 'config.json'));
@@ -180,6 +188,7 @@ export class ContainerBackend {
         credentials: credentialsFor(config, options.awsCredentials),
         observer: options.observer,
         tlsCa,
+        cursorKey,
       }));
       return new HandlerPool(handlers, options.pool);
     };

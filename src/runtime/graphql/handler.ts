@@ -33,6 +33,7 @@ const GRAPHQL_CONTENT_TYPE = /^application\/(json|graphql-response\+json)\s*(;\s
 /** Stable error codes clients can switch on. */
 export const GRAPHQL_CODES: Record<ProblemKind, string> = {
   'validation': 'BAD_USER_INPUT',
+  'invalid-cursor': 'BAD_USER_INPUT',
   'forbidden': 'FORBIDDEN',
   'not-found': 'NOT_FOUND',
   'method-not-allowed': 'METHOD_NOT_ALLOWED',

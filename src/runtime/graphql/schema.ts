@@ -13,8 +13,11 @@ import type { ColumnConfig, ColumnType, ParameterConfig, PreparedQuery } from '.
 import { QUERY_FIELD_COST } from '../../shared/graphql-config';
 import type { StatementResult } from '../engines/engine';
 
+/** What a query answers a resolver: its rows, and a paged query's next cursor. */
+export type RunnerResult = StatementResult & { readonly nextCursor?: string };
+
 /** What a resolver needs to run a query: the handler of its access level. */
-export type QueryRunner = (query: PreparedQuery, args: Readonly<Record<string, unknown>>, context: unknown) => Promise<StatementResult>;
+export type QueryRunner = (query: PreparedQuery, args: Readonly<Record<string, unknown>>, context: unknown) => Promise<RunnerResult>;
 
 /**
  * A value this schema's scalars cannot carry. Its message names the scalar only, never the value, so
@@ -168,6 +171,7 @@ function resultType(q: PreparedQuery, row: GraphQLObjectType): GraphQLOutputType
       rows: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(row))) },
       truncated: { type: new GraphQLNonNull(GraphQLBoolean), description: `More than ${q.rowLimit} rows matched; the rest were cut off.` },
       ...(q.access === 'write' ? { affectedRows: { type: SafeInt, description: 'Rows the statement changed, when the driver reports it.' } } : {}),
+      ...(q.pagination ? { nextCursor: { type: GraphQLString, description: 'The `after` of the next page; null on the last page.' } } : {}),
     },
   });
 }
@@ -192,6 +196,10 @@ function field(q: PreparedQuery, run: QueryRunner): GraphQLFieldConfig<unknown, 
       ...(p.default !== undefined ? { defaultValue: p.default } : {}),
     };
   }
+  if (q.pagination) {
+    args.limit = { type: GraphQLInt, description: `Rows per page, from 1 to ${q.rowLimit}. Default: ${q.rowLimit}.` };
+    args.after = { type: GraphQLString, description: 'The `nextCursor` of the previous page; the first page without it.' };
+  }
   const payloadOnly = q.access === 'write' && (q.columns ?? []).length === 0;
   return {
     type: payloadOnly ? payloadType(q) : resultType(q, rowType(q, q.columns ?? [])),
@@ -203,7 +211,7 @@ function field(q: PreparedQuery, run: QueryRunner): GraphQLFieldConfig<unknown, 
       const result = await run(q, fieldArgs as Record<string, unknown>, context);
       if (payloadOnly) return { affectedRows: result.affectedRows };
       if (q.single) return result.rows[0] ?? null;
-      return { rows: result.rows, truncated: result.truncated, affectedRows: result.affectedRows };
+      return { rows: result.rows, truncated: result.truncated, affectedRows: result.affectedRows, nextCursor: result.nextCursor ?? null };
     },
   };
 }
