@@ -35,6 +35,8 @@ const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb
 function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = `assets/${entry}/index.js`, mysql = /^runtime\/(graphql-)?mysql\.lambda$/.test(entry) } = {}) {
   /** The REST query functions (their bundles have the 500 KB budget). */
   const query = /^runtime\/(postgres|mysql|sqlserver)\.lambda$/.test(entry);
+  /** The functions that may run paged queries: they read the cursor key with the runtime's own SDK. */
+  const paging = /^runtime\/(graphql-)?(postgres|mysql|sqlserver)\.lambda$/.test(entry);
   const alias = {
     '@smithy/signature-v4': './node_modules/@smithy/signature-v4/dist-es/index.js',
     '@aws-sdk/credential-provider-env': './node_modules/@aws-sdk/credential-provider-env/dist-es/index.js',
@@ -73,7 +75,8 @@ function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = 
     tsconfig: 'tsconfig.dev.json',
     // The AWS SDK packages of the idempotency store come with the Lambda Node.js runtime (src/runtime/lambda.ts
     // loads them only when the configuration asks for idempotency); pg's optional native binding is never used.
-    external: ['pg-native', 'cloudflare:sockets', ...RUNTIME_SDK_PACKAGES],
+    // The user bootstrap keeps its own Secrets Manager client bundled, as before pagination needed one here.
+    external: ['pg-native', 'cloudflare:sockets', ...RUNTIME_SDK_PACKAGES.filter((p) => paging || p !== '@aws-sdk/client-secrets-manager')],
     alias,
     // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
     ...(entry.includes('graphql') ? { mainFields: ['main'] } : {}),
