@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { IdempotencyOptions } from './idempotency-options';
 import { apiError } from '../parts/context';
 import { inCompliancePacks } from '../security/compliance-packs';
+import { httpsEgressGroup } from '../security/vpc-access';
 import type { IdempotencyConfig } from '../shared/config';
 
 /** The environment variable that carries the table's name to the functions and the tasks (a deploy-time value). */
@@ -86,13 +87,7 @@ export class IdempotencyTable extends Construct {
    * gateway endpoint, or NAT); the function's shared group reaches only the proxy.
    */
   public egressFrom(scope: Construct, vpc: ec2.IVpc): ec2.SecurityGroup {
-    const sg = new ec2.SecurityGroup(scope, 'IdempotencyStoreSecurityGroup', {
-      vpc,
-      allowAllOutbound: false,
-      description: 'Write function: HTTPS to DynamoDB (the idempotency store)',
-    });
-    sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'DynamoDB (gateway endpoint or NAT)');
-    return sg;
+    return httpsEgressGroup(scope, 'IdempotencyStoreSecurityGroup', vpc, 'Write function: HTTPS to DynamoDB (the idempotency store)', 'DynamoDB (gateway endpoint or NAT)');
   }
 
   /** What the write function's or the tasks' role may do: Powertools' four item actions on this table, and the key through DynamoDB. */

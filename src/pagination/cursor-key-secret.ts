@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { inCompliancePacks } from '../security/compliance-packs';
+import { httpsEgressGroup } from '../security/vpc-access';
 import type { CursorKeyConfig } from '../shared/config';
 
 /** The environment variable that carries the secret's ARN to the functions and the tasks (a deploy-time value). */
@@ -55,13 +56,7 @@ export class CursorKeySecret extends Construct {
    * interface endpoint, or NAT); the functions' shared group reaches only the proxy.
    */
   public egressFrom(scope: Construct, vpc: ec2.IVpc): ec2.SecurityGroup {
-    const sg = new ec2.SecurityGroup(scope, 'CursorKeySecurityGroup', {
-      vpc,
-      allowAllOutbound: false,
-      description: 'Paging query function: HTTPS to Secrets Manager (the cursor signing key)',
-    });
-    sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager (interface endpoint or NAT)');
-    return sg;
+    return httpsEgressGroup(scope, 'CursorKeySecurityGroup', vpc, 'Paging query function: HTTPS to Secrets Manager (the cursor signing key)', 'Secrets Manager (interface endpoint or NAT)');
   }
 
   /** What a paging function's or the tasks' role may do: read this secret, and decrypt with the key through Secrets Manager. */
