@@ -4,19 +4,17 @@
  * and the key for the write function or the container tasks only, the table's name and the window in their
  * configuration; nothing when off; clean in the four cdk-nag packs and cfn-guard.
  */
-import { mkdtempSync, readFileSync } from 'fs';
-import * as os from 'os';
+import { readFileSync } from 'fs';
 import * as path from 'path';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { auroraPostgres, egressVpc } from '../../examples/shared';
-import { checkExample } from '../../examples/synth-all';
-import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi } from '../../src';
 import { IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../src/idempotency/idempotency-table';
+import { BACKENDS, checkedApi } from '../helpers/compliance';
 import { postgresApi, postgresStack } from '../helpers/stacks';
 
 const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
@@ -212,37 +210,15 @@ describe('SecureDbApiProps.idempotency on the container backend', () => {
   });
 });
 
-describe.each([
-  ['the Lambda backend', undefined],
-  ['the container backend', 'fargate'],
-] as const)('with idempotency on %s', (_label, backend) => {
+describe.each(BACKENDS)('with idempotency on %s', (_label, backend) => {
   test('the four cdk-nag packs and cfn-guard find nothing unacknowledged, and synth has no warnings', () => {
-    const { findings, warnings } = checkExample({
-      build(app: App) {
-        const stack = new Stack(app, 'Idempotent', { env: { account: '111111111111', region: 'eu-west-1' } });
-        const vpc = egressVpc(stack, '10.60.0.0/16');
-        const cluster = auroraPostgres(stack, vpc, 'orders');
-        const props: SecureDbApiProps = {
-          vpc,
-          database: DatabaseTarget.fromCluster(cluster, { databaseName: 'orders' }),
-          authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] }),
-          queries: [
-            { route: 'GET /orders/{id}', sql: 'SELECT id FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id', { minimum: 1 })], single: true },
-            { route: 'POST /orders', access: AccessLevel.WRITE, sql: 'INSERT INTO orders (total_cents) VALUES (:totalCents) RETURNING id', parameters: [QueryParameter.integer('totalCents', { minimum: 0 })] },
-          ],
-          idempotency: { expiresAfter: Duration.hours(24) },
-          ...(backend === 'fargate' ? {
-            backend: QueryBackend.fargate({
-              domainName: 'orders-backend.internal.example.com',
-              certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/0b2f8f5e-1111-2222-3333-444455556666'),
-              accessLogBucket: s3.Bucket.fromBucketName(stack, 'LogArchive', 'org-log-archive-111111111111-eu-west-1'),
-            }),
-          } : {}),
-        };
-        new SecureDbApi(stack, 'OrdersApi', props);
-        return [stack];
-      },
-    }, mkdtempSync(path.join(os.tmpdir(), 'sdba-idempotent-')));
+    const { findings, warnings } = checkedApi('Idempotent', '10.60.0.0/16', backend, {
+      queries: [
+        { route: 'GET /orders/{id}', sql: 'SELECT id FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id', { minimum: 1 })], single: true },
+        { route: 'POST /orders', access: AccessLevel.WRITE, sql: 'INSERT INTO orders (total_cents) VALUES (:totalCents) RETURNING id', parameters: [QueryParameter.integer('totalCents', { minimum: 0 })] },
+      ],
+      idempotency: { expiresAfter: Duration.hours(24) },
+    });
     expect(findings).toEqual([]);
     expect(warnings).toEqual([]);
   });

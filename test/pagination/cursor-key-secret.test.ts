@@ -7,16 +7,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { auroraPostgres, egressVpc } from '../../examples/shared';
-import { checkExample } from '../../examples/synth-all';
 import {
   AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, Pagination, QueryBackend, QueryDefinition, QueryParameter, QuerySchema, SecureDbApi,
   SecureDbApiProps,
 } from '../../src';
+import { BACKENDS, checkedApi } from '../helpers/compliance';
 import { postgresApi, postgresStack } from '../helpers/stacks';
 
 const SECRET_ENV = 'SECURE_DB_API_CURSOR_KEY_SECRET';
@@ -273,33 +272,9 @@ describe('paged queries on the container backend', () => {
   });
 });
 
-describe.each([
-  ['the Lambda backend', undefined],
-  ['the container backend', 'fargate'],
-] as const)('with paged queries on %s', (_label, backend) => {
+describe.each(BACKENDS)('with paged queries on %s', (_label, backend) => {
   test('the four cdk-nag packs and cfn-guard find nothing unacknowledged, and synth has no warnings', () => {
-    const { findings, warnings } = checkExample({
-      build(app: App) {
-        const stack = new Stack(app, 'Paged', { env: { account: '111111111111', region: 'eu-west-1' } });
-        const vpc = egressVpc(stack, '10.61.0.0/16');
-        const cluster = auroraPostgres(stack, vpc, 'orders');
-        const props: SecureDbApiProps = {
-          vpc,
-          database: DatabaseTarget.fromCluster(cluster, { databaseName: 'orders' }),
-          authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] }),
-          queries: [PAGED],
-          ...(backend === 'fargate' ? {
-            backend: QueryBackend.fargate({
-              domainName: 'orders-backend.internal.example.com',
-              certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:111111111111:certificate/0b2f8f5e-1111-2222-3333-444455556666'),
-              accessLogBucket: s3.Bucket.fromBucketName(stack, 'LogArchive', 'org-log-archive-111111111111-eu-west-1'),
-            }),
-          } : { graphql: {} }),
-        };
-        new SecureDbApi(stack, 'OrdersApi', props);
-        return [stack];
-      },
-    }, mkdtempSync(path.join(os.tmpdir(), 'sdba-paged-')));
+    const { findings, warnings } = checkedApi('Paged', '10.61.0.0/16', backend, { queries: [PAGED], ...(backend === 'fargate' ? {} : { graphql: {} }) });
     expect(findings).toEqual([]);
     expect(warnings).toEqual([]);
   });
