@@ -145,9 +145,10 @@ export class QueryHandler {
       const input = () => ({ path: this.pathParameters(event, query), query: queryString, body: this.parseBody(event) });
       if (query.pagination) {
         const page = restPageRequest(query, queryString);
-        call.values = withPageErrors(page, () => collectParameters(query, input()));
-        call.result = await this.runPage(query, call.values, page.request!, claims, routeOf(query), requestId, principal);
-        response = success(query, call.result, nextLink(event, call.result.nextCursor, page.request!.limitText));
+        const paged = withPageErrors(page, () => collectParameters(query, input()));
+        call.values = paged.values;
+        call.result = await this.runPage(query, call.values, paged.request, claims, routeOf(query), requestId, principal);
+        response = success(query, call.result, nextLink(event, call.result.nextCursor, paged.request.limitText));
       } else {
         call.values = collectParameters(query, input());
         call.result = await this.run(query, call.values, claims, routeOf(query), requestId, principal);
@@ -197,8 +198,9 @@ export class QueryHandler {
       const collect = () => collectParameters(query, { path, query: queryString, body: hasBody ? body : undefined });
       if (query.pagination) {
         const page = graphqlPageRequest(query, args);
-        call.values = withPageErrors(page, collect);
-        call.result = await this.runPage(query, call.values, page.request!, context.claims, context.route, context.requestId, context.principal);
+        const paged = withPageErrors(page, collect);
+        call.values = paged.values;
+        call.result = await this.runPage(query, call.values, paged.request, context.claims, context.route, context.requestId, context.principal);
       } else {
         call.values = collect();
         call.result = await this.run(query, call.values, context.claims, context.route, context.requestId, context.principal);

@@ -58,8 +58,14 @@ export function graphqlPageRequest(query: PreparedQuery, args: Readonly<Record<s
   }
 }
 
-/** The parameters, with the page's errors listed beside theirs (all at once, as for any parameter). */
-export function withPageErrors(page: PageInput, collect: () => Record<string, BoundValue>): Record<string, BoundValue> {
+/** A paged call's parameter values and its page. */
+export interface PagedValues {
+  readonly values: Record<string, BoundValue>;
+  readonly request: PageRequest;
+}
+
+/** The parameters and the page, with the page's errors listed beside theirs (all at once, as for any parameter). */
+export function withPageErrors(page: PageInput, collect: () => Record<string, BoundValue>): PagedValues {
   let values: Record<string, BoundValue>;
   try {
     values = collect();
@@ -70,10 +76,10 @@ export function withPageErrors(page: PageInput, collect: () => Record<string, Bo
     }
     throw e;
   }
-  if (page.errors.length > 0) {
+  if (page.errors.length > 0 || !page.request) {
     throw new Problem('validation', `${page.errors.length} parameter${page.errors.length === 1 ? ' is' : 's are'} invalid`, { errors: page.errors });
   }
-  return values;
+  return { values, request: page.request };
 }
 
 /**

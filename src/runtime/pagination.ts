@@ -15,7 +15,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import { Problem } from './problem';
-import type { ColumnType, PreparedQuery } from '../shared/config';
+import type { ColumnType, PaginationConfig, PreparedQuery } from '../shared/config';
 import { MAX_CURSOR_CHARS } from '../shared/pagination';
 import type { BoundValue } from '../shared/params';
 
@@ -59,6 +59,12 @@ export interface CursorContext {
   readonly now?: number;
 }
 
+/** The query's pagination: only paged queries reach the functions below. */
+function paginationOf(query: PreparedQuery): PaginationConfig {
+  if (!query.pagination) throw new Error(`query "${query.name}" is not paged`);
+  return query.pagination;
+}
+
 function invalid(reason: string, name: string): Problem {
   return new Problem('invalid-cursor', `The cursor ${reason}`, { errors: [{ name, in: 'query', reason }] });
 }
@@ -95,7 +101,7 @@ export const HIDDEN_PREFIX = 'secure_db_api_k';
  */
 export function orderingValues(query: PreparedQuery, row: Readonly<Record<string, unknown>>): CursorValue[] | undefined {
   const out: CursorValue[] = [];
-  for (const [i, o] of query.pagination!.orderBy.entries()) {
+  for (const [i, o] of paginationOf(query).orderBy.entries()) {
     const v = row[o.column];
     const text = row[`${HIDDEN_PREFIX}${i}`];
     if (v === null || v === undefined) out.push(null);
@@ -160,10 +166,10 @@ export function readCursor(key: Uint8Array, ctx: CursorContext, cursor: unknown,
   if (payload.p !== parametersHash(query, ctx.values)) throw invalid('was issued for other parameter values: repeat the first request\'s parameters with it', name);
   if (payload.c !== digest(ctx.principal)) throw invalid('was issued to another caller', name);
   const now = ctx.now ?? Math.floor(Date.now() / 1000);
-  const lifetime = query.pagination!.cursorLifetimeSeconds;
+  const lifetime = paginationOf(query).cursorLifetimeSeconds;
   if (payload.t > now + CLOCK_SKEW_SECONDS) throw invalid('was issued in the future', name);
   if (payload.t + lifetime < now) throw invalid(`has expired (cursors last ${lifetime} seconds): start again from the first page`, name);
-  const orderBy = query.pagination!.orderBy;
+  const orderBy = paginationOf(query).orderBy;
   if (payload.k.length !== orderBy.length) throw invalid('does not fit this query\'s ordering', name);
   for (const v of payload.k) {
     if (!(v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)))) {
@@ -202,7 +208,7 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
  * cursor's values) when given, ordered by the declared columns, `limit + 1` rows.
  */
 export function pageStatement(query: PreparedQuery, dialect: 'postgres' | 'mysql', values: readonly BoundValue[], limit: number, after?: readonly CursorValue[]): PageStatement {
-  const orderBy = query.pagination!.orderBy;
+  const orderBy = paginationOf(query).orderBy;
   const ident = (c: string) => (dialect === 'postgres' ? `"${c}"` : `\`${c}\``);
   // Each ordering column also as exact text, next to the row (see HIDDEN_PREFIX).
   const texts = orderBy.map((o, i) => {
