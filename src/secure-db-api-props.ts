@@ -143,20 +143,13 @@ export interface ProxyOptions {
 /** The query functions (the reader, the writer and the GraphQL function), for `SecureDbApiProps.functions`. */
 export interface QueryFunctionOptions {
   /**
-   * The query functions' memory and reserved concurrency.
-   * @default - 512 MiB each, unreserved
-   */
-  readonly functions?: QueryFunctionOptions;
-  /**
    * Memory of each query function, in MiB.
    * @default 512
-   * @deprecated use `functions.memorySize`
    */
   readonly memorySize?: number;
   /**
    * Reserved concurrency of each query function.
    * @default - unreserved
-   * @deprecated use `functions.reservedConcurrency`
    */
   readonly reservedConcurrency?: number;
 }

@@ -1,6 +1,9 @@
+import { readFileSync } from 'fs';
+import * as path from 'path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ts from 'typescript';
 import { DatabaseTarget, ProxyAuthentication, SecureDbApi, SecureDbApiProps } from '../src';
 import { existingProxy, postgresStack, READ_AND_WRITE } from './helpers/stacks';
 
@@ -58,5 +61,26 @@ describe('deprecated flat props', () => {
     const withFlat = synth(() => ({ readerUser: 'shop_reader', databaseUsers: { writer: 'shop_writer' }, memorySize: 1024, functions: { reservedConcurrency: 5 } }));
     const grouped = synth(() => ({ databaseUsers: { reader: 'shop_reader', writer: 'shop_writer' }, functions: { memorySize: 1024, reservedConcurrency: 5 } }));
     expect(withFlat).toEqual(grouped);
+  });
+});
+
+describe('the grouped option structs', () => {
+  /** The members of an exported interface in a source file, with whether each is deprecated. */
+  function membersOf(file: string, name: string): Array<{ name: string; deprecated: boolean }> {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+    const found = source.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name);
+    if (!found) throw new Error(`${name} is not declared in ${file}`);
+    return found.members.map((m) => ({
+      name: m.name && ts.isIdentifier(m.name) ? m.name.text : m.getText(),
+      deprecated: ts.getJSDocTags(m).some((t) => t.tagName.text === 'deprecated'),
+    }));
+  }
+
+  test.each([
+    ['ProxyOptions', ['authentication', 'existing']],
+    ['QueryFunctionOptions', ['memorySize', 'reservedConcurrency']],
+    ['DatabaseUsersOptions', ['create', 'masterSecret', 'masterSecretEncryptionKey', 'schemas', 'reader', 'writer', 'rotationSchedule']],
+  ])('%s holds its current settings only, none deprecated', (name, members) => {
+    expect(membersOf(path.join(__dirname, '..', 'src', 'secure-db-api-props.ts'), name)).toEqual(members.map((m) => ({ name: m, deprecated: false })));
   });
 });
