@@ -5,14 +5,12 @@
 import { readdirSync } from 'fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ApiAuthorization, DatabaseTarget, QueryBackend, SecureDbApi, SecureDbApiProps } from '../src';
-import { ENV, existingProxy, importedMysqlStack, postgresApi } from './helpers/stacks';
+import { ApiAuthorization, DatabaseTarget, SecureDbApi, SecureDbApiProps } from '../src';
+import { ENV, existingProxy, fargateBackend, importedMysqlStack, postgresApi } from './helpers/stacks';
 import { AlarmProperties, resourceEntriesOf, resourcesOf, RoleProperties } from './helpers/template';
 
 describe('account-wide API Gateway logging', () => {
@@ -168,11 +166,7 @@ describe('physical names', () => {
       vpc,
       database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
       authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://shop'] }),
-      backend: QueryBackend.fargate({
-        domainName: 'queries.internal.example.com',
-        certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555'),
-        accessLogBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'log-archive-bucket'),
-      }),
+      backend: fargateBackend(stack),
       usagePlan: {},
       queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
     });

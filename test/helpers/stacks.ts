@@ -1,7 +1,11 @@
 import { App, Stack } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { DatabaseTarget, ExistingProxyOptions, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps } from '../../src';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import {
+  DatabaseTarget, ExistingProxyOptions, FargateBackendOptions, QueryBackend, QueryDefinition, QueryParameter, SecureDbApi, SecureDbApiProps,
+} from '../../src';
 import { AccessLevel } from '../../src/database/query';
 
 export const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -105,4 +109,14 @@ export function importedMysqlStack(attrs: Partial<rds.DatabaseInstanceAttributes
     ...attrs,
   });
   return { stack, vpc, instance };
+}
+
+/** The container backend at queries.internal.example.com, with an imported certificate and log bucket in `stack`. */
+export function fargateBackend(stack: Stack, options: Partial<FargateBackendOptions> = {}): QueryBackend {
+  return QueryBackend.fargate({
+    domainName: 'queries.internal.example.com',
+    certificate: acm.Certificate.fromCertificateArn(stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555'),
+    accessLogBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'log-archive-bucket'),
+    ...options,
+  });
 }

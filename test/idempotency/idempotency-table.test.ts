@@ -10,12 +10,10 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryBackend, QueryParameter, SecureDbApi } from '../../src';
+import { AccessLevel, ApiAuthorization, DatabaseTarget, QueryParameter, SecureDbApi } from '../../src';
 import { IDEMPOTENCY_KEY_ATTRIBUTE, IDEMPOTENCY_TTL_ATTRIBUTE } from '../../src/idempotency/idempotency-table';
 import { BACKENDS, checkedApi } from '../helpers/compliance';
-import { postgresApi, postgresStack } from '../helpers/stacks';
+import { fargateBackend, postgresApi, postgresStack } from '../helpers/stacks';
 
 const TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
 const TABLE_ENV = 'SECURE_DB_API_IDEMPOTENCY_TABLE';
@@ -180,11 +178,7 @@ describe('SecureDbApiProps.idempotency on the container backend', () => {
     vpc: t0.vpc,
     database: DatabaseTarget.fromCluster(t0.cluster, { databaseName: 'shop' }),
     authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] }),
-    backend: QueryBackend.fargate({
-      domainName: 'queries.internal.example.com',
-      certificate: acm.Certificate.fromCertificateArn(t0.stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555'),
-      accessLogBucket: s3.Bucket.fromBucketName(t0.stack, 'Logs', 'log-archive-bucket'),
-    }),
+    backend: fargateBackend(t0.stack),
     queries: [
       { route: 'GET /orders/{id}', sql: 'SELECT id FROM orders WHERE id = :id', parameters: [QueryParameter.integer('id')], single: true },
       { route: 'POST /orders', access: AccessLevel.WRITE, sql: 'INSERT INTO orders (note) VALUES (:note)', parameters: [QueryParameter.string('note')] },

@@ -9,14 +9,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import {
-  AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, Pagination, QueryBackend, QueryDefinition, QueryParameter, QuerySchema, SecureDbApi,
+  AccessLevel, ApiAuthorization, ColumnType, DatabaseTarget, Pagination, QueryDefinition, QueryParameter, QuerySchema, SecureDbApi,
   SecureDbApiProps,
 } from '../../src';
 import { BACKENDS, checkedApi } from '../helpers/compliance';
-import { postgresApi, postgresStack } from '../helpers/stacks';
+import { fargateBackend, postgresApi, postgresStack } from '../helpers/stacks';
 
 const SECRET_ENV = 'SECURE_DB_API_CURSOR_KEY_SECRET';
 
@@ -249,11 +247,7 @@ describe('paged queries on the container backend', () => {
     vpc: t0.vpc,
     database: DatabaseTarget.fromCluster(t0.cluster, { databaseName: 'shop' }),
     authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://orders'] }),
-    backend: QueryBackend.fargate({
-      domainName: 'queries.internal.example.com',
-      certificate: acm.Certificate.fromCertificateArn(t0.stack, 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555'),
-      accessLogBucket: s3.Bucket.fromBucketName(t0.stack, 'Logs', 'log-archive-bucket'),
-    }),
+    backend: fargateBackend(t0.stack),
     queries: QUERIES,
   });
   const t = Template.fromStack(t0.stack);
