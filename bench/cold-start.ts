@@ -20,6 +20,8 @@ import { mariadb, MARIADB, PG, postgres } from '../test/runtime/helpers/database
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 21);
 const MARK = '@@bench-cold-ms ';
 const SQL = 'SELECT id, label, amount FROM bench_cold WHERE id = :n';
+/** The table the raw-driver baseline reads (bench/raw-*-entry.ts). */
+const TABLE_ENV = { BENCH_TABLE: 'bench_cold' };
 
 function configFor(engine: 'postgres' | 'mariadb'): RuntimeConfig {
   const admin = engine === 'postgres' ? PG : MARIADB;
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     const rawEntry = `bench/raw-${engine === 'postgres' ? 'postgres' : 'mysql'}-entry.ts`;
     await buildLike(`runtime/${bundle}`, rawEntry, path.join(rawDir, 'index.js'), engine === 'mariadb');
     const shippedDir = stageBundle(path.join(ASSETS, bundle, 'index.js'), configFor(engine));
-    const env = { ...lambdaEnvironment(shippedDir, xray.address().port, '127.0.0.1'), BENCH_DB_PORT: String(db.admin.port) };
+    const env = { ...lambdaEnvironment(shippedDir, xray.address().port, '127.0.0.1'), BENCH_DB_PORT: String(db.admin.port), ...TABLE_ENV };
     const times: Record<string, number[]> = { shipped: [], raw: [] };
     const dirs: Record<string, string> = { shipped: shippedDir, raw: rawDir };
     for (let i = 0; i < RUNS; i++) {

@@ -3,7 +3,10 @@
  * the esbuild bundles users deploy, required as Lambda requires them, config.json beside them) with its
  * audit record, EMF metrics and X-Ray tracing on as deployed, against the raw driver (pg, mysql2) doing the
  * same 1-row read and 1-row INSERT, on the real PostgreSQL and MariaDB, through a latency-injecting TCP
- * proxy (0, 1 and 2 ms added round trip). A third variant, the raw driver asked for a transaction like the
+ * proxy (0, 1 and 2 ms added round trip). The raw driver is a hand-written Lambda handler
+ * (bench/raw-*-entry.ts) bundled with the shipped bundles' own esbuild options, so every variant runs its
+ * own copy of its driver, as a deployed function does: a variant whose driver code other variants keep warm
+ * would be measured faster than it runs. A third variant, the raw driver asked for a transaction like the
  * function's (PostgreSQL: BEGIN READ ONLY or READ WRITE with SET LOCAL statement_timeout, the row limit,
  * COMMIT, pipelined: three answers, where the function's one batch with a single Sync gets one; MariaDB: SET
  * STATEMENT max_statement_time), tells the function's own cost from the server's. Plus the function with
@@ -13,23 +16,25 @@
  * /dev/null; all variants run every round, in an order shuffled every round from a printed seed.
  *
  * Run: npm run bench (builds the bundles), or `npx ts-node --project tsconfig.dev.json bench/per-call.ts`
- * with PGPORT / MYSQL_PORT naming the servers. BENCH_ROUNDS (default 1000), BENCH_SEED.
+ * with PGPORT / MYSQL_PORT naming the servers. BENCH_ROUNDS (default 1000), BENCH_SEED, BENCH_RTTS (default
+ * `0,1,2`), BENCH_ENGINES (default `postgres,mariadb`).
  */
 import { fork } from 'child_process';
 import * as dgram from 'dgram';
 import * as os from 'os';
 import * as path from 'path';
-import * as mysql from 'mysql2/promise';
-import { Client } from 'pg';
 import { startLatencyProxy } from './latency-proxy';
-import { ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, met, percentile, seededRandom, SEED, shuffle, stageBundle, apiEvent } from './support';
+import { apiEvent, ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, met, percentile, seededRandom, SEED, shuffle, stageBundle } from './support';
 import { printTable } from './table';
 import type { QueryConfig, RuntimeConfig } from '../src/shared/config';
 import { mariadb, MARIADB, PG, postgres } from '../test/runtime/helpers/databases';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1000);
 const WARMUP = Math.min(200, ROUNDS);
-const RTTS = [0, 1, 2];
+/** The added round trips measured (BENCH_RTTS=1 for the judged one only). */
+const RTTS = (process.env.BENCH_RTTS ?? '0,1,2').split(',').map(Number);
+/** The engines measured (BENCH_ENGINES=postgres or mariadb for one). */
+const ENGINES = (process.env.BENCH_ENGINES ?? 'postgres,mariadb').split(',');
 const TIMEOUT_MS = 5000;
 const READ_SQL = 'SELECT id, label, amount FROM bench_rows WHERE id = :n';
 const WRITE_SQL = 'INSERT INTO bench_rows (label, amount) VALUES (:label, :amount)';
@@ -42,6 +47,8 @@ interface Job {
   readonly port: number;
   readonly rtt: number;
   readonly seed: number;
+  /** The raw-driver baseline bundle (bench/raw-*-entry.ts) of the engine. */
+  readonly rawBundle?: string;
 }
 
 /** p50 and p99 (ms) of each variant. */
@@ -83,52 +90,6 @@ function configFor(engine: Engine, port: number): RuntimeConfig {
 
 type Call = () => Promise<unknown>;
 
-interface Raw {
-  read: Call;
-  write: Call;
-  close(): Promise<void>;
-}
-
-/** The raw driver: one statement per call, rows to JSON; `sameWork` adds what the function asks of the server. */
-async function rawDriver(engine: Engine, port: number, sameWork: boolean): Promise<Raw> {
-  let i = 0;
-  if (engine === 'postgres') {
-    // Pipelined when several statements go together, as the function sends them.
-    const c = new Client({ host: PG.host, port, database: PG.database, user: PG.user, ...(sameWork ? { pipeline: true } : {}) });
-    await c.connect();
-    const read = READ_SQL.replace(':n', '$1');
-    const write = WRITE_SQL.replace(':label', '$1').replace(':amount', '$2');
-    if (!sameWork) {
-      return {
-        read: async () => JSON.stringify({ data: (await c.query(read, [1])).rows }),
-        write: async () => JSON.stringify({ affectedRows: (await c.query(write, [`raw ${i++}`, i])).rowCount }),
-        close: () => c.end(),
-      };
-    }
-    const tx = async (begin: string, text: string, values: unknown[]) => {
-      const opening = c.query(`${begin}; SET LOCAL statement_timeout = ${TIMEOUT_MS}`);
-      const r = c.query(text, values);
-      const commit = c.query('COMMIT');
-      await Promise.all([opening, commit]);
-      return r;
-    };
-    return {
-      read: async () => JSON.stringify({ data: (await tx('BEGIN READ ONLY', `SELECT * FROM (\n${read}\n) AS r LIMIT 101`, [1])).rows }),
-      write: async () => JSON.stringify({ affectedRows: (await tx('BEGIN READ WRITE', write, [`raw ${i++}`, i])).rowCount }),
-      close: () => c.end(),
-    };
-  }
-  const c = await mysql.createConnection({ host: MARIADB.host, port, database: MARIADB.database, user: MARIADB.user });
-  const prefix = sameWork ? `SET STATEMENT max_statement_time=${(TIMEOUT_MS / 1000).toFixed(3)} FOR ` : '';
-  const read = `${prefix}${READ_SQL.replace(':n', '?')}`;
-  const write = `${prefix}${WRITE_SQL.replace(':label', '?').replace(':amount', '?')}`;
-  return {
-    read: async () => JSON.stringify({ data: (await c.query(read, [1]))[0] }),
-    write: async () => JSON.stringify({ affectedRows: ((await c.query(write, [`raw ${i++}`, i]))[0] as { affectedRows: number }).affectedRows }),
-    close: () => c.end(),
-  };
-}
-
 /** Every variant once per round, in an order shuffled every round. */
 async function interleaved(variants: Record<string, Call>, seed: number): Promise<Timings> {
   const random = seededRandom(seed);
@@ -155,7 +116,8 @@ function expectOk(res: { statusCode: number; body: string }): void {
   if (res.statusCode !== 200) throw new Error(`benchmark call failed with ${res.statusCode}: ${res.body}`);
 }
 
-function shippedCalls(handler: LambdaEntry): { read: Call; write: Call } {
+/** A read (GET /q?n=1) and an INSERT (POST /w) through a Lambda handler, each event as API Gateway sends it. */
+function lambdaCalls(handler: LambdaEntry): { read: Call; write: Call } {
   let i = 0;
   const context = (n: number) => ({ awsRequestId: `req-${n}`, functionName: 'bench-query-function', getRemainingTimeInMillis: () => 10_000 });
   return {
@@ -164,12 +126,17 @@ function shippedCalls(handler: LambdaEntry): { read: Call; write: Call } {
   };
 }
 
+/** A bundle's export, required from a directory of its own: each copy is a module instance with its own driver. */
+function requireStaged(bundleFile: string, config: RuntimeConfig, name: string): LambdaEntry {
+  const dir = stageBundle(bundleFile, config);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(path.join(dir, 'index.js')) as Record<string, LambdaEntry>)[name];
+}
+
 /** Runs in a process of its own, with the Lambda environment; stdout is /dev/null. */
 async function worker(job: Job): Promise<Timings> {
   if (job.engine === 'memory') {
-    const dir = stageBundle(path.join(process.env.BENCH_MEMORY_BUNDLE!), configFor('postgres', 1));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const shipped = shippedCalls((require(path.join(dir, 'index.js')) as { handler: LambdaEntry }).handler);
+    const shipped = lambdaCalls(requireStaged(path.join(process.env.BENCH_MEMORY_BUNDLE ?? ''), configFor('postgres', 1), 'handler'));
     const row = { id: 1, label: 'row 1', amount: 1 };
     return interleaved({
       'shipped read': shipped.read,
@@ -178,13 +145,12 @@ async function worker(job: Job): Promise<Timings> {
       'raw write': async () => JSON.stringify({ affectedRows: 1 }),
     }, job.seed);
   }
+  const config = configFor(job.engine, job.port);
   const bundle = job.engine === 'postgres' ? 'postgres.lambda' : 'mysql.lambda';
-  const dir = stageBundle(path.join(ASSETS, bundle, 'index.js'), configFor(job.engine, job.port));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const shipped = shippedCalls((require(path.join(dir, 'index.js')) as { handler: LambdaEntry }).handler);
-  const raw = await rawDriver(job.engine, job.port, false);
-  const same = await rawDriver(job.engine, job.port, true);
-  const t = await interleaved({
+  const shipped = lambdaCalls(requireStaged(path.join(ASSETS, bundle, 'index.js'), config, 'handler'));
+  const raw = lambdaCalls(requireStaged(job.rawBundle ?? '', config, 'handler'));
+  const same = lambdaCalls(requireStaged(job.rawBundle ?? '', config, 'sameWorkHandler'));
+  return interleaved({
     'shipped read': shipped.read,
     'raw read': raw.read,
     'same work read': same.read,
@@ -192,9 +158,6 @@ async function worker(job: Job): Promise<Timings> {
     'raw write': raw.write,
     'same work write': same.write,
   }, job.seed);
-  await raw.close();
-  await same.close();
-  return t;
 }
 
 /** Runs one job in a fresh process with a deployed function's environment. */
@@ -204,6 +167,7 @@ function runWorker(job: Job, xrayPort: number, memoryBundle: string): Promise<Ti
     ...lambdaEnvironment(path.join(ASSETS), xrayPort, '127.0.0.1'),
     BENCH_WORKER: JSON.stringify(job),
     BENCH_MEMORY_BUNDLE: memoryBundle,
+    BENCH_DB_PORT: String(job.port),
   };
   const child = fork(__filename, [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['-r', 'ts-node/register/transpile-only'] });
   return new Promise((resolve, reject) => {
@@ -231,15 +195,19 @@ async function main(): Promise<void> {
   const loads: string[] = [];
   let calls = 0;
   let seed = SEED;
-  for (const [engine, open] of [['postgres', postgres], ['mariadb', mariadb]] as const) {
+  for (const [engine, open] of ([['postgres', postgres], ['mariadb', mariadb]] as const).filter(([e]) => ENGINES.includes(e))) {
     const db = await open();
     await db.exec('DROP TABLE IF EXISTS bench_rows');
     await db.exec(`CREATE TABLE bench_rows (id ${db.types.serial}, label VARCHAR(40), amount ${db.types.int})`);
     for (let i = 0; i < 100; i++) await db.exec(`INSERT INTO bench_rows (label, amount) VALUES ('row ${i}', ${i})`);
-    let loopbackRaw = 0;
+    const rawBundle = await buildLike(
+      `runtime/${engine === 'postgres' ? 'postgres' : 'mysql'}.lambda`, `bench/raw-${engine === 'postgres' ? 'postgres' : 'mysql'}-entry.ts`,
+      path.join(os.tmpdir(), `sdba-bench-raw-${process.pid}`, engine, 'index.js'), engine === 'mariadb',
+    );
+    let loopbackRaw: number | undefined;
     for (const rtt of RTTS) {
       const proxy = await startLatencyProxy(db.admin.port, rtt);
-      const t = await runWorker({ engine, port: proxy.port, rtt, seed: seed++ }, xrayPort, memoryBundle);
+      const t = await runWorker({ engine, port: proxy.port, rtt, seed: seed++, rawBundle }, xrayPort, memoryBundle);
       await proxy.close();
       calls += 2 * (ROUNDS + WARMUP);
       loads.push(`${engine} ${rtt} ms: ${loadLine()}`);
@@ -251,7 +219,7 @@ async function main(): Promise<void> {
         const target = kind === 'read' ? 1.10 : 1.05;
         const judged = rtt === 1;
         rows.push([
-          engine, kind === 'read' ? '1-row read' : '1-row INSERT', `${rtt} (${(t['raw read'].p50 - loopbackRaw).toFixed(2)})`,
+          engine, kind === 'read' ? '1-row read' : '1-row INSERT', loopbackRaw === undefined ? String(rtt) : `${rtt} (${(t['raw read'].p50 - loopbackRaw).toFixed(2)})`,
           s.p50.toFixed(3), r.p50.toFixed(3), (s.p50 / r.p50).toFixed(2), judged ? `<= ${target.toFixed(2)}` : '', judged ? met(s.p50 / r.p50 <= target) : '',
           s.p99.toFixed(3), r.p99.toFixed(3), (s.p99 / r.p99).toFixed(2), ((s.p50 - r.p50) * 1000).toFixed(0),
           g.p50.toFixed(3), (s.p50 / g.p50).toFixed(2),

@@ -1,13 +1,42 @@
 /**
- * The cold-start baseline for MariaDB: a hand-written Lambda handler with mysql2 alone, connecting on its
- * first call and running the same 1-row SELECT. bench/cold-start.ts bundles it with the shipped options.
+ * The raw-driver baseline for MariaDB: a hand-written Lambda handler with mysql2 alone, connecting on its
+ * first call; GET runs the 1-row SELECT, POST the 1-row INSERT, each answered as JSON. The benchmarks bundle
+ * it with the shipped bundles' options, so it runs its own copy of the driver as the function does.
+ * `sameWorkHandler` asks the server for what the function asks of it (the per-statement timeout).
+ * BENCH_DB_PORT names the server's port, BENCH_TABLE the table (default `bench_rows`).
  */
-import { Connection, createConnection } from 'mysql2/promise';
+import { Connection, createConnection, ResultSetHeader } from 'mysql2/promise';
 
-let conn: Connection | undefined;
+interface BenchEvent {
+  readonly httpMethod: string;
+  readonly queryStringParameters: Record<string, string> | null;
+  readonly body: string | null;
+}
 
-export const handler = async (event: { queryStringParameters: Record<string, string> }) => {
-  conn ??= await createConnection({ host: process.env.SECURE_DB_API_DB_HOST, port: Number(process.env.BENCH_DB_PORT), database: 'test', user: 'root' });
-  const [rows] = await conn.query('SELECT id, label, amount FROM bench_cold WHERE id = ?', [Number(event.queryStringParameters.n)]);
-  return { statusCode: 200, body: JSON.stringify({ data: rows }) };
-};
+const TABLE = process.env.BENCH_TABLE ?? 'bench_rows';
+const TIMEOUT_MS = 5000;
+const READ = `SELECT id, label, amount FROM ${TABLE} WHERE id = ?`;
+const WRITE = `INSERT INTO ${TABLE} (label, amount) VALUES (?, ?)`;
+
+function connection(): () => Promise<Connection> {
+  let connected: Promise<Connection> | undefined;
+  return () => (connected ??= createConnection({ host: process.env.SECURE_DB_API_DB_HOST, port: Number(process.env.BENCH_DB_PORT), database: 'test', user: 'root' }));
+}
+
+function handlerWith(prefix: string) {
+  const conn = connection();
+  return async (event: BenchEvent) => {
+    const c = await conn();
+    if (event.httpMethod === 'POST') {
+      const b = JSON.parse(event.body ?? '{}') as { label: string; amount: number };
+      const [r] = await c.query<ResultSetHeader>(`${prefix}${WRITE}`, [b.label, b.amount]);
+      return { statusCode: 200, body: JSON.stringify({ affectedRows: r.affectedRows }) };
+    }
+    const [rows] = await c.query(`${prefix}${READ}`, [Number(event.queryStringParameters?.n)]);
+    return { statusCode: 200, body: JSON.stringify({ data: rows }) };
+  };
+}
+
+export const handler = handlerWith('');
+
+export const sameWorkHandler = handlerWith(`SET STATEMENT max_statement_time=${(TIMEOUT_MS / 1000).toFixed(3)} FOR `);

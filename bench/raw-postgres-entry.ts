@@ -1,16 +1,65 @@
 /**
- * The cold-start baseline for PostgreSQL: a hand-written Lambda handler with pg alone, connecting on its
- * first call and running the same 1-row SELECT. bench/cold-start.ts bundles it with the shipped options.
+ * The raw-driver baseline for PostgreSQL: a hand-written Lambda handler with pg alone, connecting on its
+ * first call; GET runs the 1-row SELECT, POST the 1-row INSERT, each answered as JSON. The benchmarks bundle
+ * it with the shipped bundles' options, so it runs its own copy of the driver as the function does.
+ * `sameWorkHandler` asks the server for what the function asks of it (a read-only or read-write transaction
+ * with a statement timeout and the row limit), pipelined, to tell the function's own cost from the server's.
+ * BENCH_DB_PORT names the server's port, BENCH_TABLE the table (default `bench_rows`).
  */
 import { Client } from 'pg';
 
-let client: Client | undefined;
+interface BenchEvent {
+  readonly httpMethod: string;
+  readonly queryStringParameters: Record<string, string> | null;
+  readonly body: string | null;
+}
 
-export const handler = async (event: { queryStringParameters: Record<string, string> }) => {
-  if (!client) {
-    client = new Client({ host: process.env.SECURE_DB_API_DB_HOST, port: Number(process.env.BENCH_DB_PORT), database: 'test', user: 'postgres' });
-    await client.connect();
+const TABLE = process.env.BENCH_TABLE ?? 'bench_rows';
+const TIMEOUT_MS = 5000;
+const READ = `SELECT id, label, amount FROM ${TABLE} WHERE id = $1`;
+const WRITE = `INSERT INTO ${TABLE} (label, amount) VALUES ($1, $2)`;
+
+function client(pipeline: boolean): () => Promise<Client> {
+  let connected: Promise<Client> | undefined;
+  return () => (connected ??= (async () => {
+    const port = Number(process.env.BENCH_DB_PORT);
+    const c = new Client({ host: process.env.SECURE_DB_API_DB_HOST, port, database: 'test', user: 'postgres', ...(pipeline ? { pipeline: true } : {}) });
+    await c.connect();
+    return c;
+  })());
+}
+
+const plain = client(false);
+
+export const handler = async (event: BenchEvent) => {
+  const c = await plain();
+  if (event.httpMethod === 'POST') {
+    const b = JSON.parse(event.body ?? '{}') as { label: string; amount: number };
+    const r = await c.query(WRITE, [b.label, b.amount]);
+    return { statusCode: 200, body: JSON.stringify({ affectedRows: r.rowCount }) };
   }
-  const r = await client.query('SELECT id, label, amount FROM bench_cold WHERE id = $1', [Number(event.queryStringParameters.n)]);
+  const r = await c.query(READ, [Number(event.queryStringParameters?.n)]);
+  return { statusCode: 200, body: JSON.stringify({ data: r.rows }) };
+};
+
+const pipelined = client(true);
+
+/** The statement inside a transaction like the function's: three answers, where the function's one batch gets one. */
+async function inTransaction(begin: string, text: string, values: unknown[]) {
+  const c = await pipelined();
+  const opening = c.query(`${begin}; SET LOCAL statement_timeout = ${TIMEOUT_MS}`);
+  const r = c.query(text, values);
+  const commit = c.query('COMMIT');
+  await Promise.all([opening, commit]);
+  return r;
+}
+
+export const sameWorkHandler = async (event: BenchEvent) => {
+  if (event.httpMethod === 'POST') {
+    const b = JSON.parse(event.body ?? '{}') as { label: string; amount: number };
+    const r = await inTransaction('BEGIN READ WRITE', WRITE, [b.label, b.amount]);
+    return { statusCode: 200, body: JSON.stringify({ affectedRows: r.rowCount }) };
+  }
+  const r = await inTransaction('BEGIN READ ONLY', `SELECT * FROM (\n${READ}\n) AS r LIMIT 101`, [Number(event.queryStringParameters?.n)]);
   return { statusCode: 200, body: JSON.stringify({ data: r.rows }) };
 };

@@ -8,7 +8,7 @@ import { databaseProblem, logDatabaseError, RETRY_AFTER_SECONDS, writeOutcomeUnk
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from '../shared/config';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
-import { AuditLog, AuditRecord, CallTracer, Observer, principalOf, sqlComment, XRayCallTracer } from './observability';
+import { AuditLog, AuditRecord, CallComments, CallTracer, Observer, principalOf, XRayCallTracer } from './observability';
 import { graphqlPageRequest, nextLink, PageRequest, restPageRequest, withPageErrors } from './page-request';
 import {
   CursorKeySource, CursorValue, issueCursor, orderingValues, pageStatement, PageStatement, processCursorKey, readCursor,
@@ -106,6 +106,7 @@ export class QueryHandler {
   private conn?: EngineConnection;
   private connecting?: Promise<EngineConnection>;
   private readonly cursorKey: CursorKeySource;
+  private readonly comments = new CallComments();
 
   constructor(private readonly options: QueryHandlerOptions) {
     this.prepared = prepareConfig(options.config);
@@ -122,7 +123,9 @@ export class QueryHandler {
     this.log = options.log ?? ((entry) => {
       if (logLevelAllows(String(entry.level ?? 'INFO'))) console.log(JSON.stringify(entry));
     });
-    this.observer = options.observer ?? new AuditLog();
+    this.observer = options.observer ?? new AuditLog(undefined, undefined, (audit) => {
+      this.log({ level: 'ERROR', message: 'audit record could not be written', requestId: audit.requestId });
+    });
     this.tracer = options.tracer ?? new XRayCallTracer();
     this.cursorKey = options.cursorKey ?? processCursorKey();
   }
@@ -236,7 +239,7 @@ export class QueryHandler {
     // Claims come from the verified token only; parameter names cannot contain the dot of `claims.x`.
     const bound = { ...values, ...claimValues(query, claims) };
     const settings = this.options.config.rlsClaims ? { 'request.jwt.claims': JSON.stringify(claims ?? {}) } : undefined;
-    const comment = sqlComment({ route, request_id: requestId, principal });
+    const comment = this.comments.comment(route, requestId, principal);
     return this.tracer.trace('database', { route, query: query.name, access: query.access }, () => this.execute(query, bound, comment, settings, page));
   }
 

@@ -13,7 +13,7 @@ import { randomFillSync } from 'crypto';
 import * as dgram from 'dgram';
 import type { AccessLevel } from '../shared/config';
 import { METRICS_NAMESPACE, serviceName } from '../shared/metric-names';
-import type { BoundValue } from '../shared/params';
+import { BoundValue, LONE_SURROGATE } from '../shared/params';
 
 /** One audit record per call, whatever its outcome. */
 export interface AuditRecord {
@@ -64,6 +64,12 @@ function xrayTraceId(env: NodeJS.ProcessEnv): string | undefined {
  * What never changes between calls is serialized once. The audit record is written at every log level;
  * only POWERTOOLS_LOG_LEVEL=SILENT (all output off, as for Powertools Logger) stops it, and the EMF document
  * follows POWERTOOLS_METRICS_DISABLED as Powertools Metrics does.
+ *
+ * `record` takes the call's values and time at once; the lines are serialized and written in the same
+ * turn of the event loop once the call's answer has been handed on (`process.nextTick`: after the promise
+ * continuations that carry the answer to the Lambda runtime, which posts it synchronously, and before the
+ * runtime asks for the next event, so no record is ever left unwritten when Lambda freezes the process).
+ * A line that cannot be written is reported to `failed`.
  */
 export class AuditLog implements Observer {
   private readonly service: string;
@@ -79,6 +85,7 @@ export class AuditLog implements Observer {
   constructor(
     private readonly write: (text: string) => void = (text) => process.stdout.write(text),
     private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly failed: (audit: AuditRecord, error: unknown) => void = () => undefined,
   ) {
     this.service = JSON.stringify(serviceName());
     this.auditHead = '{"level":"INFO","message":"audit","timestamp":"';
@@ -89,11 +96,25 @@ export class AuditLog implements Observer {
   }
 
   record(audit: AuditRecord): void {
+    if (this.silent && this.metricsDisabled) return;
     const now = Date.now();
+    // The invocation's trace, read now: the lines belong to this call's invocation.
+    const trace = this.silent ? '' : this.traceField();
+    process.nextTick(() => {
+      try {
+        this.writeLines(audit, now, trace);
+      } catch (e) {
+        this.failed(audit, e);
+      }
+    });
+  }
+
+  /** The audit line and the EMF document of one call, in one write. */
+  private writeLines(audit: AuditRecord, now: number, trace: string): void {
     let text = '';
     if (!this.silent) {
       text = `${this.auditHead}${new Date(now).toISOString()}","service":${this.service},"sampling_rate":${this.samplingRate}`
-        + `${this.traceField()},"audit":${JSON.stringify(audit)}}\n`;
+        + `${trace},"audit":${JSON.stringify(audit)}}\n`;
     }
     if (!this.metricsDisabled) {
       const outcome = outcomeMetric(audit);
@@ -131,11 +152,54 @@ export class AuditLog implements Observer {
  * one; `'` is escaped as the specification says.
  */
 export function sqlComment(tags: Record<string, string | undefined>): string {
-  const parts = Object.keys(tags)
-    .filter((k) => tags[k] !== undefined && tags[k] !== '')
-    .sort()
-    .map((k) => `${encodeURIComponent(k)}='${encodeURIComponent(tags[k]!).replace(/'/g, "\\'")}'`);
+  const parts: string[] = [];
+  for (const k of Object.keys(tags).sort()) {
+    const v = tags[k];
+    if (v !== undefined && v !== '') parts.push(`${commentValue(k)}='${commentValue(v)}'`);
+  }
   return parts.length === 0 ? '' : `/*${parts.join(',')}*/`;
+}
+
+/** Unpaired UTF-16 surrogates, which URL encoding cannot write. */
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * One sqlcommenter value: URL-encoded (an unpaired surrogate, as a token's claim may hold, becomes U+FFFD),
+ * `'` escaped (encodeURIComponent leaves it as it is).
+ */
+function commentValue(value: string): string {
+  let encoded: string;
+  try {
+    encoded = encodeURIComponent(value);
+  } catch {
+    encoded = encodeURIComponent(value.replace(LONE_SURROGATES, '\uFFFD'));
+  }
+  return encoded.includes("'") ? encoded.replace(/'/g, "\\'") : encoded;
+}
+
+/**
+ * The comment of one call, `sqlComment({ principal, request_id, route })` (the keys in that sorted order),
+ * with the encoded route kept per route (a fixed set) and the last caller's encoded principal kept: a warm
+ * function mostly serves the same callers' calls.
+ */
+export class CallComments {
+  private readonly routes = new Map<string, string>();
+  private principal?: string;
+  private principalPart = '';
+
+  comment(route: string, requestId: string | undefined, principal: string): string {
+    let routePart = this.routes.get(route);
+    if (routePart === undefined) {
+      routePart = route === '' ? '' : `route='${commentValue(route)}'`;
+      this.routes.set(route, routePart);
+    }
+    if (principal !== this.principal) {
+      this.principal = principal;
+      this.principalPart = principal === '' ? '' : `principal='${commentValue(principal)}'`;
+    }
+    const parts = [this.principalPart, requestId ? `request_id='${commentValue(requestId)}'` : '', routePart].filter((p) => p !== '');
+    return parts.length === 0 ? '' : `/*${parts.join(',')}*/`;
+  }
 }
 
 /** The caller as API Gateway verified it, most specific first. */
@@ -205,6 +269,8 @@ export class XRayCallTracer implements CallTracer {
   private connected = false;
   /** Documents closed before the socket was connected. */
   private readonly pending: string[] = [];
+  private lastHeader?: string;
+  private lastSegment?: { readonly root: string; readonly parent: string };
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
     const off = (name: string) => (env[name] ?? '').toLowerCase() === 'false';
@@ -213,11 +279,8 @@ export class XRayCallTracer implements CallTracer {
   }
 
   async trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-    const header = this.enabled ? this.env._X_AMZN_TRACE_ID : undefined;
-    if (!header || !/(?:^|;)Sampled=1(?:;|$)/.test(header)) return fn();
-    const root = /(?:^|;)Root=([^;]+)/.exec(header)?.[1];
-    const parent = /(?:^|;)Parent=([^;]+)/.exec(header)?.[1];
-    if (!root || !parent) return fn();
+    const segment = this.enabled ? this.sampledSegment(this.env._X_AMZN_TRACE_ID) : undefined;
+    if (!segment) return fn();
     const start = Date.now() / 1000;
     let error: string | undefined;
     try {
@@ -228,34 +291,46 @@ export class XRayCallTracer implements CallTracer {
       error = String(kind?.kind ?? kind?.code ?? 'error');
       throw e;
     } finally {
-      const document = {
+      const end = Date.now() / 1000;
+      this.send(() => `${XRAY_HEADER}${JSON.stringify({
         id: this.ids.id(),
         name,
         start_time: start,
-        end_time: Date.now() / 1000,
+        end_time: end,
         type: 'subsegment',
-        trace_id: root,
-        parent_id: parent,
+        trace_id: segment.root,
+        parent_id: segment.parent,
         annotations: error === undefined ? annotations : { ...annotations, error },
         ...(error === undefined ? {} : { fault: true }),
-      };
-      this.send(`${XRAY_HEADER}${JSON.stringify(document)}`);
+      })}`);
     }
+  }
+
+  /** The trace and parent segment a trace header names when it is sampled; the last header's answer is kept. */
+  private sampledSegment(header: string | undefined): { readonly root: string; readonly parent: string } | undefined {
+    if (header !== this.lastHeader) {
+      this.lastHeader = header;
+      const root = header === undefined ? undefined : /(?:^|;)Root=([^;]+)/.exec(header)?.[1];
+      const parent = header === undefined ? undefined : /(?:^|;)Parent=([^;]+)/.exec(header)?.[1];
+      const sampled = header !== undefined && /(?:^|;)Sampled=1(?:;|$)/.test(header);
+      this.lastSegment = sampled && root && parent ? { root, parent } : undefined;
+    }
+    return this.lastSegment;
   }
 
   /**
    * Sends a document to the daemon on a socket connected to it once, so no send looks the address up again.
-   * Documents closed before the socket is connected wait for it.
+   * The document is serialized and sent after the call has answered (the microtasks that carry its answer
+   * run first), as dgram's own lookup deferred it: the serialization, the system call and the daemon's
+   * wake-up stay off the call's path. Documents closed before the socket is connected wait for it.
    */
-  private send(text: string): void {
+  private send(serialize: () => string): void {
     if (this.socket && this.connected) {
       const socket = this.socket;
-      // After the call has answered (the microtasks that carry its answer run first), as dgram's own
-      // lookup deferred it: the system call and the daemon's wake-up stay off the call's path.
-      process.nextTick(() => socket.send(text));
+      process.nextTick(() => socket.send(serialize()));
       return;
     }
-    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(text);
+    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(serialize());
     if (this.socket) return;
     const socket = dgram.createSocket('udp4');
     this.socket = socket;

@@ -20,6 +20,19 @@ function own<V>(from: Readonly<Record<string, V>>, name: string): V | undefined 
   return Object.hasOwn(from, name) ? from[name] : undefined;
 }
 
+/** The names of a query's query-string and body parameters, worked out once per query. */
+const KNOWN_NAMES = new WeakMap<PreparedQuery, Readonly<Record<'query' | 'body', ReadonlySet<string>>>>();
+
+function knownNames(query: PreparedQuery): Readonly<Record<'query' | 'body', ReadonlySet<string>>> {
+  let known = KNOWN_NAMES.get(query);
+  if (known === undefined) {
+    const of = (source: ParameterSource) => new Set(query.parameters.filter((p) => p.in === source).map((p) => p.name));
+    known = { query: of('query'), body: of('body') };
+    KNOWN_NAMES.set(query, known);
+  }
+  return known;
+}
+
 /**
  * Reads, validates and coerces every parameter of a query. Unknown query-string and body fields are
  * rejected, so a typo never silently falls back to a default. All errors are reported at once.
@@ -27,14 +40,11 @@ function own<V>(from: Readonly<Record<string, V>>, name: string): V | undefined 
 export function collectParameters(query: PreparedQuery, input: ParameterInput): Record<string, BoundValue> {
   const errors: FieldError[] = [];
   const values: Record<string, BoundValue> = {};
-  const known = (source: ParameterSource) => new Set(query.parameters.filter((p) => p.in === source).map((p) => p.name));
-
-  const knownQuery = known('query');
+  const { query: knownQuery, body: knownBody } = knownNames(query);
   for (const name of Object.keys(input.query)) {
     if (!knownQuery.has(name)) errors.push({ name, in: 'query', reason: 'is not a parameter of this route' });
   }
   if (input.body !== undefined) {
-    const knownBody = known('body');
     if (knownBody.size === 0) {errors.push({ name: 'body', in: 'body', reason: 'this route takes no request body' });} else {
       for (const name of Object.keys(input.body)) {
         if (!knownBody.has(name)) errors.push({ name, in: 'body', reason: 'is not a parameter of this route' });

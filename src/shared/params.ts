@@ -43,13 +43,23 @@ function parseDateTime(s: string): Date | undefined {
  * Checks one value against its definition. `fromText` is true for path and query-string values,
  * which arrive as text; body values must already have the JSON type the parameter declares.
  */
+/** Characters (code points) of a string without lone surrogates: its UTF-16 length less one per pair. */
+function codePoints(s: string): number {
+  let pairs = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) pairs++;
+  }
+  return s.length - pairs;
+}
+
 export function coerceValue(p: ParameterConfig, raw: unknown, fromText: boolean, pattern?: RegExp): Result {
   switch (p.type) {
     case 'string': {
       if (typeof raw !== 'string') return fail('must be a string');
       if (raw.includes('\u0000')) return fail('must not contain NUL characters');
       if (LONE_SURROGATE.test(raw)) return fail('must be valid Unicode text');
-      const length = [...raw].length;
+      const length = codePoints(raw);
       const max = p.maxLength ?? DEFAULT_MAX_STRING_LENGTH;
       if (length > max) return fail(`must be at most ${max} characters`);
       if (p.minLength !== undefined && length < p.minLength) return fail(`must be at least ${p.minLength} characters`);

@@ -5,10 +5,11 @@
 import * as dgram from 'dgram';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import * as fc from 'fast-check';
 import { apiEvent, ENGINES, handlerFor, param, query, TestDatabase } from './helpers/databases';
 import { until } from './helpers/shipped';
 import { QueryHandler } from '../../src/runtime/handler';
-import { AuditLog, AuditRecord, sqlComment, XRayCallTracer, xrayDaemonAddress } from '../../src/runtime/observability';
+import { AuditLog, AuditRecord, CallComments, sqlComment, XRayCallTracer, xrayDaemonAddress } from '../../src/runtime/observability';
 
 // This file checks the Powertools output itself: turn on what test/quiet-logs.ts keeps quiet in every other
 // test file (Jest gives each test file its own copy of process.env).
@@ -28,11 +29,16 @@ async function captureStdout(fn: () => Promise<void>): Promise<string[]> {
   }) as typeof process.stdout.write;
   try {
     await fn();
+    // Audit lines are written once the call has answered, in the same turn of the event loop.
+    await afterThisTurn();
   } finally {
     process.stdout.write = original;
   }
   return lines;
 }
+
+/** Resolves once the current turn of the event loop, with its process.nextTick callbacks, is over. */
+const afterThisTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe.each(ENGINES)('audit on %s', (_label, open) => {
   let db: TestDatabase;
@@ -167,6 +173,32 @@ describe('sqlComment', () => {
 
   test('empty and missing values are left out', () => {
     expect(sqlComment({ a: undefined, b: '' })).toBe('');
+  });
+
+  test('a value with an unpaired surrogate (a token claim may hold one) is written with U+FFFD in its place', () => {
+    expect(sqlComment({ principal: 'a\uD800b' })).toBe("/*principal='a%EF%BF%BDb'*/");
+  });
+
+  test('a call\'s comment, kept per route and caller, is the comment of its three tags', () => {
+    const comments = new CallComments();
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', "'", '*/', 'arn:aws:iam::1:role/x'));
+    fc.assert(fc.property(fc.array(fc.tuple(text, fc.option(text, { nil: undefined }), text), { maxLength: 20 }), (calls) => {
+      for (const [route, requestId, principal] of calls) {
+        expect(comments.comment(route, requestId, principal)).toBe(sqlComment({ route, request_id: requestId, principal }));
+      }
+    }));
+  });
+
+  test('a caller whose token subject has an unpaired surrogate is answered, not failed', async () => {
+    const db = await ENGINES[0][1]();
+    const h = handlerFor(db, [query({ name: 'one', method: 'GET', path: '/one', sql: 'SELECT 1 AS one' })]);
+    const event = { ...apiEvent('GET', '/one'), requestContext: { requestId: 'api-s', authorizer: { claims: { sub: 'user-\uDC00' } } } };
+    try {
+      expect((await h.handle(event)).statusCode).toBe(200);
+    } finally {
+      await h.close();
+      await db.close();
+    }
   });
 });
 
@@ -316,16 +348,22 @@ describe('audit log and log settings', () => {
   const RECORD: AuditRecord = { principal: CALLER, route: 'GET /accounts', durationMs: 3, status: 200, outcome: 'success', rowCount: 1 };
 
   /** The lines one record writes with `env`. */
-  function linesWith(env: NodeJS.ProcessEnv): Array<Record<string, unknown>> {
+  async function linesWith(env: NodeJS.ProcessEnv): Promise<Array<Record<string, unknown>>> {
     const written: string[] = [];
     new AuditLog((text) => written.push(text), env).record(RECORD);
+    await afterThisTurn();
     return written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line));
   }
 
-  test('a call\'s audit record and EMF document are two lines written at once, each ending in a newline', () => {
+  test('a call\'s audit record and EMF document are two lines written at once, each ending in a newline, once the call has answered', async () => {
     const written: string[] = [];
     const log = new AuditLog((text) => written.push(text), { _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' });
     log.record(RECORD);
+    // Not on the call's path: the answer's own continuations run first...
+    await Promise.resolve();
+    expect(written).toHaveLength(0);
+    // ...and the lines follow in the same turn of the event loop.
+    await afterThisTurn();
     expect(written).toHaveLength(1);
     expect(written[0].endsWith('\n')).toBe(true);
     const [audit, emf] = written[0].split('\n').filter(Boolean).map((line) => JSON.parse(line));
@@ -333,7 +371,36 @@ describe('audit log and log settings', () => {
     expect(emf).toMatchObject({ Route: 'GET /accounts', QuerySuccess: 1 });
   });
 
-  test('the trace id follows the invocation: each record carries the trace of the invocation it was written in', () => {
+  test('a line that cannot be written is reported and never ends the process', async () => {
+    const failures: Array<{ audit: AuditRecord; error: unknown }> = [];
+    const broken = () => {
+      throw Object.assign(new Error('write EAGAIN'), { code: 'EAGAIN' });
+    };
+    new AuditLog(broken, {}, (audit, error) => failures.push({ audit, error })).record(RECORD);
+    await afterThisTurn();
+    expect(failures).toEqual([{ audit: RECORD, error: expect.objectContaining({ code: 'EAGAIN' }) }]);
+  });
+
+  test('a handler whose audit line cannot be written answers the call and logs that the record is missing', async () => {
+    const logged: Array<Record<string, unknown>> = [];
+    const original = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => {
+      throw new Error('stdout is gone');
+    }) as typeof process.stdout.write;
+    try {
+      const db = await ENGINES[0][1]();
+      const h = handlerFor(db, [query({ name: 'one', method: 'GET', path: '/one', sql: 'SELECT 1 AS one' })], { log: (entry) => logged.push(entry), defaultObserver: true });
+      expect((await h.handle(apiEvent('GET', '/one'), { awsRequestId: 'lambda-lost' })).statusCode).toBe(200);
+      await afterThisTurn();
+      await h.close();
+      await db.close();
+    } finally {
+      process.stdout.write = original;
+    }
+    expect(logged).toContainEqual({ level: 'ERROR', message: 'audit record could not be written', requestId: 'lambda-lost' });
+  });
+
+  test('the trace id follows the invocation: each record carries the trace of the invocation it was written in', async () => {
     const written: string[] = [];
     const env: NodeJS.ProcessEnv = { _X_AMZN_TRACE_ID: 'Root=1-00000000-000000000000000000000001;Parent=53995c3f42cd8ad8;Sampled=1' };
     const log = new AuditLog((text) => written.push(text), env);
@@ -342,23 +409,24 @@ describe('audit log and log settings', () => {
     log.record(RECORD);
     delete env._X_AMZN_TRACE_ID;
     log.record(RECORD);
+    await afterThisTurn();
     const traces = written.map((w) => JSON.parse(w.split('\n')[0]).xray_trace_id);
     expect(traces).toEqual(['1-00000000-000000000000000000000001', '1-00000000-000000000000000000000002', undefined]);
   });
 
-  test('a log level above INFO still writes the audit record: the audit does not depend on the level', () => {
-    const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
+  test('a log level above INFO still writes the audit record: the audit does not depend on the level', async () => {
+    const lines = await linesWith({ POWERTOOLS_LOG_LEVEL: 'ERROR' });
     expect(lines.map((l) => l.message ?? '_aws' in l)).toEqual(['audit', true]);
   });
 
-  test('POWERTOOLS_LOG_LEVEL=SILENT writes nothing but the metrics, as Powertools Logger writes nothing', () => {
-    const lines = linesWith({ POWERTOOLS_LOG_LEVEL: 'silent' });
+  test('POWERTOOLS_LOG_LEVEL=SILENT writes nothing but the metrics, as Powertools Logger writes nothing', async () => {
+    const lines = await linesWith({ POWERTOOLS_LOG_LEVEL: 'silent' });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toHaveProperty('_aws');
   });
 
-  test('POWERTOOLS_METRICS_DISABLED=true leaves the EMF document out and keeps the audit record', () => {
-    const lines = linesWith({ POWERTOOLS_METRICS_DISABLED: 'true' });
+  test('POWERTOOLS_METRICS_DISABLED=true leaves the EMF document out and keeps the audit record', async () => {
+    const lines = await linesWith({ POWERTOOLS_METRICS_DISABLED: 'true' });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ message: 'audit' });
   });

@@ -2,21 +2,32 @@ import { CLIENT_TIMEOUT_GRACE_MS, ClientTimeoutError } from './engine';
 
 /**
  * Runs `work` with a client-side deadline a little after the server-side statement timeout. The server
- * normally cancels first; if it does not answer in time, `abandon` discards the connection.
+ * normally cancels first; if it does not answer in time, `abandon` discards the connection. One promise
+ * and one timer per call: the work's late outcome, after the deadline answered, is ignored.
  */
-export async function withDeadline<T>(timeoutMs: number, abandon: () => void, work: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+export function withDeadline<T>(timeoutMs: number, abandon: () => void, work: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
       abandon();
       reject(new ClientTimeoutError());
     }, timeoutMs + CLIENT_TIMEOUT_GRACE_MS);
+    let running: Promise<T>;
+    try {
+      running = work();
+    } catch (e) {
+      clearTimeout(timer);
+      reject(e);
+      return;
+    }
+    running.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  const running = work();
-  running.catch(() => undefined); // settled after the deadline: already answered
-  try {
-    return await Promise.race([running, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

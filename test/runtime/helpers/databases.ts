@@ -155,6 +155,8 @@ export interface HandlerForOptions {
   readonly credentials?: CredentialsProvider;
   /** Defaults to discarding audit records (the audit tests use the real Powertools observer). */
   readonly observer?: Observer;
+  /** The handler's own audit log on stdout, as deployed, instead of `observer`. */
+  readonly defaultObserver?: boolean;
   /** Defaults to discarding the operational log lines. */
   readonly log?: LogSink;
 }
@@ -177,7 +179,7 @@ export function handlerFor(db: TestDatabase, queries: QueryConfig[], options: Ha
     ...options.extra,
   };
   const credentials = options.credentials ?? new StaticCredentials({ user, password: '' });
-  const observer = options.observer ?? { record: () => undefined };
+  const observer = options.defaultObserver ? undefined : options.observer ?? { record: () => undefined };
   return new QueryHandler({ config, engine: db.driver, credentials, log: options.log ?? (() => undefined), observer });
 }
 
