@@ -138,12 +138,19 @@ async function worker(job: Job): Promise<Timings> {
   if (job.engine === 'memory') {
     const shipped = lambdaCalls(requireStaged(path.join(process.env.BENCH_MEMORY_BUNDLE ?? ''), configFor('postgres', 1), 'handler'));
     const row = { id: 1, label: 'row 1', amount: 1 };
-    return interleaved({
+    const calls: Record<string, Call> = {
       'shipped read': shipped.read,
       'raw read': async () => JSON.stringify({ data: [{ ...row }] }),
       'shipped write': shipped.write,
       'raw write': async () => JSON.stringify({ affectedRows: 1 }),
-    }, job.seed);
+    };
+    // The audit lines and the trace are written after the answer, in the same turn of the event loop: timed
+    // to the end of that turn too, the call's whole cost.
+    const turn = Object.fromEntries(Object.entries(calls).map(([name, call]) => [`${name} turn`, async () => {
+      await call();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }]));
+    return interleaved({ ...calls, ...turn }, job.seed);
   }
   const config = configFor(job.engine, job.port);
   const bundle = job.engine === 'postgres' ? 'postgres.lambda' : 'mysql.lambda';
@@ -236,14 +243,17 @@ async function main(): Promise<void> {
   console.log('');
 
   const m = await runWorker({ engine: 'memory', port: 0, rtt: 0, seed: seed++ }, xrayPort, memoryBundle);
-  const mem: string[][] = [['call', 'shipped p50 µs', 'in-memory raw p50 µs', 'µs added p50', 'shipped p99 µs', 'target', '']];
+  const mem: string[][] = [['call', 'shipped p50 µs', 'in-memory raw p50 µs', 'µs added p50', 'shipped p99 µs', 'target', '', 'µs added p50, to the end of the turn']];
   for (const kind of ['read', 'write']) {
     const added = (m[`shipped ${kind}`].p50 - m[`raw ${kind}`].p50) * 1000;
     const [s, r] = [m[`shipped ${kind}`], m[`raw ${kind}`]];
-    mem.push([kind, (s.p50 * 1000).toFixed(1), (r.p50 * 1000).toFixed(1), added.toFixed(1), (s.p99 * 1000).toFixed(1), '<= 50', met(added <= 50)]);
+    const turn = (m[`shipped ${kind} turn`].p50 - m[`raw ${kind} turn`].p50) * 1000;
+    mem.push([kind, (s.p50 * 1000).toFixed(1), (r.p50 * 1000).toFixed(1), added.toFixed(1), (s.p99 * 1000).toFixed(1), '<= 50', met(added <= 50), turn.toFixed(1)]);
   }
   console.log('The shipped function code with an in-memory engine (the database answer excluded), audit, metrics and tracing on:');
   printTable(mem);
+  console.log('  The audit and EMF lines and the X-Ray document are serialized and written after the answer, in the same turn of the');
+  console.log('  event loop (before Lambda asks for the next event): the last column times each call to the end of that turn.');
   console.log(`  ${loadLine()}\n`);
   xray.close();
 }

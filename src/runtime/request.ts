@@ -32,6 +32,9 @@ export function queryParameters(event: PublicEvent): Record<string, string[]> {
 /** `application/json`, optionally with a UTF-8 charset. */
 export const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=(?:"?utf-8"?)\s*)?$/i;
 
+/** Refuses bytes that are not UTF-8; without `stream`, each decode starts afresh, so one serves every call. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * The JSON value of a request body (undefined when there is none), as the REST routes and the GraphQL
  * endpoint accept it: at most `maxBodyBytes`, a JSON content type, valid UTF-8. Throws Problems
@@ -39,20 +42,27 @@ export const JSON_CONTENT_TYPE = /^application\/json\s*(;\s*charset=(?:"?utf-8"?
  */
 export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, contentTypes: RegExp = JSON_CONTENT_TYPE): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
-  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-  if (bytes.length > maxBodyBytes) throw new Problem('payload-too-large', `The request body is larger than ${maxBodyBytes} bytes`);
+  const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : undefined;
+  // A text body is measured in the UTF-8 bytes it arrived as, without copying it into a buffer.
+  const size = bytes ? bytes.length : Buffer.byteLength(event.body, 'utf8');
+  if (size > maxBodyBytes) throw new Problem('payload-too-large', `The request body is larger than ${maxBodyBytes} bytes`);
   const contentType = header(event, 'content-type');
   if (!contentType || !contentTypes.test(contentType.trim())) {
     throw new Problem('unsupported-media-type', 'The request body must be application/json (UTF-8)');
   }
   let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw bodyProblem('is not valid UTF-8');
+  if (bytes) {
+    try {
+      text = STRICT_UTF8.decode(bytes);
+    } catch {
+      throw bodyProblem('is not valid UTF-8');
+    }
+  } else {
+    // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it.
+    if (LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
+    // A leading byte order mark is ignored, as the decoder ignores it in a base64 body (RFC 8259 allows both).
+    text = event.body.charCodeAt(0) === 0xfeff ? event.body.slice(1) : event.body;
   }
-  // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it.
-  if (!event.isBase64Encoded && LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
   try {
     return JSON.parse(text);
   } catch {

@@ -164,11 +164,15 @@ class PostgresConnection implements EngineConnection {
         ? `SELECT * FROM (\n${st.text}\n) AS secure_db_api_result LIMIT ${Math.trunc(st.rowLimit) + 1}`
         : st.text;
       const r = await new Promise<PgResult>((resolve, reject) => {
-        this.client.query(new CallBatch([{ text: `SELECT ${settings.join(', ')}`, values }, { text, values: st.values }], 1, (error, result) => (error ? reject(error) : resolve(result))));
-      }).catch((e: unknown) => {
-        // A client that was already unusable sent nothing: the caller may repeat even a write.
-        if (e && typeof e === 'object' && /not queryable/.test((e as { message?: string }).message ?? '')) Object.assign(e, { statementNotSent: true });
-        throw e;
+        this.client.query(new CallBatch([{ text: `SELECT ${settings.join(', ')}`, values }, { text, values: st.values }], 1, (error, result) => {
+          if (!error) {
+            resolve(result);
+            return;
+          }
+          // A client that was already unusable sent nothing: the caller may repeat even a write.
+          if (/not queryable/.test(error.message ?? '')) Object.assign(error, { statementNotSent: true });
+          reject(error);
+        }));
       });
       const rows = r.rows;
       return {

@@ -109,7 +109,11 @@ describe.each(ENGINES)('engine calls on %s', (_label, open) => {
   test('a statement that fails is answered in one round trip and leaves the connection usable', async () => {
     relay.reset();
     await expect(conn.run(statement('INSERT INTO rt_trip (id, label) VALUES (:id, :label)', { id: 1, label: 'again' }, { access: 'write' }))).rejects.toMatchObject({});
-    expect(relay.counts).toEqual({ up: 1, down: 1 });
+    // One request: the server may flush its error before the ReadyForQuery the same Sync produces (two
+    // segments of one answer, read as they come), but the client never writes again before the answer.
+    expect(relay.counts.up).toBe(1);
+    expect(relay.counts.down).toBeGreaterThanOrEqual(1);
+    expect(relay.counts.down).toBeLessThanOrEqual(2);
     const r = await conn.run(statement('SELECT label FROM rt_trip WHERE id = :id', { id: 1 }));
     expect(r.rows).toEqual([{ label: 'one' }]);
     expect(conn.broken).toBe(false);
