@@ -398,7 +398,8 @@ export class QueryHandler {
       timeoutMs: query.timeoutMs,
     };
     for (let attempt = 0; ; attempt++) {
-      const conn = await this.connection(query);
+      // The warm connection without a detour through the connecting path (one promise less per call).
+      const conn = this.conn && !this.conn.broken ? this.conn : await this.connection(query);
       try {
         return await conn.run(statement);
       } catch (e) {

@@ -225,6 +225,12 @@ export interface CallTracer {
   trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T>;
 }
 
+/** The trace and the parent segment (the function's) a subsegment belongs to. */
+interface TraceSegment {
+  readonly root: string;
+  readonly parent: string;
+}
+
 /** The first line of every document sent to the X-Ray daemon. */
 const XRAY_HEADER = '{"format":"json","version":1}\n';
 
@@ -270,7 +276,7 @@ export class XRayCallTracer implements CallTracer {
   /** Documents closed before the socket was connected. */
   private readonly pending: string[] = [];
   private lastHeader?: string;
-  private lastSegment?: { readonly root: string; readonly parent: string };
+  private lastSegment?: TraceSegment;
 
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
     const off = (name: string) => (env[name] ?? '').toLowerCase() === 'false';
@@ -278,36 +284,49 @@ export class XRayCallTracer implements CallTracer {
     this.daemon = xrayDaemonAddress(env.AWS_XRAY_DAEMON_ADDRESS);
   }
 
-  async trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T> {
     const segment = this.enabled ? this.sampledSegment(this.env._X_AMZN_TRACE_ID) : undefined;
     if (!segment) return fn();
     const start = Date.now() / 1000;
-    let error: string | undefined;
+    let running: Promise<T>;
     try {
-      return await fn();
+      running = fn();
     } catch (e) {
-      // Only the error's kind (a problem kind such as `timeout`): driver messages can quote data.
-      const kind = (e as { kind?: unknown; code?: unknown } | undefined);
-      error = String(kind?.kind ?? kind?.code ?? 'error');
-      throw e;
-    } finally {
-      const end = Date.now() / 1000;
-      this.send(() => `${XRAY_HEADER}${JSON.stringify({
-        id: this.ids.id(),
-        name,
-        start_time: start,
-        end_time: end,
-        type: 'subsegment',
-        trace_id: segment.root,
-        parent_id: segment.parent,
-        annotations: error === undefined ? annotations : { ...annotations, error },
-        ...(error === undefined ? {} : { fault: true }),
-      })}`);
+      running = Promise.reject(e);
     }
+    // Settled in the call's own continuation (no async wrapper: one promise less per call).
+    return running.then(
+      (value) => {
+        this.close(segment, name, annotations, start, undefined);
+        return value;
+      },
+      (e: unknown) => {
+        // Only the error's kind (a problem kind such as `timeout`): driver messages can quote data.
+        const kind = (e as { kind?: unknown; code?: unknown } | undefined);
+        this.close(segment, name, annotations, start, String(kind?.kind ?? kind?.code ?? 'error'));
+        throw e;
+      },
+    );
+  }
+
+  /** Sends the subsegment of a call that started at `start` and ends now. */
+  private close(segment: TraceSegment, name: string, annotations: Record<string, string>, start: number, error: string | undefined): void {
+    const end = Date.now() / 1000;
+    this.send(() => `${XRAY_HEADER}${JSON.stringify({
+      id: this.ids.id(),
+      name,
+      start_time: start,
+      end_time: end,
+      type: 'subsegment',
+      trace_id: segment.root,
+      parent_id: segment.parent,
+      annotations: error === undefined ? annotations : { ...annotations, error },
+      ...(error === undefined ? {} : { fault: true }),
+    })}`);
   }
 
   /** The trace and parent segment a trace header names when it is sampled; the last header's answer is kept. */
-  private sampledSegment(header: string | undefined): { readonly root: string; readonly parent: string } | undefined {
+  private sampledSegment(header: string | undefined): TraceSegment | undefined {
     if (header !== this.lastHeader) {
       this.lastHeader = header;
       const root = header === undefined ? undefined : /(?:^|;)Root=([^;]+)/.exec(header)?.[1];
