@@ -7,8 +7,9 @@
  *
  * The query functions' bundles have a budget of 500 KB (measured by `npm run bench`); each measure below
  * leaves out code a function never runs and fails loudly if it ever would:
- * - the SDK's SigV4 signer and environment credentials as ES modules, so esbuild keeps only the parts of
- *   @smithy/core and @aws-sdk/core they use (their CommonJS builds require every submodule, ~200 KB);
+ * - the SDK's SigV4 signer as ES modules, so esbuild keeps only the parts of @smithy/core and @aws-sdk/core
+ *   it uses (their CommonJS builds require every submodule, ~200 KB); the environment credentials are read
+ *   by src/runtime/environment-credentials.ts, not `fromEnv` (whose imports would add ~19 KB);
  * - MySQL bundles: iconv-lite's character-set tables and the RDS CA profiles (src/runtime/bundling explains
  *   each stand-in), is-property (used by generate-function helpers mysql2 never calls), and mysql2's table
  *   of error names written once instead of twice (scripts/mysql2-errors.js proves it equal at build time).
@@ -39,7 +40,6 @@ function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = 
   const paging = /^runtime\/(graphql-)?(postgres|mysql|sqlserver)\.lambda$/.test(entry);
   const alias = {
     '@smithy/signature-v4': './node_modules/@smithy/signature-v4/dist-es/index.js',
-    '@aws-sdk/credential-provider-env': './node_modules/@aws-sdk/credential-provider-env/dist-es/index.js',
     ...(query ? {
       '@aws-lambda-powertools/jmespath/functions': './src/runtime/bundling/jmespath.ts',
       '@aws-lambda-powertools/jmespath': './src/runtime/bundling/jmespath.ts',

@@ -36,7 +36,7 @@ export interface IamTokenCredentialsOptions {
   readonly port: number;
   readonly user: string;
   readonly region: string;
-  /** The AWS credentials that sign the token (in Lambda: `fromEnv()`). Needed unless `signer` is given. */
+  /** The AWS credentials that sign the token (in Lambda: `environmentCredentials()`). Needed unless `signer` is given. */
   readonly awsCredentials?: AwsCredentialIdentityProvider;
   /** Renew this long before the token expires. Default 5 minutes. */
   readonly renewBeforeExpiryMs?: number;

@@ -7,12 +7,12 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import type * as DynamoDb from '@aws-sdk/client-dynamodb';
 import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
-import { fromEnv } from '@aws-sdk/credential-provider-env';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { CredentialsProvider, IamTokenCredentials, StaticCredentials } from './credentials';
 import type * as CursorKey from './cursor-key';
 import { DatabaseEngine } from './engines/engine';
+import { environmentCredentials } from './environment-credentials';
 import { QueryHandler } from './handler';
 import type * as Idempotency from './idempotency';
 import type { CursorKeySource } from './pagination';
@@ -26,7 +26,7 @@ export const CONFIG_PATH_ENV = 'SECURE_DB_API_CONFIG';
  * Lambda puts the execution role's credentials into the environment; the SDK's default chain would find
  * them first too, but bundles SSO, INI files, STS and IMDS providers a function can never reach.
  */
-export const LAMBDA_AWS_CREDENTIALS: AwsCredentialIdentityProvider = fromEnv();
+export const LAMBDA_AWS_CREDENTIALS: AwsCredentialIdentityProvider = environmentCredentials();
 
 /** The database credentials a configuration names; `awsCredentials` signs IAM tokens. */
 export function credentialsFor(config: RuntimeConfig, awsCredentials: AwsCredentialIdentityProvider = LAMBDA_AWS_CREDENTIALS): CredentialsProvider {

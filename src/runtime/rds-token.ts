@@ -4,7 +4,7 @@
  * byte for byte), written against the SDK's own ES modules so the bundle keeps only the signer: the
  * package's CommonJS build pulls in the whole `@smithy/core` and the default credential chain (SSO, INI
  * files, STS, IMDS), about 400 KB of every function's bundle. The caller says where AWS credentials come
- * from: in Lambda, the execution role's credentials in the environment (`fromEnv`).
+ * from: in Lambda, the execution role's credentials in the environment (`environmentCredentials`).
  */
 import { formatUrl } from '@aws-sdk/core/util';
 import { Sha256 } from '@smithy/core/checksum';

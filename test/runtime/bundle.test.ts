@@ -127,6 +127,12 @@ describe.each(['postgres.lambda', 'mysql.lambda'])('query function bundle %s', (
   test('stays within its 500 KB budget', () => {
     expect(statSync(path.join(ASSETS, bundle, 'index.js')).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
+
+  test('loads no file-system or OS module at cold start: none of the SDK\'s config-file or user-agent code is in it', () => {
+    const code = readFileSync(path.join(ASSETS, bundle, 'index.js'), 'utf8');
+    expect(code).not.toMatch(/require\("(node:)?(fs\/promises|os)"\)/);
+    expect(code).not.toMatch(/\.aws\/credentials|AWS_SHARED_CREDENTIALS_FILE/);
+  });
 });
 
 describe.each(['mysql.lambda', 'graphql-mysql.lambda'])('bundle %s', (bundle) => {
