@@ -6,17 +6,9 @@
  * BENCH_DB_PORT names the server's port, BENCH_TABLE the table (default `bench_rows`).
  */
 import { Connection, createConnection, ResultSetHeader } from 'mysql2/promise';
+import { BenchEvent, statements, TIMEOUT_MS } from './raw-entry-shared';
 
-interface BenchEvent {
-  readonly httpMethod: string;
-  readonly queryStringParameters: Record<string, string> | null;
-  readonly body: string | null;
-}
-
-const TABLE = process.env.BENCH_TABLE ?? 'bench_rows';
-const TIMEOUT_MS = 5000;
-const READ = `SELECT id, label, amount FROM ${TABLE} WHERE id = ?`;
-const WRITE = `INSERT INTO ${TABLE} (label, amount) VALUES (?, ?)`;
+const { read: READ, write: WRITE } = statements(() => '?');
 
 function connection(): () => Promise<Connection> {
   let connected: Promise<Connection> | undefined;

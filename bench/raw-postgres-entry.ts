@@ -7,17 +7,9 @@
  * BENCH_DB_PORT names the server's port, BENCH_TABLE the table (default `bench_rows`).
  */
 import { Client } from 'pg';
+import { BenchEvent, statements, TIMEOUT_MS } from './raw-entry-shared';
 
-interface BenchEvent {
-  readonly httpMethod: string;
-  readonly queryStringParameters: Record<string, string> | null;
-  readonly body: string | null;
-}
-
-const TABLE = process.env.BENCH_TABLE ?? 'bench_rows';
-const TIMEOUT_MS = 5000;
-const READ = `SELECT id, label, amount FROM ${TABLE} WHERE id = $1`;
-const WRITE = `INSERT INTO ${TABLE} (label, amount) VALUES ($1, $2)`;
+const { read: READ, write: WRITE } = statements((i) => `$${i}`);
 
 function client(pipeline: boolean): () => Promise<Client> {
   let connected: Promise<Client> | undefined;
