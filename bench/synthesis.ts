@@ -33,6 +33,15 @@ const BUILDS: Record<string, Build> = {
   'SecureDbApi, queries in props': (stack, vpc, cluster, routes) => {
     new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'db' }), queries: Array.from({ length: routes }, (_, i) => queryOf(i)) });
   },
+  // What a route costs without its dashboard row: the rest of the excess over aws-cdk-lib's route.
+  'SecureDbApi, queries in props, monitoring off': (stack, vpc, cluster, routes) => {
+    new SecureDbApi(stack, 'Api', {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: 'db' }),
+      queries: Array.from({ length: routes }, (_, i) => queryOf(i)),
+      monitoring: { alarms: false, dashboard: false },
+    });
+  },
   'SecureDbApi, addQuery per route': (stack, vpc, cluster, routes) => {
     const api = new SecureDbApi(stack, 'Api', { vpc, database: DatabaseTarget.fromCluster(cluster, { databaseName: 'db' }) });
     for (let i = 0; i < routes; i++) {
@@ -84,7 +93,8 @@ function main() {
   const rows: string[][] = [['build', '20 routes ms', '200 routes ms', 'ms per route', 'ratio to aws-cdk-lib', 'target', '']];
   for (const n of names) {
     const ratio = perRoute(n) / base;
-    const judged = n !== BASELINE;
+    // The target is for the construct as users get it (monitoring on); the monitoring-off row explains it.
+    const judged = n !== BASELINE && !n.includes('monitoring off');
     rows.push([n, median(small[n]).toFixed(0), median(large[n]).toFixed(0), perRoute(n).toFixed(2), ratio.toFixed(2), judged ? '<= 1.00' : '', judged ? met(ratio <= 1.0) : '']);
   }
   printTable(rows);
