@@ -9,7 +9,7 @@
  * leaves out code a function never runs and fails loudly if it ever would:
  * - the SDK's SigV4 signer as ES modules, so esbuild keeps only the parts of @smithy/core and @aws-sdk/core
  *   it uses (their CommonJS builds require every submodule, ~200 KB); the environment credentials are read
- *   by src/runtime/environment-credentials.ts, not `fromEnv` (whose imports would add ~19 KB);
+ *   by src/runtime/environment-credentials.ts, not `fromEnv` (whose imports would add ~17 KB);
  * - MySQL bundles: iconv-lite's character-set tables and the RDS CA profiles (src/runtime/bundling explains
  *   each stand-in), is-property (used by generate-function helpers mysql2 never calls), and mysql2's table
  *   of error names written once instead of twice (scripts/mysql2-errors.js proves it equal at build time).
