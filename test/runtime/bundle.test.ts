@@ -206,6 +206,8 @@ describe('bundle mysql.lambda on the real MariaDB', () => {
         expect((await handler(apiEvent('POST', '/add', { body: { id: 7 } }), { awsRequestId: 'd2' })).statusCode).toBe(409);
       });
     } finally {
+      // The audit lines are written after each answer, in the same turn of the event loop: let it end first.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       stdout.mockRestore();
       log.mockRestore();
       process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
