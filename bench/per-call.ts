@@ -24,7 +24,7 @@ import * as dgram from 'dgram';
 import * as os from 'os';
 import * as path from 'path';
 import { startLatencyProxy } from './latency-proxy';
-import { TIMEOUT_MS as RAW_TIMEOUT_MS } from './raw-entry-shared';
+import { TIMEOUT_MS } from './raw-entry-shared';
 import { apiEvent, ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, met, percentile, seededRandom, SEED, shuffle, stageBundle } from './support';
 import { printTable } from './table';
 import type { QueryConfig, RuntimeConfig } from '../src/shared/config';
@@ -36,8 +36,6 @@ const WARMUP = Math.min(200, ROUNDS);
 const RTTS = (process.env.BENCH_RTTS ?? '0,1,2').split(',').map(Number);
 /** The engines measured (BENCH_ENGINES=postgres or mariadb for one). */
 const ENGINES = (process.env.BENCH_ENGINES ?? 'postgres,mariadb').split(',');
-/** The queries' server-side timeout, as the raw baselines' "same work" variant asks for it. */
-const TIMEOUT_MS = RAW_TIMEOUT_MS;
 const READ_SQL = 'SELECT id, label, amount FROM bench_rows WHERE id = :n';
 const WRITE_SQL = 'INSERT INTO bench_rows (label, amount) VALUES (:label, :amount)';
 
