@@ -10,7 +10,7 @@
  * The lines are the same (test/runtime/audit.db.test.ts compares them with Powertools' own).
  */
 import { randomFillSync } from 'crypto';
-import * as dgram from 'dgram';
+import type * as Dgram from 'dgram';
 import type { AccessLevel } from '../shared/config';
 import { METRICS_NAMESPACE, serviceName } from '../shared/metric-names';
 import { BoundValue, LONE_SURROGATE } from '../shared/params';
@@ -271,10 +271,12 @@ export class XRayCallTracer implements CallTracer {
   private readonly enabled: boolean;
   private readonly ids = new IdPool();
   private readonly daemon: { host: string; port: number };
-  private socket?: dgram.Socket;
+  private socket?: Dgram.Socket;
   private connected = false;
-  /** Documents closed before the socket was connected. */
-  private readonly pending: string[] = [];
+  /** The socket is being opened (after the first document's call answered). */
+  private opening = false;
+  /** Documents closed before the socket was connected, serialized when it is. */
+  private readonly pending: Array<() => string> = [];
   private lastHeader?: string;
   private lastSegment?: TraceSegment;
 
@@ -341,7 +343,9 @@ export class XRayCallTracer implements CallTracer {
    * Sends a document to the daemon on a socket connected to it once, so no send looks the address up again.
    * The document is serialized and sent after the call has answered (the microtasks that carry its answer
    * run first), as dgram's own lookup deferred it: the serialization, the system call and the daemon's
-   * wake-up stay off the call's path. Documents closed before the socket is connected wait for it.
+   * wake-up stay off the call's path. The socket is opened so too, at the first document: loading `dgram`,
+   * creating the socket and looking the daemon up stay out of a cold start's first answer. Documents
+   * closed before the socket is connected wait for it.
    */
   private send(serialize: () => string): void {
     if (this.socket && this.connected) {
@@ -349,17 +353,25 @@ export class XRayCallTracer implements CallTracer {
       process.nextTick(() => socket.send(serialize()));
       return;
     }
-    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(serialize());
-    if (this.socket) return;
-    const socket = dgram.createSocket('udp4');
-    this.socket = socket;
-    socket.unref();
-    // A daemon that is not there loses the trace, never the call.
-    socket.on('error', () => undefined);
+    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(serialize);
+    if (this.opening) return;
+    this.opening = true;
+    process.nextTick(() => this.open());
+  }
+
+  /** Opens the socket to the daemon and sends what waited for it. Runs after a call's answer: it never throws. */
+  private open(): void {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const dgram = require('dgram') as typeof Dgram;
+      const socket = dgram.createSocket('udp4');
+      this.socket = socket;
+      socket.unref();
+      // A daemon that is not there loses the trace, never the call.
+      socket.on('error', () => undefined);
       socket.connect(this.daemon.port, this.daemon.host, () => {
         this.connected = true;
-        for (const document of this.pending.splice(0)) socket.send(document);
+        for (const document of this.pending.splice(0)) socket.send(document());
       });
     } catch {
       // An address no socket can connect to (port 0): the traces are lost, never the call.

@@ -2,11 +2,14 @@
  * The esbuild bundles Lambda actually runs: each loads its config file, serves a real query, and
  * carries only its own driver.
  */
+import { execFile } from 'child_process';
+import * as dgram from 'dgram';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { builtinModules } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { apiEvent, json, mariadb, MARIADB, PG, query } from './helpers/databases';
+import { until } from './helpers/shipped';
 import { CONFIG_PATH_ENV, RUNTIME_SDK_PACKAGES } from '../../src/runtime/lambda';
 import { HttpResponse } from '../../src/runtime/problem';
 import { QueryConfig, RuntimeConfig } from '../../src/shared/config';
@@ -53,6 +56,40 @@ describe.each([
 
   test('does not ship the other engine\'s driver', () => {
     expect(readFileSync(file, 'utf8')).not.toMatch(foreignDriver);
+  });
+
+  test('answers its first traced call before it loads dgram or opens the X-Ray socket, then sends the subsegment', async () => {
+    const daemon = dgram.createSocket('udp4');
+    const received: string[] = [];
+    daemon.on('message', (m) => received.push(String(m)));
+    await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+    // A fresh process with a deployed function's environment: a cold start, its first call sampled.
+    const script = `const { handler } = require(${JSON.stringify(file)});
+handler(${JSON.stringify(apiEvent('GET', '/answer', { query: { n: '2' } }))}, { awsRequestId: 'cold' }).then((res) => {
+  const atAnswer = process.moduleLoadList.includes('NativeModule dgram');
+  setTimeout(() => {
+    console.log(JSON.stringify({ status: res.statusCode, atAnswer, after: process.moduleLoadList.includes('NativeModule dgram') }));
+    process.exit(0);
+  }, 200);
+});`;
+    const env = {
+      PATH: process.env.PATH ?? '',
+      [CONFIG_PATH_ENV]: configFile(engine, conn),
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+      _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+    };
+    try {
+      const stdout = await new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['-e', script], { env, timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}: ${errOut}`)) : resolve(out)));
+      });
+      const lines = stdout.split('\n').filter((l) => l.startsWith('{"status"'));
+      expect(lines.map((l) => JSON.parse(l))).toEqual([{ status: 200, atAnswer: false, after: true }]);
+      await until(() => received.length === 1);
+      expect(JSON.parse(received[0].split('\n')[1])).toMatchObject({ name: 'database', type: 'subsegment', trace_id: '1-5759e988-bd862e3fe1be46a994272793' });
+    } finally {
+      daemon.close();
+    }
   });
 });
 
