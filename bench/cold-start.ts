@@ -5,14 +5,15 @@
  * Both run with the Lambda environment and alternate in a shuffled order; the time is measured inside the
  * process from before `require` to the first answer. Target: at most 1.25x the raw-driver bundle.
  *
- * Run: npm run bench, or `npx ts-node --project tsconfig.dev.json bench/cold-start.ts`. BENCH_COLD_RUNS (default 21).
+ * Run: npm run bench, or `npx ts-node --project tsconfig.dev.json bench/cold-start.ts`. BENCH_COLD_RUNS (default 21);
+ * BENCH_NODE, the Node.js binary the fresh processes run (Lambda's is Node.js 24; see bench/support.ts).
  */
 import { execFile } from 'child_process';
 import * as dgram from 'dgram';
 import { mkdtempSync, statSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { apiEvent, ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, median, met, seededRandom, SEED, shuffle, stageBundle } from './support';
+import { apiEvent, ASSETS, BENCH_NODE, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, median, nodeLine, met, seededRandom, SEED, shuffle, stageBundle } from './support';
 import { printTable } from './table';
 import type { RuntimeConfig } from '../src/shared/config';
 import { mariadb, MARIADB, PG, postgres } from '../test/runtime/helpers/databases';
@@ -45,7 +46,7 @@ handler(${JSON.stringify(event)}, { awsRequestId: 'cold-1', getRemainingTimeInMi
   process.exit(0);
 });`;
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(BENCH_NODE, ['-e', script], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       const line = stdout.split('\n').find((l) => l.startsWith(MARK));
       if (!line) reject(new Error(`cold start failed (${err?.message}): ${stdout}${stderr}`));
       else resolve(Number(line.slice(MARK.length)));
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   }
   xray.close();
   printTable(rows);
-  console.log(`  ${loadLine()}\n`);
+  console.log(`  ${loadLine()}; ${nodeLine()}\n`);
 }
 
 main().catch((e) => {

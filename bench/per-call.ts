@@ -17,7 +17,7 @@
  *
  * Run: npm run bench (builds the bundles), or `npx ts-node --project tsconfig.dev.json bench/per-call.ts`
  * with PGPORT / MYSQL_PORT naming the servers. BENCH_ROUNDS (default 1000), BENCH_SEED, BENCH_RTTS (default
- * `0,1,2`), BENCH_ENGINES (default `postgres,mariadb`).
+ * `0,1,2`), BENCH_ENGINES (default `postgres,mariadb`), BENCH_NODE (the Node.js the workers run; see bench/support.ts).
  */
 import { fork } from 'child_process';
 import * as dgram from 'dgram';
@@ -25,7 +25,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { startLatencyProxy } from './latency-proxy';
 import { TIMEOUT_MS } from './raw-entry-shared';
-import { apiEvent, ASSETS, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, met, percentile, seededRandom, SEED, shuffle, stageBundle } from './support';
+import { apiEvent, ASSETS, BENCH_NODE, buildLike, DB_HOST_ENV, lambdaEnvironment, loadLine, met, nodeLine, percentile, seededRandom, SEED, shuffle, stageBundle } from './support';
 import { printTable } from './table';
 import type { QueryConfig, RuntimeConfig } from '../src/shared/config';
 import { mariadb, MARIADB, PG, postgres } from '../test/runtime/helpers/databases';
@@ -176,7 +176,7 @@ function runWorker(job: Job, xrayPort: number, memoryBundle: string): Promise<Ti
     BENCH_MEMORY_BUNDLE: memoryBundle,
     BENCH_DB_PORT: String(job.port),
   };
-  const child = fork(__filename, [], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['-r', 'ts-node/register/transpile-only'] });
+  const child = fork(__filename, [], { env, execPath: BENCH_NODE, stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: ['-r', 'ts-node/register/transpile-only'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m: { timings?: Timings; error?: string }) => (m.timings ? resolve(m.timings) : reject(new Error(m.error))));
     child.once('exit', (code) => reject(new Error(`benchmark worker exited with ${code}`)));
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   console.log('added RTT: what the proxy was asked for (what the raw read measured over loopback). Ratios: shipped / raw p50.');
   console.log(`X-Ray datagrams received: ${datagrams} for ${calls} function calls (tracing on).`);
   for (const l of loads) console.log(`  ${l}`);
-  console.log('');
+  console.log(`  ${nodeLine()}\n`);
 
   const m = await runWorker({ engine: 'memory', port: 0, rtt: 0, seed: seed++ }, xrayPort, memoryBundle);
   const mem: string[][] = [['call', 'shipped p50 µs', 'in-memory raw p50 µs', 'µs added p50', 'shipped p99 µs', 'target', '', 'µs added p50, to the end of the turn']];
@@ -254,7 +254,7 @@ async function main(): Promise<void> {
   printTable(mem);
   console.log('  The audit and EMF lines and the X-Ray document are serialized and written after the answer, in the same turn of the');
   console.log('  event loop (before Lambda asks for the next event): the last column times each call to the end of that turn.');
-  console.log(`  ${loadLine()}\n`);
+  console.log(`  ${loadLine()}; ${nodeLine()}\n`);
   xray.close();
 }
 

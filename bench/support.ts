@@ -4,6 +4,7 @@
  * assets are (index.js with config.json beside it), and bundles built with the shipped bundles' own
  * esbuild options (scripts/bundle-runtime.js).
  */
+import { execFileSync } from 'child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -38,6 +39,23 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 export const median = (xs: readonly number[]) => percentile([...xs].sort((a, b) => a - b), 0.5);
+
+/**
+ * The Node.js the measured functions run on (the cold-start processes and the per-call workers): the
+ * functions' runtime is Node.js 24 (`lambda.Runtime.NODEJS_24_X`), which a machine with another Node can
+ * name with BENCH_NODE=/path/to/node. Default: the Node running the bench. The version matters: on Node 20,
+ * which has no `navigator`, pg's Cloudflare probe constructs a `Response` when it is required, and so
+ * loads the whole of undici (about 10 ms of every cold start, in the raw bundle as in the shipped one).
+ */
+export const BENCH_NODE = process.env.BENCH_NODE ?? process.execPath;
+
+let benchNodeVersion: string | undefined;
+
+/** The version of BENCH_NODE, printed beside the tables it measured. */
+export function nodeLine(): string {
+  benchNodeVersion ??= BENCH_NODE === process.execPath ? process.version : execFileSync(BENCH_NODE, ['--version']).toString().trim();
+  return `functions run on Node.js ${benchNodeVersion}${benchNodeVersion.startsWith('v24.') ? '' : ' (Lambda runs them on Node.js 24: BENCH_NODE names another binary)'}`;
+}
 
 /** The machine's load average (1, 5, 15 min) and cores, printed beside every table. */
 export function loadLine(): string {
