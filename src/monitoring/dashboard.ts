@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { SecureDbApiMetricFactory } from './metric-factory';
 import { MonitoringProps } from './monitoring-props';
+import { RenderedOnceWidget } from './rendered-once-widget';
 
 /** Route widgets at most, leaving room under CloudWatch's 500 widgets per dashboard for the rest. */
 const MAX_ROUTE_WIDGETS = 450;
@@ -15,8 +16,9 @@ export function createDashboard(
   scope: Construct, props: MonitoringProps, metrics: SecureDbApiMetricFactory, alarms: cloudwatch.IAlarm[],
 ): cloudwatch.Dashboard {
   const dashboard = new cloudwatch.Dashboard(scope, 'Dashboard', { dashboardName: props.dashboardName, defaultInterval: Duration.hours(3) });
+  // Graphs rendered once per synthesis, not at each of the body's three resolutions (see RenderedOnceWidget).
   const w = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
-    new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 });
+    new RenderedOnceWidget(new cloudwatch.GraphWidget({ title, left, right, width: 8, height: 6 }));
   dashboard.addWidgets(
     new cloudwatch.TextWidget({ markdown: `# SecureDbApi ${scope.node.scope?.node.path}\nAPI, query functions, RDS Proxy and database. Alarms: ${alarms.length}.`, width: 24, height: 2 }),
   );
