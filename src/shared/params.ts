@@ -27,7 +27,31 @@ function checkRange(p: ParameterConfig, n: number): Result {
   return ok(n);
 }
 
-function parseDateTime(s: string): Date | undefined {
+/**
+ * An RFC 3339 date-time value: the instant, as a Date, and every digit of its fraction of a second, of
+ * which a Date keeps the first three. PostgreSQL and MySQL store microseconds and SQL Server's datetime2
+ * 100 ns, so a value read from a row and sent back as a parameter must arrive as it was read: the engines
+ * bind `toISOString()`, which writes the whole fraction, and tedious adds `nanosecondDelta` (seconds beyond
+ * the millisecond) as it does for any Date that has one.
+ */
+export class DateTimeValue extends Date {
+  /** The fraction of a second beyond the millisecond, in seconds (0 when there is none). */
+  public readonly nanosecondDelta: number;
+
+  /** `fraction`: the digits after the decimal point as written (up to 9), or '' for none. */
+  constructor(milliseconds: number, private readonly fraction: string) {
+    super(milliseconds);
+    this.nanosecondDelta = fraction.length > 3 ? Number(`0.000${fraction.slice(3)}`) : 0;
+  }
+
+  /** UTC, with every digit of the fraction that was given (at least three, as Date writes them). */
+  public toISOString(): string {
+    const iso = super.toISOString();
+    return this.fraction.length > 3 ? `${iso.slice(0, -4)}${this.fraction}Z` : iso;
+  }
+}
+
+function parseDateTime(s: string): DateTimeValue | undefined {
   const m = DATE_TIME.exec(s);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
@@ -35,7 +59,15 @@ function parseDateTime(s: string): Date | undefined {
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day < 1 || day > daysInMonth) return undefined;
   if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
-  const d = new Date(s.replace(' ', 'T'));
+  const fraction = m[7]?.slice(1) ?? '';
+  // The instant to the millisecond from the first three digits (Date's own parser may round or cut the rest).
+  const milliseconds = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  const offset = m[8] === 'Z' || m[8] === 'z' ? 0 : (m[8].startsWith('-') ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10]));
+  // setUTCFullYear, not Date.UTC: that one reads the years 0-99 as 1900-1999.
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, milliseconds);
+  const d = new DateTimeValue(utc.getTime() - offset * 60_000, fraction);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 

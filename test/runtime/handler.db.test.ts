@@ -118,6 +118,27 @@ describe.each(ENGINES)('query handler on %s', (_label, open) => {
     expect(got.e).toBe('red');
   });
 
+  test('a date-time parameter reaches the server to the microsecond, as a value read from a row is sent back', async () => {
+    const precise = db.engine === 'postgres' ? 'TIMESTAMPTZ(6)' : 'DATETIME(6)';
+    await db.exec('DROP TABLE IF EXISTS rt_instants');
+    await db.exec(`CREATE TABLE rt_instants (id ${t().serial}, at ${precise})`);
+    const text = db.engine === 'postgres' ? "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')" : "DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s.%f')";
+    const h = handlerFor(db, [
+      query({ name: 'add', method: 'POST', path: '/instants', access: 'write', sql: 'INSERT INTO rt_instants (at) VALUES (:at)', parameters: [param({ name: 'at', type: 'date-time' })] }),
+      query({ name: 'after', method: 'GET', path: '/instants', sql: `SELECT ${text} AS at FROM rt_instants WHERE at > :after ORDER BY at`, parameters: [param({ name: 'after', type: 'date-time', in: 'query' })] }),
+    ]);
+    try {
+      for (const at of ['2026-01-01T00:00:00.123456Z', '2026-01-01T01:00:00.123457+01:00', '2026-01-01T00:00:00.123458Z']) {
+        expect((await h.handle(apiEvent('POST', '/instants', { body: { at } }))).statusCode).toBe(200);
+      }
+      const after = json(await h.handle(apiEvent('GET', '/instants', { query: { after: '2026-01-01T00:00:00.123456Z' } })));
+      expect(after.data.map((r: { at: string }) => r.at)).toEqual(['2026-01-01 00:00:00.123457', '2026-01-01 00:00:00.123458']);
+    } finally {
+      await h.close();
+      await db.exec('DROP TABLE rt_instants');
+    }
+  });
+
   test('optional parameters bind NULL and defaults apply', async () => {
     const created = await create({ s: 'defaults' });
     const [got] = json(await handler.handle(apiEvent('GET', '/items/by-s', { query: { s: 'defaults' } }))).data;

@@ -1,5 +1,5 @@
 import { ParameterConfig } from '../../src/shared/config';
-import { coerceValue } from '../../src/shared/params';
+import { coerceValue, DateTimeValue } from '../../src/shared/params';
 
 const p = (x: Partial<ParameterConfig> & Pick<ParameterConfig, 'type'>): ParameterConfig => ({ name: 'v', in: 'query', ...x });
 
@@ -22,6 +22,23 @@ describe('coerceValue', () => {
   test('date-time keeps the instant', () => {
     const r = coerceValue(p({ type: 'date-time' }), '2024-01-31T23:00:00-01:30', true);
     expect(r.ok && (r.value as Date).toISOString()).toBe('2024-02-01T00:30:00.000Z');
+  });
+
+  test.each([
+    ['2026-01-01T00:00:00.123456Z', '2026-01-01T00:00:00.123456Z', 123, 0.000456],
+    ['2026-01-01T01:00:00.9999999+01:00', '2026-01-01T00:00:00.9999999Z', 999, 0.0009999],
+    ['2026-01-01t00:00:00.123456789z', '2026-01-01T00:00:00.123456789Z', 123, 0.000456789],
+    ['2026-01-01 00:00:00.5Z', '2026-01-01T00:00:00.500Z', 500, 0],
+    ['0050-06-15T12:00:00Z', '0050-06-15T12:00:00.000Z', 0, 0],
+  ])('date-time %s keeps every digit of its fraction, not only the milliseconds a Date holds', (raw, iso, ms, beyond) => {
+    const r = coerceValue(p({ type: 'date-time' }), raw, true);
+    if (!r.ok) throw new Error(r.reason);
+    const d = r.value as DateTimeValue;
+    expect(d).toBeInstanceOf(DateTimeValue);
+    expect(d.toISOString()).toBe(iso);
+    expect(JSON.stringify({ d })).toBe(JSON.stringify({ d: iso }));
+    expect(d.getUTCMilliseconds()).toBe(ms);
+    expect(d.nanosecondDelta).toBeCloseTo(beyond, 12);
   });
 
   test.each<[Partial<ParameterConfig> & Pick<ParameterConfig, 'type'>, unknown, boolean, RegExp]>([

@@ -18,7 +18,6 @@
 import type { BoundValue } from '../../shared/params';
 
 const QUOTE = /'/g;
-const TWO_DIGITS = (n: number) => String(n).padStart(2, '0');
 
 /** One string as a literal (see the module comment). */
 function stringLiteral(s: string): string {
@@ -27,12 +26,18 @@ function stringLiteral(s: string): string {
   return `CONCAT(${s.split('\\').map(quoted).join(", SUBSTRING('\\\\', 1, 1), ")})`;
 }
 
-/** A UTC date-time literal (the connection's time zone is UTC); only digits, `-`, `:`, `.` and a space. */
+const ISO_UTC = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}\.\d{3,9})Z$/;
+
+/**
+ * A UTC date-time literal (the connection's time zone is UTC); only digits, `-`, `:`, `.` and a space. Every
+ * digit of the fraction a date-time parameter was given is kept (`DateTimeValue.toISOString`): the server
+ * stores what its column holds (DATETIME(6): microseconds).
+ */
 function dateLiteral(d: Date): string {
   if (Number.isNaN(d.getTime())) throw new TypeError('cannot bind an invalid date');
-  const date = `${String(d.getUTCFullYear()).padStart(4, '0')}-${TWO_DIGITS(d.getUTCMonth() + 1)}-${TWO_DIGITS(d.getUTCDate())}`;
-  const time = `${TWO_DIGITS(d.getUTCHours())}:${TWO_DIGITS(d.getUTCMinutes())}:${TWO_DIGITS(d.getUTCSeconds())}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`;
-  return `'${date} ${time}'`;
+  const m = ISO_UTC.exec(d.toISOString());
+  if (!m) throw new TypeError('cannot bind a date outside the years 0000-9999');
+  return `'${m[1]} ${m[2]}'`;
 }
 
 /** One bound value as a MySQL/MariaDB literal. */

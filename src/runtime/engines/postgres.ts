@@ -49,6 +49,15 @@ interface BatchStep {
 type Message<M extends 'parse' | 'bind' | 'execute'> = Parameters<Connection[M]>[0];
 
 /**
+ * A bound value as node-postgres writes it, except dates: pg writes a Date's milliseconds only, in the
+ * process's time zone; a date-time parameter is sent as its RFC 3339 text in UTC with every digit of its
+ * fraction (`DateTimeValue.toISOString`), which the server reads to the microsecond.
+ */
+function bindValue(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : pgInternals.utils.prepareValue(value);
+}
+
+/**
  * One call's steps as a node-postgres submittable: Parse, Bind and Execute per step (and Describe for the
  * step whose rows are the answer), then one Sync. The client hands the server's answers to it; it settles
  * with the first error (the server then skips to the Sync, which rolls back) or, at ReadyForQuery, with the
@@ -72,7 +81,7 @@ class CallBatch {
     try {
       this.steps.forEach((s, i) => {
         connection.parse({ name: '', text: s.text, types: [] }, false);
-        connection.bind({ values: s.values, valueMapper: pgInternals.utils.prepareValue } as unknown as Message<'bind'>, false);
+        connection.bind({ values: s.values, valueMapper: bindValue } as unknown as Message<'bind'>, false);
         if (i === this.answering) connection.describe({ type: 'P', name: '' }, false);
         connection.execute({ portal: '', rows: 0 } as unknown as Message<'execute'>, false);
       });

@@ -1,5 +1,6 @@
 import { bindMysqlValues, mysqlLiteral } from '../../../src/runtime/engines/mysql-literal';
 import { compileNamedSql } from '../../../src/shared/named-parameters';
+import { coerceValue } from '../../../src/shared/params';
 
 describe('MySQL literals that no sql_mode changes', () => {
   test('a quote is doubled, never backslash-escaped', () => {
@@ -20,6 +21,9 @@ describe('MySQL literals that no sql_mode changes', () => {
     expect(mysqlLiteral(false)).toBe('FALSE');
     expect(mysqlLiteral(null)).toBe('NULL');
     expect(mysqlLiteral(new Date(Date.UTC(2024, 1, 29, 23, 5, 9, 7)))).toBe("'2024-02-29 23:05:09.007'");
+    // A date-time parameter keeps every digit of its fraction.
+    const r = coerceValue({ name: 'at', in: 'query', type: 'date-time' }, '2024-02-29T23:05:09.1234567+01:00', true);
+    expect(r.ok && mysqlLiteral(r.value)).toBe("'2024-02-29 22:05:09.1234567'");
   });
 
   test('values that cannot be literals are refused', () => {
