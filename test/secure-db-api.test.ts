@@ -392,8 +392,23 @@ describe('SecureDbApi validation', () => {
       a.addQuery('GET /b', { sql: 'SELECT 1', name: 'listB' });
       expect(() => a.addQuery('GET /b', { sql: 'SELECT 2', name: 'other' })).toThrow(/route GET \/b is already used by query "listB"/);
       expect(() => a.addQuery('POST /c', { sql: 'SELECT 3', name: 'listB' })).toThrow(/the query name "listB" is already used by query "listB"/);
+      // The same route again with the name it generates: the route is what the message names.
+      a.addQuery('GET /d', { sql: 'SELECT 4' });
+      expect(() => a.addQuery('GET /d', { sql: 'SELECT 5' })).toThrow(/route GET \/d is already used by query "getD"/);
       // THEN the refused calls left nothing behind: the app synthesizes with the two accepted routes.
-      Template.fromStack(t.stack).resourceCountIs('AWS::ApiGateway::Method', 2);
+      Template.fromStack(t.stack).resourceCountIs('AWS::ApiGateway::Method', 3);
+    });
+
+    test('refuses two path variables at one position under the same path, whichever methods they serve', () => {
+      const { t, api: a } = api();
+      a.addQuery('DELETE /a/{y}', { sql: 'SELECT :y', parameters: [QueryParameter.integer('y')] });
+      a.addQuery('PUT /a/{x}/items/{item}', { sql: 'SELECT :x, :item', parameters: [QueryParameter.integer('x'), QueryParameter.integer('item')] });
+      a.addQuery('GET /a/{x}/items/{id}', { sql: 'SELECT :x, :id', parameters: [QueryParameter.integer('x'), QueryParameter.integer('id')] });
+      expect(() => Template.fromStack(t.stack)).toThrow(new RegExp([
+        'SecureDbApi Test/Api: invalid queries:[^]*',
+        'query "deleteAByY": path /a/\\{y\\} has \\{y\\} where query "getAByX" has \\{x\\} under /a: API Gateway allows one path variable per position',
+        '[^]*query "getAByXItemsById": path /a/\\{x\\}/items/\\{id\\} has \\{id\\} where query "putAByXItemsByItem" has \\{item\\} under /a/\\{x\\}/items',
+      ].join('')));
     });
 
     test('checks each query once, however many follow (building an API call by call stays linear)', () => {

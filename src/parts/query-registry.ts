@@ -56,9 +56,10 @@ export class QueryRegistry {
     const [config] = this.check([definition]) ?? [];
     const [nameKey, routeKey] = takenKeys(config);
     const taken = this.takenNamesAndRoutes();
-    const clash = taken.get(nameKey) ?? taken.get(routeKey);
+    // The route first: a query repeated at its route clashes on its generated name too.
+    const clash = taken.get(routeKey) ?? taken.get(nameKey);
     if (clash) {
-      const what = taken.has(nameKey) ? `the query name "${config.name}"` : `route ${config.method} ${config.path}`;
+      const what = taken.has(routeKey) ? `route ${config.method} ${config.path}` : `the query name "${config.name}"`;
       throw apiError(this.o.scope, `${what} is already used by query "${clash}"`);
     }
     this.definitions.push(definition);

@@ -431,7 +431,34 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
       prepared.push({ ...q, compiled, pathPattern: template.pattern, pathParameterNames: template.names, patterns });
     }
   }
+  problems.push(...pathVariableClashes(config.queries));
   if (problems.length > 0) throw new ConfigError(problems);
   return prepared;
+}
+
+/**
+ * API Gateway holds one path variable per position under a path: `/items/{sku}` and `/items/{id}` would be
+ * two sibling variable resources, which the deployment refuses. One problem per position where two queries'
+ * paths name different variables.
+ */
+function pathVariableClashes(queries: readonly QueryConfig[]): string[] {
+  const named = new Map<string, { name: string; query: string }>();
+  const problems: string[] = [];
+  for (const q of queries) {
+    if (typeof q.path !== 'string' || !q.path.startsWith('/')) continue;
+    const segments = q.path.slice(1).split('/');
+    segments.forEach((seg, i) => {
+      if (!seg.startsWith('{')) return;
+      const under = `/${segments.slice(0, i).join('/')}`;
+      const first = named.get(under);
+      if (!first) {
+        named.set(under, { name: seg, query: q.name });
+      } else if (first.name !== seg) {
+        problems.push(`query "${q.name}": path ${q.path} has ${seg} where query "${first.query}" has ${first.name} under ${under}: `
+          + 'API Gateway allows one path variable per position under the same path; name it the same in both');
+      }
+    });
+  }
+  return problems;
 }
 

@@ -79,7 +79,8 @@ const VARIED: NonNullable<SecureDbApiProps['queries']> = [
   { route: `GET ${PATH_ROUTE}`, sql: sqlOf(PATH), parameters: PATH, single: true, columns: ORDER_COLUMNS },
   { route: 'GET /things', sql: sqlOf(QUERY), parameters: QUERY },
   { route: 'PUT /things', access: AccessLevel.WRITE, sql: sqlOf(BODY), parameters: BODY, columns: [{ name: 'id', type: ColumnType.INTEGER, nullable: false }] },
-  { route: 'DELETE /things/{id}', access: AccessLevel.WRITE, sql: 'DELETE FROM things WHERE id = :id', parameters: [QueryParameter.integer('id')] },
+  // Under its own path: API Gateway holds one path variable per position, and /things/{pString} has it.
+  { route: 'DELETE /removals/{id}', access: AccessLevel.WRITE, sql: 'DELETE FROM things WHERE id = :id', parameters: [QueryParameter.integer('id')] },
 ];
 
 const JWT = ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://things'] });
