@@ -319,6 +319,11 @@ describe('timeouts under API Gateway\'s 29 s', () => {
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^SecureDbApi read queries'), Timeout: 28 });
   });
 
+  test('a timeout in milliseconds makes the function time out at the next whole second, as Lambda counts', () => {
+    const { stack } = postgresApi({ queries: [{ route: 'GET /quick', sql: 'SELECT 1 AS ok', timeout: Duration.millis(2500) }] });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('^SecureDbApi read queries'), Timeout: 6 });
+  });
+
   test('a 26 s statement timeout stops synthesis with a clear error', () => {
     expect(() => Template.fromStack(postgresApi({ queries: [{ route: 'GET /slow', sql: 'SELECT 1 AS ok', timeout: Duration.seconds(26) }] }).stack))
       .toThrow(/query "getSlow": timeout 26 seconds is too long: at most 25 seconds/);

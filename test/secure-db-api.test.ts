@@ -352,6 +352,8 @@ describe('SecureDbApi validation', () => {
     ['same reader and writer', { databaseUsers: { reader: 'app', writer: 'app' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be different users/],
     ['invalid user name', { databaseUsers: { reader: 'Robert\'); DROP' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /must be lower-case letters/],
     ['timeout beyond API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(40) }] }, /query "getA": timeout 40 seconds is too long: at most 25 seconds/],
+    ['a zero timeout', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(0) }] }, /SecureDbApi Test\/Api: query "getA": timeout must be a whole number of milliseconds, at least 1 \(got 0 seconds\)/],
+    ['a timeout in fractions of a millisecond', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.millis(2500.5) }] }, /query "getA": timeout must be a whole number of milliseconds, at least 1 \(got 2 seconds 500.5 millis\)/],
     ['timeout without headroom under API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(26) }] }, /SecureDbApi Test\/Api: query "getA": timeout 26 seconds is too long: at most 25 seconds, so that the answer \(3 s to connect and respond\) reaches API Gateway 1 s before its 29-second integration limit/],
   ])('%s is refused at synth time', (_what, props, message) => {
     expect(build(props)).toThrow(message);

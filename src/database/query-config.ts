@@ -24,6 +24,11 @@ export function answerTimeout(timeoutMs: number): Duration {
   return Duration.millis(Math.min(MAX_TIMEOUT_MS - GATEWAY_HEADROOM_MS, timeoutMs + ANSWER_GRACE_MS));
 }
 
+/** A query function's timeout: `answerTimeout` rounded up to whole seconds, the unit Lambda takes. */
+export function functionTimeout(timeoutMs: number): Duration {
+  return Duration.seconds(Math.ceil(answerTimeout(timeoutMs).toMilliseconds() / 1000));
+}
+
 const ROUTE = /^(GET|POST|PUT|PATCH|DELETE)\s+(\/\S*)$/;
 
 /** Splits `GET /orders/{id}`; throws a clear error on anything else. */
@@ -50,7 +55,11 @@ export function toQueryConfig(def: QueryDefinition): QueryConfig {
   const pathNames = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
   const timeout = def.timeout ?? Duration.seconds(5);
   const name = def.name ?? nameFromRoute(method, path);
-  if (timeout.toMilliseconds() > MAX_STATEMENT_TIMEOUT_MS) {
+  const ms = timeout.toMilliseconds({ integral: false });
+  if (!Number.isInteger(ms) || ms < 1) {
+    throw new Error(`query "${name}": timeout must be a whole number of milliseconds, at least 1 (got ${timeout.toHumanString()})`);
+  }
+  if (ms > MAX_STATEMENT_TIMEOUT_MS) {
     throw new Error(`query "${name}": timeout ${timeout.toHumanString()} is too long: at most ${MAX_STATEMENT_TIMEOUT_MS / 1000} seconds, so that the answer `
       + `(${ANSWER_GRACE_MS / 1000} s to connect and respond) reaches API Gateway ${GATEWAY_HEADROOM_MS / 1000} s before its ${MAX_TIMEOUT_MS / 1000}-second integration limit`);
   }
@@ -62,7 +71,7 @@ export function toQueryConfig(def: QueryDefinition): QueryConfig {
     access: (def.access ?? AccessLevel.READ) as QueryConfig['access'],
     parameters: (def.parameters ?? []).map((p) => p._toConfig(method, pathNames)),
     rowLimit: def.rowLimit ?? 100,
-    timeoutMs: timeout.toMilliseconds(),
+    timeoutMs: ms,
     ...(def.single ? { single: true } : {}),
     ...(def.requiredScopes?.length ? { requiredScopes: [...def.requiredScopes] } : {}),
     ...(def.requiredGroups?.length ? { requiredGroups: [...def.requiredGroups] } : {}),

@@ -9,7 +9,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { DatabaseEngineFamily } from './database-target';
 import { ENGINES } from './engines';
-import { answerTimeout } from './query-config';
+import { functionTimeout } from './query-config';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { CursorKeySecret } from '../pagination/cursor-key-secret';
 import { privateFunction } from '../security/private-function';
@@ -153,7 +153,7 @@ export class QueryFunction extends Construct {
         ? [...(idempotency ? [idempotency.egressFrom(this, props.vpc)] : []), ...(cursorKey ? [cursorKey.egressFrom(this, props.vpc)] : [])]
         : undefined,
       memorySize: props.memorySize,
-      timeout: answerTimeout(Math.max(...props.queries.map((q) => q.timeoutMs))),
+      timeout: functionTimeout(Math.max(...props.queries.map((q) => q.timeoutMs))),
       tracing: true,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       noDlqReason: 'Invoked synchronously by API Gateway: failures go back to the caller, there is no event to dead-letter.',
