@@ -171,7 +171,8 @@ export interface GraphqlConfig {
 
 /** SQL parameters named `claims.<name>` take the verified token's claim, never a request value. */
 export const CLAIMS_PREFIX = 'claims.';
-const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A claim's name: a word, or words joined by `:` (Cognito's `custom:tenant_id`, `cognito:username`). */
+const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z_][A-Za-z0-9_]*)*$/;
 
 export const DEFAULT_MAX_STRING_LENGTH = 4096;
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;

@@ -173,7 +173,10 @@ export function tokenizeSql(sql: string, dialect: SqlDialect): SqlToken[] {
         let j = i + 2;
         for (;;) {
           while (j < n && IDENT_PART.test(sql[j])) j++;
-          if (sql[j] === '.' && j + 1 < n && IDENT_START.test(sql[j + 1])) {
+          // `.` joins parts (`:claims.sub`); in a claim's name `:` does too, as in Cognito's `custom:tenant_id`
+          // (`::` stays PostgreSQL's cast: `:claims.sub::uuid`).
+          const joiner = sql[j] === '.' || (sql[j] === ':' && sql.startsWith('claims.', i + 1) && j > i + 8);
+          if (joiner && j + 1 < n && IDENT_START.test(sql[j + 1])) {
             j += 2;
             continue;
           }

@@ -43,6 +43,7 @@ describe.each(ENGINES)('claims on %s', (_label, open) => {
         parameters: [param({ name: 'body', type: 'string', maxLength: 100 })],
       }),
       query({ name: 'admin', method: 'GET', path: '/admin/notes', requiredGroups: ['admins', 'auditors'], sql: 'SELECT COUNT(*) AS n FROM rt_notes' }),
+      query({ name: 'cognitoNotes', method: 'GET', path: '/cognito/notes', sql: 'SELECT body FROM rt_notes WHERE tenant_id = :claims.custom:tenant_id ORDER BY id' }),
     ]);
   });
 
@@ -57,6 +58,13 @@ describe.each(ENGINES)('claims on %s', (_label, open) => {
     const t2 = await handler.handle(withClaims(apiEvent('GET', '/notes'), { sub: 'carol', tenant_id: 't2' }));
     expect(json(t1).data).toEqual([{ body: 'one' }, { body: 'two' }]);
     expect(json(t2).data).toEqual([{ body: 'secret of t2' }]);
+  });
+
+  test('a Cognito custom attribute binds by its own name, custom:tenant_id', async () => {
+    const t2 = await handler.handle(withClaims(apiEvent('GET', '/cognito/notes'), { 'sub': 'carol', 'tenant_id': 't1', 'custom:tenant_id': 't2' }));
+    expect(json(t2).data).toEqual([{ body: 'secret of t2' }]);
+    const none = await handler.handle(withClaims(apiEvent('GET', '/cognito/notes'), { sub: 'carol', custom: 't1', tenant_id: 't1' }));
+    expect(none.statusCode).toBe(403);
   });
 
   test('claims a Lambda authorizer passed as a JSON string work the same', async () => {

@@ -46,6 +46,15 @@ describe('compileNamedSql', () => {
     expect(compileNamedSql('SELECT * FROM t WHERE tenant = :claims.tenant_id', 'postgres').names).toEqual(['claims.tenant_id']);
   });
 
+  test('a claim name may hold colons, as Cognito\'s custom attributes do; a cast after it stays a cast', () => {
+    const pg = compileNamedSql('SELECT * FROM t WHERE tenant = :claims.custom:tenant_id AND u = :claims.cognito:username::text', 'postgres');
+    expect(pg.names).toEqual(['claims.custom:tenant_id', 'claims.cognito:username']);
+    expect(pg.text).toBe('SELECT * FROM t WHERE tenant = $1 AND u = $2::text');
+    // Only in a claim's name: elsewhere a colon after a parameter is not part of it.
+    expect(() => compileNamedSql('SELECT :a:b', 'mysql')).not.toThrow();
+    expect(compileNamedSql('SELECT :a:b', 'mysql').names).toEqual(['a']);
+  });
+
   test('MySQL -- without a following space is not a comment', () => {
     expect(compileNamedSql('SELECT 1--:a', 'mysql').names).toEqual(['a']);
   });
