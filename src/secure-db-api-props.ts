@@ -263,7 +263,7 @@ export interface SecureDbApiProps {
    */
   readonly throttling?: ThrottlingOptions;
   /**
-   * API stage name.
+   * API stage name: letters, digits, `-` and `_`, at most 128.
    * @default 'v1'
    */
   readonly stageName?: string;

@@ -26,7 +26,7 @@ import { OpenApiPublishing } from './parts/openapi-publishing';
 import { ProxyAccess } from './parts/proxy-access';
 import { QueryFunctions } from './parts/query-functions';
 import { QueryRegistry, Route } from './parts/query-registry';
-import { validateProps } from './parts/validate-props';
+import { claimApiName, validateProps } from './parts/validate-props';
 import { SecureDbApiKeyOptions, SecureDbApiProps } from './secure-db-api-props';
 import { routeKeyOf } from './shared/config';
 
@@ -93,6 +93,7 @@ export class SecureDbApi extends Construct {
       throw apiError(this, `${(e as Error).message}`);
     }
     const props = validateProps(this, givenProps, target);
+    if (props.apiName !== undefined) claimApiName(this, props.apiName);
     const users = claimUsers(this, props, target);
     const vpcSubnets = selectSubnets(this, props);
     const endToEndIam = ProxyAccess.endToEndIam(this, props, target);

@@ -10,7 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiAuthorization, DatabaseTarget, SecureDbApi, SecureDbApiProps } from '../src';
-import { ENV, existingProxy, fargateBackend, importedMysqlStack, postgresApi } from './helpers/stacks';
+import { ENV, existingProxy, fargateBackend, importedMysqlStack, postgresApi, postgresStack } from './helpers/stacks';
 import { AlarmProperties, resourceEntriesOf, resourcesOf, RoleProperties } from './helpers/template';
 
 describe('account-wide API Gateway logging', () => {
@@ -198,6 +198,29 @@ describe('physical names', () => {
 
   test('an invalid dashboard name is refused', () => {
     expect(() => postgresApi({ monitoring: { dashboardName: 'shop orders' } })).toThrow(/dashboardName "shop orders" must be 1 to 255 letters/);
+  });
+
+  test('a stage name API Gateway would refuse is refused at synth', () => {
+    expect(() => postgresApi({ stageName: 'v 1!' })).toThrow(/SecureDbApi Test\/Api: stageName "v 1!" must be 1 to 128 letters, digits, '-' or '_'/);
+    expect(() => postgresApi({ stageName: 'prod_v-2' })).not.toThrow();
+  });
+
+  test('an apiName another SecureDbApi of the app has in the same account and region is refused', () => {
+    const { stack, vpc, cluster } = postgresStack();
+    const make = (scope: Stack, id: string, apiName: string, users: string) => new SecureDbApi(scope, id, {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
+      apiName,
+      databaseUsers: { reader: `${users}_reader`, writer: `${users}_writer` },
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+    });
+    make(stack, 'Orders', 'inv', 'orders');
+    expect(() => make(stack, 'Billing', 'inv', 'billing')).toThrow(/SecureDbApi Test\/Billing: apiName "inv" is already the name of SecureDbApi Test\/Orders in the same account and region/);
+    // Another stack of the app in the same account and region: refused too. Another region: allowed.
+    const app = stack.node.root as App;
+    expect(() => make(new Stack(app, 'Same', { env: ENV }), 'Api', 'inv', 'same')).toThrow(/apiName "inv" is already the name of SecureDbApi Test\/Orders/);
+    expect(() => make(new Stack(app, 'Elsewhere', { env: { ...ENV, region: 'us-west-2' } }), 'Api', 'inv', 'elsewhere')).not.toThrow();
+    expect(() => make(stack, 'Reports', 'inv-reports', 'reports')).not.toThrow();
   });
 });
 

@@ -1,5 +1,5 @@
-import { Token } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Stack, Token } from 'aws-cdk-lib';
+import { Construct, IConstruct } from 'constructs';
 import { apiError } from './context';
 import { DEFAULTS } from './defaults';
 import { DatabaseTargetConfig } from '../database/database-target';
@@ -15,6 +15,8 @@ interface PropsRule {
 
 const USER = /^[a-z_][a-z0-9_]{0,30}$/;
 const API_NAME = /^[A-Za-z0-9 ._-]{1,128}$/;
+/** API Gateway's stage names. */
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SCHEMA = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
@@ -82,6 +84,10 @@ const RULES: readonly PropsRule[] = [
     message: (p) => `apiName "${p.apiName}" must be 1 to 128 letters, digits, spaces, '.', '_' or '-'`,
   },
   {
+    broken: (p) => known(p.stageName) && !STAGE_NAME.test(p.stageName),
+    message: (p) => `stageName "${p.stageName}" must be 1 to 128 letters, digits, '-' or '_' (API Gateway's stage names)`,
+  },
+  {
     broken: (p) => p.usagePlan?.quota !== undefined && !(Number.isSafeInteger(p.usagePlan.quota) && p.usagePlan.quota > 0),
     message: () => 'usagePlan.quota must be a positive whole number',
   },
@@ -115,4 +121,27 @@ export function validateProps(scope: Construct, props: SecureDbApiProps, target:
   const rule = RULES.find((r) => r.broken(grouped, target));
   if (rule) throw apiError(scope, rule.message(grouped));
   return grouped;
+}
+
+/** The API names taken in each app: `<account>/<region>/<name>` (or the stack's path, for a stack without both) to the API's path. */
+const API_NAMES_OF_APP = new WeakMap<IConstruct, Map<string, string>>();
+
+/**
+ * Refuses an API name another SecureDbApi of the app already has in the same account and region (as
+ * the props' documentation says, API Gateway's metrics would then mix the two APIs' calls). The place is
+ * known when the stack names its account and region; otherwise only APIs of the same stack are compared.
+ */
+export function claimApiName(scope: Construct, apiName: string): void {
+  if (Token.isUnresolved(apiName)) return;
+  const stack = Stack.of(scope);
+  const place = Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region) ? stack.node.path : `${stack.account}/${stack.region}`;
+  const names = API_NAMES_OF_APP.get(scope.node.root) ?? new Map<string, string>();
+  API_NAMES_OF_APP.set(scope.node.root, names);
+  const key = `${place}/${apiName}`;
+  const other = names.get(key);
+  if (other !== undefined) {
+    throw apiError(scope, `apiName "${apiName}" is already the name of SecureDbApi ${other} in the same account and region: `
+      + 'API Gateway\'s metrics and the query module\'s audit records find an API by its name, so each needs its own');
+  }
+  names.set(key, scope.node.path);
 }
