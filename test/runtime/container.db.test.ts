@@ -39,6 +39,8 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
       query({ name: 'mine', method: 'GET', path: '/items', sql: 'SELECT name FROM rt_ctr_items WHERE tenant = :claims.tenant_id ORDER BY id' }),
       query({ name: 'slow', method: 'GET', path: '/slow', sql: db.sleepSql('0.2') }),
       query({ name: 'slower', method: 'GET', path: '/slower', sql: db.sleepSql('1') }),
+      // Waits while the test holds rt_ctr_gate locked (see gate()), however slow the machine.
+      query({ name: 'gated', method: 'GET', path: '/gated', timeoutMs: 25_000, sql: 'SELECT COUNT(*) AS n FROM rt_ctr_gate' }),
       query({
         name: 'add',
         method: 'POST',
@@ -77,15 +79,18 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
   beforeAll(async () => {
     db = await open();
     await db.exec('DROP TABLE IF EXISTS rt_ctr_items');
+    await db.exec('DROP TABLE IF EXISTS rt_ctr_gate');
     await db.exec(`CREATE TABLE rt_ctr_items (id ${db.types.serial}, tenant VARCHAR(20), name VARCHAR(40))`);
+    await db.exec('CREATE TABLE rt_ctr_gate (id INT)');
     await db.exec("INSERT INTO rt_ctr_items (tenant, name) VALUES ('t1', 'a'), ('t2', 'b')");
-    await db.createReadOnlyUser(READER, ['rt_ctr_items']);
+    await db.createReadOnlyUser(READER, ['rt_ctr_items', 'rt_ctr_gate']);
     configFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'ctr-')), 'config.json');
     writeFileSync(configFile, JSON.stringify(config()));
   });
 
   afterAll(async () => {
     await db?.exec('DROP TABLE IF EXISTS rt_ctr_items');
+    await db?.exec('DROP TABLE IF EXISTS rt_ctr_gate');
     await db?.close();
   });
 
@@ -149,31 +154,63 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
     }
   });
 
+  /**
+   * Locks rt_ctr_gate on a session of its own, so `GET /gated` waits until the returned function releases it:
+   * requests stay in flight (and queued behind them) for as long as a test needs, whatever the machine's load.
+   */
+  async function gate(): Promise<() => Promise<void>> {
+    const holder = await open();
+    if (holder.engine === 'postgres') {
+      await holder.exec('BEGIN');
+      await holder.exec('LOCK TABLE rt_ctr_gate IN ACCESS EXCLUSIVE MODE');
+    } else {
+      await holder.exec('LOCK TABLES rt_ctr_gate WRITE');
+    }
+    let released: Promise<void> | undefined;
+    // Once, however often it is called (the test releases it, and so does its finally on a failure).
+    return () => (released ??= (async () => {
+      await holder.exec(holder.engine === 'postgres' ? 'COMMIT' : 'UNLOCK TABLES');
+      await holder.close();
+    })());
+  }
+
   test('shutdown finishes the requests in flight, then refuses connections and closes every database session', async () => {
     const s = await start();
-    const inFlight = Promise.all(Array.from({ length: 3 }, () => httpCall(`${s.url}/slow`)));
-    await until(() => s.backend.reader!.inUse === 3);
-    await s.shutdown();
-    expect((await inFlight).map((r) => r.status)).toEqual([200, 200, 200]);
-    await expect(httpCall(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    await until(async () => (await sessionsOf(READER)) === 0);
+    const release = await gate();
+    try {
+      const inFlight = Promise.all(Array.from({ length: 3 }, () => httpCall(`${s.url}/gated`)));
+      await until(() => s.backend.reader!.inUse === 3);
+      const stopping = s.shutdown();
+      await release();
+      await stopping;
+      expect((await inFlight).map((r) => r.status)).toEqual([200, 200, 200]);
+      await expect(httpCall(`${s.url}/gated`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await until(async () => (await sessionsOf(READER)) === 0);
+    } finally {
+      await release();
+    }
   });
 
   test('shutdown answers every accepted request, also those waiting for a connection, each with Connection: close', async () => {
     const s = await start({ size: 2, maxQueue: 100, acquireTimeoutMs: 30_000 });
     // Keep-alive clients: a response without Connection: close would invite a request the closing server resets.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 12 });
+    const release = await gate();
     try {
-      const accepted = Promise.allSettled(Array.from({ length: 12 }, () => httpCall(`${s.url}/slow`, { agent })));
+      const accepted = Promise.allSettled(Array.from({ length: 12 }, () => httpCall(`${s.url}/gated`, { agent })));
+      // Two reads wait on the lock, ten for a connection: nothing can finish before all twelve are accepted.
       await until(() => s.backend.reader!.inUse === 2 && s.backend.reader!.queued === 10);
-      await s.shutdown();
+      const stopping = s.shutdown();
+      await release();
+      await stopping;
       const replies = await accepted;
       expect(replies.map((r) => r.status)).toEqual(Array(12).fill('fulfilled'));
       const ok = replies.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       expect(ok.map((r) => [r.status, r.headers.connection])).toEqual(Array(12).fill([200, 'close']));
       expect(s.backend.reader!.connectionsOpened).toBe(2);
-      await expect(httpCall(`${s.url}/slow`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      await expect(httpCall(`${s.url}/gated`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     } finally {
+      await release();
       agent.destroy();
     }
   });
@@ -181,15 +218,18 @@ describe.each(ENGINES)('container server on %s', (_label, open) => describe.each
   test('at shutdown an idle keep-alive connection is closed and the busy one is answered with Connection: close', async () => {
     const s = await start({ size: 1, maxQueue: 10, acquireTimeoutMs: 30_000 });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    const release = await gate();
     try {
-      // One connection stays busy with a slow read, a second one is idle after its answer.
-      const busy = httpCall(`${s.url}/slow`, { agent });
+      // One connection stays busy with a read waiting on the gate, a second one is idle after its answer.
+      const busy = httpCall(`${s.url}/gated`, { agent });
       await until(() => s.backend.reader!.inUse === 1);
       expect((await httpCall(`${s.url}/healthz`, { agent })).headers.connection).toBe('keep-alive');
       const stopping = s.shutdown();
+      await release();
       expect(await busy).toMatchObject({ status: 200, headers: { connection: 'close' } });
       await stopping;
     } finally {
+      await release();
       agent.destroy();
     }
   });
