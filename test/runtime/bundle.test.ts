@@ -2,7 +2,7 @@
  * The esbuild bundles Lambda actually runs: each loads its config file, serves a real query, and
  * carries only its own driver.
  */
-import { execFile } from 'child_process';
+import { spawn } from 'child_process';
 import * as dgram from 'dgram';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { builtinModules } from 'module';
@@ -63,14 +63,14 @@ describe.each([
     const received: string[] = [];
     daemon.on('message', (m) => received.push(String(m)));
     await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
-    // A fresh process with a deployed function's environment: a cold start, its first call sampled.
+    // A fresh process with a deployed function's environment: a cold start, its first call sampled. It says
+    // whether dgram was loaded at the answer and at the end of that turn, then waits to be stopped, so the
+    // subsegment has all the time it needs, however slow the machine.
     const script = `const { handler } = require(${JSON.stringify(file)});
 handler(${JSON.stringify(apiEvent('GET', '/answer', { query: { n: '2' } }))}, { awsRequestId: 'cold' }).then((res) => {
   const atAnswer = process.moduleLoadList.includes('NativeModule dgram');
-  setTimeout(() => {
-    console.log(JSON.stringify({ status: res.statusCode, atAnswer, after: process.moduleLoadList.includes('NativeModule dgram') }));
-    process.exit(0);
-  }, 200);
+  setImmediate(() => console.log(JSON.stringify({ status: res.statusCode, atAnswer, after: process.moduleLoadList.includes('NativeModule dgram') })));
+  setTimeout(() => process.exit(1), 60_000);
 });`;
     const env = {
       PATH: process.env.PATH ?? '',
@@ -79,15 +79,21 @@ handler(${JSON.stringify(apiEvent('GET', '/answer', { query: { n: '2' } }))}, { 
       _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
       AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
     };
+    const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const stdout = await new Promise<string>((resolve, reject) => {
-        execFile(process.execPath, ['-e', script], { env, timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}: ${errOut}`)) : resolve(out)));
-      });
-      const lines = stdout.split('\n').filter((l) => l.startsWith('{"status"'));
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<void>((_, reject) => child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`))));
+      exited.catch(() => undefined); // the kill in finally ends it too: only the race below reads it
+      const report = await Promise.race([exited, until(() => stdout.includes('{"status"')).then(() => stdout)]);
+      const lines = (report ?? '').split('\n').filter((l) => l.startsWith('{"status"'));
       expect(lines.map((l) => JSON.parse(l))).toEqual([{ status: 200, atAnswer: false, after: true }]);
       await until(() => received.length === 1);
       expect(JSON.parse(received[0].split('\n')[1])).toMatchObject({ name: 'database', type: 'subsegment', trace_id: '1-5759e988-bd862e3fe1be46a994272793' });
     } finally {
+      child.kill();
       daemon.close();
     }
   });
