@@ -8,6 +8,7 @@ import { execFileSync } from 'child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { bundleChunks } from '../src/security/private-function';
 import type { RuntimeConfig } from '../src/shared/config';
 
 export const ROOT = path.join(__dirname, '..');
@@ -90,10 +91,11 @@ export function lambdaEnvironment(taskRoot: string, xrayPort: number, dbHost: st
   };
 }
 
-/** Copies a bundle (index.js) into a fresh directory with its config.json beside it, as the asset holds them. */
+/** Copies a bundle (index.js, with its chunks) into a fresh directory with its config.json beside it, as the asset holds them. */
 export function stageBundle(bundleFile: string, config: RuntimeConfig): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-bench-asset-'));
   copyFileSync(bundleFile, path.join(dir, 'index.js'));
+  for (const chunk of bundleChunks(bundleFile)) copyFileSync(path.join(path.dirname(bundleFile), chunk), path.join(dir, chunk));
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
   return dir;
 }

@@ -19,12 +19,19 @@
  *   requires them, and Powertools' idempotency utility, only when the configuration has an `idempotency`
  *   section); Powertools' JMESPath interpreter, of which the idempotency store uses lists of fields only, and
  *   semver, which only the X-Ray SDK's AWS SDK v2 patcher uses, are stand-ins (src/runtime/bundling).
+ * - Query functions: the idempotency module (Powertools' idempotency utility, about 25 KB) is a file of its own
+ *   beside index.js (IDEMPOTENCY_CHUNK), which src/runtime/lambda.ts requires only when the configuration has
+ *   an `idempotency` section: V8 parses every byte of index.js at every cold start, used or not. The staged
+ *   asset copies every `.js` file of the bundle's folder (src/security/private-function.ts).
  */
 const path = require('path');
 const esbuild = require('esbuild');
 const { compactErrorsModule, ORIGINAL: MYSQL2_ERRORS } = require('./mysql2-errors');
 
 const root = path.join(__dirname, '..');
+/** The query functions' idempotency module, a bundle of its own that index.js requires by this relative name. */
+const IDEMPOTENCY_CHUNK = 'idempotency.js';
+
 /** Kept in step with RUNTIME_SDK_PACKAGES in src/runtime/lambda.ts (test/runtime/bundle.test.ts checks the bundles). */
 const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb', '@aws-sdk/client-secrets-manager'];
 
@@ -62,6 +69,16 @@ function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = 
     },
   };
 
+  // `require('./idempotency')` in src/runtime/lambda.ts: the chunk beside the bundle, not bundled into it.
+  const idempotencyChunk = {
+    name: 'idempotency-chunk',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/idempotency$/ }, (args) => (path.resolve(args.importer) === path.join(root, 'src', 'runtime', 'lambda.ts')
+        ? { path: `./${IDEMPOTENCY_CHUNK}`, external: true }
+        : undefined));
+    },
+  };
+
   return {
     absWorkingDir: root,
     entryPoints: [entryPoint],
@@ -80,12 +97,23 @@ function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = 
     alias,
     // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
     ...(entry.includes('graphql') ? { mainFields: ['main'] } : {}),
-    plugins: mysql ? [mysql2Errors] : [],
+    plugins: [...(mysql ? [mysql2Errors] : []), ...(query ? [idempotencyChunk] : [])],
     logLevel: 'warning',
   };
 }
 
-module.exports = { runtimeBuildOptions };
+/**
+ * Every build of one runtime entry: the bundle, and for the query functions their idempotency chunk, built
+ * with the same options into the same folder.
+ */
+function runtimeBuilds(entry) {
+  const main = runtimeBuildOptions(entry);
+  if (!main.plugins.some((p) => p.name === 'idempotency-chunk')) return [main];
+  const chunk = runtimeBuildOptions(entry, { entryPoint: 'src/runtime/idempotency.ts', outfile: path.join(path.dirname(main.outfile), IDEMPOTENCY_CHUNK) });
+  return [main, chunk];
+}
+
+module.exports = { runtimeBuildOptions, runtimeBuilds, IDEMPOTENCY_CHUNK };
 
 if (require.main === module) {
   const entry = process.argv[2];
@@ -93,5 +121,5 @@ if (require.main === module) {
     console.error('usage: bundle-runtime.js runtime/<name>.lambda');
     process.exit(2);
   }
-  esbuild.build(runtimeBuildOptions(entry)).catch(() => process.exit(1));
+  Promise.all(runtimeBuilds(entry).map((options) => esbuild.build(options))).catch(() => process.exit(1));
 }

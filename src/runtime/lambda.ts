@@ -10,7 +10,7 @@ import type * as SecretsManager from '@aws-sdk/client-secrets-manager';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { CredentialsProvider, IamTokenCredentials, StaticCredentials } from './credentials';
-import type * as CursorKey from './cursor-key';
+import { secretCursorKey } from './cursor-key';
 import { DatabaseEngine } from './engines/engine';
 import { environmentCredentials } from './environment-credentials';
 import { QueryHandler } from './handler';
@@ -105,8 +105,6 @@ export function cursorKeyFor(
   if (!config.cursorKey) return undefined;
   const { secretArn } = resolveEnvReferences(config.cursorKey);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { secretCursorKey } = require('./cursor-key') as typeof CursorKey;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof SecretsManager;
   return secretCursorKey(secretArn, new SecretsManagerClient({ credentials: awsCredentials }));
 }
@@ -172,7 +170,9 @@ export function restRoutesFromFile(file: string, engineFor: (engine: EngineName)
   const handler = queryHandlerFor({ ...raw, connection: resolveEnvReferences(raw.connection) }, engineFor(raw.engine), file);
   const close = () => handler.close();
   if (!raw.idempotency) return { handle: (event, context) => handler.handle(event, context), close };
-  // Required here, not imported: esbuild then evaluates them on this path only.
+  // Required here, not imported: the SDK is the runtime's own, and in the query functions' bundles
+  // `./idempotency` is a file of its own beside index.js (scripts/bundle-runtime.js), which V8 then parses
+  // only in a function that has the section.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { idempotentWrites } = require('./idempotency') as typeof Idempotency;
   // eslint-disable-next-line @typescript-eslint/no-require-imports

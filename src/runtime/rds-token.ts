@@ -6,11 +6,11 @@
  * files, STS, IMDS), about 400 KB of every function's bundle. The caller says where AWS credentials come
  * from: in Lambda, the execution role's credentials in the environment (`environmentCredentials`).
  */
+import { createHash, createHmac } from 'crypto';
 import { formatUrl } from '@aws-sdk/core/util';
-import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Hash, SourceData } from '@smithy/types';
 
 export interface RdsAuthTokenSignerOptions {
   /** The endpoint the client connects to (the proxy's), as the token names it. */
@@ -44,6 +44,35 @@ function refreshingNearExpiry(provider: AwsCredentialIdentityProvider): AwsCrede
   };
 }
 
+/**
+ * SHA-256, or HMAC-SHA-256 with a secret, on node:crypto: what the SDK's `Sha256` from `@smithy/core/checksum`
+ * does in Node, without that module's work at load time (it hashes once to probe for node:crypto) or its
+ * JavaScript fallback, which Node never needs: a function that signs no token never touches the hash.
+ */
+class NodeSha256 implements Hash {
+  private readonly hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
+  }
+
+  update(data: SourceData, encoding?: 'utf8' | 'ascii' | 'latin1'): void {
+    if (typeof data === 'string') this.hash.update(data, encoding ?? 'utf8');
+    else this.hash.update(bytesOf(data));
+  }
+
+  async digest(): Promise<Uint8Array> {
+    const b = this.hash.digest();
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  }
+}
+
+function bytesOf(data: SourceData): string | Buffer {
+  if (typeof data === 'string') return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data);
+}
+
 export class RdsAuthTokenSigner {
   private readonly signer: SignatureV4;
 
@@ -52,7 +81,7 @@ export class RdsAuthTokenSigner {
       if (!options[key]) throw new Error(`RDS auth token signer needs a ${key}`);
     }
     if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw new Error(`RDS auth token signer needs a port, got ${options.port}`);
-    this.signer = new SignatureV4({ service: 'rds-db', region: options.region, credentials: typeof options.credentials === 'function' ? refreshingNearExpiry(options.credentials) : options.credentials, sha256: Sha256 });
+    this.signer = new SignatureV4({ service: 'rds-db', region: options.region, credentials: typeof options.credentials === 'function' ? refreshingNearExpiry(options.credentials) : options.credentials, sha256: NodeSha256 });
   }
 
   async getAuthToken(): Promise<string> {

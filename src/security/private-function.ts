@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from 'fs';
+import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
@@ -50,15 +50,23 @@ export interface PrivateFunction {
 }
 
 /**
- * A fresh directory for an asset (a function's code, a container image): the bundle as `index.js`, the
- * `files` written (name to content) and the `copies` copied (name to source file, its mode kept).
+ * A fresh directory for an asset (a function's code, a container image): the bundle as `index.js` with the
+ * other `.js` files of its folder, the chunks it requires by relative name (the query functions'
+ * `idempotency.js`, scripts/bundle-runtime.js), the `files` written (name to content) and the `copies` copied
+ * (name to source file, its mode kept).
  */
 export function stageAsset(bundle: string, files: Record<string, string> = {}, copies: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));
   copyFileSync(bundle, path.join(dir, 'index.js'));
+  for (const chunk of bundleChunks(bundle)) copyFileSync(path.join(path.dirname(bundle), chunk), path.join(dir, chunk));
   for (const [name, source] of Object.entries(copies)) copyFileSync(source, path.join(dir, name));
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
   return dir;
+}
+
+/** The chunks beside a bundle: the other `.js` files of its folder (source maps and legal notices stay behind). */
+export function bundleChunks(bundle: string): string[] {
+  return readdirSync(path.dirname(bundle)).filter((f) => f.endsWith('.js') && f !== path.basename(bundle)).sort();
 }
 
 /**

@@ -4,7 +4,7 @@
  * and the key for the write function or the container tasks only, the table's name and the window in their
  * configuration; nothing when off; clean in the four cdk-nag packs and cfn-guard.
  */
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import * as path from 'path';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -117,6 +117,17 @@ describe('SecureDbApiProps.idempotency on the Lambda backend', () => {
     const configOf = (fn: FunctionResource) => JSON.parse(readFileSync(path.join(outdir, fn.Metadata['aws:asset:path'], 'config.json'), 'utf8')) as { idempotency?: unknown };
     expect(configOf(write).idempotency).toEqual({ tableName: `\${env:${TABLE_ENV}}`, expiresAfterSeconds: 6 * 3600 });
     expect(configOf(read).idempotency).toBeUndefined();
+  });
+
+  test('every function\'s asset holds the files its index.js requires by relative name: the idempotency module beside the bundle', () => {
+    const outdir = app.synth().directory;
+    for (const fn of Object.values(queryFunctions(t))) {
+      const asset = path.join(outdir, fn.Metadata['aws:asset:path']);
+      const relative = [...readFileSync(path.join(asset, 'index.js'), 'utf8').matchAll(/\brequire\("(\.\/[^"]+)"\)/g)].map((m) => m[1]);
+      expect(relative).toEqual(['./idempotency.js']);
+      expect(readdirSync(asset)).toContain('idempotency.js');
+      expect(readFileSync(path.join(asset, 'idempotency.js'), 'utf8')).toMatch(/idempotency store/);
+    }
   });
 
   test('only the write function reaches DynamoDB: a security group of its own with HTTPS out; the shared group still reaches only the proxy', () => {

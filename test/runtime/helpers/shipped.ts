@@ -14,6 +14,7 @@ import * as containerMainSource from '../../../src/runtime/container/main';
 import * as devServerSource from '../../../src/runtime/dev-server';
 import { CONFIG_PATH_ENV } from '../../../src/runtime/lambda';
 import type { HttpResponse } from '../../../src/runtime/problem';
+import { bundleChunks } from '../../../src/security/private-function';
 import type { RuntimeConfig } from '../../../src/shared/config';
 
 export const ASSETS = path.join(__dirname, '..', '..', '..', 'assets', 'runtime');
@@ -182,12 +183,13 @@ export interface ProcessInvocation {
 const RESULT_MARK = '@@secure-db-api-test-result ';
 
 /**
- * Copies a bundle into a fresh directory with `files` beside it (what its asset holds, e.g. authorizer.json),
- * and returns the directory.
+ * Copies a bundle, with its chunks, into a fresh directory with `files` beside it (what its asset holds, e.g.
+ * authorizer.json), as the construct stages it, and returns the directory.
  */
 export function stageBundle(bundle: string, files: Record<string, unknown> = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-asset-'));
   copyFileSync(bundleFile(bundle), path.join(dir, 'index.js'));
+  for (const chunk of bundleChunks(bundleFile(bundle))) copyFileSync(path.join(ASSETS, bundle, chunk), path.join(dir, chunk));
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
   return dir;
 }
