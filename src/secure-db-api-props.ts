@@ -293,6 +293,9 @@ export interface SecureDbApiProps {
   readonly rotationSchedule?: Duration;
   /**
    * Set API Gateway's account-level CloudWatch role (needed once per account and region for execution logs).
+   * With `false` the account must already have one (set by another stack, or once by hand); when another
+   * API of the same stack sets it (a SecureDbApi, or an aws-cdk-lib `RestApi` with its CloudWatch role), this
+   * API's stage waits for that setting, in whichever order the two were made.
    * @default true
    */
   readonly configureAccountLogging?: boolean;

@@ -5,6 +5,7 @@
 import { readdirSync } from 'fs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -28,6 +29,54 @@ describe('account-wide API Gateway logging', () => {
     const stages = resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage');
     expect(stages).toHaveLength(2);
     for (const s of stages) expect(s.DependsOn).toEqual(expect.arrayContaining([accountId]));
+  });
+
+  test.each([
+    ['made before it', true],
+    ['made after it', false],
+  ])('an API that leaves the account setting alone waits for the one another API of its stack makes (%s)', (_label, configuringFirst) => {
+    const { stack, vpc, cluster } = postgresStack();
+    const make = (id: string, configureAccountLogging: boolean) => new SecureDbApi(stack, id, {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
+      databaseUsers: { reader: `${id.toLowerCase()}_reader`, writer: `${id.toLowerCase()}_writer` },
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+      configureAccountLogging,
+    });
+    for (const [id, configures] of configuringFirst ? [['Configuring', true], ['Leaving', false]] as const : [['Leaving', false], ['Configuring', true]] as const) make(id, configures);
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::ApiGateway::Account', 1);
+    const [accountId] = Object.keys(t.findResources('AWS::ApiGateway::Account'));
+    const stages = resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage');
+    expect(stages).toHaveLength(2);
+    for (const s of stages) expect(s.DependsOn).toEqual(expect.arrayContaining([accountId]));
+  });
+
+  test('an API that leaves the account setting alone waits for an aws-cdk-lib RestApi\'s setting in its stack, and for nothing without one', () => {
+    const alone = postgresStack();
+    new SecureDbApi(alone.stack, 'Api', {
+      vpc: alone.vpc,
+      database: DatabaseTarget.fromCluster(alone.cluster, { databaseName: 'shop' }),
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+      configureAccountLogging: false,
+    });
+    const t = Template.fromStack(alone.stack);
+    t.resourceCountIs('AWS::ApiGateway::Account', 0);
+    expect(resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage')).toHaveLength(1);
+
+    const mixed = postgresStack();
+    const plain = new apigw.RestApi(mixed.stack, 'Plain', { cloudWatchRole: true });
+    plain.root.addMethod('GET', new apigw.MockIntegration());
+    new SecureDbApi(mixed.stack, 'Api', {
+      vpc: mixed.vpc,
+      database: DatabaseTarget.fromCluster(mixed.cluster, { databaseName: 'shop' }),
+      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
+      configureAccountLogging: false,
+    });
+    const m = Template.fromStack(mixed.stack);
+    const [accountId] = Object.keys(m.findResources('AWS::ApiGateway::Account'));
+    const ours = resourcesOf<unknown>(m, 'AWS::ApiGateway::Stage', { Properties: { StageName: 'v1' } });
+    expect(ours.map((s) => s.DependsOn)).toEqual([expect.arrayContaining([accountId])]);
   });
 
   test('the role, its policy and the account setting are retained when the stack is deleted', () => {

@@ -1,10 +1,10 @@
-import { Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, IAspect, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { ApiAuthorizationConfig } from './authorization';
 import { ApiDeployment } from './deployment';
 import { bodyPropertySchema, isRequired } from './json-schema';
@@ -116,6 +116,9 @@ export class QueryRestApi extends Construct {
       },
     });
     if (account) stage.node.addDependency(account);
+    // Leaving the setting to someone else: if that is another API of this stack (made before or after this
+    // one), the stage must still wait for it, or its first deployment in a new account fails.
+    else Aspects.of(stage).add(new WaitForAccountSettings(stage));
     this.validator = this.api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     this.problemResponses();
     Validations.of(stage).acknowledge(
@@ -324,6 +327,23 @@ export class QueryRestApi extends Construct {
           'application/json': `{"type":"${PROBLEM_TYPE_BASE}${kind}","title":"${title}",${status}"detail":$context.error.messageString,"requestId":"$context.requestId"}`,
         },
       });
+    }
+  }
+}
+
+/**
+ * Makes a stage wait for every `AWS::ApiGateway::Account` of its stack at synthesis, whichever construct made
+ * it (another SecureDbApi, an aws-cdk-lib RestApi with its CloudWatch role): a stage with execution logging
+ * fails to deploy until the account has a CloudWatch role. An aspect, so an API made later counts too.
+ */
+class WaitForAccountSettings implements IAspect {
+  constructor(private readonly stage: apigw.Stage) {}
+
+  public visit(node: IConstruct): void {
+    if (node !== this.stage) return;
+    const stack = Stack.of(node);
+    for (const c of stack.node.findAll()) {
+      if (c instanceof apigw.CfnAccount && Stack.of(c) === stack) node.node.addDependency(c);
     }
   }
 }
