@@ -17,7 +17,7 @@ import { IdempotencyTable } from './idempotency/idempotency-table';
 import { CursorKeySecret } from './pagination/cursor-key-secret';
 import { ApiEndpoint } from './parts/api-endpoint';
 import { ApiMonitoring } from './parts/api-monitoring';
-import { ApiContext, apiError } from './parts/context';
+import { ApiContext, namingConstruct } from './parts/context';
 import { claimUsers, DatabaseUsersPart, usersWillExist } from './parts/database-users';
 import { DEFAULTS } from './parts/defaults';
 import { createEncryptionKey } from './parts/encryption-key';
@@ -86,78 +86,87 @@ export class SecureDbApi extends Construct {
 
   constructor(scope: Construct, id: string, givenProps: SecureDbApiProps) {
     super(scope, id);
-    let target;
+    // Every error names this construct, also those of the parts and of aws-cdk-lib it calls.
     try {
-      target = givenProps.database.bind();
+      const target = givenProps.database.bind();
+      const props = validateProps(this, givenProps, target);
+      if (props.apiName !== undefined) claimApiName(this, props.apiName);
+      const users = claimUsers(this, props, target);
+      const vpcSubnets = selectSubnets(this, props);
+      const endToEndIam = ProxyAccess.endToEndIam(this, props, target);
+      const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
+      const key = createEncryptionKey(this, removalPolicy);
+      this.encryptionKey = key;
+      const idempotency = props.idempotency
+        ? new IdempotencyTable(this, 'Idempotency', { ...props.idempotency, encryptionKey: key, removalPolicy })
+        : undefined;
+      this.idempotencyTable = idempotency?.table;
+      let cursorKey: CursorKeySecret | undefined;
+      this.monitoring = new ApiMonitoring(this, props, target, key);
+      this.alarmTopic = this.monitoring.alarmTopic;
+      this.alarms = this.monitoring.alarms;
+
+      const ctx: ApiContext = {
+        scope: this,
+        props,
+        target,
+        port: ENGINES[target.engine].port,
+        ...users,
+        vpc: props.vpc,
+        vpcSubnets,
+        apiName: props.apiName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
+        stageName: props.stageName ?? DEFAULTS.stageName,
+        logRetention: props.logRetention ?? DEFAULTS.logRetention,
+        removalPolicy,
+        encryptionKey: key,
+        endToEndIam,
+        idempotency,
+        cursorKey: () => (cursorKey ??= new CursorKeySecret(this, 'CursorKey', { encryptionKey: key, removalPolicy })),
+      };
+      const access = new ProxyAccess(ctx, { functions: QueryFunctions.needed(props), rotate: usersWillExist(props, target) });
+      this.proxy = access.proxy;
+      this.secrets = access.secrets;
+      this.securityGroup = access.securityGroup;
+      const databaseUsers = new DatabaseUsersPart(ctx, access);
+      // Paged queries read the cursor key from Secrets Manager; those added later by addQuery get a note of their own.
+      const pagedAtFirst = (props.queries ?? []).some((q) => q.pagination !== undefined);
+      noteVpcEndpoints(this, props.vpc, vpcSubnets, {
+        secretRotation: access.rotationSchedules.length > 0,
+        userBootstrap: databaseUsers.bootstraps,
+        containerTasks: (props.backend ?? QueryBackend.lambda())._runsTasks,
+        idempotencyStore: idempotency !== undefined,
+        cursorKey: pagedAtFirst,
+      });
+      this.noteCursorKeyEndpoint = (paged) => {
+        if (paged && !pagedAtFirst) {
+          const none = { secretRotation: false, userBootstrap: false, containerTasks: false, idempotencyStore: false };
+          noteVpcEndpoints(this, props.vpc, vpcSubnets, { ...none, cursorKey: true });
+        }
+      };
+
+      this.endpoint = new ApiEndpoint(ctx);
+      this.api = this.endpoint.api;
+      this.queries = new QueryRegistry({ scope: this, props, target, readerUser: ctx.readerUser, authorization: this.endpoint.authorization });
+      this.openApi = new OpenApiPublishing(ctx, this.endpoint, this.queries);
+      const serving = new QueryFunctions(ctx, access, this.endpoint);
+      this.functions = serving.functions;
+
+      // Functions and routes are built once all queries are known: addQuery may follow the constructor.
+      // Aspects run before validation and synthesis: late enough for addQuery, early enough for cdk-nag;
+      // a mutating aspect runs when the app is prepared for synthesis, before any read-only checks.
+      Aspects.of(this).add({ visit: () => this.buildNamingErrors(ctx, serving) }, { priority: AspectPriority.MUTATING });
     } catch (e) {
-      throw apiError(this, `${(e as Error).message}`);
+      throw namingConstruct(this, e);
     }
-    const props = validateProps(this, givenProps, target);
-    if (props.apiName !== undefined) claimApiName(this, props.apiName);
-    const users = claimUsers(this, props, target);
-    const vpcSubnets = selectSubnets(this, props);
-    const endToEndIam = ProxyAccess.endToEndIam(this, props, target);
-    const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
-    const key = createEncryptionKey(this, removalPolicy);
-    this.encryptionKey = key;
-    const idempotency = props.idempotency
-      ? new IdempotencyTable(this, 'Idempotency', { ...props.idempotency, encryptionKey: key, removalPolicy })
-      : undefined;
-    this.idempotencyTable = idempotency?.table;
-    let cursorKey: CursorKeySecret | undefined;
-    this.monitoring = new ApiMonitoring(this, props, target, key);
-    this.alarmTopic = this.monitoring.alarmTopic;
-    this.alarms = this.monitoring.alarms;
+  }
 
-    const ctx: ApiContext = {
-      scope: this,
-      props,
-      target,
-      port: ENGINES[target.engine].port,
-      ...users,
-      vpc: props.vpc,
-      vpcSubnets,
-      apiName: props.apiName ?? Names.uniqueResourceName(this, { maxLength: 128, separator: '-' }),
-      stageName: props.stageName ?? DEFAULTS.stageName,
-      logRetention: props.logRetention ?? DEFAULTS.logRetention,
-      removalPolicy,
-      encryptionKey: key,
-      endToEndIam,
-      idempotency,
-      cursorKey: () => (cursorKey ??= new CursorKeySecret(this, 'CursorKey', { encryptionKey: key, removalPolicy })),
-    };
-    const access = new ProxyAccess(ctx, { functions: QueryFunctions.needed(props), rotate: usersWillExist(props, target) });
-    this.proxy = access.proxy;
-    this.secrets = access.secrets;
-    this.securityGroup = access.securityGroup;
-    const databaseUsers = new DatabaseUsersPart(ctx, access);
-    // Paged queries read the cursor key from Secrets Manager; those added later by addQuery get a note of their own.
-    const pagedAtFirst = (props.queries ?? []).some((q) => q.pagination !== undefined);
-    noteVpcEndpoints(this, props.vpc, vpcSubnets, {
-      secretRotation: access.rotationSchedules.length > 0,
-      userBootstrap: databaseUsers.bootstraps,
-      containerTasks: (props.backend ?? QueryBackend.lambda())._runsTasks,
-      idempotencyStore: idempotency !== undefined,
-      cursorKey: pagedAtFirst,
-    });
-    this.noteCursorKeyEndpoint = (paged) => {
-      if (paged && !pagedAtFirst) {
-        const none = { secretRotation: false, userBootstrap: false, containerTasks: false, idempotencyStore: false };
-        noteVpcEndpoints(this, props.vpc, vpcSubnets, { ...none, cursorKey: true });
-      }
-    };
-
-    this.endpoint = new ApiEndpoint(ctx);
-    this.api = this.endpoint.api;
-    this.queries = new QueryRegistry({ scope: this, props, target, readerUser: ctx.readerUser, authorization: this.endpoint.authorization });
-    this.openApi = new OpenApiPublishing(ctx, this.endpoint, this.queries);
-    const serving = new QueryFunctions(ctx, access, this.endpoint);
-    this.functions = serving.functions;
-
-    // Functions and routes are built once all queries are known: addQuery may follow the constructor.
-    // Aspects run before validation and synthesis: late enough for addQuery, early enough for cdk-nag;
-    // a mutating aspect runs when the app is prepared for synthesis, before any read-only checks.
-    Aspects.of(this).add({ visit: () => this.build(ctx, serving) }, { priority: AspectPriority.MUTATING });
+  /** `build`, its errors naming this construct (it runs in an aspect, at synthesis). */
+  private buildNamingErrors(ctx: ApiContext, serving: QueryFunctions): void {
+    try {
+      this.build(ctx, serving);
+    } catch (e) {
+      throw namingConstruct(this, e);
+    }
   }
 
   /** Builds the routes, what serves them, the monitoring and the OpenAPI document, once. */

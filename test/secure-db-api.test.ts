@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { AccessLevel, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
+import { AccessLevel, ApiAuthorization, DatabaseEngineFamily, DatabaseTarget, QueryParameter, SecureDbApi } from '../src';
 import { ENV, existingProxy, postgresApi, postgresStack } from './helpers/stacks';
 import {
   AlarmProperties, FunctionProperties, MethodProperties, PolicyProperties, PolicyStatement, resourceEntriesOf, resourcesOf,
@@ -368,6 +368,9 @@ describe('SecureDbApi validation', () => {
     ['an API key without a usage plan', { queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, (api) => api.addApiKey('Key')],
     ['invalid queries', { queries: [{ route: 'GET /a', sql: 'SELECT :missing' }] }, undefined],
     ['claims under IAM authorization', { queries: [{ route: 'GET /mine', sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' }] }, undefined],
+    // Errors of the parts and of aws-cdk-lib, in the constructor and at synthesis, in the same form.
+    ['a rotation schedule Secrets Manager refuses', { databaseUsers: { rotationSchedule: Duration.hours(1) }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['a JWT authorizer in isolated subnets', { authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://shop'] }), queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
   ])('the error for %s names the construct path first', (_what, props, mutate) => {
     expect(build(props, mutate)).toThrow(/^SecureDbApi Test\/Api: /);
   });

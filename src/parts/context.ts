@@ -43,3 +43,13 @@ export interface ApiContext {
 export function apiError(scope: Construct, message: string): Error {
   return new Error(`SecureDbApi ${scope.node.path}: ${message}`);
 }
+
+/**
+ * `error` in that form: as it is when it already names the construct's path, else with the path before its
+ * message (the original kept as the `cause`), e.g. a part's or aws-cdk-lib's own validation error.
+ */
+export function namingConstruct(scope: Construct, error: unknown): Error {
+  if (!(error instanceof Error)) return apiError(scope, String(error));
+  if (error.message.includes(scope.node.path)) return error;
+  return Object.assign(apiError(scope, error.message), { cause: error });
+}
