@@ -63,11 +63,63 @@ export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, content
     // A leading byte order mark is ignored, as the decoder ignores it in a base64 body (RFC 8259 allows both).
     text = event.body.charCodeAt(0) === 0xfeff ? event.body.slice(1) : event.body;
   }
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
     throw bodyProblem('is not valid JSON');
   }
+  // JSON.parse keeps the last of two equal names; a validator or proxy in front may have read the first.
+  const twice = typeof parsed === 'object' && parsed !== null ? repeatedJsonName(text) : undefined;
+  if (twice !== undefined) {
+    throw new Problem('validation', 'The request body names a field twice in one object', { errors: [{ name: twice, in: 'body', reason: 'appears twice in one JSON object' }] });
+  }
+  return parsed;
+}
+
+/**
+ * The first name that occurs twice in one object of `text`, at any depth, compared as JSON.parse decodes
+ * names (`"a"` and `"\u0061"` are the same name). `text` must be valid JSON: it is read once, left to right,
+ * skipping over strings and numbers, with the names seen so far in each open object.
+ */
+export function repeatedJsonName(text: string): string | undefined {
+  // One entry per open container: the names of an object, or undefined for an array.
+  const open: Array<Set<string> | undefined> = [];
+  let nameNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // "
+      let end = i + 1;
+      let escaped = false;
+      for (let d = text.charCodeAt(end); d !== 0x22; d = text.charCodeAt(end)) {
+        if (d === 0x5c) { // \
+          escaped = true;
+          end++;
+        }
+        end++;
+      }
+      if (nameNext) {
+        const names = open[open.length - 1];
+        const name = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+        if (names?.has(name)) return name;
+        names?.add(name);
+        nameNext = false;
+      }
+      i = end;
+    } else if (c === 0x7b) { // {
+      open.push(new Set());
+      nameNext = true;
+    } else if (c === 0x5b) { // [
+      open.push(undefined);
+      nameNext = false;
+    } else if (c === 0x7d || c === 0x5d) { // } ]
+      open.pop();
+      nameNext = false;
+    } else if (c === 0x2c) { // ,
+      nameNext = open[open.length - 1] !== undefined;
+    }
+  }
+  return undefined;
 }
 
 /** A 400 naming what is wrong with the body. */

@@ -88,6 +88,13 @@ test('every invalid field is listed, and unknown fields are refused', async () =
   ]));
 });
 
+test('a field given twice in the body is 400, whichever value would have won', async () => {
+  for (const rawBody of ['{"n":1,"n":2}', '{"n":1,"s":"a","\\u006e":2}', '{"n":1,"s":"a","s":"b"}']) {
+    const body = expectProblem(await handler.handle(apiEvent('POST', '/echo', { rawBody })), 400, /validation$/);
+    expect(body.errors).toEqual([{ name: expect.stringMatching(/^[ns]$/), in: 'body', reason: 'appears twice in one JSON object' }]);
+  }
+});
+
 test('a body on a route that takes none is 400', async () => {
   expectProblem(await handler.handle(apiEvent('GET', '/things', { body: { q: 'x' } })), 400, /validation$/);
 });

@@ -1,0 +1,82 @@
+/**
+ * The request body's JSON: a name given twice in one object is refused, at any depth, compared as JSON.parse
+ * decodes names; nothing else is (property tests over generated JSON).
+ */
+import * as fc from 'fast-check';
+import { decodeJsonBody, repeatedJsonName } from '../../src/runtime/request';
+
+const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
+
+/** A JSON value, names drawn from ordinary strings and Object.prototype's own names. */
+const nameArb = fc.oneof(fc.string(), fc.constantFrom(...PROTOTYPE_NAMES));
+const valueArb = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constantFrom(null, true, false, 0, -1.5e300, 'x', '"{[,]}:\\'),
+    fc.string(),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(nameArb, tie('value'), { maxKeys: 4 }),
+  ),
+})).value;
+
+const event = (body: string) => ({ body, isBase64Encoded: false, headers: { 'Content-Type': 'application/json' } });
+
+describe('repeatedJsonName', () => {
+  test('finds nothing in JSON that JSON.stringify wrote, compact or indented', () => {
+    fc.assert(fc.property(valueArb, (value) => {
+      expect(repeatedJsonName(JSON.stringify(value))).toBeUndefined();
+      expect(repeatedJsonName(JSON.stringify(value, null, 2))).toBeUndefined();
+    }));
+  });
+
+  test('finds a name given twice in one object, however deep the object is', () => {
+    const objectArb = fc.dictionary(nameArb, valueArb, { minKeys: 1, maxKeys: 5 });
+    fc.assert(fc.property(objectArb, fc.nat(), fc.nat({ max: 3 }), (object, pick, depth) => {
+      const names = Object.keys(object);
+      const name = names[pick % names.length];
+      // The same name once more, before the object's own members.
+      let text = `{${JSON.stringify(name)}:${JSON.stringify(object[name])},${JSON.stringify(object).slice(1)}`;
+      for (let i = 0; i < depth; i++) text = i % 2 === 0 ? `[1,${text}]` : `{"outer":${text}}`;
+      expect(repeatedJsonName(text)).toBe(name);
+    }));
+  });
+
+  test('compares names as JSON.parse decodes them', () => {
+    expect(repeatedJsonName('{"a":1,"\\u0061":2}')).toBe('a');
+    expect(repeatedJsonName('{"\\"":1,"\\u0022":2}')).toBe('"');
+    expect(repeatedJsonName('{"\\ud83d\\ude00":1,"😀":2}')).toBe('😀');
+    expect(repeatedJsonName('{"a\\\\":1,"a":2}')).toBeUndefined();
+  });
+
+  test('keeps the objects apart: the same name in sibling or nested objects is no repetition', () => {
+    expect(repeatedJsonName('{"a":{"a":{"a":1}},"b":[{"a":1},{"a":2}]}')).toBeUndefined();
+    expect(repeatedJsonName('{"a":{"b":1},"b":[1,{"c":{}}],"a":2}')).toBe('a');
+    expect(repeatedJsonName('[{"k":1},{"k":1,"k":2}]')).toBe('k');
+  });
+
+  test.each(PROTOTYPE_NAMES)('finds %s given twice', (name) => {
+    expect(repeatedJsonName(`{"${name}":1,"${name}":2}`)).toBe(name);
+  });
+});
+
+describe('decodeJsonBody', () => {
+  test('refuses a body that names a field twice with a 400 naming the field, not the value', () => {
+    let thrown: unknown;
+    try {
+      decodeJsonBody(event('{"amount":5,"amount":-100}'), 1024);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toMatchObject({
+      kind: 'validation',
+      message: 'The request body names a field twice in one object',
+      extras: { errors: [{ name: 'amount', in: 'body', reason: 'appears twice in one JSON object' }] },
+    });
+  });
+
+  test('reads every other body as JSON.parse does', () => {
+    fc.assert(fc.property(valueArb, (value) => {
+      expect(decodeJsonBody(event(JSON.stringify(value)), 1024 * 1024)).toEqual(JSON.parse(JSON.stringify(value)));
+    }));
+  });
+});
