@@ -99,7 +99,8 @@ export interface DatabaseUsersOptions {
   /**
    * Database user for read queries. Users belong to the database server, and this API holds their
    * secrets and rotation: a second API on the same database needs users of its own (refused at synth
-   * within one app; across apps, nothing can tell).
+   * within one app; across apps, nothing can tell). Not a built-in or default master user name (`postgres`,
+   * `admin`, `root`, `sa`, `rdsadmin`, `rds_…`, `pg_…`): the user bootstrap would take that user over.
    * @default 'api_reader'
    */
   readonly reader?: string;
@@ -109,7 +110,7 @@ export interface DatabaseUsersOptions {
    */
   readonly writer?: string;
   /**
-   * How often the users' passwords rotate.
+   * How often the users' passwords rotate: from 4 hours to 1000 days (Secrets Manager's limits).
    * @default Duration.days(30)
    */
   readonly rotationSchedule?: Duration;
@@ -143,12 +144,12 @@ export interface ProxyOptions {
 /** The query functions (the reader, the writer and the GraphQL function), for `SecureDbApiProps.functions`. */
 export interface QueryFunctionOptions {
   /**
-   * Memory of each query function, in MiB.
+   * Memory of each query function, in MiB: a whole number from 128 to 10240.
    * @default 512
    */
   readonly memorySize?: number;
   /**
-   * Reserved concurrency of each query function.
+   * Reserved concurrency of each query function: a whole number, at least 1.
    * @default - unreserved
    */
   readonly reservedConcurrency?: number;

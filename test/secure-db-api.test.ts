@@ -355,6 +355,18 @@ describe('SecureDbApi validation', () => {
     ['a zero timeout', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(0) }] }, /SecureDbApi Test\/Api: query "getA": timeout must be a whole number of milliseconds, at least 1 \(got 0 seconds\)/],
     ['a timeout in fractions of a millisecond', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.millis(2500.5) }] }, /query "getA": timeout must be a whole number of milliseconds, at least 1 \(got 2 seconds 500.5 millis\)/],
     ['timeout without headroom under API Gateway', { queries: [{ route: 'GET /a', sql: 'SELECT 1', timeout: Duration.seconds(26) }] }, /SecureDbApi Test\/Api: query "getA": timeout 26 seconds is too long: at most 25 seconds, so that the answer \(3 s to connect and respond\) reaches API Gateway 1 s before its 29-second integration limit/],
+    ['the master user as the writer', { databaseUsers: { writer: 'postgres' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /SecureDbApi Test\/Api: database user "postgres" is a built-in or default master user name/],
+    ['an RDS role as the reader', { databaseUsers: { reader: 'rds_superuser' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /database user "rds_superuser" is a built-in/],
+    ['a PostgreSQL pg_ role as the reader', { databaseUsers: { reader: 'pg_read_all_data' }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /database user "pg_read_all_data" is a built-in/],
+    ['a rotation schedule of 0 days, which would turn rotation off', { databaseUsers: { rotationSchedule: Duration.days(0) }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /SecureDbApi Test\/Api: databaseUsers.rotationSchedule must be from 4 hours to 1000 days \(Secrets Manager's limits\), got 0 days/],
+    ['a rotation schedule beyond 1000 days', { databaseUsers: { rotationSchedule: Duration.days(2000) }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /databaseUsers.rotationSchedule must be from 4 hours to 1000 days/],
+    ['the deprecated flat rotation schedule out of range', { rotationSchedule: Duration.hours(1), queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /databaseUsers.rotationSchedule must be from 4 hours/],
+    ['a rate limit that is not a number', { throttling: { rateLimit: NaN }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /SecureDbApi Test\/Api: throttling.rateLimit must be a finite number of requests per second, at least 0, got NaN/],
+    ['an infinite burst', { throttling: { burstLimit: Infinity }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /throttling.burstLimit must be a whole number of requests, at least 0, got Infinity/],
+    ['a burst in fractions', { throttling: { burstLimit: 2.5 }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /throttling.burstLimit must be a whole number/],
+    ['a negative usage plan rate', { usagePlan: { throttling: { rateLimit: -1 } }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /usagePlan.throttling.rateLimit must be a finite number/],
+    ['64 MiB of memory', { functions: { memorySize: 64 }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /SecureDbApi Test\/Api: functions.memorySize must be a whole number of MiB from 128 to 10240 \(Lambda's limits\), got 64/],
+    ['a reserved concurrency of 0', { functions: { reservedConcurrency: 0 }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, /functions.reservedConcurrency must be a whole number, at least 1 \(0 would refuse every call\), got 0/],
   ])('%s is refused at synth time', (_what, props, message) => {
     expect(build(props)).toThrow(message);
   });

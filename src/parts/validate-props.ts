@@ -21,6 +21,34 @@ const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
 const SCHEMA = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 
 const users = (p: SecureDbApiProps) => [p.databaseUsers?.reader ?? DEFAULTS.readerUser, p.databaseUsers?.writer ?? DEFAULTS.writerUser];
+
+/**
+ * Names an API's database user must not have: the engines' and RDS's built-in users and roles, and the
+ * master user names aws-cdk-lib and RDS give by default. The user bootstrap sets its user's password and
+ * grants, so a master user named here would be taken over by the API.
+ */
+const RESERVED_USERS: ReadonlySet<string> = new Set([
+  'postgres', 'public', 'root', 'admin', 'sa', 'mysql', 'rdsadmin', 'rdsa', 'rdsrepladmin', 'rdsproxyadmin', 'rdstopmgr',
+]);
+/** PostgreSQL reserves role names starting with pg_; RDS makes its roles rds_…. */
+const RESERVED_USER_PREFIX = /^(pg_|rds_)/;
+const reservedUser = (p: SecureDbApiProps) => users(p).find((u) => RESERVED_USERS.has(u) || RESERVED_USER_PREFIX.test(u));
+
+/** Secrets Manager's rotation schedules: every 4 hours at the most, every 1000 days at the least. */
+const MIN_ROTATION_HOURS = 4;
+const MAX_ROTATION_DAYS = 1000;
+/** Lambda's memory sizes, in MiB. */
+const MIN_MEMORY_MIB = 128;
+const MAX_MEMORY_MIB = 10_240;
+
+const rotationHours = (p: SecureDbApiProps) => p.databaseUsers?.rotationSchedule?.toHours({ integral: false });
+const badRotation = (p: SecureDbApiProps) => {
+  const hours = rotationHours(p);
+  return hours !== undefined && !Token.isUnresolved(hours) && !(hours >= MIN_ROTATION_HOURS && hours <= MAX_ROTATION_DAYS * 24);
+};
+const badNumber = (value: number | undefined, ok: (n: number) => boolean) => value !== undefined && !Token.isUnresolved(value) && !ok(value);
+const nonNegative = (n: number) => Number.isFinite(n) && n >= 0;
+const wholeNonNegative = (n: number) => Number.isSafeInteger(n) && n >= 0;
 const known = (value: string | undefined): value is string => value !== undefined && !Token.isUnresolved(value);
 
 /** A deprecated flat prop and the option of a group it stands for. */
@@ -75,6 +103,29 @@ const RULES: readonly PropsRule[] = [
     message: (p) => `database user "${users(p).find((u) => !USER.test(u))}" must be lower-case letters, digits and _ (at most 31), starting with a letter or _`,
   },
   { broken: (p) => users(p)[0] === users(p)[1], message: () => 'databaseUsers.reader and databaseUsers.writer must be different users' },
+  {
+    broken: (p) => reservedUser(p) !== undefined,
+    message: (p) => `database user "${reservedUser(p)}" is a built-in or default master user name: the API's user bootstrap would take it over; choose a name of the API's own`,
+  },
+  {
+    broken: badRotation,
+    message: (p) => `databaseUsers.rotationSchedule must be from ${MIN_ROTATION_HOURS} hours to ${MAX_ROTATION_DAYS} days (Secrets Manager's limits), got ${p.databaseUsers?.rotationSchedule?.toHumanString()}`,
+  },
+  ...(['throttling', 'usagePlan.throttling'] as const).flatMap((where): PropsRule[] => {
+    const of = (p: SecureDbApiProps) => (where === 'throttling' ? p.throttling : p.usagePlan?.throttling);
+    return [
+      { broken: (p) => badNumber(of(p)?.rateLimit, nonNegative), message: (p) => `${where}.rateLimit must be a finite number of requests per second, at least 0, got ${of(p)?.rateLimit}` },
+      { broken: (p) => badNumber(of(p)?.burstLimit, wholeNonNegative), message: (p) => `${where}.burstLimit must be a whole number of requests, at least 0, got ${of(p)?.burstLimit}` },
+    ];
+  }),
+  {
+    broken: (p) => badNumber(p.functions?.memorySize, (n) => Number.isSafeInteger(n) && n >= MIN_MEMORY_MIB && n <= MAX_MEMORY_MIB),
+    message: (p) => `functions.memorySize must be a whole number of MiB from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB} (Lambda's limits), got ${p.functions?.memorySize}`,
+  },
+  {
+    broken: (p) => badNumber(p.functions?.reservedConcurrency, (n) => Number.isSafeInteger(n) && n >= 1),
+    message: (p) => `functions.reservedConcurrency must be a whole number, at least 1 (0 would refuse every call), got ${p.functions?.reservedConcurrency}`,
+  },
   {
     broken: (p) => known(p.monitoring?.dashboardName) && !DASHBOARD_NAME.test(p.monitoring.dashboardName),
     message: (p) => `monitoring.dashboardName "${p.monitoring?.dashboardName}" must be 1 to 255 letters, digits, '-' or '_'`,
