@@ -162,11 +162,7 @@ export class SecureDbApi extends Construct {
 
   /** `build`, its errors naming this construct (it runs in an aspect, at synthesis). */
   private buildNamingErrors(ctx: ApiContext, serving: QueryFunctions): void {
-    try {
-      this.build(ctx, serving);
-    } catch (e) {
-      throw namingConstruct(this, e);
-    }
+    this.named(() => this.build(ctx, serving));
   }
 
   /** Builds the routes, what serves them, the monitoring and the OpenAPI document, once. */
@@ -221,7 +217,7 @@ export class SecureDbApi extends Construct {
 
   /** Publishes one more query at `route` (e.g. `GET /orders/{id}`). */
   public addQuery(route: string, options: QueryOptions): void {
-    this.queries.add(route, options);
+    this.named(() => this.queries.add(route, options));
   }
 
   /**
@@ -229,7 +225,7 @@ export class SecureDbApi extends Construct {
    * hand it to the caller out of band.
    */
   public addApiKey(id: string, options: SecureDbApiKeyOptions = {}): apigw.IApiKey {
-    return this.endpoint.addApiKey(id, options);
+    return this.named(() => this.endpoint.addApiKey(id, options));
   }
 
   /**
@@ -244,7 +240,7 @@ export class SecureDbApi extends Construct {
    * granted as aws-cdk-lib grants.
    */
   public grantInvoke(grantee: iam.IGrantable, route?: string): iam.Grant {
-    return this.endpoint.grantInvoke(grantee, route, this.built, () => this.routes());
+    return this.named(() => this.endpoint.grantInvoke(grantee, route, this.built, () => this.routes()));
   }
 
   /**
@@ -275,6 +271,15 @@ export class SecureDbApi extends Construct {
    * (typed by its declared columns), authorization with scopes, API key, and problem+json errors.
    */
   public openApiDocument(): string {
-    return JSON.stringify(this.openApi.document(this.queries.checkAgainstSchema() ?? []), undefined, 2);
+    return this.named(() => JSON.stringify(this.openApi.document(this.queries.checkAgainstSchema() ?? []), undefined, 2));
+  }
+
+  /** `fn`, its errors naming this construct (see namingConstruct). */
+  private named<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw namingConstruct(this, e);
+    }
   }
 }

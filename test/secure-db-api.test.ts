@@ -382,6 +382,7 @@ describe('SecureDbApi validation', () => {
     ['claims under IAM authorization', { queries: [{ route: 'GET /mine', sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' }] }, undefined],
     // Errors of the parts and of aws-cdk-lib, in the constructor and at synthesis, in the same form.
     ['a rotation schedule Secrets Manager refuses', { databaseUsers: { rotationSchedule: Duration.hours(1) }, queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
+    ['a malformed route given to addQuery', { queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, (api) => api.addQuery('GETT /x', { sql: 'SELECT 1' })],
     ['a JWT authorizer in isolated subnets', { authorization: ApiAuthorization.jwt({ issuer: 'https://example.okta.com/oauth2/default', audiences: ['api://shop'] }), queries: [{ route: 'GET /a', sql: 'SELECT 1' }] }, undefined],
   ])('the error for %s names the construct path first', (_what, props, mutate) => {
     expect(build(props, mutate)).toThrow(/^SecureDbApi Test\/Api: /);

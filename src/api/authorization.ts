@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { privateFunction } from '../security/private-function';
-import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, checkAuthorizerConfig } from '../shared/authorizer-config';
+import { AUTHORIZER_CONFIG_VERSION, AuthorizerConfig, authorizerConfigProblems } from '../shared/authorizer-config';
 
 /** A route and what its caller needs, as the authorization sees it. */
 export interface AuthorizedRoute {
@@ -203,12 +203,13 @@ class JwtAuthorization extends ApiAuthorization {
 
   constructor(private readonly options: JwtAuthorizationOptions) {
     super(true);
+    // Checked now, so a typo fails where the authorization is written (the API's path is not known yet).
+    const problems = authorizerConfigProblems({ version: AUTHORIZER_CONFIG_VERSION, issuer: options.issuer, audiences: options.audiences, jwksUri: options.jwksUri, routes: [{ method: 'GET', path: '/' }] });
+    if (problems.length > 0) throw new Error(`ApiAuthorization.jwt: ${problems.join('; ')}`);
     this._openApi = {
       name: 'oidc',
       scheme: { type: 'openIdConnect', openIdConnectUrl: `${options.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, description: 'A bearer JWT of the OpenID provider' },
     };
-    // Checked now, so a typo fails where the authorization is written.
-    checkAuthorizerConfig({ version: AUTHORIZER_CONFIG_VERSION, issuer: options.issuer, audiences: options.audiences, jwksUri: options.jwksUri, routes: [{ method: 'GET', path: '/' }] });
     const ttl = options.resultsCacheTtl?.toSeconds();
     if (ttl !== undefined && ttl > 3600) throw new Error('ApiAuthorization.jwt: resultsCacheTtl can be at most one hour');
   }

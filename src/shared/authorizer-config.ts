@@ -40,6 +40,12 @@ export function isCognitoIssuer(issuer: string): boolean {
 
 /** Checks the configuration the construct wrote; all problems at once. */
 export function checkAuthorizerConfig(config: AuthorizerConfig): void {
+  const problems = authorizerConfigProblems(config);
+  if (problems.length > 0) throw new Error(`Invalid authorizer configuration: ${problems.join('; ')}`);
+}
+
+/** What is wrong with a configuration, each problem in a few words; empty when nothing is. */
+export function authorizerConfigProblems(config: AuthorizerConfig): string[] {
   const problems: string[] = [];
   if (config?.version !== AUTHORIZER_CONFIG_VERSION) problems.push(`version must be ${AUTHORIZER_CONFIG_VERSION}`);
   if (typeof config?.issuer !== 'string' || !/^https:\/\/\S+$/.test(config.issuer)) problems.push('issuer must be an https:// URL');
@@ -48,6 +54,6 @@ export function checkAuthorizerConfig(config: AuthorizerConfig): void {
   }
   if (config?.jwksUri !== undefined && !/^https:\/\/\S+$/.test(config.jwksUri)) problems.push('jwksUri must be an https:// URL');
   if (!Array.isArray(config?.routes) || config.routes.length === 0) problems.push('routes must be a non-empty list');
-  if (problems.length > 0) throw new Error(`Invalid authorizer configuration: ${problems.join('; ')}`);
+  return problems;
 }
 

@@ -168,9 +168,9 @@ describe('JWT authorization (any OIDC provider)', () => {
   });
 
   test('bad issuers, audiences and cache times are refused where they are written', () => {
-    expect(() => ApiAuthorization.jwt({ issuer: 'http://idp.example.com', audiences: ['a'] })).toThrow(/issuer must be an https:\/\/ URL/);
+    expect(() => ApiAuthorization.jwt({ issuer: 'http://idp.example.com', audiences: ['a'] })).toThrow(/^ApiAuthorization\.jwt: issuer must be an https:\/\/ URL$/);
     expect(() => ApiAuthorization.jwt({ issuer: OKTA.issuer, audiences: [] })).toThrow(/audiences must be a non-empty list/);
-    expect(() => ApiAuthorization.jwt({ ...OKTA, jwksUri: 'ftp://x' })).toThrow(/jwksUri must be an https:\/\/ URL/);
+    expect(() => ApiAuthorization.jwt({ ...OKTA, jwksUri: 'ftp://x' })).toThrow(/^ApiAuthorization\.jwt: jwksUri must be an https:\/\/ URL$/);
     expect(() => ApiAuthorization.jwt({ ...OKTA, resultsCacheTtl: Duration.hours(2) })).toThrow(/at most one hour/);
   });
 });

@@ -19,7 +19,17 @@ const valueArb = fc.letrec((tie) => ({
   ),
 })).value;
 
-const event = (body: string) => ({ body, isBase64Encoded: false, headers: { 'Content-Type': 'application/json' } });
+const event = (body: string) => ({
+  httpMethod: 'POST',
+  path: '/things',
+  resource: '/things',
+  pathParameters: null,
+  queryStringParameters: null,
+  multiValueQueryStringParameters: null,
+  body,
+  isBase64Encoded: false,
+  headers: { 'Content-Type': 'application/json' },
+});
 
 describe('repeatedJsonName', () => {
   test('finds nothing in JSON that JSON.stringify wrote, compact or indented', () => {
