@@ -234,7 +234,9 @@ export interface QueryOptions {
    */
   readonly timeout?: Duration;
   /**
-   * The result is a single object; no matching row is a 404.
+   * The result is a single object; no matching row is a 404. A write must then return its row: an
+   * INSERT, UPDATE, DELETE or MERGE without RETURNING is refused at synth time (it would change the row,
+   * then answer 404).
    * @default false
    */
   readonly single?: boolean;

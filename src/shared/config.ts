@@ -233,6 +233,9 @@ export function parsePathTemplate(path: string): { pattern: RegExp; names: strin
 const WRITE_KEYWORDS = /\b(insert|update|delete|merge|upsert|truncate|drop|alter|create|grant|revoke|call|copy|lock|vacuum|set|into)\b/i;
 
 /** Returns the write keyword found in a read query's code, if any. */
+/** A statement that changes data and, without RETURNING, answers no rows (a CTE's final statement included). */
+const DATA_CHANGE_WITHOUT_ROWS = /^\s*(?:\(\s*)*(?:with\b[\s\S]*\)\s*)?(?:insert|update|delete|merge|replace)\b/i;
+
 export function findWriteKeyword(code: string): string | undefined {
   const m = WRITE_KEYWORDS.exec(code);
   return m ? m[1].toUpperCase() : undefined;
@@ -416,6 +419,10 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
       if (q.access === 'read') {
         const kw = findWriteKeyword(code);
         if (kw) problems.push(`${label}: read query contains ${kw}; declare access "write" for statements that change data`);
+      }
+      // A write that returns no row would answer 404 "no row matches" after it changed data.
+      if (q.single === true && q.access === 'write' && DATA_CHANGE_WITHOUT_ROWS.test(code) && !/\breturning\b/i.test(code)) {
+        problems.push(`${label}: single: true, but the statement returns no rows (add RETURNING, or leave single out: it answers its affected rows)`);
       }
     }
     problems.push(...paginationProblems(q, config.engine, typeof q.sql === 'string' ? safeCode(q.sql, dialect) : undefined));

@@ -39,6 +39,10 @@ describe('prepareConfig', () => {
     ['malformed path', [query({ name: 'a', method: 'GET', path: 'a/{id', sql: 'SELECT 1' })], /must start with "\/"/],
     ['a PostgreSQL read that cannot be a subquery', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SHOW search_path' })], /must be a SELECT, WITH, VALUES or TABLE statement/],
     ['positional placeholder', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT $1' })], /Positional parameters/],
+    // It would change the row, then answer 404 "no row matches": the caller retries a write that happened.
+    ['a single DELETE that returns no row', [query({ name: 'a', method: 'DELETE', path: '/a', access: 'write', sql: 'DELETE FROM t WHERE id = 1', single: true })], /query "a": single: true, but the statement returns no rows \(add RETURNING, or leave single out: it answers its affected rows\)/],
+    ['a single UPDATE in parentheses, RETURNING only in a comment', [query({ name: 'a', method: 'PUT', path: '/a', access: 'write', sql: '(UPDATE t SET a = 1) -- RETURNING *', single: true })], /single: true, but the statement returns no rows/],
+    ['a single INSERT at the end of a CTE', [query({ name: 'a', method: 'POST', path: '/a', access: 'write', sql: "WITH v AS (SELECT 'returning' AS x) INSERT INTO t SELECT x FROM v", single: true })], /single: true, but the statement returns no rows/],
   ])('%s is refused with a clear message', (_what, queries, message) => {
     expect(() => prepareConfig(config(queries))).toThrow(ConfigError);
     expect(() => prepareConfig(config(queries))).toThrow(message);
@@ -55,6 +59,14 @@ describe('prepareConfig', () => {
 
   test('MySQL dialect refuses ? placeholders', () => {
     expect(() => prepareConfig(config([query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT ?' })], 'mariadb'))).toThrow(/Positional parameters \(\?\)/);
+  });
+
+  test.each([
+    ['DELETE ... RETURNING', 'DELETE FROM t WHERE id = 1 RETURNING id'],
+    ['a CTE whose DELETE returns into a SELECT', 'WITH d AS (DELETE FROM t WHERE id = 1 RETURNING id) SELECT id FROM d'],
+    ['a function that writes', 'SELECT close_order(1) AS closed'],
+  ])('a single write that returns its row is accepted: %s', (_what, sql) => {
+    expect(() => prepareConfig(config([query({ name: 'a', method: 'POST', path: '/a', access: 'write', sql, single: true })]))).not.toThrow();
   });
 
   test('a function named like a keyword is not a write', () => {
