@@ -164,6 +164,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
+/** What the dev server says when the configuration asks for idempotent writes, which it does not make. */
+export const DEV_IDEMPOTENCY_NOTE = 'note: idempotency is not applied here (it needs the deployed API\'s DynamoDB table): '
+  + 'a retried Idempotency-Key runs the write again, and the key is not checked';
+
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
   if (i === -1) return undefined;
@@ -190,6 +194,8 @@ export async function main(argv: string[]): Promise<DevServer> {
     poolSize,
   });
   for (const q of config.queries) console.error(`${q.method.padEnd(6)} ${server.url}${q.path}  (${q.name}, ${q.access})`);
+  // The idempotency store is a DynamoDB table of the deployed API: locally, a retried key writes again.
+  if (config.idempotency) console.error(DEV_IDEMPOTENCY_NOTE);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

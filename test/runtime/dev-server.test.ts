@@ -135,6 +135,21 @@ describe('against a database URL', () => {
 });
 
 describe('command line', () => {
+  test('with an idempotency section it says that idempotency is not applied, and serves the routes', async () => {
+    const base = { version: 1 as const, engine: 'postgres' as const, connection: { ...PG, credentials: { type: 'static' as const, password: '' }, tls: { enabled: false } } };
+    const url = `postgres://${PG.user}@${PG.host}:${PG.port}/${PG.database}`;
+    const withIt = await startDevCli(['--config', writeConfig({ ...base, queries: [query({ name: 'one', method: 'GET', path: '/one', sql: 'SELECT 1 AS one' })], idempotency: { tableName: 'local', expiresAfterSeconds: 60 } }), '--database-url', url, '--port', '0']);
+    const without = await startDevCli(['--config', writeConfig({ ...base, queries: [query({ name: 'one', method: 'GET', path: '/one', sql: 'SELECT 1 AS one' })] }), '--database-url', url, '--port', '0']);
+    try {
+      await withIt.waitForStderr(/idempotency is not applied here/);
+      expect((await httpCall(`${withIt.url}/one`)).status).toBe(200);
+      expect((await httpCall(`${without.url}/one`)).status).toBe(200);
+      expect(without.stderr()).not.toMatch(/idempotency/);
+    } finally {
+      await Promise.all([withIt.stop(), without.stop()]);
+    }
+  });
+
   test('without --config it prints its usage', async () => {
     await expect(main([])).rejects.toThrow(/usage: secure-db-api-dev --config/);
   });
