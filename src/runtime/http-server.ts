@@ -35,6 +35,11 @@ export interface QueryServerOptions {
   readonly tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
   /** Answered without touching the database, for load balancer health checks. */
   readonly healthPath?: string;
+  /**
+   * Milliseconds a whole request may take to arrive before it is answered 408 (Request Timeout).
+   * Default: DEFAULT_REQUEST_TIMEOUT_MS.
+   */
+  readonly requestTimeoutMs?: number;
   /** Called with what a request threw before it was answered with 500. Default: logs the error's name. */
   readonly onError?: (error: unknown) => void;
 }
@@ -164,10 +169,25 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy();
     return;
   }
-  const out = problemResponse(CLIENT_ERRORS[error.code ?? ''] ?? NOT_HTTP, undefined);
-  const head = Object.entries({ ...out.headers, 'content-length': String(Buffer.byteLength(out.body)), 'connection': 'close' }).map(([k, v]) => `${k}: ${v}`);
+  answerOnSocket(socket, CLIENT_ERRORS[error.code ?? ''] ?? NOT_HTTP);
+}
+
+/** Writes `problem` as the whole answer on a raw socket, then closes the connection. */
+function answerOnSocket(socket: Duplex, problem: Problem, extraHeaders: Record<string, string> = {}): void {
+  const out = problemResponse(problem, undefined);
+  const head = Object.entries({ ...out.headers, ...extraHeaders, 'content-length': String(Buffer.byteLength(out.body)), 'connection': 'close' }).map(([k, v]) => `${k}: ${v}`);
   socket.end([`HTTP/1.1 ${out.statusCode} ${http.STATUS_CODES[out.statusCode] ?? ''}`, ...head, '', out.body].join('\r\n'));
 }
+
+/** CONNECT asks for a tunnel, which Node hands over as a bare socket: answered, never left open. */
+const NO_TUNNEL = new Problem('method-not-allowed', 'CONNECT is not served here');
+
+/**
+ * How long a whole request (headers and body) may take to arrive before it is answered 408 and its
+ * connection closed: a client that announced a longer body than it sends must not hold a connection for
+ * Node's default of five minutes. API Gateway gives up on an integration after 29 seconds.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** How the server reports an error it answered with 500: the error's name only, never its message. */
 function logUnexpected(error: unknown): void {
@@ -237,7 +257,13 @@ export function createQueryServer(target: QueryHandler | Dispatch, options: Quer
       });
     });
   };
-  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' }, listener) : http.createServer(listener);
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node checks the timeouts every connectionsCheckingInterval (30 s by default), not at the deadline.
+  const timeouts = { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout) };
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2', ...timeouts }, listener)
+    : http.createServer(timeouts, listener);
   server.on('clientError', answerClientError);
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerOnSocket(socket, NO_TUNNEL, { allow: 'GET, POST, PUT, PATCH, DELETE' }));
   return server;
 }

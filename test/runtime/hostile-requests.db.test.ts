@@ -6,13 +6,14 @@
  * the unexpected-error path, and the server keeps serving.
  */
 import * as http from 'http';
+import * as net from 'net';
 import { AddressInfo } from 'net';
 import * as fc from 'fast-check';
 import { apiEvent, ENGINES, handlerFor, json, param, query, TestDatabase } from './helpers/databases';
 import { rawRequest, RawReply } from './helpers/raw-http';
 import { sqliPayloads } from './helpers/sqli';
 import { QueryHandler } from '../../src/runtime/handler';
-import { createQueryServer } from '../../src/runtime/http-server';
+import { createQueryServer, DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/runtime/http-server';
 import { MAX_FIELD_ERRORS } from '../../src/runtime/problem';
 
 /** Every name Object.prototype has: each must be a key like any other. */
@@ -168,6 +169,13 @@ describe.each(ENGINES)('hostile requests on %s', (_label, open) => {
       await expectServing();
     });
 
+    test('CONNECT is answered 405 with a problem and the connection closed, never left open as a tunnel', async () => {
+      const res = await rawRequest(port, 'CONNECT example.com:443 HTTP/1.1');
+      expect({ status: res.status, type: res.headers['content-type'], allow: res.headers.allow, problem: JSON.parse(res.body).status })
+        .toEqual({ status: 405, type: PROBLEM, allow: 'GET, POST, PUT, PATCH, DELETE', problem: 405 });
+      await expectServing();
+    });
+
     test.each(['%C0%AF', '%ED%A0%80', '%FF', '%E2%82', '%', '%ZZ'])('%s in the query string is a 400 problem, as in the path', async (bad) => {
       const inQuery = await get(`/items?name=${bad}`);
       expect(inQuery.status).toBe(400);
@@ -260,5 +268,34 @@ describe.each(ENGINES)('hostile requests on %s', (_label, open) => {
         if (res.statusCode >= 400) expect(res.headers['content-type']).toBe(PROBLEM);
       }), { numRuns: 300 });
     });
+  });
+});
+
+describe('HTTP server request timeout', () => {
+  test('a body shorter than its Content-Length is answered 408 with a problem once the time is up, and the connection closed', async () => {
+    // No database: the request never gets that far.
+    const server = createQueryServer(() => Promise.reject(new Error('never called')), { maxBodyBytes: 1024, requestTimeoutMs: 300 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+      const received: Buffer[] = [];
+      socket.on('data', (c: Buffer) => received.push(c));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write('POST /items HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":');
+      await closed;
+      const answer = Buffer.concat(received).toString('utf8');
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).status).toBe(408);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('the default lets a request take 30 seconds, above API Gateway\'s 29-second integration limit', () => {
+    const server = createQueryServer(() => Promise.reject(new Error('never called')), { maxBodyBytes: 1024 });
+    expect({ request: server.requestTimeout, headers: server.headersTimeout })
+      .toEqual({ request: DEFAULT_REQUEST_TIMEOUT_MS, headers: DEFAULT_REQUEST_TIMEOUT_MS });
+    expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(30_000);
   });
 });
