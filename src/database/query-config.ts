@@ -49,12 +49,32 @@ function nameFromRoute(method: string, path: string): string {
   return /^[A-Za-z_]/.test(camel) ? camel : `q${camel}`;
 }
 
+/** True when `value` is an object with the method `method` (an instance of the library's class, or of a copy of it). */
+function madeBy(value: unknown, method: string): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[method] === 'function';
+}
+
+/** A value in an error message, at most 80 characters. */
+function shown(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
 /** Turns a definition into the runtime's query configuration. */
 export function toQueryConfig(def: QueryDefinition): QueryConfig {
   const { method, path } = parseRoute(def.route);
   const pathNames = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
   const timeout = def.timeout ?? Duration.seconds(5);
   const name = def.name ?? nameFromRoute(method, path);
+  // What a type checker would have said, for JavaScript callers (a number for a Duration, a plain object
+  // for a QueryParameter), instead of "x is not a function" from deep inside.
+  if (!madeBy(timeout, 'toMilliseconds')) throw new Error(`query "${name}": timeout must be a Duration (e.g. Duration.seconds(5)), got ${shown(timeout)}`);
+  (def.parameters ?? []).forEach((p, i) => {
+    if (!madeBy(p, '_toConfig')) throw new Error(`query "${name}": parameter ${i + 1} must be made by QueryParameter (e.g. QueryParameter.integer('id')), got ${shown(p)}`);
+  });
+  if (def.pagination !== undefined && !madeBy(def.pagination, '_toConfig')) {
+    throw new Error(`query "${name}": pagination must be made by Pagination.keyset(...), got ${shown(def.pagination)}`);
+  }
   const ms = timeout.toMilliseconds({ integral: false });
   if (!Number.isInteger(ms) || ms < 1) {
     throw new Error(`query "${name}": timeout must be a whole number of milliseconds, at least 1 (got ${timeout.toHumanString()})`);

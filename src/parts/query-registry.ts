@@ -114,6 +114,11 @@ export class QueryRegistry {
       throw e;
     }
     this.checkIdentity(prepared, definitions);
+    if (this.o.props.openApi?.serve) {
+      const served = routeKeyOf('GET', DEFAULTS.openApiPath);
+      const clash = configs.find((c) => routeKeyOf(c.method, c.path) === served);
+      if (clash) throw apiError(this.o.scope, `query "${clash.name}": GET ${DEFAULTS.openApiPath} is where the OpenAPI document is served (openApi.serve); give the query another route`);
+    }
     return configs;
   }
 

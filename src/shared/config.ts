@@ -320,14 +320,19 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
   const dialect = dialectOf(config.engine);
   const prepared: PreparedQuery[] = [];
   const routes = new Map<string, string>();
-  const names = new Set<string>();
+  /** Each query name and the route that has it. */
+  const names = new Map<string, string>();
 
   for (const q of config.queries) {
     const label = `query "${q.name}"`;
     const before = problems.length;
     if (typeof q.name !== 'string' || !NAME.test(q.name)) problems.push(`${label}: name must match ${NAME}`);
-    if (names.has(q.name)) problems.push(`${label}: duplicate query name`);
-    names.add(q.name);
+    const holder = names.get(q.name);
+    if (holder !== undefined) {
+      problems.push(`${label}: duplicate query name: ${holder} has it too (names made from routes differ only in case or punctuation?); give one of them a name of its own`);
+    } else {
+      names.set(q.name, `${q.method} ${q.path}`);
+    }
     if (!METHODS.includes(q.method)) problems.push(`${label}: method must be one of ${METHODS.join(', ')}`);
     if (q.access !== 'read' && q.access !== 'write') problems.push(`${label}: access must be read or write`);
     if (!Number.isSafeInteger(q.rowLimit) || q.rowLimit < 1 || q.rowLimit > MAX_ROW_LIMIT) {
