@@ -14,6 +14,15 @@ import { ApiAuthorization, DatabaseTarget, SecureDbApi, SecureDbApiProps } from 
 import { ENV, existingProxy, fargateBackend, importedMysqlStack, postgresApi, postgresStack } from './helpers/stacks';
 import { AlarmProperties, resourceEntriesOf, resourcesOf, RoleProperties } from './helpers/template';
 
+/** The stack sets API Gateway's account once, and each of its `stages` stages depends on that. */
+function expectStagesWaitForOneAccount(t: Template, stages: number): void {
+  t.resourceCountIs('AWS::ApiGateway::Account', 1);
+  const [accountId] = Object.keys(t.findResources('AWS::ApiGateway::Account'));
+  const found = resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage');
+  expect(found).toHaveLength(stages);
+  for (const s of found) expect(s.DependsOn).toEqual(expect.arrayContaining([accountId]));
+}
+
 describe('account-wide API Gateway logging', () => {
   test('two APIs in one stack share one AWS::ApiGateway::Account, and both stages wait for it', () => {
     const { stack, vpc, cluster } = postgresApi();
@@ -23,12 +32,7 @@ describe('account-wide API Gateway logging', () => {
       databaseUsers: { reader: 'second_reader', writer: 'second_writer' },
       queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
     });
-    const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::ApiGateway::Account', 1);
-    const [accountId] = Object.keys(t.findResources('AWS::ApiGateway::Account'));
-    const stages = resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage');
-    expect(stages).toHaveLength(2);
-    for (const s of stages) expect(s.DependsOn).toEqual(expect.arrayContaining([accountId]));
+    expectStagesWaitForOneAccount(Template.fromStack(stack), 2);
   });
 
   test.each([
@@ -44,22 +48,18 @@ describe('account-wide API Gateway logging', () => {
       configureAccountLogging,
     });
     for (const [id, configures] of configuringFirst ? [['Configuring', true], ['Leaving', false]] as const : [['Leaving', false], ['Configuring', true]] as const) make(id, configures);
-    const t = Template.fromStack(stack);
-    t.resourceCountIs('AWS::ApiGateway::Account', 1);
-    const [accountId] = Object.keys(t.findResources('AWS::ApiGateway::Account'));
-    const stages = resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage');
-    expect(stages).toHaveLength(2);
-    for (const s of stages) expect(s.DependsOn).toEqual(expect.arrayContaining([accountId]));
+    expectStagesWaitForOneAccount(Template.fromStack(stack), 2);
   });
 
   test('an API that leaves the account setting alone waits for an aws-cdk-lib RestApi\'s setting in its stack, and for nothing without one', () => {
-    const alone = postgresStack();
-    new SecureDbApi(alone.stack, 'Api', {
-      vpc: alone.vpc,
-      database: DatabaseTarget.fromCluster(alone.cluster, { databaseName: 'shop' }),
+    const leaving = ({ stack, vpc, cluster }: ReturnType<typeof postgresStack>) => new SecureDbApi(stack, 'Api', {
+      vpc,
+      database: DatabaseTarget.fromCluster(cluster, { databaseName: 'shop' }),
       queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
       configureAccountLogging: false,
     });
+    const alone = postgresStack();
+    leaving(alone);
     const t = Template.fromStack(alone.stack);
     t.resourceCountIs('AWS::ApiGateway::Account', 0);
     expect(resourcesOf<unknown>(t, 'AWS::ApiGateway::Stage')).toHaveLength(1);
@@ -67,12 +67,7 @@ describe('account-wide API Gateway logging', () => {
     const mixed = postgresStack();
     const plain = new apigw.RestApi(mixed.stack, 'Plain', { cloudWatchRole: true });
     plain.root.addMethod('GET', new apigw.MockIntegration());
-    new SecureDbApi(mixed.stack, 'Api', {
-      vpc: mixed.vpc,
-      database: DatabaseTarget.fromCluster(mixed.cluster, { databaseName: 'shop' }),
-      queries: [{ route: 'GET /ping', sql: 'SELECT 1 AS ok' }],
-      configureAccountLogging: false,
-    });
+    leaving(mixed);
     const m = Template.fromStack(mixed.stack);
     const [accountId] = Object.keys(m.findResources('AWS::ApiGateway::Account'));
     const ours = resourcesOf<unknown>(m, 'AWS::ApiGateway::Stage', { Properties: { StageName: 'v1' } });
