@@ -54,9 +54,14 @@ function madeBy(value: unknown, method: string): boolean {
   return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>)[method] === 'function';
 }
 
-/** A value in an error message, at most 80 characters. */
+/** A value in an error message, as JSON where it has one (not a cyclic object's), at most 80 characters. */
 function shown(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
