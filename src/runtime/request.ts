@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { Problem } from './problem';
-import { LONE_SURROGATE } from '../shared/params';
+import { LONE_SURROGATE, TOO_SMALL, UNDERFLOWS } from '../shared/params';
 
 /** The part of the event the handlers read. */
 export type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
@@ -74,7 +74,23 @@ export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, content
   if (twice !== undefined) {
     throw new Problem('validation', 'The request body names a field twice in one object', { errors: [{ name: twice, in: 'body', reason: 'appears twice in one JSON object' }] });
   }
+  const tiny = underflowingJsonNumber(text);
+  if (tiny !== undefined) throw bodyProblem(`has a number that ${TOO_SMALL}: ${tiny.length > 40 ? `${tiny.slice(0, 39)}…` : tiny}`);
   return parsed;
+}
+
+/** Strings (skipped) and numbers of a JSON text. */
+const JSON_STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/**
+ * The first number of `text` (valid JSON) that JSON.parse reads as 0 although it is not (1e-400, or a
+ * decimal with hundreds of zeros): taken as 0, the value the caller sent would be lost.
+ */
+export function underflowingJsonNumber(text: string): string | undefined {
+  for (const [token] of text.matchAll(JSON_STRING_OR_NUMBER)) {
+    if (token.charCodeAt(0) !== 0x22 && Number(token) === 0 && UNDERFLOWS(token)) return token;
+  }
+  return undefined;
 }
 
 /**

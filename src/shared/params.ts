@@ -13,6 +13,11 @@ type Result = { readonly ok: true; readonly value: BoundValue } | { readonly ok:
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const INTEGER_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
 const NUMBER_TEXT = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/** A number's text whose value is not 0 but reads as 0: too small for a double (1e-400). */
+export const UNDERFLOWS = (text: string): boolean => /[1-9]/.test(text.split(/[eE]/)[0]);
+/** Why such a number is refused rather than taken as 0. */
+export const TOO_SMALL = 'is too small to represent as a number (it would be read as 0)';
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
 /** Half of a UTF-16 surrogate pair on its own: text that was not valid UTF-8 on the wire. */
@@ -113,6 +118,7 @@ export function coerceValue(p: ParameterConfig, raw: unknown, fromText: boolean,
       else if (fromText && typeof raw === 'string' && NUMBER_TEXT.test(raw)) n = Number(raw);
       else return fail('must be a number');
       if (!Number.isFinite(n)) return fail('must be a finite number');
+      if (n === 0 && typeof raw === 'string' && UNDERFLOWS(raw)) return fail(TOO_SMALL);
       return checkRange(p, n);
     }
     case 'boolean': {

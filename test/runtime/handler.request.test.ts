@@ -79,6 +79,11 @@ test('huge numbers are 400', async () => {
   expect(body.errors).toEqual([{ name: 'n', in: 'body', reason: expect.stringMatching(/between|integer/) }]);
 });
 
+test('a number too small to represent is 400 in the body, never read as 0', async () => {
+  const inBody = expectProblem(await handler.handle(apiEvent('POST', '/echo', { rawBody: '{"n": 1, "s": "a", "x": 1e-400}' })), 400, /validation$/);
+  expect(inBody.errors).toEqual([{ name: 'body', in: 'body', reason: expect.stringMatching(/too small to represent .*: 1e-400$/) }]);
+});
+
 test('every invalid field is listed, and unknown fields are refused', async () => {
   const body = expectProblem(await handler.handle(apiEvent('POST', '/echo', { body: { s: 'x'.repeat(11), extra: 1 } })), 400, /validation$/);
   expect(body.errors).toEqual(expect.arrayContaining([

@@ -3,7 +3,7 @@
  * decodes names; nothing else is (property tests over generated JSON).
  */
 import * as fc from 'fast-check';
-import { decodeJsonBody, repeatedJsonName } from '../../src/runtime/request';
+import { decodeJsonBody, repeatedJsonName, underflowingJsonNumber } from '../../src/runtime/request';
 
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
@@ -87,6 +87,28 @@ describe('decodeJsonBody', () => {
   test('reads every other body as JSON.parse does', () => {
     fc.assert(fc.property(valueArb, (value) => {
       expect(decodeJsonBody(event(JSON.stringify(value)), 1024 * 1024)).toEqual(JSON.parse(JSON.stringify(value)));
+    }));
+  });
+});
+
+describe('underflowingJsonNumber', () => {
+  test('finds a number JSON.parse would read as 0 although it is not, outside strings', () => {
+    expect(underflowingJsonNumber('{"n":1e-400}')).toBe('1e-400');
+    expect(underflowingJsonNumber('[1, -2.5E-999, 3]')).toBe('-2.5E-999');
+    expect(underflowingJsonNumber(`{"n":0.${'0'.repeat(400)}1}`)).toBe(`0.${'0'.repeat(400)}1`);
+    expect(underflowingJsonNumber('{"s":"1e-400","z":0,"m":-0,"e":0e-5,"x":0.0}')).toBeUndefined();
+  });
+
+  test('finds nothing in any JSON that JSON.stringify wrote (every double it writes reads back as itself)', () => {
+    fc.assert(fc.property(valueArb, fc.double({ noNaN: true, noDefaultInfinity: true }), (value, n) => {
+      expect(underflowingJsonNumber(JSON.stringify([value, n, { n }]))).toBeUndefined();
+    }));
+  });
+
+  test('a body with such a number is a 400, not a 0 written to the database', () => {
+    expect(() => decodeJsonBody(event('{"amount":1e-400}'), 1024)).toThrow(expect.objectContaining({
+      kind: 'validation',
+      extras: { errors: [{ name: 'body', in: 'body', reason: 'has a number that is too small to represent as a number (it would be read as 0): 1e-400' }] },
     }));
   });
 });
