@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { AccessLevel, QueryDefinition } from './query';
 import { MAX_TIMEOUT_MS } from '../shared/config';
 import type { ColumnConfig, HttpMethod as RuntimeMethod, QueryConfig } from '../shared/config';
+import { truncate } from '../shared/problem';
 
 /** Time beyond the statement timeout to connect and answer. */
 const ANSWER_GRACE_MS = 3000;
@@ -62,7 +63,7 @@ function shown(value: unknown): string {
   } catch {
     text = String(value);
   }
-  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+  return truncate(text, 80);
 }
 
 /** Turns a definition into the runtime's query configuration. */

@@ -2,7 +2,7 @@
  * RFC 9457 problem details. Every error the handler returns is one of these; none carries a driver
  * message, SQL text or stack.
  */
-import { FieldError, PROBLEM_STATUS, PROBLEM_TYPE_BASE, ProblemKind } from '../shared/problem';
+import { FieldError, PROBLEM_STATUS, PROBLEM_TYPE_BASE, ProblemKind, truncate } from '../shared/problem';
 
 export interface ProblemExtras {
   readonly errors?: readonly FieldError[];
@@ -43,11 +43,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 export const MAX_FIELD_ERRORS = 20;
 /** A field name longer than this (it may be a caller's key) is cut, ending in `…`. */
 export const MAX_FIELD_NAME_CHARS = 64;
-
-function truncate(text: string, max: number): string {
-  const chars = [...text];
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 /** Serializes a problem. `instance` is the request id, so a caller can quote it to support. */
 export function problemResponse(p: Problem, requestId: string | undefined): HttpResponse {

@@ -5,6 +5,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { Problem } from './problem';
 import { LONE_SURROGATE, TOO_SMALL, UNDERFLOWS } from '../shared/params';
+import { truncate } from '../shared/problem';
 
 /** The part of the event the handlers read. */
 export type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'resource' | 'pathParameters' | 'queryStringParameters' | 'multiValueQueryStringParameters' | 'headers' | 'body' | 'isBase64Encoded'> & {
@@ -75,7 +76,7 @@ export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, content
     throw new Problem('validation', 'The request body names a field twice in one object', { errors: [{ name: twice, in: 'body', reason: 'appears twice in one JSON object' }] });
   }
   const tiny = underflowingJsonNumber(text);
-  if (tiny !== undefined) throw bodyProblem(`has a number that ${TOO_SMALL}: ${tiny.length > 40 ? `${tiny.slice(0, 39)}…` : tiny}`);
+  if (tiny !== undefined) throw bodyProblem(`has a number that ${TOO_SMALL}: ${truncate(tiny, 40)}`);
   return parsed;
 }
 

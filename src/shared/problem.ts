@@ -3,6 +3,12 @@
  * Shared by the runtime, which answers with them, and the construct, which documents them.
  */
 
+/** `text` cut to at most `max` characters (code points), ending in `…` when cut: a caller's value in a message. */
+export function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
 export interface FieldError {
   /** Parameter name (or `body` for the body as a whole). */
   readonly name: string;
