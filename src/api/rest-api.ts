@@ -1,4 +1,4 @@
-import { Aspects, IAspect, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, IAspect, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,7 @@ import { ApiDeployment } from './deployment';
 import { bodyPropertySchema, isRequired } from './json-schema';
 import { ThrottlingOptions } from './throttling';
 import { answerTimeout } from '../database/query-config';
+import { acknowledge } from '../security/acknowledgements';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { QueryConfig } from '../shared/config';
@@ -82,7 +83,7 @@ export class QueryRestApi extends Construct {
   public readonly api: apigw.RestApi;
   public readonly accessLogGroup: logs.LogGroup;
   private readonly validator: apigw.RequestValidator;
-  private readonly integrations = new Map<lambda.IFunction, apigw.LambdaIntegration>();
+  private readonly integrations = new Map<lambda.IFunction, apigw.Integration>();
 
   constructor(scope: Construct, id: string, props: QueryRestApiProps) {
     super(scope, id);
@@ -121,7 +122,8 @@ export class QueryRestApi extends Construct {
     else Aspects.of(stage).add(new WaitForAccountSettings(stage));
     this.validator = this.api.addRequestValidator('Validator', { validateRequestBody: true, validateRequestParameters: true });
     this.problemResponses();
-    Validations.of(stage).acknowledge(
+    acknowledge(
+      stage,
       { id: 'AwsSolutions-APIG3', reason: 'WAF is an account-level decision; associate a web ACL with the stage (SecureDbApi.api.deploymentStage) where required.' },
       ...inCompliancePacks('APIGWAssociatedWithWAF', 'WAF is an account-level decision; associate a web ACL with the stage where required.'),
       ...inCompliancePacks('APIGWCacheEnabledAndEncrypted', 'Query results are per caller and must not be served from a shared cache.'),
@@ -134,11 +136,24 @@ export class QueryRestApi extends Construct {
     return this.addQueryMethod(query, this.integrationOf(fn), access);
   }
 
-  /** One Lambda proxy integration per function, shared by its routes (it renders the same for each). */
-  private integrationOf(fn: lambda.IFunction): apigw.LambdaIntegration {
+  /**
+   * One Lambda proxy integration per function, shared by its routes (it renders the same for each), and
+   * the function's one permission for API Gateway: limited to this API by SourceArn and to this account by
+   * SourceAccount (CT.LAMBDA.PR.2). The integration and the permission are what aws-cdk-lib's
+   * `LambdaIntegration` with `scopePermissionToMethod: false` makes (the same id, hence logical id), made
+   * here once per function: `LambdaIntegration` looks for its permission among every construct of the API
+   * for each method it is bound to, which made the cost of a route grow with the number of routes.
+   */
+  private integrationOf(fn: lambda.IFunction): apigw.Integration {
     let integration = this.integrations.get(fn);
     if (!integration) {
-      integration = new apigw.LambdaIntegration(fn, { proxy: true, scopePermissionToMethod: false });
+      integration = new apigw.AwsIntegration({ proxy: true, service: 'lambda', path: `2015-03-31/functions/${fn.functionArn}/invocations` });
+      fn.addPermission(`ApiPermission.ApiScoped.${Names.nodeUniqueId(fn.node)}.${Names.nodeUniqueId(this.api.node)}`, {
+        principal: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        scope: this.api,
+        sourceArn: this.api.arnForExecuteApi(),
+        sourceAccount: Stack.of(this).account,
+      });
       this.integrations.set(fn, integration);
     }
     return integration;
@@ -257,29 +272,17 @@ export class QueryRestApi extends Construct {
     const method = resource.addMethod(httpMethod, integration, { ...options, apiKeyRequired: access.apiKeyRequired, ...auth });
     const name = options.operationName ?? `${httpMethod} ${path}`;
     if (access.unauthenticated) {
-      Validations.of(method).acknowledge(
+      acknowledge(
+        method,
         { id: 'AwsSolutions-APIG4', reason: `Opened to unauthenticated callers on purpose: the query "${name}" sets allowUnauthenticated (read-only, no claims).` },
         { id: 'AwsSolutions-COG4', reason: `Opened to unauthenticated callers on purpose: the query "${name}" sets allowUnauthenticated.` },
       );
     } else if (access.authorization.authorizationType === apigw.AuthorizationType.IAM) {
-      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses AWS IAM (SigV4) authorization.' });
+      acknowledge(method, { id: 'AwsSolutions-COG4', reason: 'The method uses AWS IAM (SigV4) authorization.' });
     } else if (access.authorization.authorizationType === apigw.AuthorizationType.CUSTOM) {
-      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: 'The method uses the OIDC JWT authorizer (aws-jwt-verify: signature, issuer, audience, expiry, scopes).' });
+      acknowledge(method, { id: 'AwsSolutions-COG4', reason: 'The method uses the OIDC JWT authorizer (aws-jwt-verify: signature, issuer, audience, expiry, scopes).' });
     }
     return method;
-  }
-
-  /**
-   * The integration grants API Gateway one invoke permission per function, limited to this API by
-   * SourceArn; SourceAccount is added so the permission also names the account (CT.LAMBDA.PR.2).
-   */
-  public restrictInvokePermission(fn: lambda.IFunction): void {
-    const id = `ApiPermission.ApiScoped.${Names.nodeUniqueId(fn.node)}.${Names.nodeUniqueId(this.api.node)}`;
-    const permission = this.api.node.tryFindChild(id);
-    if (!(permission instanceof lambda.CfnPermission)) {
-      throw new Error(`SecureDbApi: expected the API Gateway invoke permission ${id} for ${fn.node.path}`);
-    }
-    permission.sourceAccount = Stack.of(this).account;
   }
 
   /**
@@ -375,20 +378,14 @@ function accountLogging(stack: Stack): apigw.CfnAccount {
       }),
     ],
   });
-  acknowledgeFinding(policy, `AwsSolutions-IAM5[Resource::${Token.isUnresolved(stack.region) || Token.isUnresolved(stack.account)
-    ? `arn:*:logs:<AWS::Region>:<AWS::AccountId>:log-group:${EXECUTION_LOG_GROUPS}` : logGroups}]`,
-  'API Gateway names its execution log groups API-Gateway-Execution-Logs_{api-id}/{stage}; the prefix in this account and region is the narrowest scope.');
+  const findingArn = Token.isUnresolved(stack.region) || Token.isUnresolved(stack.account)
+    ? `arn:*:logs:<AWS::Region>:<AWS::AccountId>:log-group:${EXECUTION_LOG_GROUPS}` : logGroups;
+  acknowledge(policy, {
+    id: `AwsSolutions-IAM5[Resource::${findingArn}]`,
+    reason: 'API Gateway names its execution log groups API-Gateway-Execution-Logs_{api-id}/{stage}; the prefix in this account and region is the narrowest scope.',
+  });
   const account = new apigw.CfnAccount(scope, 'Account', { cloudWatchRoleArn: role.roleArn });
   account.node.addDependency(policy);
   for (const retained of [role, policy, account]) retained.applyRemovalPolicy(RemovalPolicy.RETAIN);
   return account;
-}
-
-/**
- * Acknowledges one cdk-nag finding. `Validations.acknowledge` refuses ids with more than one `::`, which a
- * finding on a resource holding a reference has (`<AWS::Region>`): those are recorded as the same metadata.
- */
-function acknowledgeFinding(scope: Construct, id: string, reason: string): void {
-  if (id.split('::').length <= 2) Validations.of(scope).acknowledge({ id, reason });
-  else scope.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, { [id]: reason });
 }

@@ -64,7 +64,6 @@ export class LambdaBinding implements BackendBinding {
         idempotency: level === 'write' ? ctx.idempotency : undefined,
       });
       for (const q of queries) restApi.addQuery(q, fn, { ...access, unauthenticated: isOpen(q) });
-      restApi.restrictInvokePermission(fn);
     }
     return {};
   }

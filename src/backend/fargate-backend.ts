@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -12,6 +12,7 @@ import { FargateBackendOptions } from './query-backend';
 import { DB_HOST_ENV, proxyDbUserArn } from '../database/query-function';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { CursorKeySecret } from '../pagination/cursor-key-secret';
+import { acknowledge } from '../security/acknowledgements';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { stageAsset } from '../security/private-function';
@@ -129,11 +130,12 @@ export class FargateBackend extends Construct {
         new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
       ],
     });
-    Validations.of(executionRole).acknowledge(
+    acknowledge(
+      executionRole,
       ...inCompliancePacks('IAMNoInlinePolicy', 'aws-cdk-lib grants the image pull (ECR repository of the CDK bootstrap) to the execution role in its default policy.'),
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken supports no resource-level permissions; the pull actions are limited to the asset repository.' },
     );
-    Validations.of(taskDefinition).acknowledge({
+    acknowledge(taskDefinition, {
       id: 'AwsSolutions-ECS2',
       reason: `The environment holds the proxy endpoint and the pool size${idempotency ? ' and the idempotency table\'s name' : ''}${cursorKey ? ' and the cursor key secret\'s ARN' : ''} only; `
         + 'no secret (credentials are IAM tokens, the route table is in the image).',

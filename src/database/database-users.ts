@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { DatabaseTargetConfig } from './database-target';
+import { acknowledge } from '../security/acknowledgements';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { encryptedLogGroup } from '../security/log-groups';
 import { privateFunction } from '../security/private-function';
@@ -151,7 +152,8 @@ export class DatabaseUsers extends Construct {
     const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
     framework.node.addDependency(policy);
     const outside = 'The provider framework answers CloudFormation\'s pre-signed S3 URL, which the VPC may not reach (isolated subnets); it only invokes the in-VPC bootstrap.';
-    Validations.of(framework).acknowledge(
+    acknowledge(
+      framework,
       ...inCompliancePacks('LambdaInsideVPC', outside),
       // Control Tower's CT.LAMBDA.PR.3, on this function only (aws-cdk-lib would read `cfn-guard::rule` app-wide).
       { id: 'cfn-guard:lambda_inside_vpc_check', reason: outside },

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { IdempotencyOptions } from './idempotency-options';
 import { apiError } from '../parts/context';
+import { acknowledge } from '../security/acknowledgements';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { httpsEgressGroup } from '../security/vpc-access';
 import type { IdempotencyConfig } from '../shared/config';
@@ -68,7 +69,7 @@ export class IdempotencyTable extends Construct {
       removalPolicy: props.removalPolicy,
       deletionProtection: props.removalPolicy === RemovalPolicy.RETAIN,
     });
-    Validations.of(this.table).acknowledge(...inCompliancePacks('DynamoDBInBackupPlan',
+    acknowledge(this.table, ...inCompliancePacks('DynamoDBInBackupPlan',
       'The records are the outcomes of recent writes, kept for idempotency.expiresAfter and then deleted by TTL; point-in-time recovery covers the table, and a backup plan would keep what is meant to expire.'));
   }
 

@@ -1,9 +1,10 @@
-import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledge } from '../security/acknowledgements';
 import { inCompliancePacks } from '../security/compliance-packs';
 import { httpsEgressGroup } from '../security/vpc-access';
 import type { CursorKeyConfig } from '../shared/config';
@@ -38,7 +39,7 @@ export class CursorKeySecret extends Construct {
     });
     const reason = 'The key only signs paging cursors, which last cursorLifetime; a rotation would only invalidate the cursors in use. '
       + 'To revoke every cursor at once, put a new random value in the secret.';
-    Validations.of(this.secret).acknowledge({ id: 'AwsSolutions-SMG4', reason }, ...inCompliancePacks('SecretsManagerRotationEnabled', reason));
+    acknowledge(this.secret, { id: 'AwsSolutions-SMG4', reason }, ...inCompliancePacks('SecretsManagerRotationEnabled', reason));
   }
 
   /** The `cursorKey` section of a runtime configuration: the secret's ARN comes from the environment ({@link environment}). */

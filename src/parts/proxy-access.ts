@@ -1,4 +1,4 @@
-import { ArnFormat, Names, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Names, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -9,6 +9,7 @@ import { DEFAULTS, EXCLUDED_PASSWORD_CHARACTERS, PROXY_DEFAULTS } from './defaul
 import { DatabaseTargetConfig } from '../database/database-target';
 import { ENGINES } from '../database/engines';
 import { ProxyAuthentication, SecureDbApiProps } from '../secure-db-api-props';
+import { acknowledge } from '../security/acknowledgements';
 import { inCompliancePacks } from '../security/compliance-packs';
 
 /** What ProxyAccess needs beyond the shared context. */
@@ -145,7 +146,8 @@ export class ProxyAccess {
     // aws-cdk-lib's ProxyTarget already opened the database's port to the proxy security group.
     acknowledgeDatabaseIngress(target, proxySg, 'Opened by aws-cdk-lib ProxyTarget from the proxy security group only');
     if (role) return proxy;
-    Validations.of(proxy.node.findChild('IAMRole')).acknowledge(
+    acknowledge(
+      proxy.node.findChild('IAMRole'),
       ...inCompliancePacks(
         'IAMNoInlinePolicy',
         'The proxy role is created by aws-cdk-lib DatabaseProxy; its only policy reads the two API users\' secrets and decrypts them with this construct\'s key.',
@@ -194,7 +196,8 @@ export function acknowledgeDatabaseIngress(target: DatabaseTargetConfig, source:
         });
       }
       if (!Token.isUnresolved(target.port)) continue;
-      Validations.of(rule).acknowledge(
+      acknowledge(
+        rule,
         ...['EC2RestrictedCommonPorts', 'EC2RestrictedSSH'].flatMap((r) => inCompliancePacks(
           r,
           `${opened}, on the database port (a deploy-time reference the rule cannot read).`,

@@ -64,7 +64,6 @@ export class QueryFunctions {
         graphql,
       });
       restApi.addFunctionRoute('POST', graphql.path, 'graphql', fn, access);
-      restApi.restrictInvokePermission(fn);
     }
   }
 

@@ -1,13 +1,14 @@
 import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledge } from './acknowledgements';
 import { inCompliancePacks } from './compliance-packs';
 import { encryptedLogGroup } from './log-groups';
 import { VPC_ACCESS_WILDCARDS, vpcAccessStatements } from './vpc-access';
@@ -89,7 +90,7 @@ export function privateFunction(scope: Construct, id: string, props: PrivateFunc
     ],
   });
   const wildcards = props.tracing ? `X-Ray supports no resource-level permissions. ${VPC_ACCESS_WILDCARDS}` : VPC_ACCESS_WILDCARDS;
-  Validations.of(policy).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards });
+  acknowledge(policy, { id: 'AwsSolutions-IAM5[Resource::*]', reason: wildcards });
   const stage = stageAsset(props.bundle, props.files);
   const fn = new lambda.Function(scope, id, {
     description: props.description,
@@ -111,10 +112,10 @@ export function privateFunction(scope: Construct, id: string, props: PrivateFunc
     reservedConcurrentExecutions: props.reservedConcurrentExecutions,
   });
   fn.node.addDependency(policy);
-  Validations.of(fn).acknowledge(...inCompliancePacks('LambdaDLQ', props.noDlqReason));
+  acknowledge(fn, ...inCompliancePacks('LambdaDLQ', props.noDlqReason));
   if (props.reservedConcurrentExecutions === undefined) {
     if (!props.noReservedConcurrencyReason) throw new Error(`SecureDbApi: function ${fn.node.path} reserves no concurrency and says not why`);
-    Validations.of(fn).acknowledge(...inCompliancePacks('LambdaConcurrency', props.noReservedConcurrencyReason));
+    acknowledge(fn, ...inCompliancePacks('LambdaConcurrency', props.noReservedConcurrencyReason));
   }
   return { function: fn, role, logGroup };
 }
