@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { SecureDbApiMetricFactory } from './metric-factory';
 import { MonitoringProps } from './monitoring-props';
 import { RenderedOnceWidget } from './rendered-once-widget';
+import { addRouteGraphs } from './route-graphs';
 
 /** Route widgets at most, leaving room under CloudWatch's 500 widgets per dashboard for the rest. */
 const MAX_ROUTE_WIDGETS = 450;
@@ -27,16 +28,20 @@ export function createDashboard(
     w('API latency (ms)', [metrics.api('Latency', 'p50'), metrics.api('Latency', 'p99'), metrics.api('IntegrationLatency', 'p99')]),
     new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 8, height: 6 }),
   );
-  // One widget per route: a dashboard holds at most 500 widgets, and a stack fits about 200 routes.
+  // One graph per route, each in a row of its own: a dashboard holds at most 500 widgets, and a stack fits
+  // about 200 routes.
   const shown = props.routes.slice(0, MAX_ROUTE_WIDGETS);
-  for (const r of shown) {
-    const route = `${r.method} ${r.path}`;
-    const dims = { Method: r.method, Resource: r.path };
-    dashboard.addWidgets(w(
-      route,
-      [metrics.api('Latency', 'p99', dims), metrics.route(route, 'QueryDuration', 'p99')],
-      [metrics.api('Count', 'Sum', dims), metrics.api('4XXError', 'Sum', dims), metrics.api('5XXError', 'Sum', dims)],
-    ));
+  if (shown.length > 0) {
+    addRouteGraphs(dashboard, shown, (r) => {
+      const dims = { Method: r.method, Resource: r.path };
+      return new cloudwatch.GraphWidget({
+        title: r.name,
+        left: [metrics.api('Latency', 'p99', dims), metrics.route(r.name, 'QueryDuration', 'p99')],
+        right: [metrics.api('Count', 'Sum', dims), metrics.api('4XXError', 'Sum', dims), metrics.api('5XXError', 'Sum', dims)],
+        width: 8,
+        height: 6,
+      });
+    });
   }
   if (props.routes.length > shown.length) {
     dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `${props.routes.length - shown.length} more routes are not shown (dashboard widget limit).`, width: 24, height: 1 }));

@@ -4,7 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
  * A widget whose JSON is rendered once for each position it is given. aws-cdk-lib renders a dashboard's
  * whole body each time the body is resolved, three times in a synthesis (the search for cross-stack
  * references, the template, the construct tree), and a `GraphWidget` renders each of its metrics afresh
- * every time: with a graph per route, part of what a route costs at synthesis beyond aws-cdk-lib's own.
+ * every time. (The routes' graphs, one per route, are written more cheaply still: see route-graphs.ts.)
  * The widgets wrapped here are never changed after they are made, so the JSON rendered at a position is
  * the JSON of every later rendering at that position.
  */
