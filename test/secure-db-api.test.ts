@@ -410,6 +410,8 @@ describe('SecureDbApi validation', () => {
       const { api: a } = api();
       expect(() => a.addQuery('GET /b', { sql: 'SELECT :nope' })).toThrow(/SQL uses :nope/);
       expect(() => a.addQuery('GET /mine', { sql: 'SELECT * FROM t WHERE tenant = :claims.tenant_id' })).toThrow(/but the API authorizes with AWS IAM/);
+      expect(() => a.addQuery('GET /hits', { sql: 'UPDATE t SET hits = hits + 1', access: AccessLevel.WRITE }))
+        .toThrow(/^SecureDbApi \S+\/Api: invalid queries:\n- query "getHits": a write query cannot be served at GET/);
     });
 
     test('refuses a route or a name already taken, by the props or by an earlier call, and keeps nothing of it', () => {

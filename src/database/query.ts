@@ -218,7 +218,8 @@ export interface QueryOptions {
    */
   readonly parameters?: QueryParameter[];
   /**
-   * Which database user runs the query.
+   * Which database user runs the query. A write query's route cannot be a GET, which must not change data
+   * (caches, link prefetchers and retrying clients repeat it).
    * @default AccessLevel.READ
    */
   readonly access?: AccessLevel;

@@ -390,6 +390,9 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
     if ((q.method === 'GET' || q.method === 'DELETE') && params.some((p) => p.in === 'body')) {
       problems.push(`${label}: ${q.method} requests have no body; use in="query" or in="path"`);
     }
+    if (q.method === 'GET' && q.access === 'write') {
+      problems.push(`${label}: a write query cannot be served at GET, which must not change data (caches, link prefetchers and retrying clients repeat it); use POST, PUT, PATCH or DELETE`);
+    }
 
     let compiled: CompiledSql | undefined;
     if (typeof q.sql !== 'string' || q.sql.trim() === '') {

@@ -31,6 +31,8 @@ describe('prepareConfig', () => {
     ['path parameter without definition', [query({ name: 'a', method: 'GET', path: '/a/{id}', sql: 'SELECT 1' })], /path parameter \{id\} has no definition/],
     ['path parameter defined elsewhere', [query({ name: 'a', method: 'GET', path: '/a/{id}', sql: 'SELECT :id', parameters: [param({ name: 'id', type: 'integer', in: 'query' })] })], /is in the path but defined with in="query"/],
     ['body on GET', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT :x', parameters: [param({ name: 'x', type: 'integer' })] })], /GET requests have no body/],
+    // Caches, link prefetchers and retrying clients repeat a GET: one that writes would write again.
+    ['a write query at GET', [query({ name: 'a', method: 'GET', path: '/a', access: 'write', sql: 'UPDATE t SET hits = hits + 1' })], /query "a": a write query cannot be served at GET, which must not change data .*; use POST, PUT, PATCH or DELETE/],
     ['bad default', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT :x', parameters: [param({ name: 'x', type: 'integer', in: 'query', default: 'nope' })] })], /default of parameter "x" must be an integer/],
     ['enum without values', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT :x', parameters: [param({ name: 'x', type: 'enum', in: 'query' })] })], /enum parameters need a non-empty list/],
     ['invalid pattern', [query({ name: 'a', method: 'GET', path: '/a', sql: 'SELECT :x', parameters: [param({ name: 'x', type: 'string', in: 'query', pattern: '(' })] })], /pattern is not a valid regular expression/],
