@@ -10,8 +10,8 @@ import { addRouteGraphs } from './route-graphs';
 const MAX_ROUTE_WIDGETS = 450;
 
 /**
- * The dashboard, in `scope`: the API, one row per query route (up to the widget limit), the query
- * functions or tasks, the proxy and the database, and the alarms' states.
+ * The dashboard, in `scope`: the API, one graph per query route, three to a row (up to the widget limit),
+ * the query functions or tasks, the proxy and the database, and the alarms' states.
  */
 export function createDashboard(
   scope: Construct, props: MonitoringProps, metrics: SecureDbApiMetricFactory, alarms: cloudwatch.IAlarm[],
@@ -26,10 +26,11 @@ export function createDashboard(
   dashboard.addWidgets(
     w('API requests and errors', [metrics.api('Count', 'Sum')], [metrics.api('4XXError', 'Sum'), metrics.api('5XXError', 'Sum')]),
     w('API latency (ms)', [metrics.api('Latency', 'p50'), metrics.api('Latency', 'p99'), metrics.api('IntegrationLatency', 'p99')]),
-    new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 8, height: 6 }),
+    // CloudWatch refuses an alarm status widget without alarms (alarms off, or every threshold disabled).
+    ...(alarms.length > 0 ? [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 8, height: 6 })] : []),
   );
-  // One graph per route, each in a row of its own: a dashboard holds at most 500 widgets, and a stack fits
-  // about 200 routes.
+  // One graph per route, three to a row: a dashboard holds at most 500 widgets, and a stack fits about 200
+  // routes.
   const shown = props.routes.slice(0, MAX_ROUTE_WIDGETS);
   if (shown.length > 0) {
     addRouteGraphs(dashboard, shown, (r) => {

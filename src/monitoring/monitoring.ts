@@ -6,7 +6,7 @@ import { SecureDbApiMetricFactory } from './metric-factory';
 import { MonitoringProps } from './monitoring-props';
 
 /**
- * Alarms from threshold structs, and a dashboard with one row per query route. One idea per file, as in
+ * Alarms from threshold structs, and a dashboard with one graph per query route. One idea per file, as in
  * cdk-monitoring-constructs: the metrics (metric-factory.ts), the alarms (alarms.ts), the dashboard
  * (dashboard.ts); the alarms and the dashboard are created in this construct's scope.
  */

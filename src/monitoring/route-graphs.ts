@@ -8,14 +8,18 @@ export interface GraphedRoute {
 }
 
 /**
- * Stand-ins for a route's values in the pattern, and for the vertical position of its graph: a NUL
+ * Stand-ins for a route's values in the pattern, and for the position of its graph: a NUL
  * character comes from no route, method or path (the construct refuses them) and from no widget of
  * aws-cdk-lib's.
  */
 const METHOD = '\u0000method';
 const PATH = '\u0000path';
 const ROUTE = '\u0000route';
+const X = '\u0000x';
 const Y = '\u0000y';
+
+/** The width of a CloudWatch dashboard, in grid units. */
+const DASHBOARD_WIDTH = 24;
 
 /** The markdown of the placeholder written where the graphs go. */
 const PLACEHOLDER = '\u0000SecureDbApi route graphs';
@@ -30,8 +34,8 @@ export type RouteGraphPattern = (route: { readonly method: string; readonly path
 type JsonText = string | { 'Fn::Join': [string, unknown[]] };
 
 /**
- * One graph per route, one under the other (the width of one graph, the height of all), as if each had
- * been added to the dashboard as a row of its own (`addRouteGraphs`).
+ * One graph per route, as many to a row as fit the dashboard's width of 24, as if the dashboard had been
+ * given them in rows of that many (`addRouteGraphs`).
  *
  * aws-cdk-lib builds a `GraphWidget` and its metrics for every graph, and writes the dashboard's whole
  * body out anew, every value of it walked for references, at each of the three resolutions of a synthesis
@@ -47,13 +51,16 @@ export class RouteGraphs implements cloudwatch.IWidget {
   public readonly warnings?: string[];
   public readonly warningsV2?: { [id: string]: string };
   private readonly pattern: cloudwatch.IWidget;
+  /** Graphs in a row. */
+  private readonly across: number;
   private x = 0;
   private y = 0;
 
   constructor(private readonly routes: readonly GraphedRoute[], pattern: RouteGraphPattern) {
     this.pattern = pattern({ method: METHOD, path: PATH, name: ROUTE });
-    this.width = this.pattern.width;
-    this.height = this.pattern.height * routes.length;
+    this.across = Math.max(1, Math.floor(DASHBOARD_WIDTH / this.pattern.width));
+    this.width = this.pattern.width * Math.min(this.across, routes.length);
+    this.height = this.pattern.height * Math.ceil(routes.length / this.across);
     this.warnings = this.pattern.warnings;
     this.warningsV2 = this.pattern.warningsV2;
   }
@@ -79,7 +86,7 @@ export class RouteGraphs implements cloudwatch.IWidget {
    */
   public text(context: IResolveContext, stack: Stack): unknown[] {
     this.pattern.position(this.x, this.y);
-    const widgets = this.pattern.toJson().map((w) => ({ ...(w as object), y: Y }));
+    const widgets = this.pattern.toJson().map((w) => ({ ...(w as object), x: X, y: Y }));
     const pattern = listItems(partsOf(context.resolve(stack.toJsonString(widgets))));
     const text: unknown[] = [];
     this.routes.forEach((r, i) => {
@@ -87,7 +94,8 @@ export class RouteGraphs implements cloudwatch.IWidget {
         [JSON.stringify(METHOD)]: JSON.stringify(r.method),
         [JSON.stringify(PATH)]: JSON.stringify(r.path),
         [JSON.stringify(ROUTE)]: JSON.stringify(`${r.method} ${r.path}`),
-        [JSON.stringify(Y)]: String(this.y + i * this.pattern.height),
+        [JSON.stringify(X)]: String(this.x + (i % this.across) * this.pattern.width),
+        [JSON.stringify(Y)]: String(this.y + Math.floor(i / this.across) * this.pattern.height),
       };
       if (i > 0) text.push(',');
       for (const part of pattern) text.push(typeof part === 'string' ? withValues(part, values) : part);
@@ -101,7 +109,7 @@ export class RouteGraphs implements cloudwatch.IWidget {
   }
 }
 
-/** Adds the graphs of `routes` to `dashboard`, one under the other, each as if in a row of its own. */
+/** Adds the graphs of `routes` to `dashboard`, as many to a row as fit. */
 export function addRouteGraphs(dashboard: cloudwatch.Dashboard, routes: readonly GraphedRoute[], pattern: RouteGraphPattern): void {
   const graphs = new RouteGraphs(routes, pattern);
   dashboard.addWidgets(graphs);

@@ -67,7 +67,7 @@ describe('default monitoring', () => {
     });
   });
 
-  test('the dashboard has a row per route with API and query metrics, and the proxy and database', () => {
+  test('the dashboard has a graph per route with API and query metrics, and the proxy and database', () => {
     const body = dashboardBody(stack, t);
     for (const route of ['GET /orders/{id}', 'GET /orders', 'POST /orders']) {
       expect(body).toContain(`\\"title\\":\\"${route}\\"`);
@@ -82,14 +82,44 @@ describe('default monitoring', () => {
   });
 });
 
-test('a large API stays under the 500 widgets a dashboard holds', () => {
+interface Widget {
+  readonly type: string;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+  readonly properties: { title?: string; alarms?: unknown[] };
+}
+
+/** The dashboard's widgets, its references written as placeholders. */
+function widgetsOf(stack: Stack): Widget[] {
+  const joined: { 'Fn::Join': [string, unknown[]] } = stack.resolve(resourcesOf<DashboardProperties>(Template.fromStack(stack), 'AWS::CloudWatch::Dashboard')[0].Properties.DashboardBody);
+  return JSON.parse(joined['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'X')).join('')).widgets;
+}
+
+test('a large API stays under the 500 widgets a dashboard holds, its route graphs three to a row, none overlapping', () => {
   const queries = Array.from({ length: 200 }, (_, i) => ({ route: `GET /r${i}`, sql: 'SELECT 1 AS one' }));
   const { stack } = postgresApi({ queries });
-  const t = Template.fromStack(stack);
-  const joined: { 'Fn::Join': [string, unknown[]] } = stack.resolve(resourcesOf<DashboardProperties>(t, 'AWS::CloudWatch::Dashboard')[0].Properties.DashboardBody);
-  const body: { widgets: Array<{ properties: { title?: string } }> } = JSON.parse(joined['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'X')).join(''));
-  expect(body.widgets.length).toBeLessThanOrEqual(500);
-  expect(body.widgets.filter((wd) => /^GET \/r\d+$/.test(wd.properties.title ?? ''))).toHaveLength(200);
+  const widgets = widgetsOf(stack);
+  expect(widgets.length).toBeLessThanOrEqual(500);
+  const routes = widgets.filter((wd) => /^GET \/r\d+$/.test(wd.properties.title ?? ''));
+  expect(routes.map((wd) => wd.properties.title)).toEqual(queries.map((q) => q.route));
+  expect(new Set(routes.map((wd) => wd.y)).size).toBe(Math.ceil(200 / 3));
+  expect(routes.slice(0, 4).map((wd) => [wd.x, wd.y - routes[0].y])).toEqual([[0, 0], [8, 0], [16, 0], [0, 6]]);
+  expect(widgets.filter((wd) => wd.x + wd.width > 24)).toEqual([]);
+  const overlapping = widgets.flatMap((a, i) => widgets.slice(i + 1)
+    .filter((b) => !(a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y))
+    .map((b) => [a.properties.title, b.properties.title]));
+  expect(overlapping).toEqual([]);
+});
+
+test('without alarms the dashboard has no alarm status widget, which CloudWatch refuses without alarms', () => {
+  for (const monitoring of [{ alarms: false }, { thresholds: {} }]) {
+    const { stack } = postgresApi({ monitoring });
+    const statuses = widgetsOf(stack).filter((wd) => wd.type === 'alarm');
+    if (monitoring.alarms === false) expect(statuses).toEqual([]);
+    else expect(statuses.map((wd) => wd.properties.alarms?.length)).toEqual([18]);
+  }
 });
 
 describe('monitoring options', () => {

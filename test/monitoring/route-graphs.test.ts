@@ -38,13 +38,16 @@ function body(stack: Stack, id: string, rows: cloudwatch.IWidget[][], routes?: {
 
 const named = (r: GraphedRoute) => ({ ...r, name: `${r.method} ${r.path}` });
 
+/** The routes' graphs in rows of three, as a dashboard 24 wide holds graphs 8 wide. */
+const rowsOfThree = (make: RouteGraphPattern) => [0, 3].map((i) => ROUTES.slice(i, i + 3).map((r) => make(named(r))));
+
 describe('addRouteGraphs', () => {
-  test('writes for each route, one under the other, the JSON aws-cdk-lib writes for a graph in a row of its own', () => {
+  test('writes for each route, three to a row, the JSON aws-cdk-lib writes for its graph in rows of three', () => {
     for (const env of [{ account: '111111111111', region: 'eu-west-1' }, undefined]) {
       for (const apiName of ['orders', Fn.ref('ApiName')]) {
         const stack = new Stack(new App(), 'Graphs', { env });
         const ours = body(stack, 'Ours', [], { routes: ROUTES, pattern: pattern(apiName) });
-        const theirs = body(stack, 'Theirs', ROUTES.map((r) => [pattern(apiName)(named(r))]));
+        const theirs = body(stack, 'Theirs', rowsOfThree(pattern(apiName)));
         expect(ours).toEqual(theirs);
         expect(JSON.stringify(ours)).toContain('\\"Resource\\",\\"/a/\\\\\\"quoted\\\\\\"/$context/{id}\\"');
         expect(JSON.stringify(ours)).not.toContain('u0000');
@@ -57,7 +60,7 @@ describe('addRouteGraphs', () => {
     const literal: RouteGraphPattern = (r) => new cloudwatch.TextWidget({ markdown: r.name, width: 8, height: 2 });
     const ours = body(stack, 'Ours', [], { routes: ROUTES, pattern: literal });
     expect(typeof ours).toBe('string');
-    expect(ours).toEqual(body(stack, 'Theirs', ROUTES.map((r) => [literal(named(r))])));
+    expect(ours).toEqual(body(stack, 'Theirs', rowsOfThree(literal)));
   });
 
   test('a graph naming a resource of another stack gets its value through an export, as aws-cdk-lib\'s graphs do', () => {
@@ -68,7 +71,7 @@ describe('addRouteGraphs', () => {
     const ours = new Stack(app, 'Ours', { env });
     const theirs = new Stack(app, 'Theirs', { env });
     body(ours, 'Dashboard', [], { routes: ROUTES, pattern: pattern(exported.ref) });
-    body(theirs, 'Dashboard', ROUTES.map((r) => [pattern(exported.ref)(named(r))]));
+    body(theirs, 'Dashboard', rowsOfThree(pattern(exported.ref)));
     const bodyOf = (stack: Stack) => Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody;
     expect(JSON.stringify(bodyOf(ours))).toContain('Fn::ImportValue');
     expect(bodyOf(ours)).toEqual(bodyOf(theirs));
@@ -76,11 +79,13 @@ describe('addRouteGraphs', () => {
 });
 
 describe('RouteGraphs', () => {
-  test('takes the height of all its graphs and the width of one, and lays out a placeholder of that size', () => {
+  test('takes the width of the graphs in a row and the height of its rows, and lays out a placeholder of that size', () => {
     const graphs = new RouteGraphs(ROUTES, pattern('orders'));
-    expect([graphs.width, graphs.height]).toEqual([8, 6 * ROUTES.length]);
+    expect([graphs.width, graphs.height]).toEqual([24, 12]);
     graphs.position(0, 2);
-    expect(graphs.toJson()).toEqual([{ type: 'text', width: 8, height: 24, x: 0, y: 2, properties: { markdown: expect.stringMatching(/^\u0000/) } }]);
+    expect(graphs.toJson()).toEqual([{ type: 'text', width: 24, height: 12, x: 0, y: 2, properties: { markdown: expect.stringMatching(/^\u0000/) } }]);
+    // Fewer graphs than a row holds: only as wide as they are.
+    expect([new RouteGraphs(ROUTES.slice(0, 2), pattern('orders')).width, new RouteGraphs(ROUTES.slice(0, 1), pattern('orders')).height]).toEqual([16, 6]);
   });
 
   test('makes one graph for all routes', () => {
@@ -107,7 +112,7 @@ test('a synthesis writes the route graphs out once when they hold no reference, 
     const again = stack.resolve(dashboard.dashboardBody);
     // aws-cdk-lib's own body (with the placeholder) is written again; the graphs are not.
     expect(toJsonString.mock.calls.length - calls).toBe(1);
-    expect(again).toEqual(body(stack, 'Theirs', ROUTES.map((r) => [pattern('orders')(named(r))])));
+    expect(again).toEqual(body(stack, 'Theirs', rowsOfThree(pattern('orders'))));
   } finally {
     toJsonString.mockRestore();
   }
