@@ -18,8 +18,14 @@ const ROUTE = '\u0000route';
 const X = '\u0000x';
 const Y = '\u0000y';
 
-/** The width of a CloudWatch dashboard, in grid units. */
-const DASHBOARD_WIDTH = 24;
+/** The stand-ins as JSON writes them, quotes included: what is replaced in the pattern's text. */
+const WRITTEN = {
+  method: JSON.stringify(METHOD),
+  path: JSON.stringify(PATH),
+  route: JSON.stringify(ROUTE),
+  x: JSON.stringify(X),
+  y: JSON.stringify(Y),
+};
 
 /** The markdown of the placeholder written where the graphs go. */
 const PLACEHOLDER = '\u0000SecureDbApi route graphs';
@@ -58,7 +64,7 @@ export class RouteGraphs implements cloudwatch.IWidget {
 
   constructor(private readonly routes: readonly GraphedRoute[], pattern: RouteGraphPattern) {
     this.pattern = pattern({ method: METHOD, path: PATH, name: ROUTE });
-    this.across = Math.max(1, Math.floor(DASHBOARD_WIDTH / this.pattern.width));
+    this.across = Math.max(1, Math.floor(cloudwatch.GRID_WIDTH / this.pattern.width));
     this.width = this.pattern.width * Math.min(this.across, routes.length);
     this.height = this.pattern.height * Math.ceil(routes.length / this.across);
     this.warnings = this.pattern.warnings;
@@ -91,11 +97,11 @@ export class RouteGraphs implements cloudwatch.IWidget {
     const text: unknown[] = [];
     this.routes.forEach((r, i) => {
       const values: Record<string, string> = {
-        [JSON.stringify(METHOD)]: JSON.stringify(r.method),
-        [JSON.stringify(PATH)]: JSON.stringify(r.path),
-        [JSON.stringify(ROUTE)]: JSON.stringify(`${r.method} ${r.path}`),
-        [JSON.stringify(X)]: String(this.x + (i % this.across) * this.pattern.width),
-        [JSON.stringify(Y)]: String(this.y + Math.floor(i / this.across) * this.pattern.height),
+        [WRITTEN.method]: JSON.stringify(r.method),
+        [WRITTEN.path]: JSON.stringify(r.path),
+        [WRITTEN.route]: JSON.stringify(`${r.method} ${r.path}`),
+        [WRITTEN.x]: String(this.x + (i % this.across) * this.pattern.width),
+        [WRITTEN.y]: String(this.y + Math.floor(i / this.across) * this.pattern.height),
       };
       if (i > 0) text.push(',');
       for (const part of pattern) text.push(typeof part === 'string' ? withValues(part, values) : part);
