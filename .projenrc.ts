@@ -53,6 +53,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/node@^20',
     // runtime query module (bundled into the Lambda assets, never a dependency of consumers)
     'pg',
+    // pg's own protocol serializer: the PostgreSQL engine writes each call's messages as one buffer
+    'pg-protocol',
     '@types/pg',
     'mysql2',
     'tedious',

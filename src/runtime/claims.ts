@@ -76,11 +76,27 @@ export function authorize(query: PreparedQuery, claims: Claims | undefined): voi
   if (missing !== undefined) throw new Problem('forbidden', missing);
 }
 
-/** Values of the `:claims.<name>` references of a query. A missing or non-scalar claim is a 403. */
-export function claimValues(query: PreparedQuery, claims: Claims | undefined): Record<string, BoundValue> {
+/** The `:claims.<name>` references of each query, found once per query. */
+const CLAIM_NAMES = new WeakMap<PreparedQuery, readonly string[]>();
+
+function claimNames(query: PreparedQuery): readonly string[] {
+  let names = CLAIM_NAMES.get(query);
+  if (names === undefined) {
+    names = query.compiled.names.filter((n) => n.startsWith(CLAIMS_PREFIX));
+    CLAIM_NAMES.set(query, names);
+  }
+  return names;
+}
+
+/**
+ * Values of the `:claims.<name>` references of a query (undefined when it has none). A missing or
+ * non-scalar claim is a 403.
+ */
+export function claimValues(query: PreparedQuery, claims: Claims | undefined): Record<string, BoundValue> | undefined {
+  const names = claimNames(query);
+  if (names.length === 0) return undefined;
   const out: Record<string, BoundValue> = {};
-  for (const name of query.compiled.names) {
-    if (!name.startsWith(CLAIMS_PREFIX)) continue;
+  for (const name of names) {
     const claim = name.slice(CLAIMS_PREFIX.length);
     const v = claims?.[claim];
     if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out[name] = v;

@@ -237,7 +237,8 @@ export class QueryHandler {
     page?: (bound: readonly BoundValue[]) => PageStatement,
   ): Promise<StatementResult> {
     // Claims come from the verified token only; parameter names cannot contain the dot of `claims.x`.
-    const bound = { ...values, ...claimValues(query, claims) };
+    const claimed = claimValues(query, claims);
+    const bound = claimed === undefined ? values : { ...values, ...claimed };
     const settings = this.options.config.rlsClaims ? { 'request.jwt.claims': JSON.stringify(claims ?? {}) } : undefined;
     const comment = this.comments.comment(route, requestId, principal);
     return this.tracer.trace('database', { route, query: query.name, access: query.access }, () => this.execute(query, bound, comment, settings, page));
@@ -295,23 +296,24 @@ export class QueryHandler {
 
   private audit(a: AuditInput): void {
     const q = a.call.query;
-    const parameters: Record<string, BoundValue> = {};
-    if (q && a.call.values) for (const p of q.parameters) if (!p.sensitive) parameters[p.name] = a.call.values[p.name];
+    const result = a.call.result;
+    const values = a.call.values;
+    // One literal, without the copies spreading would make: a field left undefined is not written (JSON).
     const record: AuditRecord = {
       requestId: a.requestId,
       apiRequestId: a.apiRequestId,
       principal: a.principal,
       // Unmatched requests share one route value: a raw path would give callers control of metric dimensions.
       route: a.route ?? (q ? routeOf(q) : UNMATCHED_ROUTE),
-      ...(q || a.request === undefined ? {} : { request: a.request }),
+      request: q ? undefined : a.request,
       query: q?.name,
       access: q?.access,
       durationMs: Number(process.hrtime.bigint() - a.started) / 1e6,
-      ...(a.call.result ? { rowCount: a.call.result.rows.length } : {}),
-      ...(a.call.result?.affectedRows !== undefined ? { affectedRows: a.call.result.affectedRows } : {}),
+      rowCount: result?.rows.length,
+      affectedRows: result?.affectedRows,
       status: a.status,
       outcome: a.outcome,
-      ...(a.call.values ? { parameters } : {}),
+      parameters: values ? auditedParameters(q, values) : undefined,
     };
     try {
       this.observer.record(record);
@@ -353,7 +355,11 @@ export class QueryHandler {
 
   private pathParameters(event: PublicEvent, query: PreparedQuery): Record<string, string | undefined> {
     const out: Record<string, string | undefined> = Object.create(null);
-    if (event.resource === query.path && event.pathParameters) return Object.assign(out, event.pathParameters);
+    if (event.resource === query.path) {
+      // API Gateway matched this resource and parsed its parameters (none: `pathParameters` is null).
+      if (event.pathParameters) return Object.assign(out, event.pathParameters);
+      if (query.pathParameterNames.length === 0) return out;
+    }
     // Matched by path (local server, or a proxy resource): decode each segment ourselves.
     const m = query.pathPattern.exec(event.path ?? '');
     query.pathParameterNames.forEach((name, i) => {
@@ -375,7 +381,7 @@ export class QueryHandler {
     return parsed as Record<string, unknown>;
   }
 
-  private async execute(
+  private execute(
     query: PreparedQuery,
     values: Record<string, BoundValue>,
     comment: string,
@@ -397,30 +403,43 @@ export class QueryHandler {
       rowLimit: page ? sql.rowLimit + 1 : sql.rowLimit,
       timeoutMs: query.timeoutMs,
     };
-    for (let attempt = 0; ; attempt++) {
-      // The warm connection without a detour through the connecting path (one promise less per call).
-      const conn = this.conn && !this.conn.broken ? this.conn : await this.connection(query);
-      try {
-        return await conn.run(statement);
-      } catch (e) {
-        const cls = this.options.engine.classify(e);
-        // Reads are safe to repeat; a write only when the driver never sent it.
-        const safeToRepeat = query.access === 'read' || (e as { statementNotSent?: boolean }).statementNotSent === true;
-        if (cls === 'connection' && attempt === 0 && safeToRepeat) {
-          this.discard(conn);
-          continue;
-        }
-        if (cls === 'connection' || cls === 'timeout') this.discard(conn);
-        // A write that may have reached the server and then lost its connection, or outlived the client's own
-        // deadline, may have been applied: that is a problem of its own, not "unavailable" or "timeout"
-        // (a server-side timeout cancels the statement and rolls it back).
-        const reached = (e as { statementNotSent?: boolean }).statementNotSent !== true;
-        if (query.access === 'write' && reached && (cls === 'connection' || e instanceof ClientTimeoutError)) {
-          throw this.outcomeUnknown(cls, e, query);
-        }
-        throw this.problemFor(cls, e, query);
-      }
+    // The warm connection without a detour through the connecting path (no async frame, one promise less per call).
+    const conn = this.conn;
+    if (conn && !conn.broken) return conn.run(statement).then(undefined, (e: unknown) => this.failed(e, conn, statement, query));
+    return this.attempt(query, statement, 0);
+  }
+
+  /** Runs the statement on the connection (opened if need be); `attempt` 1 is the one repeat a failure allows. */
+  private async attempt(query: PreparedQuery, statement: Statement, attempt: number): Promise<StatementResult> {
+    const conn = this.conn && !this.conn.broken ? this.conn : await this.connection(query);
+    try {
+      return await conn.run(statement);
+    } catch (e) {
+      return this.failed(e, conn, statement, query, attempt);
     }
+  }
+
+  /**
+   * A failed statement: repeated once on a new connection when the connection broke and repeating is safe,
+   * otherwise answered as the problem its error class is.
+   */
+  private failed(e: unknown, conn: EngineConnection, statement: Statement, query: PreparedQuery, attempt = 0): Promise<StatementResult> {
+    const cls = this.options.engine.classify(e);
+    // Reads are safe to repeat; a write only when the driver never sent it.
+    const safeToRepeat = query.access === 'read' || (e as { statementNotSent?: boolean }).statementNotSent === true;
+    if (cls === 'connection' && attempt === 0 && safeToRepeat) {
+      this.discard(conn);
+      return this.attempt(query, statement, 1);
+    }
+    if (cls === 'connection' || cls === 'timeout') this.discard(conn);
+    // A write that may have reached the server and then lost its connection, or outlived the client's own
+    // deadline, may have been applied: that is a problem of its own, not "unavailable" or "timeout"
+    // (a server-side timeout cancels the statement and rolls it back).
+    const reached = (e as { statementNotSent?: boolean }).statementNotSent !== true;
+    if (query.access === 'write' && reached && (cls === 'connection' || e instanceof ClientTimeoutError)) {
+      return Promise.reject(this.outcomeUnknown(cls, e, query));
+    }
+    return Promise.reject(this.problemFor(cls, e, query));
   }
 
   private discard(conn: EngineConnection): void {
@@ -476,6 +495,13 @@ export class QueryHandler {
     logDatabaseError(this.log, cls, error, query);
     return databaseProblem(cls, query);
   }
+}
+
+/** The values of a call's parameters that are not marked sensitive, for its audit record. */
+function auditedParameters(query: PreparedQuery | undefined, values: Record<string, BoundValue>): Record<string, BoundValue> {
+  const parameters: Record<string, BoundValue> = {};
+  if (query) for (const p of query.parameters) if (!p.sensitive) parameters[p.name] = values[p.name];
+  return parameters;
 }
 
 /** The route as API Gateway names it: `GET /orders/{id}`. */

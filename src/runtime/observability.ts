@@ -65,8 +65,8 @@ function xrayTraceId(env: NodeJS.ProcessEnv): string | undefined {
  * only POWERTOOLS_LOG_LEVEL=SILENT (all output off, as for Powertools Logger) stops it, and the EMF document
  * follows POWERTOOLS_METRICS_DISABLED as Powertools Metrics does.
  *
- * `record` takes the call's values and time at once; the lines are serialized and written in the same
- * turn of the event loop once the call's answer has been handed on (`process.nextTick`: after the promise
+ * `record` takes the call's values and time at once; the invocation's trace is read, and the lines
+ * serialized and written, in the same turn of the event loop once the call's answer has been handed on (`process.nextTick`: after the promise
  * continuations that carry the answer to the Lambda runtime, which posts it synchronously, and before the
  * runtime asks for the next event, so no record is ever left unwritten when Lambda freezes the process).
  * A line that cannot be written is reported to `failed`.
@@ -98,11 +98,12 @@ export class AuditLog implements Observer {
   record(audit: AuditRecord): void {
     if (this.silent && this.metricsDisabled) return;
     const now = Date.now();
-    // The invocation's trace, read now: the lines belong to this call's invocation.
-    const trace = this.silent ? '' : this.traceField();
     process.nextTick(() => {
       try {
-        this.writeLines(audit, now, trace);
+        // The invocation's trace, read in the same turn of the event loop as the call answered: no other
+        // invocation can have begun (Lambda hands the next event only after this turn), and reading the
+        // environment is no longer on the call's path.
+        this.writeLines(audit, now, this.silent ? '' : this.traceField());
       } catch (e) {
         this.failed(audit, e);
       }
@@ -197,8 +198,10 @@ export class CallComments {
       this.principal = principal;
       this.principalPart = principal === '' ? '' : `principal='${commentValue(principal)}'`;
     }
-    const parts = [this.principalPart, requestId ? `request_id='${commentValue(requestId)}'` : '', routePart].filter((p) => p !== '');
-    return parts.length === 0 ? '' : `/*${parts.join(',')}*/`;
+    let tags = this.principalPart;
+    if (requestId) tags = `${tags}${tags === '' ? '' : ','}request_id='${commentValue(requestId)}'`;
+    if (routePart !== '') tags = `${tags}${tags === '' ? '' : ','}${routePart}`;
+    return tags === '' ? '' : `/*${tags}*/`;
   }
 }
 
@@ -276,7 +279,7 @@ export class XRayCallTracer implements CallTracer {
   /** The socket is being opened (after the first document's call answered). */
   private opening = false;
   /** Documents closed before the socket was connected, serialized when it is. */
-  private readonly pending: Array<() => string> = [];
+  private readonly pending: Array<() => string | undefined> = [];
   private lastHeader?: string;
   private lastSegment?: TraceSegment;
 
@@ -287,8 +290,7 @@ export class XRayCallTracer implements CallTracer {
   }
 
   trace<T>(name: string, annotations: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-    const segment = this.enabled ? this.sampledSegment(this.env._X_AMZN_TRACE_ID) : undefined;
-    if (!segment) return fn();
+    if (!this.enabled) return fn();
     const start = Date.now() / 1000;
     let running: Promise<T>;
     try {
@@ -299,32 +301,36 @@ export class XRayCallTracer implements CallTracer {
     // Settled in the call's own continuation (no async wrapper: one promise less per call).
     return running.then(
       (value) => {
-        this.close(segment, name, annotations, start, undefined);
+        this.close(name, annotations, start, undefined);
         return value;
       },
       (e: unknown) => {
         // Only the error's kind (a problem kind such as `timeout`): driver messages can quote data.
         const kind = (e as { kind?: unknown; code?: unknown } | undefined);
-        this.close(segment, name, annotations, start, String(kind?.kind ?? kind?.code ?? 'error'));
+        this.close(name, annotations, start, String(kind?.kind ?? kind?.code ?? 'error'));
         throw e;
       },
     );
   }
 
-  /** Sends the subsegment of a call that started at `start` and ends now. */
-  private close(segment: TraceSegment, name: string, annotations: Record<string, string>, start: number, error: string | undefined): void {
+  /** Sends the subsegment of a call that started at `start` and ends now, when the invocation's trace is sampled. */
+  private close(name: string, annotations: Record<string, string>, start: number, error: string | undefined): void {
     const end = Date.now() / 1000;
-    this.send(() => `${XRAY_HEADER}${JSON.stringify({
-      id: this.ids.id(),
-      name,
-      start_time: start,
-      end_time: end,
-      type: 'subsegment',
-      trace_id: segment.root,
-      parent_id: segment.parent,
-      annotations: error === undefined ? annotations : { ...annotations, error },
-      ...(error === undefined ? {} : { fault: true }),
-    })}`);
+    this.send((header) => {
+      const segment = this.sampledSegment(header);
+      if (segment === undefined) return undefined;
+      return `${XRAY_HEADER}${JSON.stringify({
+        id: this.ids.id(),
+        name,
+        start_time: start,
+        end_time: end,
+        type: 'subsegment',
+        trace_id: segment.root,
+        parent_id: segment.parent,
+        annotations: error === undefined ? annotations : { ...annotations, error },
+        ...(error === undefined ? {} : { fault: true }),
+      })}`;
+    });
   }
 
   /** The trace and parent segment a trace header names when it is sampled; the last header's answer is kept. */
@@ -340,20 +346,27 @@ export class XRayCallTracer implements CallTracer {
   }
 
   /**
-   * Sends a document to the daemon on a socket connected to it once, so no send looks the address up again.
-   * The document is serialized and sent after the call has answered (the microtasks that carry its answer
-   * run first), as dgram's own lookup deferred it: the serialization, the system call and the daemon's
-   * wake-up stay off the call's path. The socket is opened so too, at the first document: loading `dgram`,
-   * creating the socket and looking the daemon up stay out of a cold start's first answer. Documents
-   * closed before the socket is connected wait for it.
+   * Sends a document (none when the trace is not sampled) to the daemon on a socket connected to it once,
+   * so no send looks the address up again. The invocation's trace header is read, and the document
+   * serialized and sent, after the call has answered (the microtasks that carry its answer run first), in
+   * the same turn of the event loop: still the call's invocation (Lambda hands the next event only after
+   * that turn), and reading the environment, the serialization, the system call and the daemon's wake-up
+   * stay off the call's path. The socket is opened so too, at the first sampled document: loading `dgram`,
+   * creating the socket and looking the daemon up stay out of a cold start's first answer. Documents closed
+   * before the socket is connected wait for it, with the trace header read when they closed.
    */
-  private send(serialize: () => string): void {
+  private send(document: (traceHeader: string | undefined) => string | undefined): void {
     if (this.socket && this.connected) {
       const socket = this.socket;
-      process.nextTick(() => socket.send(serialize()));
+      process.nextTick(() => {
+        const text = document(this.env._X_AMZN_TRACE_ID);
+        if (text !== undefined) socket.send(text);
+      });
       return;
     }
-    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(serialize);
+    const header = this.env._X_AMZN_TRACE_ID;
+    if (this.sampledSegment(header) === undefined) return;
+    if (this.pending.length < MAX_PENDING_DOCUMENTS) this.pending.push(() => document(header));
     if (this.opening) return;
     this.opening = true;
     process.nextTick(() => this.open());
@@ -371,7 +384,10 @@ export class XRayCallTracer implements CallTracer {
       socket.on('error', () => undefined);
       socket.connect(this.daemon.port, this.daemon.host, () => {
         this.connected = true;
-        for (const document of this.pending.splice(0)) socket.send(document());
+        for (const document of this.pending.splice(0)) {
+          const text = document();
+          if (text !== undefined) socket.send(text);
+        }
       });
     } catch {
       // An address no socket can connect to (port 0): the traces are lost, never the call.

@@ -75,9 +75,23 @@ export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, content
   if (twice !== undefined) {
     throw new Problem('validation', 'The request body names a field twice in one object', { errors: [{ name: twice, in: 'body', reason: 'appears twice in one JSON object' }] });
   }
-  const tiny = underflowingJsonNumber(text);
+  const tiny = mayUnderflow(text) ? underflowingJsonNumber(text) : undefined;
   if (tiny !== undefined) throw bodyProblem(`has a number that ${TOO_SMALL}: ${truncate(tiny, 40)}`);
   return parsed;
+}
+
+/**
+ * The shortest number that reads as 0 without being 0 and has no exponent: `0.` and 323 zeros before a
+ * digit (the smallest double is about 4.9e-324; below half of it, a number is read as 0).
+ */
+const SHORTEST_UNDERFLOW_WITHOUT_EXPONENT = 326;
+
+/**
+ * Whether a JSON text can hold a number that reads as 0 without being 0: one with a negative exponent, or
+ * a text at least as long as the shortest one without. Most bodies are neither, and skip the scan.
+ */
+function mayUnderflow(text: string): boolean {
+  return text.length >= SHORTEST_UNDERFLOW_WITHOUT_EXPONENT || /[eE]-/.test(text);
 }
 
 /** Strings (skipped) and numbers of a JSON text. */

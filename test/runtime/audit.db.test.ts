@@ -337,6 +337,33 @@ describe('X-Ray', () => {
     await expect(unusable.trace('database', { route: 'lost' }, async () => 'answered')).resolves.toBe('answered');
   });
 
+  test('each subsegment goes under the trace of the invocation it answered in, before and after the socket connects', async () => {
+    received.length = 0;
+    const trace = (n: number, sampled: 0 | 1) => `Root=1-00000000-00000000000000000000000${n};Parent=53995c3f42cd8ad8;Sampled=${sampled}`;
+    // A host name: the socket connects after a lookup, while later invocations run.
+    const env: NodeJS.ProcessEnv = { ...lambdaEnv(trace(1, 1)), AWS_XRAY_DAEMON_ADDRESS: `localhost:${daemon.address().port}` };
+    const tracer = new XRayCallTracer(env);
+    // As Lambda runs invocations: the next one's trace is set in a later turn of the event loop.
+    const invocation = async (n: number, sampled: 0 | 1) => {
+      env._X_AMZN_TRACE_ID = trace(n, sampled);
+      await tracer.trace('database', { route: `call ${n}` }, async () => n);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    };
+    // The first closes before the socket is connected; the second may too.
+    await invocation(1, 1);
+    await invocation(2, 1);
+    await until(() => received.length === 2);
+    await invocation(3, 0);
+    await invocation(4, 1);
+    await until(() => received.length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received.map((r) => [r.annotations.route, r.trace_id])).toEqual([
+      ['call 1', '1-00000000-000000000000000000000001'],
+      ['call 2', '1-00000000-000000000000000000000002'],
+      ['call 4', '1-00000000-000000000000000000000004'],
+    ]);
+  });
+
   test('the daemon address is read as the X-Ray SDK reads it', () => {
     expect(xrayDaemonAddress('169.254.79.129:2000')).toEqual({ host: '169.254.79.129', port: 2000 });
     expect(xrayDaemonAddress('tcp:10.0.0.1:2001 udp:10.0.0.2:2002')).toEqual({ host: '10.0.0.2', port: 2002 });
@@ -401,17 +428,22 @@ describe('audit log and log settings', () => {
   });
 
   test('the trace id follows the invocation: each record carries the trace of the invocation it was written in', async () => {
+    // Lambda sets the next invocation's trace only after the turn in which a call answered (the next event
+    // arrives over the network): each invocation's calls are recorded in turns of their own.
     const written: string[] = [];
     const env: NodeJS.ProcessEnv = { _X_AMZN_TRACE_ID: 'Root=1-00000000-000000000000000000000001;Parent=53995c3f42cd8ad8;Sampled=1' };
     const log = new AuditLog((text) => written.push(text), env);
     log.record(RECORD);
+    log.record(RECORD);
+    await afterThisTurn();
     env._X_AMZN_TRACE_ID = 'Root=1-00000000-000000000000000000000002;Parent=53995c3f42cd8ad8;Sampled=0';
     log.record(RECORD);
+    await afterThisTurn();
     delete env._X_AMZN_TRACE_ID;
     log.record(RECORD);
     await afterThisTurn();
     const traces = written.map((w) => JSON.parse(w.split('\n')[0]).xray_trace_id);
-    expect(traces).toEqual(['1-00000000-000000000000000000000001', '1-00000000-000000000000000000000002', undefined]);
+    expect(traces).toEqual(['1-00000000-000000000000000000000001', '1-00000000-000000000000000000000001', '1-00000000-000000000000000000000002', undefined]);
   });
 
   test('a log level above INFO still writes the audit record: the audit does not depend on the level', async () => {

@@ -111,4 +111,21 @@ describe('underflowingJsonNumber', () => {
       extras: { errors: [{ name: 'body', in: 'body', reason: 'has a number that is too small to represent as a number (it would be read as 0): 1e-400' }] },
     }));
   });
+
+  test('the shortest such number without an exponent is refused, and the longest nonzero one kept', () => {
+    // 1e-324 reads as 0 (the smallest double is about 4.9e-324); 1e-323 does not.
+    const tiny = `0.${'0'.repeat(323)}1`;
+    const smallest = `0.${'0'.repeat(322)}1`;
+    expect(Number(tiny)).toBe(0);
+    expect(() => decodeJsonBody(event(tiny), 4096)).toThrow(expect.objectContaining({ kind: 'validation' }));
+    expect(() => decodeJsonBody(event(`-${tiny}`), 4096)).toThrow(expect.objectContaining({ kind: 'validation' }));
+    expect(decodeJsonBody(event(smallest), 4096)).toBeGreaterThan(0);
+    expect(() => decodeJsonBody(event('{"a":"e","n":5E-999}'), 4096)).toThrow(expect.objectContaining({ kind: 'validation' }));
+  });
+
+  test('every body with such a number is refused, whatever else it holds (property)', () => {
+    fc.assert(fc.property(valueArb, fc.constantFrom('1e-400', '-2.5E-999', `0.${'0'.repeat(323)}2`, '0.1e-330'), (value, tiny) => {
+      expect(() => decodeJsonBody(event(JSON.stringify([value, '\u0000tiny']).replace('"\\u0000tiny"', tiny)), 1_048_576)).toThrow(expect.objectContaining({ kind: 'validation' }));
+    }));
+  });
 });

@@ -7,8 +7,7 @@
  * session-level is ever SET.
  */
 import { Connection, createConnection, ResultSetHeader } from 'mysql2';
-import { withDeadline } from './deadline';
-import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
+import { CLIENT_TIMEOUT_GRACE_MS, ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 import { bindMysqlValues } from './mysql-literal';
 
 export type MysqlFlavor = 'mysql' | 'mariadb';
@@ -25,42 +24,49 @@ export function withServerTimeout(flavor: MysqlFlavor, sql: string, timeoutMs: n
 
 class MysqlConnection implements EngineConnection {
   broken = false;
+  /** The statements running on the connection: its own error or end fails each of them. */
+  private readonly running = new Set<(err: Error) => void>();
 
   constructor(private readonly conn: Connection, private readonly flavor: MysqlFlavor) {
-    conn.on('error', () => {
+    // mysql2 reports a connection that dies under a callback-less query only on the connection itself.
+    conn.on('error', (err: Error & { code?: string }) => {
       this.broken = true;
+      for (const fail of [...this.running]) fail(markNotSent(err));
     });
     conn.on('end', () => {
       this.broken = true;
+      for (const fail of [...this.running]) fail(Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }));
     });
   }
 
+  /**
+   * One statement, with a client-side deadline a little after the server-side timeout (the server normally
+   * cancels first; if it does not answer in time, the connection is discarded and the late outcome ignored),
+   * armed once the statement is written. One promise and one timer per call.
+   */
   run(st: Statement): Promise<StatementResult> {
+    if (this.broken) {
+      return Promise.reject(Object.assign(new Error('connection already closed'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true, statementNotSent: true }));
+    }
     // Bound before the timeout prefix is added: the placeholder offsets are those of `st.text`.
     const sql = withServerTimeout(this.flavor, bindMysqlValues(st.text, st.placeholders ?? [], st.values), st.timeoutMs, st.access);
-    return withDeadline(st.timeoutMs, () => this.abandon(), () => new Promise<StatementResult>((resolve, reject) => {
-      if (this.broken) {
-        reject(Object.assign(new Error('connection already closed'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true, statementNotSent: true }));
-        return;
-      }
+    return new Promise<StatementResult>((resolve, reject) => {
       const rows: Record<string, unknown>[] = [];
       let seen = 0;
       let affectedRows: number | undefined;
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
       const finish = (f: () => void) => {
         if (settled) return;
         settled = true;
-        this.conn.removeListener('error', onConnectionError);
-        this.conn.removeListener('end', onConnectionEnd);
+        clearTimeout(timer);
+        this.running.delete(fail);
         f();
       };
-      // mysql2 reports a connection that dies under a callback-less query only on the connection itself.
-      const onConnectionError = (err: Error & { code?: string }) => finish(() => reject(markNotSent(err)));
-      const onConnectionEnd = () => finish(() => reject(Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true })));
-      this.conn.on('error', onConnectionError);
-      this.conn.on('end', onConnectionEnd);
+      const fail = (err: Error) => finish(() => reject(err));
+      this.running.add(fail);
       const q = this.conn.query({ sql });
-      q.on('error', (err: Error & { code?: string }) => finish(() => reject(markNotSent(err))));
+      q.on('error', (err: Error & { code?: string }) => fail(markNotSent(err)));
       // mysql2 announces each result with 'fields': the column list before rows, undefined before an OK
       // packet (a ResultSetHeader). Class names do not survive minification, so they are never compared.
       let okPacketNext = false;
@@ -76,7 +82,14 @@ class MysqlConnection implements EngineConnection {
         if (rows.length < st.rowLimit) rows.push(jsonSafeRow(row as Record<string, unknown>));
       });
       q.on('end', () => finish(() => resolve({ rows, truncated: seen > st.rowLimit, ...(st.access === 'write' ? { affectedRows: affectedRows ?? 0 } : {}) })));
-    }));
+      if (!settled) {
+        timer = setTimeout(() => {
+          // Answered first: the abandoned connection's error then finds the statement settled.
+          fail(new ClientTimeoutError());
+          this.abandon();
+        }, st.timeoutMs + CLIENT_TIMEOUT_GRACE_MS);
+      }
+    });
   }
 
   private abandon(): void {

@@ -1,6 +1,7 @@
 /**
  * PostgreSQL through node-postgres. Each call is one short transaction sent as one batch of
- * extended-protocol messages with a single Sync at the end: written at once (one TCP write) and answered
+ * extended-protocol messages with a single Sync at the end: written at once (one buffer, one TCP write;
+ * what is the same for every call of a query is serialized once) and answered
  * at once (the server flushes its output at the Sync only: one TCP read), in one round trip. The batch
  * opens with `set_config(..., true)` for the per-query `statement_timeout` and, for reads,
  * `transaction_read_only` (transaction-local: RDS Proxy pins nothing, nothing session-level is ever SET),
@@ -11,8 +12,8 @@
  */
 import * as pg from 'pg';
 import { Client, Connection, QueryResult, types as pgTypes } from 'pg';
-import { withDeadline } from './deadline';
-import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
+import { serialize } from 'pg-protocol';
+import { CLIENT_TIMEOUT_GRACE_MS, ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -40,13 +41,19 @@ interface PgResult extends QueryResult<Record<string, unknown>> {
   addCommandComplete(message: unknown): void;
 }
 
-/** One step of a call's batch: an unnamed statement and its bound values. */
-interface BatchStep {
-  readonly text: string;
-  readonly values: readonly unknown[];
+/** The first step of every call: the transaction-local settings, as a statement of its own (its row is not read). */
+interface SettingsStep {
+  /** Parse, Bind and Execute of the settings statement when it binds no value: the same for every call. */
+  readonly fixed?: Buffer;
+  /** Otherwise its Parse (the same for every call), followed by a Bind of `values` and an Execute. */
+  readonly parse?: Buffer;
+  readonly values?: readonly string[];
 }
 
-type Message<M extends 'parse' | 'bind' | 'execute'> = Parameters<Connection[M]>[0];
+/** Execute of the unnamed portal, all rows (pg-protocol's own message). */
+const EXECUTE = serialize.execute({ portal: '', rows: 0 });
+/** Describe of the unnamed portal, then Execute and the Sync that ends the call's transaction. */
+const DESCRIBE_EXECUTE_SYNC = Buffer.concat([serialize.describe({ type: 'P', name: '' }), EXECUTE, serialize.sync()]);
 
 /**
  * A bound value as node-postgres writes it, except dates: pg writes a Date's milliseconds only, in the
@@ -58,37 +65,49 @@ function bindValue(value: unknown): unknown {
 }
 
 /**
- * One call's steps as a node-postgres submittable: Parse, Bind and Execute per step (and Describe for the
- * step whose rows are the answer), then one Sync. The client hands the server's answers to it; it settles
- * with the first error (the server then skips to the Sync, which rolls back) or, at ReadyForQuery, with the
- * rows and command tag of the answering step.
+ * One call's batch as a node-postgres submittable: Parse, Bind and Execute of the settings statement, then
+ * Parse, Bind, Describe and Execute of the call's statement (the answering step), then one Sync, written as
+ * one buffer. The client hands the server's answers to it; it settles with the first error (the server
+ * then skips to the Sync, which rolls back) or, at ReadyForQuery, with the rows and command tag of the
+ * answering step.
  */
 class CallBatch {
   private step = 0;
-  private readonly result = new pgInternals.Result(undefined, typeParsers);
+  /** Made when the answer arrives, not before the batch is written. */
+  private answer?: PgResult;
   private settled = false;
+  private readonly answering = 1;
 
   constructor(
-    private readonly steps: readonly BatchStep[],
-    private readonly answering: number,
+    private readonly settings: SettingsStep,
+    private readonly text: string,
+    private readonly values: readonly unknown[],
     private readonly done: (error: Error | undefined, result: PgResult) => void,
   ) {}
 
-  submit(connection: Connection): void {
-    const stream = connection.stream as { cork?: () => void; uncork?: () => void };
-    // node-postgres writes each message on its own: corked, they leave in one write (one TLS record).
-    stream.cork?.();
+  /** Writes the batch; returns (node-postgres' contract) the error of a value that cannot be bound, having written nothing. */
+  submit(connection: Connection): Error | undefined {
+    const s = this.settings;
+    let batch: Buffer;
     try {
-      this.steps.forEach((s, i) => {
-        connection.parse({ name: '', text: s.text, types: [] }, false);
-        connection.bind({ values: s.values, valueMapper: bindValue } as unknown as Message<'bind'>, false);
-        if (i === this.answering) connection.describe({ type: 'P', name: '' }, false);
-        connection.execute({ portal: '', rows: 0 } as unknown as Message<'execute'>, false);
-      });
-      connection.sync();
-    } finally {
-      stream.uncork?.();
+      batch = Buffer.concat([
+        ...(s.fixed ? [s.fixed] : [s.parse as Buffer, serialize.bind({ values: s.values as string[] }), EXECUTE]),
+        serialize.parse({ name: '', text: this.text, types: [] }),
+        serialize.bind({ values: this.values as unknown[], valueMapper: bindValue }),
+        DESCRIBE_EXECUTE_SYNC,
+      ]);
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
     }
+    // As node-postgres' own writes: nothing is written on a stream that is no longer writable.
+    const stream = connection.stream as { writable?: boolean; write(b: Buffer): boolean };
+    if (stream.writable) stream.write(batch);
+    return undefined;
+  }
+
+  private get result(): PgResult {
+    this.answer ??= new pgInternals.Result(undefined, typeParsers);
+    return this.answer;
   }
 
   handleRowDescription(message: { fields: unknown[] }): void {
@@ -134,11 +153,57 @@ class CallBatch {
     this.settle(undefined);
   }
 
+  /** Settles with `error` (the client's deadline passed); what the server still answers is ignored. */
+  abandon(error: Error): void {
+    this.settle(error);
+  }
+
   private settle(error: Error | undefined): void {
     if (this.settled) return;
     this.settled = true;
     this.done(error, this.result);
   }
+}
+
+/** The settings steps that bind no value, per access level and timeout (a fixed set: the configuration's queries). */
+const fixedSettings = { read: new Map<number, SettingsStep>(), write: new Map<number, SettingsStep>() };
+/** The Parse of a settings statement with claims, per access level, timeout and number of settings. */
+const settingsParses = new Map<string, Buffer>();
+
+/** The settings statement: `set_config(..., true)` of the timeout (a literal), read-only for reads, then `count` bound settings. */
+function settingsText(access: Statement['access'], timeout: string, count: number): string {
+  const settings = [`set_config('statement_timeout', '${timeout}', true)`];
+  if (access === 'read') settings.push("set_config('transaction_read_only', 'on', true)");
+  for (let i = 0; i < count; i++) settings.push(`set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
+  return `SELECT ${settings.join(', ')}`;
+}
+
+/**
+ * The settings step of a statement: `set_config(..., true)` (transaction-local) of its `statement_timeout`
+ * (an integer from the validated configuration, written as a literal) and, for reads,
+ * `transaction_read_only`; claims for row-level security policies are bound values (names included).
+ */
+function settingsStep(st: Statement): SettingsStep {
+  const names = st.settings ? Object.keys(st.settings) : undefined;
+  if (!names || names.length === 0) {
+    const cache = st.access === 'read' ? fixedSettings.read : fixedSettings.write;
+    let fixed = cache.get(st.timeoutMs);
+    if (!fixed) {
+      const text = settingsText(st.access, String(Math.trunc(st.timeoutMs)), 0);
+      fixed = { fixed: Buffer.concat([serialize.parse({ name: '', text, types: [] }), serialize.bind({ values: [] }), EXECUTE]) };
+      cache.set(st.timeoutMs, fixed);
+    }
+    return fixed;
+  }
+  const timeout = String(Math.trunc(st.timeoutMs));
+  const key = `${st.access}\u0000${timeout}\u0000${names.length}`;
+  let parse = settingsParses.get(key);
+  if (!parse) {
+    parse = serialize.parse({ name: '', text: settingsText(st.access, timeout, names.length), types: [] });
+    settingsParses.set(key, parse);
+  }
+  const settings = st.settings ?? {};
+  return { parse, values: names.flatMap((n) => [n, settings[n]]) };
 }
 
 class PostgresConnection implements EngineConnection {
@@ -154,41 +219,50 @@ class PostgresConnection implements EngineConnection {
     });
   }
 
-  async run(st: Statement): Promise<StatementResult> {
+  /**
+   * One call's batch, with a client-side deadline a little after the server-side statement timeout (the
+   * server normally cancels first; if it does not answer in time, the connection is discarded and the
+   * batch's late outcome ignored). One promise and one timer per call.
+   */
+  run(st: Statement): Promise<StatementResult> {
     if (this.broken) {
-      throw Object.assign(new Error('Client has encountered a connection error and is not queryable'), { statementNotSent: true });
+      return Promise.reject(Object.assign(new Error('Client has encountered a connection error and is not queryable'), { statementNotSent: true }));
     }
-    return withDeadline(st.timeoutMs, () => this.abandon(), async () => {
-      // Transaction-local settings as bound values; the timeout is an integer from validated configuration.
-      const values: string[] = [String(Math.trunc(st.timeoutMs))];
-      const settings = ["set_config('statement_timeout', $1, true)"];
-      if (st.access === 'read') settings.push("set_config('transaction_read_only', 'on', true)");
-      // Claims for row-level security policies: bound values, gone at the end of the transaction.
-      for (const [name, value] of Object.entries(st.settings ?? {})) {
-        settings.push(`set_config($${values.length + 1}, $${values.length + 2}, true)`);
-        values.push(name, value);
-      }
-      const text = st.access === 'read'
-        // The limit is applied by the server: at most rowLimit + 1 rows are produced and sent.
-        ? `SELECT * FROM (\n${st.text}\n) AS secure_db_api_result LIMIT ${Math.trunc(st.rowLimit) + 1}`
-        : st.text;
-      const r = await new Promise<PgResult>((resolve, reject) => {
-        this.client.query(new CallBatch([{ text: `SELECT ${settings.join(', ')}`, values }, { text, values: st.values }], 1, (error, result) => {
-          if (!error) {
-            resolve(result);
-            return;
-          }
+    const text = st.access === 'read'
+      // The limit is applied by the server: at most rowLimit + 1 rows are produced and sent.
+      ? `SELECT * FROM (\n${st.text}\n) AS secure_db_api_result LIMIT ${Math.trunc(st.rowLimit) + 1}`
+      : st.text;
+    return new Promise<StatementResult>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const batch = new CallBatch(settingsStep(st), text, st.values, (error, r) => {
+        settled = true;
+        clearTimeout(timer);
+        if (error) {
           // A client that was already unusable sent nothing: the caller may repeat even a write.
           if (/not queryable/.test(error.message ?? '')) Object.assign(error, { statementNotSent: true });
           reject(error);
-        }));
+          return;
+        }
+        const truncated = r.rows.length > st.rowLimit;
+        const rows = truncated ? r.rows.slice(0, st.rowLimit) : r.rows;
+        // In place: the result's own array (or its copy) is nobody else's.
+        for (let i = 0; i < rows.length; i++) rows[i] = jsonSafeRow(rows[i]);
+        resolve({
+          rows,
+          truncated,
+          ...(st.access === 'write' ? { affectedRows: r.rowCount ?? 0 } : {}),
+        });
       });
-      const rows = r.rows;
-      return {
-        rows: rows.slice(0, st.rowLimit).map(jsonSafeRow),
-        truncated: rows.length > st.rowLimit,
-        ...(st.access === 'write' ? { affectedRows: r.rowCount ?? 0 } : {}),
-      };
+      this.client.query(batch);
+      // Armed once the batch is written: while the server works, not before it has the statement.
+      if (!settled) {
+        timer = setTimeout(() => {
+          // Answered first: the abandoned connection's error then finds the batch settled.
+          batch.abandon(new ClientTimeoutError());
+          this.abandon();
+        }, st.timeoutMs + CLIENT_TIMEOUT_GRACE_MS);
+      }
     });
   }
 
