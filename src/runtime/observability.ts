@@ -298,39 +298,52 @@ export class XRayCallTracer implements CallTracer {
     } catch (e) {
       running = Promise.reject(e);
     }
-    // Settled in the call's own continuation (no async wrapper: one promise less per call).
-    return running.then(
-      (value) => {
-        this.close(name, annotations, start, undefined);
-        return value;
-      },
+    // Closed beside the call, not in front of it: the call's own promise is returned, so the caller's
+    // continuation waits for no promise of the tracer's. Reactions run in the order they were added: the
+    // subsegment closes (its end time taken) before the caller continues.
+    running.then(
+      () => this.close(name, annotations, start, undefined),
       (e: unknown) => {
         // Only the error's kind (a problem kind such as `timeout`): driver messages can quote data.
         const kind = (e as { kind?: unknown; code?: unknown } | undefined);
         this.close(name, annotations, start, String(kind?.kind ?? kind?.code ?? 'error'));
-        throw e;
       },
     );
+    return running;
   }
 
   /** Sends the subsegment of a call that started at `start` and ends now, when the invocation's trace is sampled. */
   private close(name: string, annotations: Record<string, string>, start: number, error: string | undefined): void {
     const end = Date.now() / 1000;
-    this.send((header) => {
-      const segment = this.sampledSegment(header);
-      if (segment === undefined) return undefined;
-      return `${XRAY_HEADER}${JSON.stringify({
-        id: this.ids.id(),
-        name,
-        start_time: start,
-        end_time: end,
-        type: 'subsegment',
-        trace_id: segment.root,
-        parent_id: segment.parent,
-        annotations: error === undefined ? annotations : { ...annotations, error },
-        ...(error === undefined ? {} : { fault: true }),
-      })}`;
-    });
+    try {
+      this.send((header) => this.document(header, name, annotations, start, end, error));
+    } catch {
+      // Beside the call, not in its chain: a trace that cannot be sent is lost, never the call or the process.
+    }
+  }
+
+  /** The subsegment document, when the trace `header` names is sampled. */
+  private document(
+    header: string | undefined,
+    name: string,
+    annotations: Record<string, string>,
+    start: number,
+    end: number,
+    error: string | undefined,
+  ): string | undefined {
+    const segment = this.sampledSegment(header);
+    if (segment === undefined) return undefined;
+    return `${XRAY_HEADER}${JSON.stringify({
+      id: this.ids.id(),
+      name,
+      start_time: start,
+      end_time: end,
+      type: 'subsegment',
+      trace_id: segment.root,
+      parent_id: segment.parent,
+      annotations: error === undefined ? annotations : { ...annotations, error },
+      ...(error === undefined ? {} : { fault: true }),
+    })}`;
   }
 
   /** The trace and parent segment a trace header names when it is sampled; the last header's answer is kept. */
@@ -359,8 +372,12 @@ export class XRayCallTracer implements CallTracer {
     if (this.socket && this.connected) {
       const socket = this.socket;
       process.nextTick(() => {
-        const text = document(this.env._X_AMZN_TRACE_ID);
-        if (text !== undefined) socket.send(text);
+        try {
+          const text = document(this.env._X_AMZN_TRACE_ID);
+          if (text !== undefined) socket.send(text);
+        } catch {
+          // After the call answered: a trace that cannot be sent is lost, never the process.
+        }
       });
       return;
     }

@@ -14,7 +14,9 @@ export type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 're
 
 /** A header's value, whatever the case of its name. */
 export function header(event: PublicEvent, name: string): string | undefined {
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === name) return v ?? undefined;
+  const headers = event.headers;
+  if (!headers) return undefined;
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return headers[k] ?? undefined;
   return undefined;
 }
 
@@ -59,8 +61,9 @@ export function decodeJsonBody(event: PublicEvent, maxBodyBytes: number, content
       throw bodyProblem('is not valid UTF-8');
     }
   } else {
-    // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it.
-    if (LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
+    // A text body with a lone surrogate was not valid UTF-8 before API Gateway decoded it (one of ASCII
+    // characters only, as many bytes as characters, has none).
+    if (size !== event.body.length && LONE_SURROGATE.test(event.body)) throw bodyProblem('is not valid UTF-8');
     // A leading byte order mark is ignored, as the decoder ignores it in a base64 body (RFC 8259 allows both).
     text = event.body.charCodeAt(0) === 0xfeff ? event.body.slice(1) : event.body;
   }

@@ -14,6 +14,7 @@ import * as pg from 'pg';
 import { Client, Connection, QueryResult, types as pgTypes } from 'pg';
 import { serialize } from 'pg-protocol';
 import { CLIENT_TIMEOUT_GRACE_MS, ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
+import { batchMessages, WireValue } from './postgres-messages';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -29,7 +30,8 @@ const typeParsers = {
 
 /** node-postgres' own conversion of bound values (what its Query binds with) and its row parser. */
 interface PgInternals {
-  readonly utils: { prepareValue(value: unknown): unknown };
+  /** A value as text, a Buffer (binary) or null: what the Bind message carries. */
+  readonly utils: { prepareValue(value: unknown): WireValue };
   readonly Result: new (rowMode: undefined, types: typeof typeParsers) => PgResult;
 }
 // The module object itself: bundled, pg's ESM wrapper exports it as the default only.
@@ -60,7 +62,7 @@ const DESCRIBE_EXECUTE_SYNC = Buffer.concat([serialize.describe({ type: 'P', nam
  * process's time zone; a date-time parameter is sent as its RFC 3339 text in UTC with every digit of its
  * fraction (`DateTimeValue.toISOString`), which the server reads to the microsecond.
  */
-function bindValue(value: unknown): unknown {
+function bindValue(value: unknown): WireValue {
   return value instanceof Date ? value.toISOString() : pgInternals.utils.prepareValue(value);
 }
 
@@ -90,12 +92,8 @@ class CallBatch {
     const s = this.settings;
     let batch: Buffer;
     try {
-      batch = Buffer.concat([
-        ...(s.fixed ? [s.fixed] : [s.parse as Buffer, serialize.bind({ values: s.values as string[] }), EXECUTE]),
-        serialize.parse({ name: '', text: this.text, types: [] }),
-        serialize.bind({ values: this.values as unknown[], valueMapper: bindValue }),
-        DESCRIBE_EXECUTE_SYNC,
-      ]);
+      const head = s.fixed ?? Buffer.concat([s.parse as Buffer, serialize.bind({ values: s.values as string[] }), EXECUTE]);
+      batch = batchMessages(head, this.text, this.values.map(bindValue), DESCRIBE_EXECUTE_SYNC);
     } catch (e) {
       return e instanceof Error ? e : new Error(String(e));
     }
