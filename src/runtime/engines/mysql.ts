@@ -7,7 +7,8 @@
  * session-level is ever SET.
  */
 import { Connection, createConnection, ResultSetHeader } from 'mysql2';
-import { CLIENT_TIMEOUT_GRACE_MS, ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
+import { armDeadline } from './deadline';
+import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 import { bindMysqlValues } from './mysql-literal';
 
 export type MysqlFlavor = 'mysql' | 'mariadb';
@@ -83,11 +84,11 @@ class MysqlConnection implements EngineConnection {
       });
       q.on('end', () => finish(() => resolve({ rows, truncated: seen > st.rowLimit, ...(st.access === 'write' ? { affectedRows: affectedRows ?? 0 } : {}) })));
       if (!settled) {
-        timer = setTimeout(() => {
+        timer = armDeadline(st.timeoutMs, (error) => {
           // Answered first: the abandoned connection's error then finds the statement settled.
-          fail(new ClientTimeoutError());
+          fail(error);
           this.abandon();
-        }, st.timeoutMs + CLIENT_TIMEOUT_GRACE_MS);
+        });
       }
     });
   }

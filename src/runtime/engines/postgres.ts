@@ -13,7 +13,8 @@
 import * as pg from 'pg';
 import { Client, Connection, QueryResult, types as pgTypes } from 'pg';
 import { serialize } from 'pg-protocol';
-import { CLIENT_TIMEOUT_GRACE_MS, ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
+import { armDeadline } from './deadline';
+import { ClientTimeoutError, ConnectOptions, DatabaseEngine, DbErrorClass, EngineConnection, isNetworkError, jsonSafeRow, Statement, StatementResult } from './engine';
 import { batchMessages, WireValue } from './postgres-messages';
 
 const OID_DATE = 1082;
@@ -255,11 +256,11 @@ class PostgresConnection implements EngineConnection {
       this.client.query(batch);
       // Armed once the batch is written: while the server works, not before it has the statement.
       if (!settled) {
-        timer = setTimeout(() => {
+        timer = armDeadline(st.timeoutMs, (error) => {
           // Answered first: the abandoned connection's error then finds the batch settled.
-          batch.abandon(new ClientTimeoutError());
+          batch.abandon(error);
           this.abandon();
-        }, st.timeoutMs + CLIENT_TIMEOUT_GRACE_MS);
+        });
       }
     });
   }
