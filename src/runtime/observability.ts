@@ -66,9 +66,10 @@ function xrayTraceId(env: NodeJS.ProcessEnv): string | undefined {
  * follows POWERTOOLS_METRICS_DISABLED as Powertools Metrics does.
  *
  * `record` takes the call's values and time at once; the invocation's trace is read, and the lines
- * serialized and written, in the same turn of the event loop once the call's answer has been handed on (`process.nextTick`: after the promise
- * continuations that carry the answer to the Lambda runtime, which posts it synchronously, and before the
- * runtime asks for the next event, so no record is ever left unwritten when Lambda freezes the process).
+ * serialized and written, in the same turn of the event loop once the call's answer has been handed on
+ * (`process.nextTick`: after the promise continuations that carry the answer to the Lambda runtime, which
+ * posts it synchronously, and before the runtime asks for the next event, so no record is ever left
+ * unwritten when Lambda freezes the process).
  * A line that cannot be written is reported to `failed`.
  */
 export class AuditLog implements Observer {
