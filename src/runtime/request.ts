@@ -12,11 +12,12 @@ export type PublicEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 're
   readonly requestContext?: { readonly requestId?: string; readonly authorizer?: unknown; readonly identity?: unknown; readonly path?: string };
 };
 
-/** A header's value, whatever the case of its name. */
+/** A header's value, whatever the case of its name (`name` in lower case): the first name that matches. */
 export function header(event: PublicEvent, name: string): string | undefined {
   const headers = event.headers;
   if (!headers) return undefined;
-  for (const k of Object.keys(headers)) if (k.toLowerCase() === name) return headers[k] ?? undefined;
+  // Only names of the same length are lowered (a call through API Gateway carries a dozen headers).
+  for (const k of Object.keys(headers)) if (k.length === name.length && k.toLowerCase() === name) return headers[k] ?? undefined;
   return undefined;
 }
 

@@ -3,7 +3,7 @@
  * decodes names; nothing else is (property tests over generated JSON).
  */
 import * as fc from 'fast-check';
-import { decodeJsonBody, repeatedJsonName, underflowingJsonNumber } from '../../src/runtime/request';
+import { decodeJsonBody, header, repeatedJsonName, underflowingJsonNumber } from '../../src/runtime/request';
 
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
@@ -29,6 +29,29 @@ const event = (body: string) => ({
   body,
   isBase64Encoded: false,
   headers: { 'Content-Type': 'application/json' },
+});
+
+describe('header', () => {
+  /** Names of any case and length: the wanted one in any case, Unicode whose lower case is longer, prototype names. */
+  const headerName = fc.oneof(
+    fc.string(),
+    fc.constantFrom(...PROTOTYPE_NAMES, 'Content-Type', 'content-type', 'CONTENT-TYPE', 'Content-type ', 'İContent-Type', 'Content-Typeİ', 'Content_Type'),
+    fc.string({ unit: fc.constantFrom('c', 'C', 'o', 'O', 'n', 'N', 't', 'T', 'e', 'E', '-', 'y', 'Y', 'p', 'P', 'İ', 'K') }),
+  );
+  const headersArb = fc.dictionary(headerName, fc.string(), { maxKeys: 12 });
+
+  test('answers the first header whose name is the wanted one in any case, among any others', () => {
+    fc.assert(fc.property(headersArb, (headers) => {
+      const first = Object.keys(headers).find((k) => k.toLowerCase() === 'content-type');
+      expect(header({ ...event('{}'), headers }, 'content-type')).toBe(first === undefined ? undefined : headers[first]);
+    }));
+  });
+
+  test('finds a name written in capitals among a dozen others', () => {
+    const headers = { 'Accept': '*/*', 'Authorization': 'AWS4-HMAC-SHA256 x', 'CONTENT-TYPE': 'application/json', 'Content-Type': 'text/plain', 'Host': 'h' };
+    expect(header({ ...event('{}'), headers }, 'content-type')).toBe('application/json');
+    expect(header({ ...event('{}'), headers: { 'Content-Typ': 'x', 'Content-Types': 'y' } }, 'content-type')).toBeUndefined();
+  });
 });
 
 describe('repeatedJsonName', () => {
