@@ -3,7 +3,7 @@
  * and what the handler loads at cold start. Pure data and validation, no driver imports, so the
  * construct can run the same checks at synth time.
  */
-import { compileNamedSql, CompiledSql, SqlCompileError, SqlDialect, sqlCodeOnly } from './named-parameters';
+import { codeOf, compileTokens, CompiledSql, SqlCompileError, SqlDialect, SqlToken, tokenizeSql } from './named-parameters';
 import { paginationProblems } from './pagination';
 import { coerceDefault } from './params';
 
@@ -224,7 +224,7 @@ export function parsePathTemplate(path: string): { pattern: RegExp; names: strin
       names.push(name);
       return '([^/]+)';
     }
-    return seg.replace(/[.~-]/g, (c) => `\\${c}`);
+    return seg.replace(/[.~-]/g, '\\$&');
   });
   return { pattern: new RegExp(`^/${parts.join('/')}/?$`), names };
 }
@@ -281,15 +281,6 @@ function checkParameter(q: string, p: ParameterConfig, problems: string[]): void
     }
   } else if (p.values !== undefined) {
     problems.push(`${where}: values apply to enum parameters only`);
-  }
-}
-
-/** The SQL's code without literals and comments; undefined when it cannot be read (reported elsewhere). */
-function safeCode(sql: string, dialect: SqlDialect): string | undefined {
-  try {
-    return sqlCodeOnly(sql, dialect);
-  } catch {
-    return undefined;
   }
 }
 
@@ -394,18 +385,28 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
       problems.push(`${label}: a write query cannot be served at GET, which must not change data (caches, link prefetchers and retrying clients repeat it); use POST, PUT, PATCH or DELETE`);
     }
 
+    // The SQL is read once: its placeholders and the code the checks below read come from the same tokens.
+    let tokens: SqlToken[] | undefined;
+    let unreadable: SqlCompileError | undefined;
+    if (typeof q.sql === 'string') {
+      try {
+        tokens = tokenizeSql(q.sql, dialect);
+      } catch (e) {
+        if (!(e instanceof SqlCompileError)) throw e;
+        unreadable = e;
+      }
+    }
+    /** The SQL's code without literals and comments; undefined when it cannot be read. */
+    const code = tokens ? codeOf(tokens) : undefined;
     let compiled: CompiledSql | undefined;
     if (typeof q.sql !== 'string' || q.sql.trim() === '') {
       problems.push(`${label}: sql must be a non-empty string`);
-    } else {
-      try {
-        compiled = compileNamedSql(q.sql, dialect);
-      } catch (e) {
-        if (!(e instanceof SqlCompileError)) throw e;
-        problems.push(`${label}: ${e.message}`);
-      }
+    } else if (unreadable) {
+      problems.push(`${label}: ${unreadable.message}`);
+    } else if (tokens) {
+      compiled = compileTokens(tokens, dialect);
     }
-    if (compiled) {
+    if (compiled && code !== undefined) {
       for (const used of compiled.names) {
         if (used.startsWith(CLAIMS_PREFIX)) {
           if (!CLAIM_NAME.test(used.slice(CLAIMS_PREFIX.length))) problems.push(`${label}: :${used} is not a valid claim reference (use :claims.<name>)`);
@@ -416,7 +417,6 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
       for (const p of params) {
         if (!compiled.names.includes(p.name)) problems.push(`${label}: parameter "${p.name}" is defined but the SQL never uses :${p.name}`);
       }
-      const code = sqlCodeOnly(q.sql, dialect);
       if (/;\s*\S/.test(code.replace(/;\s*$/, ''))) {
         problems.push(`${label}: sql must be a single statement`);
       }
@@ -433,7 +433,7 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
         problems.push(`${label}: single: true, but the statement returns no rows (add RETURNING, or leave single out: it answers its affected rows)`);
       }
     }
-    problems.push(...paginationProblems(q, config.engine, typeof q.sql === 'string' ? safeCode(q.sql, dialect) : undefined));
+    problems.push(...paginationProblems(q, config.engine, code));
     if (problems.length === before && template && compiled) {
       const patterns = new Map<string, RegExp>();
       for (const p of params) if (p.pattern !== undefined) patterns.set(p.name, new RegExp(`^(?:${p.pattern})$`, 'u'));
@@ -462,10 +462,12 @@ function pathVariableClashes(queries: readonly QueryConfig[]): string[] {
   const problems: string[] = [];
   for (const q of queries) {
     if (typeof q.path !== 'string' || !q.path.startsWith('/')) continue;
-    const segments = q.path.slice(1).split('/');
-    segments.forEach((seg, i) => {
-      if (!seg.startsWith('{')) return;
-      const under = `/${segments.slice(0, i).join('/')}`;
+    // Each variable's position is the path before it: `/a/b/{id}/c` has {id} under `/a/b`.
+    for (let start = 1, end = 0; end !== -1 && start <= q.path.length; start = end + 1) {
+      end = q.path.indexOf('/', start);
+      if (q.path.charCodeAt(start) !== 0x7b) continue; // {
+      const seg = q.path.slice(start, end === -1 ? undefined : end);
+      const under = start === 1 ? '/' : q.path.slice(0, start - 1);
       const first = named.get(under);
       if (!first) {
         named.set(under, { name: seg, query: q.name });
@@ -473,7 +475,7 @@ function pathVariableClashes(queries: readonly QueryConfig[]): string[] {
         problems.push(`query "${q.name}": path ${q.path} has ${seg} where query "${first.query}" has ${first.name} under ${under}: `
           + 'API Gateway allows one path variable per position under the same path; name it the same in both');
       }
-    });
+    }
   }
   return problems;
 }

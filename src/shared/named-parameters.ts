@@ -39,6 +39,11 @@ const IDENT_PART = /[A-Za-z0-9_]/;
 /** Characters that may continue a bare word, so a `:` right after one is not a parameter (`arr[1:n]`). */
 const WORD_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
 const DOLLAR_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+/**
+ * Every character a branch of {@link tokenizeSql} looks at (in any dialect): the others only continue the
+ * code before them, so the tokenizer skips from one of these to the next in one search.
+ */
+const SIGNIFICANT = /['"[@`\-#/$?:]/g;
 
 /** One lexical piece of the SQL; exported for tests and for static checks of statements. */
 export interface SqlToken {
@@ -61,7 +66,8 @@ export function tokenizeSql(sql: string, dialect: SqlDialect): SqlToken[] {
   };
   const push = (kind: SqlToken['kind'], start: number, end: number, name?: string) => {
     flushCode(start);
-    tokens.push({ kind, text: sql.slice(start, end), start, ...(name !== undefined ? { name } : {}) });
+    const text = sql.slice(start, end);
+    tokens.push(name !== undefined ? { kind, text, start, name } : { kind, text, start });
     codeStart = end;
     i = end;
   };
@@ -88,6 +94,9 @@ export function tokenizeSql(sql: string, dialect: SqlDialect): SqlToken[] {
   };
 
   while (i < n) {
+    SIGNIFICANT.lastIndex = i;
+    if (!SIGNIFICANT.test(sql)) break;
+    i = SIGNIFICANT.lastIndex - 1;
     const c = sql[i];
     const next = sql[i + 1];
     const prev = i > 0 ? sql[i - 1] : '';
@@ -194,7 +203,11 @@ export function tokenizeSql(sql: string, dialect: SqlDialect): SqlToken[] {
 
 /** Compiles named parameters to the dialect's placeholders. */
 export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
-  const tokens = tokenizeSql(sql, dialect);
+  return compileTokens(tokenizeSql(sql, dialect), dialect);
+}
+
+/** Compiles the tokens of one statement ({@link tokenizeSql}) to the dialect's placeholders. */
+export function compileTokens(tokens: readonly SqlToken[], dialect: SqlDialect): CompiledSql {
   const names: string[] = [];
   const valueOrder: string[] = [];
   const placeholders: number[] = [];
@@ -229,7 +242,12 @@ export function compileNamedSql(sql: string, dialect: SqlDialect): CompiledSql {
 
 /** The SQL with comments, literals and parameters removed: for static checks on keywords. */
 export function sqlCodeOnly(sql: string, dialect: SqlDialect): string {
-  return tokenizeSql(sql, dialect)
-    .map((t) => (t.kind === 'code' ? t.text : ' '))
-    .join('');
+  return codeOf(tokenizeSql(sql, dialect));
+}
+
+/** {@link sqlCodeOnly} of a statement's tokens: each token that is not code is one space. */
+export function codeOf(tokens: readonly SqlToken[]): string {
+  let code = '';
+  for (const t of tokens) code += t.kind === 'code' ? t.text : ' ';
+  return code;
 }

@@ -139,3 +139,27 @@ describe.each<SqlDialect>(['postgres', 'mysql'])('lexer properties (%s)', (diale
   });
 });
 
+
+describe('tokenizeSql', () => {
+  /** Every character a branch of the lexer reads, in any dialect, among ordinary ones. */
+  const anyText = fc.string({ unit: fc.constantFrom("'", '"', '[', ']', '@', 'p', '1', '`', '-', '#', '/', '*', '$', '?', ':', '.', 'E', 'a', '_', ' ', '\n', '\\', 'é') });
+
+  test.each<SqlDialect>(['postgres', 'mysql', 'sqlserver'])('the tokens of any text are that text, in order, each starting where the last ended (%s)', (dialect) => {
+    fc.assert(fc.property(anyText, (sql) => {
+      let tokens;
+      try {
+        tokens = tokenizeSql(sql, dialect);
+      } catch (e) {
+        expect(e).toBeInstanceOf(SqlCompileError);
+        return;
+      }
+      let at = 0;
+      for (const t of tokens) {
+        expect(t.start).toBe(at);
+        expect(t.text.length).toBeGreaterThan(0);
+        at += t.text.length;
+      }
+      expect(tokens.map((t) => t.text).join('')).toBe(sql);
+    }), { numRuns: 2000 });
+  });
+});
