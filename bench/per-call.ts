@@ -128,7 +128,9 @@ function lambdaCalls(handler: LambdaEntry): { read: Call; write: Call } {
 
 /** A bundle's export, required from a directory of its own: each copy is a module instance with its own driver. */
 function requireStaged(bundleFile: string, config: RuntimeConfig, name: string): LambdaEntry {
-  const dir = stageBundle(bundleFile, config);
+  const { dir, environment } = stageBundle(bundleFile, config);
+  // The digest of the shipped bundle's sealed config.json (one per worker process; the raw bundles read no file).
+  Object.assign(process.env, environment);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(path.join(dir, 'index.js')) as Record<string, LambdaEntry>)[name];
 }

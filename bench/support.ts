@@ -1,7 +1,7 @@
 /**
  * What the benchmarks share: a seeded shuffle (the seed is printed, BENCH_SEED repeats a run), the
  * environment Lambda and the construct give a query function, the shipped bundles staged as their
- * assets are (index.js with config.json beside it), and bundles built with the shipped bundles' own
+ * assets are (index.js with the sealed config.json beside it), and bundles built with the shipped bundles' own
  * esbuild options (scripts/bundle-runtime.js).
  */
 import { execFileSync } from 'child_process';
@@ -10,6 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { bundleChunks } from '../src/security/private-function';
 import type { RuntimeConfig } from '../src/shared/config';
+import { CONFIG_SHA256_ENV, sealConfig } from '../src/shared/sealed-config';
 
 export const ROOT = path.join(__dirname, '..');
 export const ASSETS = path.join(ROOT, 'assets', 'runtime');
@@ -91,13 +92,24 @@ export function lambdaEnvironment(taskRoot: string, xrayPort: number, dbHost: st
   };
 }
 
-/** Copies a bundle (index.js, with its chunks) into a fresh directory with its config.json beside it, as the asset holds them. */
-export function stageBundle(bundleFile: string, config: RuntimeConfig): string {
+/** A staged bundle's directory, and what the construct adds to its function's environment for it. */
+export interface StagedBundle {
+  readonly dir: string;
+  /** The sealed config.json's digest (src/shared/sealed-config.ts). */
+  readonly environment: Record<string, string>;
+}
+
+/**
+ * Copies a bundle (index.js, with its chunks) into a fresh directory with its config.json beside it, as the
+ * asset of a REST query function holds them: the configuration sealed, its digest in the environment.
+ */
+export function stageBundle(bundleFile: string, config: RuntimeConfig): StagedBundle {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdba-bench-asset-'));
   copyFileSync(bundleFile, path.join(dir, 'index.js'));
   for (const chunk of bundleChunks(bundleFile)) copyFileSync(path.join(path.dirname(bundleFile), chunk), path.join(dir, chunk));
-  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  return dir;
+  const sealed = sealConfig(config);
+  writeFileSync(path.join(dir, 'config.json'), sealed.text);
+  return { dir, environment: { [CONFIG_SHA256_ENV]: sealed.sha256 } };
 }
 
 interface BuildOptions {

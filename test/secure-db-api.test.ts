@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
@@ -12,6 +13,7 @@ import {
   RoleProperties, SecurityGroupProperties, SecurityGroupRuleProperties, StageProperties,
 } from './helpers/template';
 import * as runtimeConfig from '../src/shared/config';
+import { sealedQueries } from '../src/shared/sealed-config';
 
 /** The reader and writer functions (not the user bootstrap). */
 const QUERY_FUNCTIONS = { Properties: { Description: Match.stringLikeRegexp('^SecureDbApi (read|write) queries') } };
@@ -174,12 +176,12 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
     }
   });
 
-  test('the functions run Node.js 24 in private subnets with tracing, and get only the proxy endpoint and the API\'s name from the environment', () => {
+  test('the functions run Node.js 24 in private subnets with tracing, and get only the proxy endpoint, the API\'s name and their config.json\'s digest from the environment', () => {
     const fns = resourcesOf<FunctionProperties>(t, 'AWS::Lambda::Function', QUERY_FUNCTIONS);
     expect(fns).toHaveLength(2);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'index.handler', TracingConfig: { Mode: 'Active' }, LoggingConfig: { LogFormat: 'JSON' } });
-      expect(Object.keys(f.Properties.Environment.Variables)).toEqual(['SECURE_DB_API_DB_HOST', 'POWERTOOLS_SERVICE_NAME']);
+      expect(Object.keys(f.Properties.Environment.Variables)).toEqual(['SECURE_DB_API_DB_HOST', 'POWERTOOLS_SERVICE_NAME', 'SECURE_DB_API_CONFIG_SHA256']);
       expect(f.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe(api.api.restApiName);
       expect(f.Properties.VpcConfig?.SubnetIds).toHaveLength(2);
     }
@@ -203,6 +205,19 @@ describe('SecureDbApi on Aurora PostgreSQL', () => {
       tls: { enabled: true },
     });
     expect(readFileSync(path.join(outdir, fns[0].Metadata['aws:asset:path'], 'index.js'), 'utf8')).not.toContain('mysql_native_password');
+  });
+
+  test('each function\'s config.json is sealed: the queries compiled at synthesis, the file\'s SHA-256 in the function\'s environment', () => {
+    const outdir = (stack.node.root as App).synth().directory;
+    const fns = resourcesOf<FunctionProperties>(t, 'AWS::Lambda::Function', QUERY_FUNCTIONS);
+    for (const f of fns) {
+      const text = readFileSync(path.join(outdir, f.Metadata['aws:asset:path'], 'config.json'), 'utf8');
+      expect(f.Properties.Environment.Variables.SECURE_DB_API_CONFIG_SHA256).toBe(createHash('sha256').update(text).digest('hex'));
+      // What the function takes from the file is what checking and compiling the file's queries gives.
+      const config = JSON.parse(text) as runtimeConfig.RuntimeConfig;
+      expect(config.compiled).toHaveLength(config.queries.length);
+      expect(sealedQueries(config)).toEqual(runtimeConfig.prepareConfig(config));
+    }
   });
 
   test('grantInvoke allows execute-api:Invoke on one route, in a managed policy of the caller\'s role', () => {

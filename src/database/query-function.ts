@@ -12,9 +12,12 @@ import { ENGINES } from './engines';
 import { functionTimeout } from './query-config';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { CursorKeySecret } from '../pagination/cursor-key-secret';
+import { apiError } from '../parts/context';
 import { privateFunction } from '../security/private-function';
+import { ConfigError } from '../shared/config';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../shared/config';
 import { SERVICE_NAME_ENV } from '../shared/metric-names';
+import { CONFIG_SHA256_ENV, sealConfig, SealedConfig } from '../shared/sealed-config';
 
 /** Environment variable the runtime reads the proxy endpoint from (a deploy-time value). */
 export const DB_HOST_ENV = 'SECURE_DB_API_DB_HOST';
@@ -124,6 +127,7 @@ export class QueryFunction extends Construct {
       ...(cursorKey ? { cursorKey: cursorKey.runtimeConfig() } : {}),
     };
 
+    const file = configFile(this, props.access, config);
     const fn = privateFunction(this, 'Function', {
       description: `SecureDbApi ${props.access} queries (${props.queries.length} route${props.queries.length === 1 ? '' : 's'})`,
       roleDescription: `Runs ${props.access} queries as database user${users.length > 1 ? 's' : ''} ${users.join(' and ')}`,
@@ -137,11 +141,12 @@ export class QueryFunction extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       bundle: path.join(bundleDir(props.engine, props.access === 'graphql'), 'index.js'),
-      files: { 'config.json': JSON.stringify(config) },
-      // Deploy-time values only; the route table is config.json in the asset.
+      files: { 'config.json': file.text },
+      // Deploy-time values, and the digest of config.json in the asset, which holds the route table.
       environment: {
         [DB_HOST_ENV]: props.proxy.endpoint,
         [SERVICE_NAME_ENV]: props.serviceName,
+        ...file.environment,
         ...idempotency?.environment(),
         ...cursorKey?.environment(),
       },
@@ -163,6 +168,23 @@ export class QueryFunction extends Construct {
     this.role = fn.role;
     this.logGroup = fn.logGroup;
   }
+}
+
+/**
+ * A function's `config.json`: a REST query function's sealed, with its digest in the environment, so its
+ * cold start takes the queries as checked and compiled here (src/shared/sealed-config.ts). The GraphQL
+ * function splits the queries between its reader and writer, and checks them at its start.
+ */
+function configFile(scope: Construct, access: QueryFunctionProps['access'], config: RuntimeConfig): { text: string; environment: Record<string, string> } {
+  if (access === 'graphql') return { text: JSON.stringify(config), environment: {} };
+  let sealed: SealedConfig;
+  try {
+    sealed = sealConfig(config);
+  } catch (e) {
+    if (e instanceof ConfigError) throw apiError(scope, `invalid queries:\n- ${e.problems.join('\n- ')}`);
+    throw e;
+  }
+  return { text: sealed.text, environment: { [CONFIG_SHA256_ENV]: sealed.sha256 } };
 }
 
 /** `arn:aws:rds-db:REGION:ACCOUNT:dbuser:prx-ID/USER`, the only form RDS Proxy IAM auth accepts. */

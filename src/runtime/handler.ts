@@ -18,6 +18,7 @@ import { collectParameters } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 import { bodyProblem, decodeJsonBody, PublicEvent, queryParameters } from './request';
 import { BoundValue } from '../shared/params';
+import { sealedQueries } from '../shared/sealed-config';
 
 /** The subset of the Lambda context the handler reads. */
 export interface InvocationContext {
@@ -50,6 +51,11 @@ export interface QueryHandlerOptions {
    * process's key ({@link processCursorKey}), which only a single process can use (the development server).
    */
   readonly cursorKey?: CursorKeySource;
+  /**
+   * The configuration is the file the construct checked and sealed (src/shared/sealed-config.ts): its
+   * queries are taken as compiled there, not checked and compiled again. Default false.
+   */
+  readonly sealed?: boolean;
 }
 
 /** What a call of a query answers: its rows, and for a paged query the cursor of the next page. */
@@ -109,7 +115,7 @@ export class QueryHandler {
   private readonly comments = new CallComments();
 
   constructor(private readonly options: QueryHandlerOptions) {
-    this.prepared = prepareConfig(options.config);
+    this.prepared = (options.sealed ? sealedQueries(options.config) : undefined) ?? prepareConfig(options.config);
     for (const q of this.prepared) {
       this.byResource.set(routeOf(q), q);
       this.byName.set(q.name, q);

@@ -15,9 +15,11 @@ import { DatabaseEngine } from './engines/engine';
 import { environmentCredentials } from './environment-credentials';
 import { QueryHandler } from './handler';
 import type * as Idempotency from './idempotency';
+import { logLevelAllows } from './log-level';
 import type { CursorKeySource } from './pagination';
 import { HttpResponse } from './problem';
 import { EngineName, RuntimeConfig } from '../shared/config';
+import { CONFIG_SHA256_ENV, isSealed } from '../shared/sealed-config';
 
 /** Environment variable that may point at another config file (local runs). */
 export const CONFIG_PATH_ENV = 'SECURE_DB_API_CONFIG';
@@ -86,10 +88,30 @@ export function tlsCaFor(config: RuntimeConfig, configFile: string): string | un
   return caFile ? readFileSync(path.resolve(path.dirname(configFile), caFile), 'utf8') : undefined;
 }
 
-/** A query handler for a configuration whose connection is resolved, with the CA its `tls.caFile` names (relative to `configFile`). */
-export function queryHandlerFor(config: RuntimeConfig, engine: DatabaseEngine, configFile: string): QueryHandler {
+/**
+ * A query handler for a configuration whose connection is resolved, with the CA its `tls.caFile` names
+ * (relative to `configFile`). `sealed`: the file is the one the construct checked (src/shared/sealed-config.ts).
+ */
+export function queryHandlerFor(config: RuntimeConfig, engine: DatabaseEngine, configFile: string, sealed = false): QueryHandler {
   const tlsCa = tlsCaFor(config, configFile);
-  return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa, cursorKey: cursorKeyFor(config) });
+  return new QueryHandler({ config, engine, credentials: credentialsFor(config), tlsCa, cursorKey: cursorKeyFor(config), sealed });
+}
+
+/**
+ * A query function's configuration file, and whether it is the file the construct sealed: a file changed
+ * after synthesis is logged once and checked in full.
+ */
+export function readQueryFunctionConfig(file: string, env: NodeJS.ProcessEnv = process.env): { config: RuntimeConfig; sealed: boolean } {
+  const text = readFileSync(file, 'utf8');
+  const config = JSON.parse(text) as RuntimeConfig;
+  const sealed = isSealed(text, env);
+  if (!sealed && env[CONFIG_SHA256_ENV] && logLevelAllows('WARN', env)) {
+    console.log(JSON.stringify({
+      level: 'WARN',
+      message: `${path.basename(file)} is not the file the construct checked (its SHA-256 differs from ${CONFIG_SHA256_ENV}): every query is checked again`,
+    }));
+  }
+  return { config, sealed };
 }
 
 /**
@@ -166,8 +188,8 @@ export const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-d
 
 /** The REST routes of a configuration file: writes with an Idempotency-Key run at most once when it has an `idempotency` section. */
 export function restRoutesFromFile(file: string, engineFor: (engine: EngineName) => DatabaseEngine): RestRoutes {
-  const raw = readConfigFile(file);
-  const handler = queryHandlerFor({ ...raw, connection: resolveEnvReferences(raw.connection) }, engineFor(raw.engine), file);
+  const { config: raw, sealed } = readQueryFunctionConfig(file);
+  const handler = queryHandlerFor({ ...raw, connection: resolveEnvReferences(raw.connection) }, engineFor(raw.engine), file, sealed);
   const close = () => handler.close();
   if (!raw.idempotency) return { handle: (event, context) => handler.handle(event, context), close };
   // Required here, not imported: the SDK is the runtime's own, and in the query functions' bundles

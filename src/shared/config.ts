@@ -148,6 +148,20 @@ export interface RuntimeConfig {
    * random bytes), which only a single process (the development server) can use.
    */
   readonly cursorKey?: CursorKeyConfig;
+  /**
+   * Each query's compiled form, in the order of `queries`, as the construct computed it when it checked them
+   * (src/shared/sealed-config.ts). Read only when the file is the one the construct wrote, which its SHA-256
+   * tells; any other file is checked and compiled in full, this section ignored.
+   */
+  readonly compiled?: readonly CompiledQueryConfig[];
+}
+
+/** A checked query's compiled form: its SQL's placeholders and its path template's matcher. */
+export interface CompiledQueryConfig {
+  readonly sql: CompiledSql;
+  /** The source of the path template's regular expression (no flags). */
+  readonly pathPattern: string;
+  readonly pathParameterNames: readonly string[];
 }
 
 export interface IdempotencyConfig {
@@ -435,8 +449,7 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
     }
     problems.push(...paginationProblems(q, config.engine, code));
     if (problems.length === before && template && compiled) {
-      const patterns = new Map<string, RegExp>();
-      for (const p of params) if (p.pattern !== undefined) patterns.set(p.name, new RegExp(`^(?:${p.pattern})$`, 'u'));
+      const patterns = parameterPatterns(params);
       for (const p of params.filter((x) => x.default !== undefined)) {
         try {
           coerceDefault(p, patterns.get(p.name));
@@ -450,6 +463,13 @@ export function prepareConfig(config: RuntimeConfig): PreparedQuery[] {
   problems.push(...pathVariableClashes(config.queries));
   if (problems.length > 0) throw new ConfigError(problems);
   return prepared;
+}
+
+/** Each parameter's `pattern` as the expression its whole value must match, by parameter name. */
+export function parameterPatterns(params: readonly ParameterConfig[]): Map<string, RegExp> {
+  const patterns = new Map<string, RegExp>();
+  for (const p of params) if (p.pattern !== undefined) patterns.set(p.name, new RegExp(`^(?:${p.pattern})$`, 'u'));
+  return patterns;
 }
 
 /**

@@ -16,6 +16,7 @@ import { CONFIG_PATH_ENV } from '../../../src/runtime/lambda';
 import type { HttpResponse } from '../../../src/runtime/problem';
 import { bundleChunks } from '../../../src/security/private-function';
 import type { RuntimeConfig } from '../../../src/shared/config';
+import { CONFIG_SHA256_ENV, sealConfig } from '../../../src/shared/sealed-config';
 
 export const ASSETS = path.join(__dirname, '..', '..', '..', 'assets', 'runtime');
 
@@ -39,19 +40,26 @@ export const BUILDS: readonly Build[] = ['source', 'bundle'];
 /** A Lambda entry point's exported handler, as the tests call it. */
 export type LambdaEntry = ((event: unknown, context: { awsRequestId: string }) => Promise<HttpResponse>) & { close(): Promise<void> };
 
-/** Writes a configuration into a fresh directory and returns the file. */
+/** Writes a configuration (an object, or a file's text as it is) into a fresh directory and returns the file. */
 export function writeConfig(config: unknown, name = 'config.json'): string {
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sdba-shipped-')), name);
-  writeFileSync(file, JSON.stringify(config));
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
   return file;
 }
 
 /**
  * A Lambda entry point (`postgres.lambda`, `graphql-mysql.lambda`, …) from its source or its bundle, reading
  * `config` as the function reads its asset's config.json. Each call gets a fresh module (a cold start).
+ * `sealed`: the file as the construct writes a REST query function's, with its digest in the environment.
  */
-export function lambdaEntry(build: Build, entry: string, config: RuntimeConfig): LambdaEntry {
-  const file = writeConfig(config);
+export function lambdaEntry(build: Build, entry: string, config: RuntimeConfig, { sealed = false } = {}): LambdaEntry {
+  const seal = sealed ? sealConfig(config) : undefined;
+  return lambdaEntryOfFile(build, entry, seal ? seal.text : JSON.stringify(config), seal ? { [CONFIG_SHA256_ENV]: seal.sha256 } : {});
+}
+
+/** The same with a config.json's text as it is, and `environment` set around each call (as the function's). */
+export function lambdaEntryOfFile(build: Build, entry: string, text: string, environment: Record<string, string> = {}): LambdaEntry {
+  const env: Record<string, string> = { [CONFIG_PATH_ENV]: writeConfig(text), ...environment };
   let handler: LambdaEntry | undefined;
   jest.isolateModules(() => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -60,13 +68,15 @@ export function lambdaEntry(build: Build, entry: string, config: RuntimeConfig):
   });
   const h = handler as LambdaEntry;
   const call = async (event: unknown, context: { awsRequestId: string }) => {
-    const before = process.env[CONFIG_PATH_ENV];
-    process.env[CONFIG_PATH_ENV] = file;
+    const before = Object.keys(env).map((name) => [name, process.env[name]] as const);
+    Object.assign(process.env, env);
     try {
       return await h(event, context);
     } finally {
-      if (before === undefined) delete process.env[CONFIG_PATH_ENV];
-      else process.env[CONFIG_PATH_ENV] = before;
+      for (const [name, value] of before) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
   };
   return Object.assign(call, { close: () => h.close() });
