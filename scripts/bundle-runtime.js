@@ -19,10 +19,13 @@
  *   requires them, and Powertools' idempotency utility, only when the configuration has an `idempotency`
  *   section); Powertools' JMESPath interpreter, of which the idempotency store uses lists of fields only, and
  *   semver, which only the X-Ray SDK's AWS SDK v2 patcher uses, are stand-ins (src/runtime/bundling).
- * - Query functions: the idempotency module (Powertools' idempotency utility, about 25 KB) is a file of its own
- *   beside index.js (IDEMPOTENCY_CHUNK), which src/runtime/lambda.ts requires only when the configuration has
- *   an `idempotency` section: V8 parses every byte of index.js at every cold start, used or not. The staged
- *   asset copies every `.js` file of the bundle's folder (src/security/private-function.ts).
+ * - Query functions: modules a cold start seldom needs are files of their own beside index.js (CHUNKS), each
+ *   required by its one importer only on its path, since V8 parses every byte of index.js at every cold start,
+ *   used or not: the idempotency module (Powertools' idempotency utility, about 25 KB), which
+ *   src/runtime/lambda.ts requires only when the configuration has an `idempotency` section, and the
+ *   configuration's full check (prepareConfig with the SQL lexer, about 13 KB), which src/runtime/handler.ts
+ *   requires only for a config.json that is not sealed (src/shared/sealed-config.ts). The staged asset copies
+ *   every `.js` file of the bundle's folder (src/security/private-function.ts).
  */
 const path = require('path');
 const esbuild = require('esbuild');
@@ -31,6 +34,17 @@ const { compactErrorsModule, ORIGINAL: MYSQL2_ERRORS } = require('./mysql2-error
 const root = path.join(__dirname, '..');
 /** The query functions' idempotency module, a bundle of its own that index.js requires by this relative name. */
 const IDEMPOTENCY_CHUNK = 'idempotency.js';
+/** The query functions' full configuration check, a bundle of its own that index.js requires by this relative name. */
+const CONFIG_CHECK_CHUNK = 'config-check.js';
+
+/**
+ * The query functions' chunks: `require(request)` in `importer` loads `file` beside index.js, built from `entryPoint`
+ * with the bundle's own options. Any other bundle (GraphQL, container, development server) has the module inline.
+ */
+const CHUNKS = [
+  { request: './idempotency', importer: 'src/runtime/lambda.ts', file: IDEMPOTENCY_CHUNK, entryPoint: 'src/runtime/idempotency.ts' },
+  { request: './config-check', importer: 'src/runtime/handler.ts', file: CONFIG_CHECK_CHUNK, entryPoint: 'src/runtime/config-check.ts' },
+];
 
 /** Kept in step with RUNTIME_SDK_PACKAGES in src/runtime/lambda.ts (test/runtime/bundle.test.ts checks the bundles). */
 const RUNTIME_SDK_PACKAGES = ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb', '@aws-sdk/client-secrets-manager'];
@@ -69,13 +83,16 @@ function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = 
     },
   };
 
-  // `require('./idempotency')` in src/runtime/lambda.ts: the chunk beside the bundle, not bundled into it.
-  const idempotencyChunk = {
-    name: 'idempotency-chunk',
+  // `require('./idempotency')` in src/runtime/lambda.ts, …: the chunk beside the bundle, not bundled into it.
+  const chunks = {
+    name: 'query-function-chunks',
     setup(build) {
-      build.onResolve({ filter: /^\.\/idempotency$/ }, (args) => (path.resolve(args.importer) === path.join(root, 'src', 'runtime', 'lambda.ts')
-        ? { path: `./${IDEMPOTENCY_CHUNK}`, external: true }
-        : undefined));
+      for (const chunk of CHUNKS) {
+        const filter = new RegExp(`^${chunk.request.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+        build.onResolve({ filter }, (args) => (path.resolve(args.importer) === path.join(root, chunk.importer)
+          ? { path: `./${chunk.file}`, external: true }
+          : undefined));
+      }
     },
   };
 
@@ -97,23 +114,22 @@ function runtimeBuildOptions(entry, { entryPoint = `src/${entry}.ts`, outfile = 
     alias,
     // graphql ships CommonJS and ESM; its plugins require() the CommonJS copy, so the bundle must use only that one.
     ...(entry.includes('graphql') ? { mainFields: ['main'] } : {}),
-    plugins: [...(mysql ? [mysql2Errors] : []), ...(query ? [idempotencyChunk] : [])],
+    plugins: [...(mysql ? [mysql2Errors] : []), ...(query ? [chunks] : [])],
     logLevel: 'warning',
   };
 }
 
 /**
- * Every build of one runtime entry: the bundle, and for the query functions their idempotency chunk, built
- * with the same options into the same folder.
+ * Every build of one runtime entry: the bundle, and for the query functions their chunks, built with the same
+ * options into the same folder.
  */
 function runtimeBuilds(entry) {
   const main = runtimeBuildOptions(entry);
-  if (!main.plugins.some((p) => p.name === 'idempotency-chunk')) return [main];
-  const chunk = runtimeBuildOptions(entry, { entryPoint: 'src/runtime/idempotency.ts', outfile: path.join(path.dirname(main.outfile), IDEMPOTENCY_CHUNK) });
-  return [main, chunk];
+  if (!main.plugins.some((p) => p.name === 'query-function-chunks')) return [main];
+  return [main, ...CHUNKS.map((chunk) => runtimeBuildOptions(entry, { entryPoint: chunk.entryPoint, outfile: path.join(path.dirname(main.outfile), chunk.file) }))];
 }
 
-module.exports = { runtimeBuildOptions, runtimeBuilds, IDEMPOTENCY_CHUNK };
+module.exports = { runtimeBuildOptions, runtimeBuilds, IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK };
 
 if (require.main === module) {
   const entry = process.argv[2];

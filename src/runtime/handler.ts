@@ -3,9 +3,10 @@
  * binds its parameters, runs it on one reused connection, and answers JSON or problem+json.
  */
 import { authorize, Claims, claimsOf, claimValues } from './claims';
+import type * as ConfigCheck from './config-check';
 import { CredentialsProvider } from './credentials';
 import { databaseProblem, logDatabaseError, RETRY_AFTER_SECONDS, writeOutcomeUnknown } from './database-errors';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, prepareConfig, RuntimeConfig } from '../shared/config';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, RuntimeConfig } from '../shared/config';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallComments, CallTracer, Observer, principalOf, XRayCallTracer } from './observability';
@@ -115,7 +116,7 @@ export class QueryHandler {
   private readonly comments = new CallComments();
 
   constructor(private readonly options: QueryHandlerOptions) {
-    this.prepared = (options.sealed ? sealedQueries(options.config) : undefined) ?? prepareConfig(options.config);
+    this.prepared = (options.sealed ? sealedQueries(options.config) : undefined) ?? checkedQueries(options.config);
     for (const q of this.prepared) {
       this.byResource.set(routeOf(q), q);
       this.byName.set(q.name, q);
@@ -501,6 +502,17 @@ export class QueryHandler {
     logDatabaseError(this.log, cls, error, query);
     return databaseProblem(cls, query);
   }
+}
+
+/**
+ * Every query of a configuration checked and compiled (a ConfigError lists every problem). Required here, not
+ * imported: in the REST query functions' bundles the checks are a file of their own beside index.js
+ * (scripts/bundle-runtime.js), which V8 then parses only for a configuration that is not sealed.
+ */
+function checkedQueries(config: RuntimeConfig): PreparedQuery[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { prepareConfig } = require('./config-check') as typeof ConfigCheck;
+  return prepareConfig(config);
 }
 
 /** The values of a call's parameters that are not marked sensitive, for its audit record. */

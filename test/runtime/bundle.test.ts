@@ -21,9 +21,11 @@ const ASSETS = path.join(__dirname, '..', '..', 'assets', 'runtime');
 
 /** The query functions' bundle budget (the SQL Server bundle carries tedious and is measured apart): 500 KiB, as `npm run bench` reports it. */
 const BUNDLE_BUDGET_BYTES = 500 * 1024;
-/** The query functions' idempotency module, a file of its own beside index.js (scripts/bundle-runtime.js). */
+/** The query functions' idempotency module and full configuration check, files of their own beside index.js (scripts/bundle-runtime.js). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { IDEMPOTENCY_CHUNK } = require('../../scripts/bundle-runtime.js') as { IDEMPOTENCY_CHUNK: string };
+const { IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK } = require('../../scripts/bundle-runtime.js') as { IDEMPOTENCY_CHUNK: string; CONFIG_CHECK_CHUNK: string };
+/** `require("./<chunk>")` in a bundle's text. */
+const requireOf = (chunk: string): RegExp => new RegExp(`require\\("\\./${chunk.replace('.', '\\.')}"\\)`, 'g');
 
 function configFile(engine: RuntimeConfig['engine'], conn: { host: string; port: number; database: string; user: string }): string {
   const config: RuntimeConfig = {
@@ -164,8 +166,9 @@ describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda'])('query fu
   test('requires nothing from outside but Node\'s own modules, the AWS SDK packages the Lambda runtime ships, and optional modules it never loads', () => {
     const required = new Set([...code().matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]).filter((m) => !builtinModules.includes(m.replace(/^node:/, ''))));
     // pg's native binding and mysql2's SQL highlighter are optional, loaded in a try/catch, never used;
-    // the idempotency chunk is the bundle's own file beside it.
-    expect([...required].filter((m) => !(RUNTIME_SDK_PACKAGES as readonly string[]).includes(m) && !['pg-native', 'cardinal', `./${IDEMPOTENCY_CHUNK}`].includes(m))).toEqual([]);
+    // the chunks are the bundle's own files beside it.
+    const own = ['pg-native', 'cardinal', `./${IDEMPOTENCY_CHUNK}`, `./${CONFIG_CHECK_CHUNK}`];
+    expect([...required].filter((m) => !(RUNTIME_SDK_PACKAGES as readonly string[]).includes(m) && !own.includes(m))).toEqual([]);
   });
 
   test('leaves Powertools\' idempotency utility to the chunk beside it, which it requires only on the idempotency path', () => {
@@ -173,8 +176,19 @@ describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda'])('query fu
     expect(chunk).toMatch(/Failed to save in progress record to idempotency store/);
     expect(code()).not.toMatch(/idempotency store/);
     // One require of the chunk, in the function that builds the idempotent routes (not at the top level).
-    expect(code().match(new RegExp(`require\\("\\./${IDEMPOTENCY_CHUNK.replace('.', '\\.')}"\\)`, 'g'))).toHaveLength(1);
+    expect(code().match(requireOf(IDEMPOTENCY_CHUNK))).toHaveLength(1);
     // The chunk is a bundle of its own: it requires no other file of the asset.
+    expect([...chunk.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual([]);
+  });
+
+  test('leaves the configuration\'s full check and the SQL lexer to the chunk beside it, which it requires only for a file that is not sealed', () => {
+    const chunk = readFileSync(path.join(ASSETS, bundle, CONFIG_CHECK_CHUNK), 'utf8');
+    for (const message of ['is defined but the SQL never uses', 'sql must be a single statement', 'Unterminated block comment']) {
+      expect(chunk).toContain(message);
+      expect(code()).not.toContain(message);
+    }
+    // One require of the chunk, in the function that checks a configuration (not at the top level).
+    expect(code().match(requireOf(CONFIG_CHECK_CHUNK))).toHaveLength(1);
     expect([...chunk.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual([]);
   });
 
@@ -187,8 +201,8 @@ describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda'])('query fu
 });
 
 describe.each(['postgres.lambda', 'mysql.lambda'])('query function bundle %s', (bundle) => {
-  test('stays within its 500 KB budget, with its idempotency chunk', () => {
-    const bytes = ['index.js', IDEMPOTENCY_CHUNK].reduce((sum, f) => sum + statSync(path.join(ASSETS, bundle, f)).size, 0);
+  test('stays within its 500 KB budget, with its chunks', () => {
+    const bytes = ['index.js', IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK].reduce((sum, f) => sum + statSync(path.join(ASSETS, bundle, f)).size, 0);
     expect(bytes).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
 
