@@ -41,14 +41,20 @@ async function coldCall(build: Build, text: string, digest: string | undefined):
   }
   // The log level a function has (test/quiet-logs.ts silences the tests' own process).
   const handler = lambdaEntryOfFile(build, 'postgres.lambda', text, { ...env, POWERTOOLS_LOG_LEVEL: 'INFO' });
+  // Its log lines (console.log) and audit records (stdout), kept from the test run's output.
   const logged: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((line: string) => void logged.push(line));
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => logged.push(String(chunk)) > 0);
   try {
-    return { response: await handler(EVENT, { awsRequestId: 'cold' }), output: logged.join('\n') };
+    const response = await handler(EVENT, { awsRequestId: 'cold' });
+    // The audit record is written once the answer has been handed on.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return { response, output: logged.join('\n') };
   } catch (e) {
     return { error: (e as Error).message, output: logged.join('\n') };
   } finally {
     log.mockRestore();
+    stdout.mockRestore();
     await handler.close();
   }
 }
