@@ -24,8 +24,10 @@
  *   used or not: the idempotency module (Powertools' idempotency utility, about 25 KB), which
  *   src/runtime/lambda.ts requires only when the configuration has an `idempotency` section, and the
  *   configuration's full check (prepareConfig with the SQL lexer, about 13 KB), which src/runtime/handler.ts
- *   requires only for a config.json that is not sealed (src/shared/sealed-config.ts). The staged asset copies
- *   every `.js` file of the bundle's folder (src/security/private-function.ts).
+ *   requires only for a config.json that is not sealed (src/shared/sealed-config.ts), and keyset pagination
+ *   (about 9 KB), which it requires at a paged query's first call (a chunk's Problems are Problems to
+ *   `instanceof` all the same, src/runtime/problem.ts). The staged asset copies every `.js` file of the bundle's
+ *   folder (src/security/private-function.ts).
  */
 const path = require('path');
 const esbuild = require('esbuild');
@@ -36,6 +38,8 @@ const root = path.join(__dirname, '..');
 const IDEMPOTENCY_CHUNK = 'idempotency.js';
 /** The query functions' full configuration check, a bundle of its own that index.js requires by this relative name. */
 const CONFIG_CHECK_CHUNK = 'config-check.js';
+/** The query functions' keyset pagination, a bundle of its own that index.js requires by this relative name. */
+const PAGING_CHUNK = 'paging.js';
 
 /**
  * The query functions' chunks: `require(request)` in `importer` loads `file` beside index.js, built from `entryPoint`
@@ -44,6 +48,7 @@ const CONFIG_CHECK_CHUNK = 'config-check.js';
 const CHUNKS = [
   { request: './idempotency', importer: 'src/runtime/lambda.ts', file: IDEMPOTENCY_CHUNK, entryPoint: 'src/runtime/idempotency.ts' },
   { request: './config-check', importer: 'src/runtime/handler.ts', file: CONFIG_CHECK_CHUNK, entryPoint: 'src/runtime/config-check.ts' },
+  { request: './paging', importer: 'src/runtime/handler.ts', file: PAGING_CHUNK, entryPoint: 'src/runtime/paging.ts' },
 ];
 
 /** Kept in step with RUNTIME_SDK_PACKAGES in src/runtime/lambda.ts (test/runtime/bundle.test.ts checks the bundles). */
@@ -129,7 +134,7 @@ function runtimeBuilds(entry) {
   return [main, ...CHUNKS.map((chunk) => runtimeBuildOptions(entry, { entryPoint: chunk.entryPoint, outfile: path.join(path.dirname(main.outfile), chunk.file) }))];
 }
 
-module.exports = { runtimeBuildOptions, runtimeBuilds, IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK };
+module.exports = { runtimeBuildOptions, runtimeBuilds, IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK, PAGING_CHUNK };
 
 if (require.main === module) {
   const entry = process.argv[2];

@@ -5,16 +5,15 @@
 import { authorize, Claims, claimsOf, claimValues } from './claims';
 import type * as ConfigCheck from './config-check';
 import { CredentialsProvider } from './credentials';
+import { CursorKeySource, processCursorKey } from './cursor-key';
 import { databaseProblem, logDatabaseError, RETRY_AFTER_SECONDS, writeOutcomeUnknown } from './database-errors';
+import type { CursorValue, PageStatement } from './pagination';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, PreparedQuery, RuntimeConfig } from '../shared/config';
 import { ClientTimeoutError, DatabaseEngine, DbErrorClass, EngineConnection, Statement, StatementResult, TlsOptions } from './engines/engine';
 import { logLevelAllows } from './log-level';
 import { AuditLog, AuditRecord, CallComments, CallTracer, Observer, principalOf, XRayCallTracer } from './observability';
-import { graphqlPageRequest, nextLink, PageRequest, restPageRequest, withPageErrors } from './page-request';
-import {
-  CursorKeySource, CursorValue, issueCursor, orderingValues, pageStatement, PageStatement, processCursorKey, readCursor,
-  withoutHidden,
-} from './pagination';
+import type { PageRequest } from './page-request';
+import type * as Paging from './paging';
 import { collectParameters } from './params';
 import { HttpResponse, Problem, problemResponse, SECURITY_HEADERS } from './problem';
 import { bodyProblem, decodeJsonBody, PublicEvent, queryParameters } from './request';
@@ -154,6 +153,7 @@ export class QueryHandler {
       const queryString = queryParameters(event);
       const input = () => ({ path: this.pathParameters(event, query), query: queryString, body: this.parseBody(event) });
       if (query.pagination) {
+        const { restPageRequest, withPageErrors, nextLink } = paging();
         const page = restPageRequest(query, queryString);
         const paged = withPageErrors(page, () => collectParameters(query, input()));
         call.values = paged.values;
@@ -207,6 +207,7 @@ export class QueryHandler {
       const hasBody = query.parameters.some((p) => p.in === 'body');
       const collect = () => collectParameters(query, { path, query: queryString, body: hasBody ? body : undefined });
       if (query.pagination) {
+        const { graphqlPageRequest, withPageErrors } = paging();
         const page = graphqlPageRequest(query, args);
         const paged = withPageErrors(page, collect);
         call.values = paged.values;
@@ -264,6 +265,7 @@ export class QueryHandler {
     requestId: string | undefined,
     principal: string,
   ): Promise<QueryResult> {
+    const { readCursor, pageStatement, withoutHidden, orderingValues, issueCursor } = paging();
     const ctx = { query, values, principal };
     let after: CursorValue[] | undefined;
     if (page.cursor !== undefined) after = readCursor(await this.signingKey(requestId), ctx, page.cursor, page.cursorName);
@@ -502,6 +504,20 @@ export class QueryHandler {
     logDatabaseError(this.log, cls, error, query);
     return databaseProblem(cls, query);
   }
+}
+
+/** The paging module, once a paged query first needs it. */
+let pagingModule: typeof Paging | undefined;
+
+/**
+ * Keyset pagination: the page a call asks for, the keyset statement and the cursors. Required here, not
+ * imported: in the REST query functions' bundles it is a file of its own beside index.js
+ * (scripts/bundle-runtime.js), which V8 then parses only in a function that serves a paged query, at its first call.
+ */
+function paging(): typeof Paging {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  pagingModule ??= require('./paging') as typeof Paging;
+  return pagingModule;
 }
 
 /**

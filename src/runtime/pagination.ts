@@ -13,7 +13,7 @@
  * both. Any cursor that is not exactly one this API issued for this query, these parameter values and this
  * caller within its lifetime is refused with a 400 `invalid-cursor` problem saying why.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'crypto';
+import { createHash, createHmac, timingSafeEqual } from 'crypto';
 import { Problem } from './problem';
 import type { ColumnType, PaginationConfig, PreparedQuery } from '../shared/config';
 import { MAX_CURSOR_CHARS } from '../shared/pagination';
@@ -24,14 +24,7 @@ export const CURSOR_VERSION = 1;
 /** A cursor issued this far in the future (clock skew between instances) is still accepted. */
 const CLOCK_SKEW_SECONDS = 300;
 const MAC_BYTES = 32;
-/** Shortest accepted signing key, in bytes. */
-export const MIN_CURSOR_KEY_BYTES = 32;
-/** The development server's signing key, when it should survive restarts (any text of at least 32 bytes). */
-export const CURSOR_KEY_ENV = 'SECURE_DB_API_CURSOR_KEY';
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/** The cursor signing key, read once and kept. */
-export type CursorKeySource = () => Promise<Uint8Array>;
 
 /** A value in a cursor: what a JSON row holds in an ordering column. */
 export type CursorValue = string | number | boolean | null;
@@ -271,39 +264,4 @@ export function pageStatement(query: PreparedQuery, dialect: 'postgres' | 'mysql
   text += `\nORDER BY ${orderBy.map((o) => `${ident(o.column)}${o.descending ? ' DESC' : ' ASC'}${dialect === 'postgres' ? (o.descending ? ' NULLS LAST' : ' NULLS FIRST') : ''}`).join(', ')}`;
   text += `\nLIMIT ${Math.trunc(limit) + 1}`;
   return { text, values: bound, placeholders, rowLimit: limit };
-}
-
-/** A key read from an environment variable (at least 32 bytes), or random bytes for this process. */
-let processKey: Uint8Array | undefined;
-
-/**
- * The development server's key: `SECURE_DB_API_CURSOR_KEY` when set (so cursors survive restarts), else 32
- * random bytes made once per process (cursors then last as long as the process).
- */
-export function processCursorKey(env: NodeJS.ProcessEnv = process.env): CursorKeySource {
-  return async () => {
-    const given = env[CURSOR_KEY_ENV];
-    if (given !== undefined && given !== '') return keyOf(given);
-    processKey ??= randomBytes(32);
-    return processKey;
-  };
-}
-
-/** The bytes of a key given as text; throws when it is too short to sign with. */
-export function keyOf(text: string): Uint8Array {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length < MIN_CURSOR_KEY_BYTES) throw new Error(`the cursor signing key must be at least ${MIN_CURSOR_KEY_BYTES} bytes`);
-  return bytes;
-}
-
-/** Reads a key once and keeps it; a failed read is tried again on the next call. */
-export function cachedKey(read: () => Promise<Uint8Array>): CursorKeySource {
-  let pending: Promise<Uint8Array> | undefined;
-  return () => {
-    pending ??= read().catch((e: unknown) => {
-      pending = undefined;
-      throw e;
-    });
-    return pending;
-  };
 }

@@ -12,8 +12,19 @@ export interface ProblemExtras {
   readonly status?: 503 | 504;
 }
 
+/**
+ * Marks a Problem, whichever copy of this module made it: the REST query functions' paging chunk carries a copy
+ * of its own (src/runtime/paging.ts), and `instanceof Problem` holds for the Problems of both.
+ */
+const PROBLEM: unique symbol = Symbol.for('secure-db-api.problem');
+
 /** An error that becomes a problem response. `detail` must never contain data from the database driver. */
 export class Problem extends Error {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [PROBLEM]?: unknown })[PROBLEM] === true;
+  }
+
+  readonly [PROBLEM] = true;
   readonly status: number;
   readonly title: string;
   constructor(

@@ -53,8 +53,8 @@ export interface PrivateFunction {
 /**
  * A fresh directory for an asset (a function's code, a container image): the bundle as `index.js` with the
  * other `.js` files of its folder, the chunks it requires by relative name (the query functions'
- * `idempotency.js` and `config-check.js`, scripts/bundle-runtime.js), the `files` written (name to content) and the `copies` copied
- * (name to source file, its mode kept).
+ * `idempotency.js`, `config-check.js` and `paging.js`, scripts/bundle-runtime.js), the `files` written (name
+ * to content) and the `copies` copied (name to source file, its mode kept).
  */
 export function stageAsset(bundle: string, files: Record<string, string> = {}, copies: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'secure-db-api-'));

@@ -6,7 +6,7 @@
  * its first call then costs the same whatever the size of the API. A file changed after synthesis (edited
  * in the console, copied from elsewhere) no longer matches, and is checked and compiled in full as before.
  */
-import * as crypto from 'crypto';
+import { createHash, hash } from 'crypto';
 import { CompiledQueryConfig, parameterPatterns, PreparedQuery, prepareConfig, RuntimeConfig } from './config';
 
 /** The environment variable that holds the SHA-256 (hex) of the function's `config.json`. */
@@ -24,7 +24,7 @@ export interface SealedConfig {
 export function configSha256(text: string): string {
   // The one-shot hash (Node.js 20.12 and later, every Lambda runtime the functions use) costs half of a Hash
   // object's first use at a cold start; the construct may run on an older Node.js.
-  return typeof crypto.hash === 'function' ? crypto.hash('sha256', text, 'hex') : crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+  return typeof hash === 'function' ? hash('sha256', text, 'hex') : createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** Checks and compiles every query (a {@link ConfigError} lists what is wrong), and seals the file. */

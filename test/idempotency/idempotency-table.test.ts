@@ -119,13 +119,13 @@ describe('SecureDbApiProps.idempotency on the Lambda backend', () => {
     expect(configOf(read).idempotency).toBeUndefined();
   });
 
-  test('every function\'s asset holds the files its index.js requires by relative name: the idempotency module and the full check beside the bundle', () => {
+  test('every function\'s asset holds the files its index.js requires by relative name: the idempotency module, the full check and pagination beside the bundle', () => {
     const outdir = app.synth().directory;
     for (const fn of Object.values(queryFunctions(t))) {
       const asset = path.join(outdir, fn.Metadata['aws:asset:path']);
       const relative = [...readFileSync(path.join(asset, 'index.js'), 'utf8').matchAll(/\brequire\("(\.\/[^"]+)"\)/g)].map((m) => m[1]);
-      expect(relative.sort()).toEqual(['./config-check.js', './idempotency.js']);
-      expect(readdirSync(asset)).toEqual(expect.arrayContaining(['idempotency.js', 'config-check.js']));
+      expect(relative.sort()).toEqual(['./config-check.js', './idempotency.js', './paging.js']);
+      expect(readdirSync(asset)).toEqual(expect.arrayContaining(['idempotency.js', 'config-check.js', 'paging.js']));
       expect(readFileSync(path.join(asset, 'idempotency.js'), 'utf8')).toMatch(/idempotency store/);
       expect(readFileSync(path.join(asset, 'config-check.js'), 'utf8')).toMatch(/is defined but the SQL never uses/);
     }

@@ -21,9 +21,10 @@ const ASSETS = path.join(__dirname, '..', '..', 'assets', 'runtime');
 
 /** The query functions' bundle budget (the SQL Server bundle carries tedious and is measured apart): 500 KiB, as `npm run bench` reports it. */
 const BUNDLE_BUDGET_BYTES = 500 * 1024;
-/** The query functions' idempotency module and full configuration check, files of their own beside index.js (scripts/bundle-runtime.js). */
+/** The query functions' idempotency module, full configuration check and pagination, files of their own beside index.js (scripts/bundle-runtime.js). */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK } = require('../../scripts/bundle-runtime.js') as { IDEMPOTENCY_CHUNK: string; CONFIG_CHECK_CHUNK: string };
+const { IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK, PAGING_CHUNK } = require('../../scripts/bundle-runtime.js') as Record<'IDEMPOTENCY_CHUNK' | 'CONFIG_CHECK_CHUNK' | 'PAGING_CHUNK', string>;
+const CHUNKS = [IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK, PAGING_CHUNK];
 /** `require("./<chunk>")` in a bundle's text. */
 const requireOf = (chunk: string): RegExp => new RegExp(`require\\("\\./${chunk.replace('.', '\\.')}"\\)`, 'g');
 
@@ -167,7 +168,7 @@ describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda'])('query fu
     const required = new Set([...code().matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]).filter((m) => !builtinModules.includes(m.replace(/^node:/, ''))));
     // pg's native binding and mysql2's SQL highlighter are optional, loaded in a try/catch, never used;
     // the chunks are the bundle's own files beside it.
-    const own = ['pg-native', 'cardinal', `./${IDEMPOTENCY_CHUNK}`, `./${CONFIG_CHECK_CHUNK}`];
+    const own = ['pg-native', 'cardinal', ...CHUNKS.map((chunk) => `./${chunk}`)];
     expect([...required].filter((m) => !(RUNTIME_SDK_PACKAGES as readonly string[]).includes(m) && !own.includes(m))).toEqual([]);
   });
 
@@ -192,6 +193,16 @@ describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda'])('query fu
     expect([...chunk.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual([]);
   });
 
+  test('leaves keyset pagination to the chunk beside it, which it requires at a paged query\'s first call', () => {
+    const chunk = readFileSync(path.join(ASSETS, bundle, PAGING_CHUNK), 'utf8');
+    for (const text of ['secure_db_api_page', 'NULLS FIRST', 'has expired (cursors last']) {
+      expect(chunk).toContain(text);
+      expect(code()).not.toContain(text);
+    }
+    expect(code().match(requireOf(PAGING_CHUNK))).toHaveLength(1);
+    expect([...chunk.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual([]);
+  });
+
   test('leaves Powertools\' JMESPath interpreter and semver out, of the bundle and its chunk', () => {
     const chunk = readFileSync(path.join(ASSETS, bundle, IDEMPOTENCY_CHUNK), 'utf8');
     // The stand-in goes with the idempotency utility, its only user.
@@ -202,7 +213,7 @@ describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda'])('query fu
 
 describe.each(['postgres.lambda', 'mysql.lambda'])('query function bundle %s', (bundle) => {
   test('stays within its 500 KB budget, with its chunks', () => {
-    const bytes = ['index.js', IDEMPOTENCY_CHUNK, CONFIG_CHECK_CHUNK].reduce((sum, f) => sum + statSync(path.join(ASSETS, bundle, f)).size, 0);
+    const bytes = ['index.js', ...CHUNKS].reduce((sum, f) => sum + statSync(path.join(ASSETS, bundle, f)).size, 0);
     expect(bytes).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
 

@@ -11,11 +11,11 @@ import * as fc from 'fast-check';
 import { apiEvent, ENGINES, json, param, query, TestDatabase } from './helpers/databases';
 import { sqliPayloads } from './helpers/sqli';
 import { StaticCredentials } from '../../src/runtime/credentials';
-import { secretCursorKey } from '../../src/runtime/cursor-key';
+import { CURSOR_KEY_ENV, CursorKeySource, processCursorKey, secretCursorKey } from '../../src/runtime/cursor-key';
 import { GraphqlHandler } from '../../src/runtime/graphql/handler';
 import { QueryHandler, QueryHandlerOptions } from '../../src/runtime/handler';
 import { cursorKeyFor } from '../../src/runtime/lambda';
-import { CURSOR_KEY_ENV, CURSOR_VERSION, CursorKeySource, issueCursor, processCursorKey } from '../../src/runtime/pagination';
+import { CURSOR_VERSION, issueCursor } from '../../src/runtime/pagination';
 import { OrderColumnConfig, PreparedQuery, prepareConfig, QueryConfig, RuntimeConfig } from '../../src/shared/config';
 import { MAX_CURSOR_CHARS, paginationProblems } from '../../src/shared/pagination';
 
