@@ -172,34 +172,23 @@ describe.each(['postgres.lambda', 'mysql.lambda', 'sqlserver.lambda'])('query fu
     expect([...required].filter((m) => !(RUNTIME_SDK_PACKAGES as readonly string[]).includes(m) && !own.includes(m))).toEqual([]);
   });
 
-  test('leaves Powertools\' idempotency utility to the chunk beside it, which it requires only on the idempotency path', () => {
-    const chunk = readFileSync(path.join(ASSETS, bundle, IDEMPOTENCY_CHUNK), 'utf8');
-    expect(chunk).toMatch(/Failed to save in progress record to idempotency store/);
-    expect(code()).not.toMatch(/idempotency store/);
-    // One require of the chunk, in the function that builds the idempotent routes (not at the top level).
-    expect(code().match(requireOf(IDEMPOTENCY_CHUNK))).toHaveLength(1);
-    // The chunk is a bundle of its own: it requires no other file of the asset.
-    expect([...chunk.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual([]);
-  });
+  /** Each chunk, what it holds and when index.js requires it, and texts only it holds. */
+  const chunks: Array<[string, string, readonly string[]]> = [
+    [IDEMPOTENCY_CHUNK, 'Powertools\' idempotency utility, required only on the idempotency path', ['idempotency store']],
+    [CONFIG_CHECK_CHUNK, 'the full configuration check and the SQL lexer, required only for a file that is not sealed',
+      ['is defined but the SQL never uses', 'sql must be a single statement', 'Unterminated block comment']],
+    [PAGING_CHUNK, 'keyset pagination, required at a paged query\'s first call', ['secure_db_api_page', 'NULLS FIRST', 'has expired (cursors last']],
+  ];
 
-  test('leaves the configuration\'s full check and the SQL lexer to the chunk beside it, which it requires only for a file that is not sealed', () => {
-    const chunk = readFileSync(path.join(ASSETS, bundle, CONFIG_CHECK_CHUNK), 'utf8');
-    for (const message of ['is defined but the SQL never uses', 'sql must be a single statement', 'Unterminated block comment']) {
-      expect(chunk).toContain(message);
-      expect(code()).not.toContain(message);
-    }
-    // One require of the chunk, in the function that checks a configuration (not at the top level).
-    expect(code().match(requireOf(CONFIG_CHECK_CHUNK))).toHaveLength(1);
-    expect([...chunk.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual([]);
-  });
-
-  test('leaves keyset pagination to the chunk beside it, which it requires at a paged query\'s first call', () => {
-    const chunk = readFileSync(path.join(ASSETS, bundle, PAGING_CHUNK), 'utf8');
-    for (const text of ['secure_db_api_page', 'NULLS FIRST', 'has expired (cursors last']) {
+  test.each(chunks)('leaves to %s, beside it, %s', (file, _what, texts) => {
+    const chunk = readFileSync(path.join(ASSETS, bundle, file), 'utf8');
+    for (const text of texts) {
       expect(chunk).toContain(text);
       expect(code()).not.toContain(text);
     }
-    expect(code().match(requireOf(PAGING_CHUNK))).toHaveLength(1);
+    // One require of the chunk, in the function that needs it (not at the top level).
+    expect(code().match(requireOf(file))).toHaveLength(1);
+    // The chunk is a bundle of its own: it requires no other file of the asset.
     expect([...chunk.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1])).toEqual([]);
   });
 
