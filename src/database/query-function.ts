@@ -12,7 +12,7 @@ import { ENGINES } from './engines';
 import { functionTimeout } from './query-config';
 import type { IdempotencyTable } from '../idempotency/idempotency-table';
 import type { CursorKeySecret } from '../pagination/cursor-key-secret';
-import { apiError } from '../parts/context';
+import { invalidQueries } from '../parts/context';
 import { privateFunction } from '../security/private-function';
 import { ConfigError } from '../shared/config';
 import type { ConnectionConfig, GraphqlConfig, QueryConfig, RuntimeConfig } from '../shared/config';
@@ -181,7 +181,7 @@ function configFile(scope: Construct, access: QueryFunctionProps['access'], conf
   try {
     sealed = sealConfig(config);
   } catch (e) {
-    if (e instanceof ConfigError) throw apiError(scope, `invalid queries:\n- ${e.problems.join('\n- ')}`);
+    if (e instanceof ConfigError) throw invalidQueries(scope, e.problems);
     throw e;
   }
   return { text: sealed.text, environment: { [CONFIG_SHA256_ENV]: sealed.sha256 } };

@@ -44,6 +44,11 @@ export function apiError(scope: Construct, message: string): Error {
   return new Error(`SecureDbApi ${scope.node.path}: ${message}`);
 }
 
+/** Problems of the queries, in that form: one per line. */
+export function invalidQueries(scope: Construct, problems: readonly string[]): Error {
+  return apiError(scope, `invalid queries:\n- ${problems.join('\n- ')}`);
+}
+
 /**
  * `error` in that form: as it is when it already names the construct's path, else with the path before its
  * message (the original kept as the `cause`), e.g. a part's or aws-cdk-lib's own validation error.

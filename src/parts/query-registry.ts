@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { apiError } from './context';
+import { apiError, invalidQueries } from './context';
 import { DEFAULTS } from './defaults';
 import { ApiAuthorization } from '../api/authorization';
 import { DatabaseTargetConfig } from '../database/database-target';
@@ -87,7 +87,7 @@ export class QueryRegistry {
     const checked = configs && withSchemaColumns(this.o.scope, this.o.props.schema, this.o.target.engine, configs);
     // Paged queries' ordering columns against the result columns the schema described.
     const problems = (checked ?? []).flatMap((q) => (q.pagination ? paginationProblems(q, this.o.target.engine, undefined) : []));
-    if (problems.length > 0) throw apiError(this.o.scope, `invalid queries:\n- ${problems.join('\n- ')}`);
+    if (problems.length > 0) throw invalidQueries(this.o.scope, problems);
     return checked;
   }
 
@@ -110,7 +110,7 @@ export class QueryRegistry {
     try {
       prepared = prepareConfig(config);
     } catch (e) {
-      if (e instanceof ConfigError) throw apiError(this.o.scope, `invalid queries:\n- ${e.problems.join('\n- ')}`);
+      if (e instanceof ConfigError) throw invalidQueries(this.o.scope, e.problems);
       throw e;
     }
     this.checkIdentity(prepared, definitions);
